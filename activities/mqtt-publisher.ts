@@ -1,0 +1,90 @@
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface MqttPublisherOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId?: string;
+  /** How long one publish may wait for the broker's PUBACK. */
+  publishTimeoutMs?: number;
+}
+
+export class BrokerUnavailableError extends Error {
+  constructor(url: string) {
+    super(`MQTT broker at ${url} is not connected; the publish will be retried`);
+    this.name = 'BrokerUnavailableError';
+  }
+}
+
+/**
+ * One MQTT connection shared by every activity of a worker. It reconnects by itself; while it
+ * is down, publishes fail at once so that Temporal's retry policy (not a hidden in-memory
+ * queue) decides when to try again.
+ */
+export class MqttPublisher {
+  private readonly client: MqttClient;
+  private readonly publishTimeoutMs: number;
+
+  constructor(private readonly options: MqttPublisherOptions) {
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 8_000;
+    this.client = mqtt.connect(options.url, {
+      protocolVersion: 5,
+      clientId: options.clientId ?? `dco-publisher-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      clean: true,
+      reconnectPeriod: 1_000,
+      connectTimeout: 5_000,
+      username: options.username,
+      password: options.password,
+    });
+    // Errors surface through `connected` and failed publishes; an unhandled 'error' would crash.
+    this.client.on('error', () => {});
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Resolves once connected, or rejects after `timeoutMs`. */
+  async waitConnected(timeoutMs = 10_000): Promise<void> {
+    if (this.client.connected) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('connect', onConnect);
+        reject(new BrokerUnavailableError(this.options.url));
+      }, timeoutMs);
+      const onConnect = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('connect', onConnect);
+    });
+  }
+
+  /** QoS 1, never retained; resolves after the PUBACK. */
+  async publish(topic: string, payload: string, messageExpirySeconds: number): Promise<void> {
+    if (!this.client.connected) throw new BrokerUnavailableError(this.options.url);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no PUBACK from ${this.options.url} within ${this.publishTimeoutMs} ms`)),
+        this.publishTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([
+        this.client.publishAsync(topic, payload, {
+          qos: 1,
+          retain: false,
+          properties: { messageExpiryInterval: messageExpirySeconds, contentType: 'application/json' },
+        }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}

@@ -1,0 +1,142 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../config/logger';
+import type { StatusMessage } from '../protocol/messages';
+import { allDevicesTopic } from '../protocol/topics';
+import { BridgeCounters } from './bridge-counters';
+import { DEFAULT_MAX_PAYLOAD_BYTES, parseDeviceMessage } from './parse-device-message';
+import { SignalForwarder } from './signal-forwarder';
+
+export interface BridgeOptions {
+  mqttUrl: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  topicPrefix: string;
+  temporal: Client;
+  logger: Logger;
+  /**
+   * Fixed client ID of the persistent MQTT session. The broker keeps the bridge's subscriptions
+   * and queues device messages under this ID while the bridge is down.
+   */
+  clientId?: string;
+  /** How long the broker keeps the session (and its queue) while the bridge is offline. */
+  sessionExpirySeconds?: number;
+  maxPayloadBytes?: number;
+}
+
+export interface DevicePresence {
+  deviceId: string;
+  state: StatusMessage['state'];
+  bootId: string;
+  lastSeen: string;
+}
+
+/**
+ * Forwards device acks and results from MQTT to the command workflows as Temporal signals.
+ *
+ * Delivery: the MQTT PUBACK for a message is sent only after Temporal accepted the signal
+ * (`customHandleAcks`), and the session is persistent (clean start off), so a crash of the
+ * bridge at any point means redelivery, never loss. Redelivery makes duplicates, which the
+ * workflow ignores. Invalid and unknown messages are counted, logged and acknowledged, so they
+ * never loop.
+ */
+export class MqttBridge {
+  readonly counters = new BridgeCounters();
+  readonly presence = new Map<string, DevicePresence>();
+  private client?: MqttClient;
+  private readonly forwarder: SignalForwarder;
+
+  constructor(private readonly options: BridgeOptions) {
+    this.forwarder = new SignalForwarder(options.temporal, (err, attempt) => {
+      this.counters.add('signal-retry');
+      if (attempt === 1 || attempt % 10 === 0) {
+        options.logger.warn({ err: String(err), attempt }, 'Temporal did not accept a signal; retrying before acknowledging the MQTT message');
+      }
+    });
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    const client = mqtt.connect(o.mqttUrl, {
+      protocolVersion: 5,
+      clientId: o.clientId ?? 'dco-bridge',
+      clean: false,
+      properties: { sessionExpiryInterval: o.sessionExpirySeconds ?? 24 * 3600 },
+      reconnectPeriod: 1_000,
+      connectTimeout: 5_000,
+      username: o.mqttUsername,
+      password: o.mqttPassword,
+      customHandleAcks: (topic, payload, _packet, done) => {
+        this.handle(topic, payload).then(
+          () => done(0),
+          (err) => {
+            // Unreachable by design (handle() catches everything); acknowledge to avoid a loop.
+            o.logger.error({ err, topic }, 'bridge handler failed');
+            done(0);
+          },
+        );
+      },
+    });
+    this.client = client;
+    client.on('error', (err) => o.logger.warn({ err: err.message }, 'MQTT error'));
+    client.on('offline', () => o.logger.warn('MQTT connection lost; reconnecting'));
+    client.on('connect', (connack) => {
+      o.logger.info({ sessionPresent: connack.sessionPresent }, 'bridge connected to MQTT');
+      if (!connack.sessionPresent) void this.subscribe();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`cannot reach the MQTT broker at ${o.mqttUrl}`)), 15_000);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    // On a fresh session subscribe() already ran from the connect handler; resubscribing to
+    // an existing session is harmless and covers a broker that lost its state.
+    await this.subscribe();
+  }
+
+  private async subscribe(): Promise<void> {
+    const p = this.options.topicPrefix;
+    await this.client!.subscribeAsync(
+      [allDevicesTopic(p, 'ack'), allDevicesTopic(p, 'result'), allDevicesTopic(p, 'status')],
+      { qos: 1 },
+    );
+  }
+
+  /** Never throws: every outcome is counted and the message is then acknowledged. */
+  private async handle(topic: string, payload: Buffer): Promise<void> {
+    const { logger, topicPrefix, maxPayloadBytes } = this.options;
+    const parsed = parseDeviceMessage(topicPrefix, topic, payload, maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
+    if (!parsed.ok) {
+      this.counters.add(`rejected:${parsed.reason}`);
+      logger.warn({ topic: topic.slice(0, 200), reason: parsed.reason, detail: parsed.detail }, 'rejected device message');
+      return;
+    }
+    if (parsed.kind === 'status') {
+      this.counters.add('status');
+      this.presence.set(parsed.deviceId, {
+        deviceId: parsed.deviceId,
+        state: parsed.message.state,
+        bootId: parsed.message.bootId,
+        lastSeen: new Date().toISOString(),
+      });
+      logger.debug({ deviceId: parsed.deviceId, state: parsed.message.state }, 'device status');
+      return;
+    }
+    const outcome = await this.forwarder.forward({
+      kind: parsed.kind,
+      deviceId: parsed.deviceId,
+      receivedAt: new Date().toISOString(),
+      message: parsed.message,
+    } as Parameters<SignalForwarder['forward']>[0]);
+    this.counters.add(`${parsed.kind}:${outcome}`);
+    const context = { deviceId: parsed.deviceId, commandId: parsed.message.commandId, kind: parsed.kind };
+    if (outcome === 'unknown-command') logger.warn(context, 'message for an unknown or closed command; dropped');
+    else logger.debug(context, 'forwarded to workflow');
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.endAsync();
+  }
+}

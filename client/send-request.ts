@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { CommandOptions, DEFAULT_TTL_MS } from '../protocol/command-options';
+import { CommandId, CommandName, DeviceId } from '../protocol/ids';
+
+/** Params travel in one MQTT message; keep well under the broker's message size limit. */
+export const MAX_PARAMS_BYTES = 32 * 1024;
+
+export const SendRequest = CommandOptions.extend({
+  deviceId: DeviceId,
+  name: CommandName,
+  params: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PARAMS_BYTES, `params must be at most ${MAX_PARAMS_BYTES} bytes of JSON`),
+  /** Give one to make the send idempotent: the same commandId never starts a second command. */
+  commandId: CommandId.optional(),
+  /** Time to live from now; ignored when expiresAt is given. */
+  ttlMs: z.int().min(1_000).max(30 * 24 * 3600_000).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  rolloutId: z.string().optional(),
+});
+export type SendRequestInput = z.input<typeof SendRequest>;
+export type SendRequest = z.infer<typeof SendRequest>;
+
+/**
+ * A readable, unique default commandId: `{deviceId}.{name}.{time}{random}`, at most
+ * 64 + 1 + 64 + 1 + 15 characters, within the 128 allowed.
+ */
+export function generateCommandId(deviceId: string, name: string, now = Date.now(), random = Math.random): string {
+  const suffix = now.toString(36) + Math.floor(random() * 36 ** 6).toString(36).padStart(6, '0');
+  return `${deviceId}.${name}.${suffix}`;
+}
+
+export function resolveExpiresAt(req: Pick<SendRequest, 'expiresAt' | 'ttlMs'>, now = Date.now()): string {
+  if (req.expiresAt) return new Date(req.expiresAt).toISOString();
+  return new Date(now + (req.ttlMs ?? DEFAULT_TTL_MS)).toISOString();
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
+import { DEFAULT_TOPIC_PREFIX, isValidTopicPrefix } from '../protocol/topics';
+
+/**
+ * Connection settings shared by every process. Each comes from a CLI flag, else the
+ * environment variable named here, else the default (a local `dco up`).
+ */
+export const Settings = z.object({
+  temporalAddress: z.string().min(1).default('localhost:7233'),
+  namespace: z.string().min(1).default('default'),
+  taskQueue: z.string().min(1).default(COMMAND_TASK_QUEUE),
+  mqttUrl: z.url({ protocol: /^(mqtts?|wss?|tcp)$/ }).default('mqtt://localhost:1883'),
+  mqttUsername: z.string().optional(),
+  mqttPassword: z.string().optional(),
+  topicPrefix: z
+    .string()
+    .refine(isValidTopicPrefix, 'topic prefix must be plain topic levels, e.g. "devices" or "site1/devices"')
+    .default(DEFAULT_TOPIC_PREFIX),
+});
+export type Settings = z.infer<typeof Settings>;
+
+export const SETTINGS_ENV: Record<keyof Settings, string> = {
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  namespace: 'TEMPORAL_NAMESPACE',
+  taskQueue: 'DCO_TASK_QUEUE',
+  mqttUrl: 'MQTT_URL',
+  mqttUsername: 'MQTT_USERNAME',
+  mqttPassword: 'MQTT_PASSWORD',
+  topicPrefix: 'DCO_TOPIC_PREFIX',
+};
+
+/** Flags win over the environment; invalid values fail with the name of the setting. */
+export function loadSettings(flags: Partial<Record<keyof Settings, string | undefined>> = {}, env = process.env): Settings {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(SETTINGS_ENV) as (keyof Settings)[]) {
+    raw[key] = flags[key] ?? env[SETTINGS_ENV[key]] ?? undefined;
+  }
+  const parsed = Settings.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0]) as keyof Settings;
+      return `${key} (${SETTINGS_ENV[key]}): ${i.message}`;
+    });
+    throw new Error(`invalid settings:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,78 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { AckMessage, CommandError, CommandMessage, ResultMessage } from './messages';
+import type { CommandState } from './command-state';
+import type { CommandOptions } from './command-options';
+
+/**
+ * The contract between callers, the bridge and the command workflow on Temporal: workflow
+ * input, signals, queries and the outcome. Only types and definitions live here.
+ */
+
+export const COMMAND_TASK_QUEUE = 'dco-commands';
+export const COMMAND_WORKFLOW_TYPE = 'commandWorkflow';
+
+/** One command per workflow; the workflow ID is derived from the commandId alone. */
+export function commandWorkflowId(commandId: string): string {
+  return `command-${commandId}`;
+}
+
+export interface CommandRequest {
+  commandId: string;
+  deviceId: string;
+  name: string;
+  params: Record<string, unknown>;
+  /** Absolute deadline (ISO-8601): nothing is published after it, the device must not execute after it. */
+  expiresAt: string;
+  options: CommandOptions;
+  /** Set when the command belongs to a rollout (search attribute RolloutId). */
+  rolloutId?: string;
+}
+
+/** What the bridge forwards from a device topic. `deviceId` is taken from the topic, not the payload. */
+export type DeviceMessage =
+  | { kind: 'ack'; deviceId: string; receivedAt: string; message: AckMessage }
+  | { kind: 'result'; deviceId: string; receivedAt: string; message: ResultMessage };
+
+export interface HistoryEntry {
+  at: string;
+  /** What happened: a transition (`state` set) or a message that changed nothing. */
+  event: string;
+  /** The state after this entry. */
+  state: CommandState;
+  attempt: number;
+  reason?: string;
+}
+
+export interface CommandSnapshot {
+  commandId: string;
+  deviceId: string;
+  name: string;
+  params: Record<string, unknown>;
+  rolloutId?: string;
+  state: CommandState;
+  /** Publishes so far (the attempt number of the last publish). */
+  attempts: number;
+  createdAt: string;
+  expiresAt: string;
+  /** Why the command is in its state, when a reason exists (rejection reason, timeout, ...). */
+  reason?: string;
+  output?: Record<string, unknown>;
+  error?: CommandError;
+  history: HistoryEntry[];
+  /** History entries dropped to keep the workflow state bounded under a flood of duplicates. */
+  historyDropped: number;
+}
+
+export const deviceMessageSignal = defineSignal<[DeviceMessage]>('deviceMessage');
+export const snapshotQuery = defineQuery<CommandSnapshot>('snapshot');
+
+export interface PublishCommandInput {
+  deviceId: string;
+  command: CommandMessage;
+}
+
+/** Activities the command workflow calls; implemented in activities/. */
+export interface CommandActivities {
+  /** Publishes at QoS 1, not retained, with message expiry; resolves after the broker's PUBACK. */
+  publishCommand(input: PublishCommandInput): Promise<void>;
+}

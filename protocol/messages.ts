@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { CommandId, CommandName } from './ids';
+
+/**
+ * Wire protocol v1: the JSON payloads on the four device topics.
+ *
+ * Objects are not strict: unknown fields are ignored so that a newer sender can add fields
+ * without breaking an older receiver (forward compatibility). `v` is the major version; a
+ * receiver rejects a major version it does not know.
+ */
+export const PROTOCOL_VERSION = 1 as const;
+
+const Version = z.literal(PROTOCOL_VERSION);
+const IsoTimestamp = z.iso.datetime({ offset: true });
+
+/** Free-form JSON object: command parameters and command output. */
+const JsonObject = z.record(z.string(), z.unknown());
+
+/** `devices/{deviceId}/commands`, service → device. Intent; never retained. */
+export const CommandMessage = z.object({
+  v: Version,
+  commandId: CommandId,
+  name: CommandName,
+  params: JsonObject.default({}),
+  /** 1 for the first publish; the same commandId is re-published with attempt + 1. */
+  attempt: z.int().min(1),
+  issuedAt: IsoTimestamp,
+  /** A device must not execute the command after this instant (it rejects with reason `expired`). */
+  expiresAt: IsoTimestamp,
+});
+
+/** `devices/{deviceId}/ack`, device → service. The command was received (and will or will not run). */
+export const AckMessage = z.object({
+  v: Version,
+  commandId: CommandId,
+  status: z.enum(['accepted', 'rejected']),
+  reason: z.string().max(1024).optional(),
+});
+
+export const CommandError = z.object({
+  code: z.string().min(1).max(128),
+  message: z.string().max(4096),
+});
+
+/** `devices/{deviceId}/result`, device → service. The command was executed. */
+export const ResultMessage = z.object({
+  v: Version,
+  commandId: CommandId,
+  status: z.enum(['succeeded', 'failed']),
+  output: JsonObject.optional(),
+  error: CommandError.optional(),
+});
+
+/** `devices/{deviceId}/status`, device → service. Retained; the Last Will says `offline`. */
+export const StatusMessage = z.object({
+  v: Version,
+  state: z.enum(['online', 'offline']),
+  /** Changes at every start of the device: a new bootId means the device rebooted. */
+  bootId: z.string().min(1).max(128),
+  ts: IsoTimestamp.optional(),
+});
+
+export type CommandMessage = z.infer<typeof CommandMessage>;
+export type AckMessage = z.infer<typeof AckMessage>;
+export type ResultMessage = z.infer<typeof ResultMessage>;
+export type StatusMessage = z.infer<typeof StatusMessage>;
+export type CommandError = z.infer<typeof CommandError>;

@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+
+export interface ManagedProcessOptions {
+  name: string;
+  command: string;
+  args: string[];
+  /** stdout and stderr are appended here, so a failure can be diagnosed afterwards. */
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** A child process we start, watch and stop; its output goes to a log file. */
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitedFlag = false;
+
+  constructor(readonly options: ManagedProcessOptions) {
+    const log = createWriteStream(options.logFile, { flags: 'a' });
+    this.child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.pipe(log);
+    this.child.stderr!.pipe(log);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exitedFlag = true;
+        resolve({ code, signal });
+      });
+      this.child.once('error', (err) => {
+        this.exitedFlag = true;
+        log.write(`failed to start ${options.command}: ${err.message}\n`);
+        resolve({ code: -1, signal: null });
+      });
+    });
+  }
+
+  get running(): boolean {
+    return !this.exitedFlag;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** An abrupt death (`kill -9`), for restart tests. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}

@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ManagedProcess } from './managed-process';
+import { canConnect, freePort, waitFor } from './net';
+
+export interface MosquittoOptions {
+  /** Config, persistence file and log live here; state survives a restart with the same dir. */
+  dataDir: string;
+  port?: number;
+  host?: string;
+  /** Seconds between saves of the in-memory state (sessions, queues, retained) to disk. */
+  autosaveIntervalSeconds?: number;
+  startTimeoutMs?: number;
+}
+
+export const MOSQUITTO_INSTALL_HINT = 'sudo apt-get install -y mosquitto mosquitto-clients';
+
+/** `mosquitto` from PATH or Debian's /usr/sbin; a clear error with the fix otherwise. */
+export function findMosquitto(): string {
+  for (const candidate of [process.env.MOSQUITTO_BIN, 'mosquitto', '/usr/sbin/mosquitto']) {
+    if (!candidate) continue;
+    const r = spawnSync('sh', ['-c', `command -v ${candidate}`], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  throw new Error(`Mosquitto 2 is not installed. Install it with: ${MOSQUITTO_INSTALL_HINT}`);
+}
+
+/**
+ * Mosquitto settings chosen for this system (docs/operations.md explains each):
+ * - persistence on: sessions of the bridge and devices, queued QoS 1 messages and retained
+ *   status survive a clean broker restart. After `kill -9`, whatever changed since the last
+ *   autosave is lost; the command workflow's re-publish covers that (the broker is not the
+ *   guarantee).
+ * - max_queued_messages raised from 1000: past the limit Mosquitto drops QoS 1 messages for
+ *   a slow or offline subscriber silently.
+ * - message_size_limit: payloads above 64 KiB are refused by the broker itself.
+ */
+export function mosquittoConfig(o: { host: string; port: number; dataDir: string; autosaveIntervalSeconds: number }): string {
+  return [
+    `listener ${o.port} ${o.host}`,
+    'allow_anonymous true',
+    'persistence true',
+    `persistence_location ${o.dataDir}/`,
+    `autosave_interval ${o.autosaveIntervalSeconds}`,
+    'max_queued_messages 100000',
+    'max_inflight_messages 100',
+    'message_size_limit 65536',
+    'max_connections -1',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_timestamp_format %Y-%m-%dT%H:%M:%S',
+    '',
+  ].join('\n');
+}
+
+/** A Mosquitto broker process with a generated config. */
+export class MosquittoBroker {
+  private constructor(
+    readonly process: ManagedProcess,
+    readonly url: string,
+    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number },
+  ) {}
+
+  static async start(o: MosquittoOptions): Promise<MosquittoBroker> {
+    const binary = findMosquitto();
+    const dataDir = path.resolve(o.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    const host = o.host ?? '127.0.0.1';
+    const port = o.port ?? (await freePort());
+    const configFile = path.join(dataDir, 'mosquitto.conf');
+    writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2 }));
+    giveToMosquittoUser(dataDir);
+    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port };
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(spawnArgs), `mqtt://${host}:${port}`, spawnArgs);
+    await broker.waitReady(o.startTimeoutMs ?? 15_000);
+    return broker;
+  }
+
+  private static spawn(a: { binary: string; configFile: string; logFile: string }): ManagedProcess {
+    return new ManagedProcess({ name: 'mosquitto', command: a.binary, args: ['-c', a.configFile], logFile: a.logFile });
+  }
+
+  /** Starts the broker again with the same config, port and persistence file. */
+  async restart(timeoutMs = 15_000): Promise<MosquittoBroker> {
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(this.spawnArgs), this.url, this.spawnArgs);
+    await broker.waitReady(timeoutMs);
+    return broker;
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const { host, port, logFile } = this.spawnArgs;
+    await waitFor(
+      async () => {
+        if (!this.process.running) throw new Error(`Mosquitto exited during start; see ${logFile}`);
+        return canConnect(host, port);
+      },
+      timeoutMs,
+      () => `Mosquitto did not accept connections on ${host}:${port} within ${timeoutMs} ms; see ${logFile}`,
+    );
+  }
+
+  stop(): Promise<void> {
+    return this.process.stop();
+  }
+
+  kill(): Promise<void> {
+    return this.process.kill();
+  }
+}
+
+/**
+ * Started as root, Mosquitto drops to the `mosquitto` user, which must own its persistence
+ * directory or the broker fails to start.
+ */
+function giveToMosquittoUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  const id = spawnSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'mosquitto'], { encoding: 'utf8' });
+  if (id.status !== 0) return;
+  chownSync(dir, Number(id.stdout.trim()), Number(gid.stdout.trim()));
+}

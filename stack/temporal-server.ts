@@ -1,0 +1,120 @@
+import { Connection } from '@temporalio/client';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
+import { ManagedProcess } from './managed-process';
+import { freePort, waitFor } from './net';
+import { ensureTemporalBinary } from './temporal-binary';
+
+export interface TemporalServerOptions {
+  /** Directory for the SQLite file and the log; state survives a restart with the same dir. */
+  dataDir: string;
+  port?: number;
+  uiPort?: number;
+  /** Serve the Web UI (on by default; tests turn it off). */
+  ui?: boolean;
+  ip?: string;
+  namespace?: string;
+  startTimeoutMs?: number;
+}
+
+/** The search attributes as `--search-attribute Name=Keyword` flags. */
+export function searchAttributeFlags(): string[] {
+  return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
+}
+
+/**
+ * The Temporal CLI dev server: a complete Temporal (frontend, history, matching, Web UI) in one
+ * process, persisting to a SQLite file.
+ *
+ * SQLite runs with WAL and `synchronous=OFF`: a killed server loses nothing (the OS still has
+ * the pages), only a power loss could. That is the trade the SDK's own CI makes; production
+ * uses PostgreSQL (docker-compose.yml).
+ */
+export class TemporalServer {
+  private constructor(
+    readonly process: ManagedProcess,
+    readonly address: string,
+    readonly uiUrl: string | undefined,
+    private readonly restartArgs: { binary: string; args: string[]; logFile: string },
+  ) {}
+
+  static async start(o: TemporalServerOptions): Promise<TemporalServer> {
+    const binary = ensureTemporalBinary();
+    mkdirSync(o.dataDir, { recursive: true });
+    const ip = o.ip ?? '127.0.0.1';
+    const port = o.port ?? (await freePort());
+    const uiPort = o.uiPort ?? port + 1000;
+    const args = [
+      'server', 'start-dev',
+      '--db-filename', path.join(o.dataDir, 'temporal.sqlite'),
+      '--ip', ip,
+      '--port', String(port),
+      '--http-port', String(await freePort()),
+      '--metrics-port', String(await freePort()),
+      '--namespace', o.namespace ?? 'default',
+      '--sqlite-pragma', 'journal_mode=WAL',
+      '--sqlite-pragma', 'synchronous=OFF',
+      '--log-level', 'warn',
+      ...searchAttributeFlags(),
+      ...(o.ui === false ? ['--headless'] : ['--ui-ip', ip, '--ui-port', String(uiPort)]),
+    ];
+    const logFile = path.join(o.dataDir, 'temporal.log');
+    const server = new TemporalServer(
+      new ManagedProcess({ name: 'temporal', command: binary, args, logFile }),
+      `${ip}:${port}`,
+      o.ui === false ? undefined : `http://${ip}:${uiPort}`,
+      { binary, args, logFile },
+    );
+    await server.waitReady(o.startTimeoutMs ?? 60_000);
+    return server;
+  }
+
+  /** Starts the same server again on the same ports and data (after stop() or kill()). */
+  async restart(timeoutMs = 60_000): Promise<TemporalServer> {
+    const { binary, args, logFile } = this.restartArgs;
+    const server = new TemporalServer(
+      new ManagedProcess({ name: 'temporal', command: binary, args, logFile }),
+      this.address,
+      this.uiUrl,
+      this.restartArgs,
+    );
+    await server.waitReady(timeoutMs);
+    return server;
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.process.running) {
+          throw new Error(`the Temporal server exited during start; see ${this.restartArgs.logFile}`);
+        }
+        return isTemporalServing(this.address);
+      },
+      timeoutMs,
+      () => `the Temporal server did not answer at ${this.address} within ${timeoutMs} ms; see ${this.restartArgs.logFile}`,
+    );
+  }
+
+  stop(): Promise<void> {
+    return this.process.stop();
+  }
+
+  kill(): Promise<void> {
+    return this.process.kill();
+  }
+}
+
+/** True when the frontend answers and the default namespace is usable. */
+export async function isTemporalServing(address: string, namespace = 'default'): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    await connection.workflowService.describeNamespace({ namespace });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => {});
+  }
+}

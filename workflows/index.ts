@@ -1,0 +1,2 @@
+// Every workflow the worker registers. Only workflow code may be imported from here.
+export { commandWorkflow } from './command-workflow';
