@@ -58,11 +58,16 @@ export function note(record: CommandSnapshot, at: string, event: string, reason?
   return appendHistory(record, { at, event, state: record.state, attempt: record.attempts, ...(reason ? { reason } : {}) });
 }
 
-export function recordPublished(record: CommandSnapshot, attempt: number, at: string): CommandSnapshot {
-  const r = { ...record, attempts: attempt };
-  // A publish after the ack (a re-send to recover a lost result) is a note, not a transition.
-  if (r.state === 'Acknowledged') return note(r, at, 'republished');
-  return transition(r, 'Sent', at, 'published');
+/** A publish of attempt number `attempt` is about to start. */
+export function startAttempt(record: CommandSnapshot, attempt: number): CommandSnapshot {
+  return { ...record, attempts: attempt };
+}
+
+/** The broker acknowledged the publish (PUBACK) of the current attempt. */
+export function recordPublished(record: CommandSnapshot, at: string): CommandSnapshot {
+  if (record.state === 'Created' || record.state === 'Sent') return transition(record, 'Sent', at, 'published');
+  // The device answered before the PUBACK reached us (or this was a re-send after the ack).
+  return note(record, at, 'published');
 }
 
 /**
@@ -81,16 +86,17 @@ export function applyDeviceMessage(record: CommandSnapshot, m: DeviceMessage): C
   if (isTerminal(record.state)) {
     return note(record, at, `late-${m.kind}`, `${m.kind} ${m.message.status} after ${record.state}`);
   }
+  // An answer from the device proves the command reached it, even if our PUBACK is not in yet.
+  let r = record.state === 'Created' ? transition(record, 'Sent', at, `sent-confirmed-by-${m.kind}`) : record;
   if (m.kind === 'ack') {
     const ack = m.message;
-    if (record.state === 'Acknowledged') return note(record, at, 'duplicate-ack', `ack ${ack.status}`);
-    if (ack.status === 'accepted') return transition(record, 'Acknowledged', at, 'ack-accepted');
+    if (r.state === 'Acknowledged') return note(r, at, 'duplicate-ack', `ack ${ack.status}`);
+    if (ack.status === 'accepted') return transition(r, 'Acknowledged', at, 'ack-accepted');
     // A device that received the command too late rejects it as expired: say so precisely.
     const to = ack.reason === 'expired' ? 'Expired' : 'Rejected';
-    return transition(record, to, at, 'ack-rejected', ack.reason ?? 'rejected by device');
+    return transition(r, to, at, 'ack-rejected', ack.reason ?? 'rejected by device');
   }
   const result = m.message;
-  let r = record;
   if (r.state !== 'Acknowledged') r = transition(r, 'Acknowledged', at, 'ack-implied-by-result');
   if (result.status === 'succeeded') {
     return { ...transition(r, 'Succeeded', at, 'result-succeeded'), ...(result.output ? { output: result.output } : {}) };

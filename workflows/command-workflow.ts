@@ -23,7 +23,7 @@ import {
   RolloutIdAttribute,
 } from '../protocol/search-attributes';
 import { backoffDelayMs } from './backoff';
-import { applyDeviceMessage, newRecord, note, recordPublished, transition } from './command-record';
+import { applyDeviceMessage, newRecord, note, recordPublished, startAttempt, transition } from './command-record';
 import { describeForHumans } from './command-summary';
 
 /** The broker is local infrastructure: a publish either gets its PUBACK in seconds or is retried. */
@@ -72,6 +72,7 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
         update(transition(record, 'Expired', now(), 'expired', 'time to live passed before the device acknowledged'));
         break;
       }
+      update(startAttempt(record, attempt));
       try {
         await publishCommand({
           deviceId: request.deviceId,
@@ -86,13 +87,14 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
           },
         });
       } catch (err) {
-        if (!(err instanceof ActivityFailure) || !waitingForAck()) throw err;
-        // The activity retries until it would outlive the command; reaching here means it did.
+        if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+        if (!waitingForAck()) break; // the device answered an earlier attempt meanwhile
+        // The activity retries until the command expires; reaching here means it did.
         update(transition(record, 'Expired', now(), 'publish-failed', `could not publish before expiry: ${err.cause?.message ?? err.message}`));
         break;
       }
-      if (isTerminal(record.state)) break; // an answer to an earlier attempt arrived meanwhile
-      update(recordPublished(record, attempt, now()));
+      update(recordPublished(record, now()));
+      if (!waitingForAck()) break; // the device answered while we waited for the PUBACK
 
       const ackWindow = Math.min(options.ackTimeoutMs, untilExpiry());
       if (await condition(() => !waitingForAck(), Math.max(ackWindow, 1))) break;

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  CommandMessage,
+  PROTOCOL_VERSION,
+  type AckMessage,
+  type ResultMessage,
+  type StatusMessage,
+} from '../protocol/messages';
+import { deviceTopic } from '../protocol/topics';
+import { CommandJournal } from './command-journal';
+
+/** Thrown by a handler to report a failed execution with a code the service can act on. */
+export class CommandFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandFailure';
+  }
+}
+
+export interface CommandContext {
+  deviceId: string;
+  commandId: string;
+  attempt: number;
+  expiresAt: string;
+}
+
+/** Runs one command; returns its output, or throws (CommandFailure for a coded error). */
+export type CommandHandler = (params: Record<string, unknown>, ctx: CommandContext) => Promise<Record<string, unknown> | void>;
+
+/** Fault injection for simulations and tests; a real device leaves these unset. */
+export interface DeviceFaults {
+  /** Return a reason to reject the command (ack rejected). */
+  reject?: (command: CommandMessage) => string | undefined;
+  /** Return true to execute without sending the ack (the ack is "lost"). */
+  dropAck?: (command: CommandMessage) => boolean;
+}
+
+export interface DeviceAgentOptions {
+  deviceId: string;
+  mqttUrl: string;
+  username?: string;
+  password?: string;
+  topicPrefix?: string;
+  /** Directory of the dedupe journal; it must survive restarts of the device. */
+  journalDir: string;
+  handlers: Record<string, CommandHandler>;
+  faults?: DeviceFaults;
+  /** How long the broker keeps the device's session and queued commands while it is offline. */
+  sessionExpirySeconds?: number;
+  onLog?: (message: string, details?: Record<string, unknown>) => void;
+}
+
+/**
+ * The reference device agent, for device makers to copy. It follows docs/protocol.md:
+ * - status `online` (retained) with a fresh bootId at every start; Last Will `offline`;
+ * - a persistent session, so commands published while it is offline wait for it;
+ * - a dedupe journal on disk: a repeated commandId re-sends the stored ack (and result),
+ *   and never runs the handler twice, across restarts too;
+ * - commands past `expiresAt` are rejected with reason `expired`.
+ */
+export class DeviceAgent {
+  readonly bootId = randomUUID();
+  readonly journal: CommandJournal;
+  private client?: MqttClient;
+  private readonly running = new Set<string>();
+  private readonly prefix: string;
+
+  constructor(private readonly o: DeviceAgentOptions) {
+    this.prefix = o.topicPrefix ?? 'devices';
+    this.journal = new CommandJournal(o.journalDir, o.deviceId);
+  }
+
+  get deviceId(): string {
+    return this.o.deviceId;
+  }
+
+  private topic(kind: 'commands' | 'ack' | 'result' | 'status'): string {
+    return deviceTopic(this.prefix, this.o.deviceId, kind);
+  }
+
+  private status(state: StatusMessage['state']): string {
+    const s: StatusMessage = { v: PROTOCOL_VERSION, state, bootId: this.bootId, ts: new Date().toISOString() };
+    return JSON.stringify(s);
+  }
+
+  async start(): Promise<void> {
+    const client = mqtt.connect(this.o.mqttUrl, {
+      protocolVersion: 5,
+      clientId: `device-${this.o.deviceId}`,
+      clean: false,
+      properties: { sessionExpiryInterval: this.o.sessionExpirySeconds ?? 24 * 3600 },
+      username: this.o.username,
+      password: this.o.password,
+      reconnectPeriod: 1_000,
+      will: { topic: this.topic('status'), payload: Buffer.from(this.status('offline')), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('error', (err) => this.log('mqtt error', { error: err.message }));
+    client.on('message', (_topic, payload) => void this.onCommand(payload));
+    client.on('connect', (connack) => {
+      void client.publishAsync(this.topic('status'), this.status('online'), { qos: 1, retain: true }).catch(() => {});
+      if (!connack.sessionPresent) void client.subscribeAsync(this.topic('commands'), { qos: 1 }).catch(() => {});
+    });
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    await client.subscribeAsync(this.topic('commands'), { qos: 1 });
+    await this.redeliverResults();
+  }
+
+  /** Results stored before a crash but never confirmed by the broker are sent again. */
+  private async redeliverResults(): Promise<void> {
+    for (const entry of this.journal.all()) {
+      if (entry.result && !entry.resultDelivered) await this.publishResult(entry.commandId, entry.result);
+    }
+  }
+
+  private async onCommand(payload: Buffer): Promise<void> {
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      this.log('ignored a command that is not JSON');
+      return;
+    }
+    const parsed = CommandMessage.safeParse(json);
+    if (!parsed.success) {
+      this.log('ignored an invalid command', { issues: parsed.error.issues.length });
+      return;
+    }
+    const command = parsed.data;
+    const known = this.journal.get(command.commandId);
+    if (known) return this.answerRepeat(command, known.ack, known.result);
+
+    const rejection =
+      Date.parse(command.expiresAt) <= Date.now()
+        ? 'expired'
+        : !this.o.handlers[command.name]
+          ? `unknown-command: ${command.name}`
+          : this.o.faults?.reject?.(command);
+    const ack: AckMessage = rejection
+      ? { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'rejected', reason: rejection }
+      : { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'accepted' };
+    // Journal first: if we die after this line, the repeat of this command is answered, not run.
+    this.journal.recordAck(command.commandId, command.name, ack);
+    if (rejection) return this.publishAck(ack);
+    if (!this.o.faults?.dropAck?.(command)) await this.publishAck(ack);
+    await this.execute(command);
+  }
+
+  private async answerRepeat(command: CommandMessage, ack: AckMessage, result?: ResultMessage): Promise<void> {
+    await this.publishAck(ack);
+    if (result) return this.publishResult(command.commandId, result);
+    const entry = this.journal.get(command.commandId)!;
+    // Accepted, no result, not running now: the device restarted before finishing. Run it
+    // now if it never started; if it started, its outcome is unknown and must not repeat.
+    if (ack.status === 'accepted' && !this.running.has(command.commandId)) {
+      if (entry.executions === 0) return this.execute(command);
+      const lost: ResultMessage = {
+        v: PROTOCOL_VERSION,
+        commandId: command.commandId,
+        status: 'failed',
+        error: { code: 'interrupted', message: 'the device restarted while executing the command' },
+      };
+      this.journal.recordResult(command.commandId, lost);
+      return this.publishResult(command.commandId, lost);
+    }
+  }
+
+  private async execute(command: CommandMessage): Promise<void> {
+    const handler = this.o.handlers[command.name]!;
+    this.running.add(command.commandId);
+    this.journal.recordExecuting(command.commandId);
+    let result: ResultMessage;
+    try {
+      const output = await handler(command.params, {
+        deviceId: this.o.deviceId,
+        commandId: command.commandId,
+        attempt: command.attempt,
+        expiresAt: command.expiresAt,
+      });
+      result = { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'succeeded', ...(output ? { output } : {}) };
+    } catch (err) {
+      const code = err instanceof CommandFailure ? err.code : 'handler-error';
+      result = { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'failed', error: { code, message: String((err as Error)?.message ?? err) } };
+    } finally {
+      this.running.delete(command.commandId);
+    }
+    this.journal.recordResult(command.commandId, result);
+    await this.publishResult(command.commandId, result);
+  }
+
+  private async publishAck(ack: AckMessage): Promise<void> {
+    await this.client!.publishAsync(this.topic('ack'), JSON.stringify(ack), { qos: 1 }).catch((err) =>
+      this.log('ack publish failed; the service will re-send the command', { error: String(err) }),
+    );
+  }
+
+  private async publishResult(commandId: string, result: ResultMessage): Promise<void> {
+    try {
+      await this.client!.publishAsync(this.topic('result'), JSON.stringify(result), { qos: 1 });
+      this.journal.recordDelivered(commandId);
+    } catch (err) {
+      this.log('result publish failed; it is re-sent at the next start or repeat', { error: String(err) });
+    }
+  }
+
+  private log(message: string, details?: Record<string, unknown>): void {
+    this.o.onLog?.(message, { deviceId: this.o.deviceId, ...details });
+  }
+
+  /** A clean shutdown: status offline (retained), then disconnect. The session stays. */
+  async stop(): Promise<void> {
+    if (!this.client) return;
+    await this.client.publishAsync(this.topic('status'), this.status('offline'), { qos: 1, retain: true }).catch(() => {});
+    await this.client.endAsync();
+  }
+
+  /** An abrupt loss (power cut, network gone): no goodbye, the broker publishes the Last Will. */
+  async crash(): Promise<void> {
+    if (!this.client) return;
+    // Destroy the socket without DISCONNECT so the broker sends the will.
+    this.client.stream.destroy();
+    await this.client.endAsync(true);
+  }
+}

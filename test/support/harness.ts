@@ -1,0 +1,123 @@
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { MqttPublisher } from '../../activities/mqtt-publisher';
+import { MqttBridge } from '../../bridge/mqtt-bridge';
+import { DcoClient } from '../../client/dco-client';
+import { createLogger } from '../../config/logger';
+import { DeviceAgent, type CommandHandler, type DeviceFaults } from '../../device/device-agent';
+import { createCommandWorker } from '../../workers/command-worker';
+import { testEnv, type TestEnv } from '../setup/test-env';
+
+let runtimeInstalled = false;
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed in this process by an earlier test file.
+  }
+}
+
+/**
+ * The real system for one test file, isolated from other files by its own task queue, topic
+ * prefix and MQTT client IDs, all on the shared test servers.
+ */
+export class Harness {
+  readonly env: TestEnv;
+  readonly id = Math.random().toString(36).slice(2, 8);
+  readonly taskQueue = `test-${this.id}`;
+  readonly topicPrefix = `t${this.id}/devices`;
+  readonly dir: string;
+  client!: DcoClient;
+  connection!: Connection;
+  private nativeConnection?: NativeConnection;
+  private workerRun?: { worker: Worker; done: Promise<void>; publisher: MqttPublisher };
+  bridge?: MqttBridge;
+  readonly devices: DeviceAgent[] = [];
+  readonly logger = createLogger('test', process.env.LOG_LEVEL ?? 'silent');
+
+  constructor() {
+    this.env = testEnv();
+    this.dir = mkdtempSync(path.join(this.env.dir, `h-${this.id}-`));
+  }
+
+  async start(opts: { worker?: boolean; bridge?: boolean } = {}): Promise<this> {
+    installQuietRuntime();
+    this.connection = await Connection.connect({ address: this.env.temporalAddress });
+    this.client = new DcoClient({ connection: this.connection, taskQueue: this.taskQueue });
+    if (opts.worker !== false) await this.startWorker();
+    if (opts.bridge !== false) await this.startBridge();
+    return this;
+  }
+
+  async startWorker(): Promise<void> {
+    this.nativeConnection ??= await NativeConnection.connect({ address: this.env.temporalAddress });
+    const publisher = new MqttPublisher({ url: this.env.mqttUrl });
+    await publisher.waitConnected();
+    const worker = await createCommandWorker({
+      connection: this.nativeConnection,
+      namespace: 'default',
+      taskQueue: this.taskQueue,
+      publisher,
+      topicPrefix: this.topicPrefix,
+      workflowBundle: { codePath: this.env.bundlePath },
+    });
+    const done = worker.run();
+    this.workerRun = { worker, done, publisher };
+  }
+
+  async stopWorker(): Promise<void> {
+    if (!this.workerRun) return;
+    const { worker, done, publisher } = this.workerRun;
+    this.workerRun = undefined;
+    worker.shutdown();
+    await done;
+    await publisher.close();
+  }
+
+  async startBridge(): Promise<MqttBridge> {
+    this.bridge = new MqttBridge({
+      mqttUrl: this.env.mqttUrl,
+      topicPrefix: this.topicPrefix,
+      temporal: this.client.temporal,
+      logger: this.logger,
+      clientId: `bridge-${this.id}`,
+    });
+    await this.bridge.start();
+    return this.bridge;
+  }
+
+  async stopBridge(): Promise<void> {
+    await this.bridge?.stop();
+    this.bridge = undefined;
+  }
+
+  async startDevice(
+    deviceId: string,
+    handlers: Record<string, CommandHandler> = { ping: async () => ({ pong: true }) },
+    faults?: DeviceFaults,
+  ): Promise<DeviceAgent> {
+    const device = new DeviceAgent({
+      deviceId,
+      mqttUrl: this.env.mqttUrl,
+      topicPrefix: this.topicPrefix,
+      journalDir: path.join(this.dir, 'journals'),
+      handlers,
+      faults,
+    });
+    await device.start();
+    this.devices.push(device);
+    return device;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.devices.map((d) => d.stop().catch(() => {})));
+    await this.stopBridge();
+    await this.stopWorker();
+    await this.nativeConnection?.close();
+    await this.connection?.close();
+  }
+}
