@@ -1,0 +1,59 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { CommandMessage } from '../../protocol/messages';
+import { deviceTopic } from '../../protocol/topics';
+
+/**
+ * A hand-driven device: a bare MQTT client that records commands and publishes whatever the
+ * test says, as a firmware engineer with mosquitto_pub would. No journal, no rules.
+ */
+export class RawDevice {
+  readonly commands: CommandMessage[] = [];
+  private client!: MqttClient;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly deviceId: string,
+    private readonly mqttUrl: string,
+    private readonly topicPrefix: string,
+  ) {}
+
+  async start(): Promise<this> {
+    this.client = await mqtt.connectAsync(this.mqttUrl, { protocolVersion: 5, clientId: `raw-${this.deviceId}-${Date.now()}`, clean: true });
+    this.client.on('message', (_t, payload) => {
+      this.commands.push(CommandMessage.parse(JSON.parse(payload.toString())));
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    await this.client.subscribeAsync(deviceTopic(this.topicPrefix, this.deviceId, 'commands'), { qos: 1 });
+    return this;
+  }
+
+  /** Resolves when at least `n` commands have arrived. */
+  async waitForCommands(n: number, timeoutMs = 20_000): Promise<CommandMessage[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.commands.length < n) {
+      if (Date.now() > deadline) throw new Error(`${this.deviceId}: ${this.commands.length} of ${n} commands arrived in ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+    return this.commands;
+  }
+
+  async publish(kind: 'ack' | 'result' | 'status', payload: unknown, asDevice = this.deviceId): Promise<void> {
+    const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    await this.client.publishAsync(deviceTopic(this.topicPrefix, asDevice, kind), body, { qos: 1 });
+  }
+
+  ack(commandId: string, status: 'accepted' | 'rejected' = 'accepted', reason?: string, asDevice?: string): Promise<void> {
+    return this.publish('ack', { v: 1, commandId, status, ...(reason ? { reason } : {}) }, asDevice);
+  }
+
+  result(commandId: string, status: 'succeeded' | 'failed' = 'succeeded', extra: Record<string, unknown> = {}, asDevice?: string): Promise<void> {
+    return this.publish('result', { v: 1, commandId, status, ...extra }, asDevice);
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.endAsync();
+  }
+}
