@@ -4,7 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { MqttPublisher } from '../../activities/mqtt-publisher';
 import { MqttBridge } from '../../bridge/mqtt-bridge';
-import { DcoClient } from '../../client/dco-client';
+import { DcoClient, type CommandHandle } from '../../client/dco-client';
+import type { SendRequestInput } from '../../client/send-request';
+import { replayAndRecord } from './replay-recorder';
 import { createLogger } from '../../config/logger';
 import { DeviceAgent, type CommandHandler, type DeviceFaults } from '../../device/device-agent';
 import { createCommandWorker } from '../../workers/command-worker';
@@ -37,6 +39,8 @@ export class Harness {
   private workerRun?: { worker: Worker; done: Promise<void>; publisher: MqttPublisher };
   bridge?: MqttBridge;
   readonly devices: DeviceAgent[] = [];
+  /** Workflow IDs of every command this harness started: replayed at stop(). */
+  readonly started: string[] = [];
   readonly logger = createLogger('test', process.env.LOG_LEVEL ?? 'silent');
 
   constructor() {
@@ -47,7 +51,7 @@ export class Harness {
   async start(opts: { worker?: boolean; bridge?: boolean } = {}): Promise<this> {
     installQuietRuntime();
     this.connection = await Connection.connect({ address: this.env.temporalAddress });
-    this.client = new DcoClient({ connection: this.connection, taskQueue: this.taskQueue });
+    this.client = new TrackingClient({ connection: this.connection, taskQueue: this.taskQueue }, this.started);
     if (opts.worker !== false) await this.startWorker();
     if (opts.bridge !== false) await this.startBridge();
     return this;
@@ -113,11 +117,31 @@ export class Harness {
     return device;
   }
 
+  /**
+   * Stops everything, after replaying the history of every command the file started against
+   * the current workflow code: a non-deterministic change fails the test file that hit it.
+   */
   async stop(): Promise<void> {
+    await replayAndRecord(this.client.temporal, this.started, this.env.bundlePath);
     await Promise.all(this.devices.map((d) => d.stop().catch(() => {})));
     await this.stopBridge();
     await this.stopWorker();
     await this.nativeConnection?.close();
     await this.connection?.close();
+  }
+}
+
+class TrackingClient extends DcoClient {
+  constructor(
+    options: ConstructorParameters<typeof DcoClient>[0],
+    private readonly started: string[],
+  ) {
+    super(options);
+  }
+
+  override async send(input: SendRequestInput): Promise<CommandHandle> {
+    const handle = await super.send(input);
+    if (!this.started.includes(handle.workflowId)) this.started.push(handle.workflowId);
+    return handle;
   }
 }
