@@ -5,13 +5,22 @@ import { CommandId, CommandName, DeviceId } from '../protocol/ids';
 /** Params travel in one MQTT message; keep well under the broker's message size limit. */
 export const MAX_PARAMS_BYTES = 32 * 1024;
 
+/** Size of the JSON text, or Infinity for values JSON cannot carry (BigInt, cycles). */
+function jsonSize(value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value));
+  } catch {
+    return Infinity;
+  }
+}
+
 export const SendRequest = CommandOptions.extend({
   deviceId: DeviceId,
   name: CommandName,
   params: z
     .record(z.string(), z.unknown())
     .default({})
-    .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PARAMS_BYTES, `params must be at most ${MAX_PARAMS_BYTES} bytes of JSON`),
+    .refine((p) => jsonSize(p) <= MAX_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_PARAMS_BYTES} bytes`),
   /** Give one to make the send idempotent: the same commandId never starts a second command. */
   commandId: CommandId.optional(),
   /** Time to live from now; ignored when expiresAt is given. */
@@ -23,12 +32,13 @@ export type SendRequestInput = z.input<typeof SendRequest>;
 export type SendRequest = z.infer<typeof SendRequest>;
 
 /**
- * A readable, unique default commandId: `{deviceId}.{name}.{time}{random}`, at most
- * 64 + 1 + 64 + 1 + 15 characters, within the 128 allowed.
+ * A readable, unique default commandId: `{deviceId}.{name}.{time}{random}`. Long IDs and names
+ * are shortened so that the whole stays within the 128 characters allowed:
+ * 56 + 1 + 55 + 1 + 15 (time in base 36: 9 characters until the year 5188, random: 6).
  */
 export function generateCommandId(deviceId: string, name: string, now = Date.now(), random = Math.random): string {
   const suffix = now.toString(36) + Math.floor(random() * 36 ** 6).toString(36).padStart(6, '0');
-  return `${deviceId}.${name}.${suffix}`;
+  return `${deviceId.slice(0, 56)}.${name.slice(0, 55)}.${suffix}`;
 }
 
 export function resolveExpiresAt(req: Pick<SendRequest, 'expiresAt' | 'ttlMs'>, now = Date.now()): string {

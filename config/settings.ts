@@ -10,7 +10,10 @@ export const Settings = z.object({
   temporalAddress: z.string().min(1).default('localhost:7233'),
   namespace: z.string().min(1).default('default'),
   taskQueue: z.string().min(1).default(COMMAND_TASK_QUEUE),
-  mqttUrl: z.url({ protocol: /^(mqtts?|wss?|tcp)$/ }).default('mqtt://localhost:1883'),
+  mqttUrl: z
+    .string()
+    .refine(isMqttUrl, 'must be a broker URL with a host, e.g. mqtt://localhost:1883 (schemes mqtt, mqtts, ws, wss, tcp)')
+    .default('mqtt://localhost:1883'),
   mqttUsername: z.string().optional(),
   mqttPassword: z.string().optional(),
   topicPrefix: z
@@ -19,6 +22,15 @@ export const Settings = z.object({
     .default(DEFAULT_TOPIC_PREFIX),
 });
 export type Settings = z.infer<typeof Settings>;
+
+function isMqttUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return /^(mqtts?|wss?|tcp):$/.test(u.protocol) && /^[a-z]+:\/\/[^/]/.test(value) && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 export const SETTINGS_ENV: Record<keyof Settings, string> = {
   temporalAddress: 'TEMPORAL_ADDRESS',
@@ -34,7 +46,8 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
 export function loadSettings(flags: Partial<Record<keyof Settings, string | undefined>> = {}, env = process.env): Settings {
   const raw: Record<string, string | undefined> = {};
   for (const key of Object.keys(SETTINGS_ENV) as (keyof Settings)[]) {
-    raw[key] = flags[key] ?? env[SETTINGS_ENV[key]] ?? undefined;
+    // An empty variable counts as unset, as shells and compose files often leave them.
+    raw[key] = flags[key] || env[SETTINGS_ENV[key]] || undefined;
   }
   const parsed = Settings.safeParse(raw);
   if (!parsed.success) {

@@ -33,6 +33,8 @@ export type CommandHandler = (params: Record<string, unknown>, ctx: CommandConte
 
 /** Fault injection for simulations and tests; a real device leaves these unset. */
 export interface DeviceFaults {
+  /** Return true to act as if the command never arrived (a lost message). */
+  ignore?: (command: CommandMessage) => boolean;
   /** Return a reason to reject the command (ack rejected). */
   reject?: (command: CommandMessage) => string | undefined;
   /** Return true to execute without sending the ack (the ack is "lost"). */
@@ -131,6 +133,7 @@ export class DeviceAgent {
       return;
     }
     const command = parsed.data;
+    if (this.o.faults?.ignore?.(command)) return;
     const known = this.journal.get(command.commandId);
     if (known) return this.answerRepeat(command, known.ack, known.result);
 

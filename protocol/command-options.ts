@@ -22,9 +22,9 @@ export const MIN_TIMEOUT_MS = 1_000;
 
 export const CommandOptions = z.object({
   /** Per attempt: how long to wait for the device's ack before publishing again. */
-  ackTimeoutMs: z.int().min(MIN_TIMEOUT_MS).max(7 * 24 * 3600_000).default(10_000),
+  ackTimeoutMs: z.int().min(MIN_TIMEOUT_MS, 'must be at least 1000 ms (1s): Temporal timers are not more precise').max(7 * 24 * 3600_000).default(10_000),
   /** After the ack: how long the device has to report a result. */
-  resultTimeoutMs: z.int().min(MIN_TIMEOUT_MS).max(30 * 24 * 3600_000).default(60_000),
+  resultTimeoutMs: z.int().min(MIN_TIMEOUT_MS, 'must be at least 1000 ms (1s): Temporal timers are not more precise').max(30 * 24 * 3600_000).default(60_000),
   /** Publishes of the same command, counting the first. */
   maxAttempts: z.int().min(1).max(100).default(5),
   backoff: BackoffOptions.prefault({}),

@@ -74,9 +74,9 @@ export function recordPublished(record: CommandSnapshot, at: string): CommandSna
  * Applies an ack or result from a device. Idempotent: a duplicate, a late message, an
  * out-of-order one, or one from the wrong device is recorded and changes nothing.
  * A result without a prior ack counts as both (the ack may have been lost).
+ * `at` is the workflow's clock, so the history is ordered by one clock only.
  */
-export function applyDeviceMessage(record: CommandSnapshot, m: DeviceMessage): CommandSnapshot {
-  const at = m.receivedAt;
+export function applyDeviceMessage(record: CommandSnapshot, m: DeviceMessage, at: string): CommandSnapshot {
   if (m.deviceId !== record.deviceId) {
     return note(record, at, `ignored-${m.kind}`, `sent on the topic of device ${m.deviceId}, not ${record.deviceId}`);
   }
@@ -94,7 +94,7 @@ export function applyDeviceMessage(record: CommandSnapshot, m: DeviceMessage): C
     if (ack.status === 'accepted') return transition(r, 'Acknowledged', at, 'ack-accepted');
     // A device that received the command too late rejects it as expired: say so precisely.
     const to = ack.reason === 'expired' ? 'Expired' : 'Rejected';
-    return transition(r, to, at, 'ack-rejected', ack.reason ?? 'rejected by device');
+    return transition(r, to, at, 'ack-rejected', ack.reason || 'rejected by device');
   }
   const result = m.message;
   if (r.state !== 'Acknowledged') r = transition(r, 'Acknowledged', at, 'ack-implied-by-result');

@@ -61,7 +61,7 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
   update(record);
 
   setHandler(snapshotQuery, () => record);
-  setHandler(deviceMessageSignal, (message) => update(applyDeviceMessage(record, message)));
+  setHandler(deviceMessageSignal, (message) => update(applyDeviceMessage(record, message, now())));
 
   const waitingForAck = () => record.state === 'Created' || record.state === 'Sent';
   const untilExpiry = () => expiresAtMs - Date.now();

@@ -42,8 +42,8 @@ describe('backoffDelayMs', () => {
     expect(backoffDelayMs(3, b, () => 0.9999999)).toBe(4_800); // rounds up to the upper bound
   });
 
-  it('the jitter applies to the capped value too (a wait may exceed maxMs by up to jitter × maxMs)', () => {
-    expect(backoffDelayMs(20, noJitter({ jitter: 0.2 }), () => 0.9999999)).toBe(36_000);
+  it('the jitter applies to the capped value, and the result still never exceeds maxMs', () => {
+    expect(backoffDelayMs(20, noJitter({ jitter: 0.2 }), () => 0.9999999)).toBe(30_000);
     expect(backoffDelayMs(20, noJitter({ jitter: 0.2 }), () => 0)).toBe(24_000);
   });
 

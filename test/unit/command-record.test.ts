@@ -12,6 +12,9 @@ import {
   transition,
 } from '../../workflows/command-record';
 
+/** The workflow passes its own clock; here the message's receipt time stands in for it. */
+const apply = (r: CommandSnapshot, m: DeviceMessage) => applyDeviceMessage(r, m, m.receivedAt);
+
 const T0 = '2026-02-04T10:00:00.000Z';
 const T1 = '2026-02-04T10:00:01.000Z';
 const T2 = '2026-02-04T10:00:02.000Z';
@@ -100,7 +103,7 @@ describe('recordPublished', () => {
   });
 
   it('after the ack it is a note, not a transition', () => {
-    const acked = applyDeviceMessage(sent(), ack('accepted'));
+    const acked = apply(sent(), ack('accepted'));
     const r = recordPublished(startAttempt(acked, 2), T3);
     expect(r.state).toBe('Acknowledged');
     expect(r.attempts).toBe(2);
@@ -110,7 +113,7 @@ describe('recordPublished', () => {
 
   it('a PUBACK that arrives after the device already answered is a note, even in a terminal state', () => {
     const started = startAttempt(created(), 1);
-    const done = applyDeviceMessage(started, res('succeeded', { at: T1 }));
+    const done = apply(started, res('succeeded', { at: T1 }));
     const r = recordPublished(done, T2);
     expect(r.state).toBe('Succeeded');
     expect(r.history.at(-1)).toEqual({ at: T2, event: 'published', state: 'Succeeded', attempt: 1 });
@@ -120,14 +123,14 @@ describe('recordPublished', () => {
 
 describe('applyDeviceMessage: acks', () => {
   it('ack accepted: Sent -> Acknowledged', () => {
-    const r = applyDeviceMessage(sent(), ack('accepted'));
+    const r = apply(sent(), ack('accepted'));
     expect(r.state).toBe('Acknowledged');
     expect(r.reason).toBeUndefined();
     expect(r.history.at(-1)).toEqual({ at: T2, event: 'ack-accepted', state: 'Acknowledged', attempt: 1 });
   });
 
   it('ack accepted before the PUBACK: Created -> Sent (confirmed by the ack) -> Acknowledged', () => {
-    const r = applyDeviceMessage(startAttempt(created(), 1), ack('accepted'));
+    const r = apply(startAttempt(created(), 1), ack('accepted'));
     expect(r.state).toBe('Acknowledged');
     expect(r.history.slice(1)).toEqual([
       { at: T2, event: 'sent-confirmed-by-ack', state: 'Sent', attempt: 1 },
@@ -136,39 +139,39 @@ describe('applyDeviceMessage: acks', () => {
   });
 
   it('ack rejected before the PUBACK: Created -> Sent -> Rejected', () => {
-    const r = applyDeviceMessage(startAttempt(created(), 1), ack('rejected', { reason: 'busy' }));
+    const r = apply(startAttempt(created(), 1), ack('rejected', { reason: 'busy' }));
     expect(events(r)).toEqual(['created:Created', 'sent-confirmed-by-ack:Sent', 'ack-rejected:Rejected']);
     expect(r.reason).toBe('busy');
   });
 
   it('ack rejected with a reason: Rejected with that reason', () => {
-    const r = applyDeviceMessage(sent(), ack('rejected', { reason: 'busy' }));
+    const r = apply(sent(), ack('rejected', { reason: 'busy' }));
     expect(r.state).toBe('Rejected');
     expect(r.reason).toBe('busy');
     expect(r.history.at(-1)).toEqual({ at: T2, event: 'ack-rejected', state: 'Rejected', attempt: 1, reason: 'busy' });
   });
 
   it('ack rejected without a reason: Rejected, "rejected by device"', () => {
-    const r = applyDeviceMessage(sent(), ack('rejected'));
+    const r = apply(sent(), ack('rejected'));
     expect(r.state).toBe('Rejected');
     expect(r.reason).toBe('rejected by device');
   });
 
   it('ack rejected with reason "expired": Expired', () => {
-    const r = applyDeviceMessage(sent(), ack('rejected', { reason: 'expired' }));
+    const r = apply(sent(), ack('rejected', { reason: 'expired' }));
     expect(r.state).toBe('Expired');
     expect(r.reason).toBe('expired');
     expect(r.history.at(-1)?.event).toBe('ack-rejected');
   });
 
   it('only the exact reason "expired" means Expired', () => {
-    expect(applyDeviceMessage(sent(), ack('rejected', { reason: 'Expired' })).state).toBe('Rejected');
-    expect(applyDeviceMessage(sent(), ack('rejected', { reason: 'expired: too late' })).state).toBe('Rejected');
+    expect(apply(sent(), ack('rejected', { reason: 'Expired' })).state).toBe('Rejected');
+    expect(apply(sent(), ack('rejected', { reason: 'expired: too late' })).state).toBe('Rejected');
   });
 
   it('ack accepted twice: the second is noted as duplicate-ack and changes nothing else', () => {
-    const once = applyDeviceMessage(sent(), ack('accepted'));
-    const twice = applyDeviceMessage(once, ack('accepted', { at: T3 }));
+    const once = apply(sent(), ack('accepted'));
+    const twice = apply(once, ack('accepted', { at: T3 }));
     expect(twice.state).toBe('Acknowledged');
     expect(twice.history).toHaveLength(once.history.length + 1);
     expect(twice.history.at(-1)).toEqual({ at: T3, event: 'duplicate-ack', state: 'Acknowledged', attempt: 1, reason: 'ack accepted' });
@@ -176,8 +179,8 @@ describe('applyDeviceMessage: acks', () => {
   });
 
   it('a rejecting ack after an accepting one is a duplicate too: the first ack wins', () => {
-    const once = applyDeviceMessage(sent(), ack('accepted'));
-    const r = applyDeviceMessage(once, ack('rejected', { reason: 'busy', at: T3 }));
+    const once = apply(sent(), ack('accepted'));
+    const r = apply(once, ack('rejected', { reason: 'busy', at: T3 }));
     expect(r.state).toBe('Acknowledged');
     expect(r.history.at(-1)).toEqual({ at: T3, event: 'duplicate-ack', state: 'Acknowledged', attempt: 1, reason: 'ack rejected' });
   });
@@ -185,8 +188,8 @@ describe('applyDeviceMessage: acks', () => {
 
 describe('applyDeviceMessage: results', () => {
   it('result succeeded after the ack: Succeeded with the output', () => {
-    const acked = applyDeviceMessage(sent(), ack('accepted'));
-    const r = applyDeviceMessage(acked, res('succeeded', { output: { uptimeS: 1 } }));
+    const acked = apply(sent(), ack('accepted'));
+    const r = apply(acked, res('succeeded', { output: { uptimeS: 1 } }));
     expect(r.state).toBe('Succeeded');
     expect(r.output).toEqual({ uptimeS: 1 });
     expect(r.error).toBeUndefined();
@@ -194,13 +197,13 @@ describe('applyDeviceMessage: results', () => {
   });
 
   it('result succeeded without output leaves output unset', () => {
-    const r = applyDeviceMessage(sent(), res('succeeded'));
+    const r = apply(sent(), res('succeeded'));
     expect(r.state).toBe('Succeeded');
     expect('output' in r).toBe(false);
   });
 
   it('result without an ack counts as both: Sent -> Acknowledged -> Succeeded', () => {
-    const r = applyDeviceMessage(sent(), res('succeeded', { output: { ok: true } }));
+    const r = apply(sent(), res('succeeded', { output: { ok: true } }));
     expect(r.state).toBe('Succeeded');
     expect(r.output).toEqual({ ok: true });
     expect(r.history.slice(2)).toEqual([
@@ -210,7 +213,7 @@ describe('applyDeviceMessage: results', () => {
   });
 
   it('result before the PUBACK and without an ack: Created -> Sent -> Acknowledged -> Failed', () => {
-    const r = applyDeviceMessage(startAttempt(created(), 1), res('failed', { error: { code: 'E_IO', message: 'disk full' } }));
+    const r = apply(startAttempt(created(), 1), res('failed', { error: { code: 'E_IO', message: 'disk full' } }));
     expect(events(r)).toEqual([
       'created:Created',
       'sent-confirmed-by-result:Sent',
@@ -221,8 +224,8 @@ describe('applyDeviceMessage: results', () => {
   });
 
   it('result failed with an error: Failed, error and reason from it, output kept', () => {
-    const acked = applyDeviceMessage(sent(), ack('accepted'));
-    const r = applyDeviceMessage(acked, res('failed', { error: { code: 'E_IO', message: 'disk full' }, output: { written: 3 } }));
+    const acked = apply(sent(), ack('accepted'));
+    const r = apply(acked, res('failed', { error: { code: 'E_IO', message: 'disk full' }, output: { written: 3 } }));
     expect(r.state).toBe('Failed');
     expect(r.error).toEqual({ code: 'E_IO', message: 'disk full' });
     expect(r.reason).toBe('E_IO: disk full');
@@ -231,7 +234,7 @@ describe('applyDeviceMessage: results', () => {
   });
 
   it('result failed without an error: Failed with an "unknown" error', () => {
-    const r = applyDeviceMessage(sent(), res('failed'));
+    const r = apply(sent(), res('failed'));
     expect(r.state).toBe('Failed');
     expect(r.error).toEqual({ code: 'unknown', message: 'device reported failure without details' });
     expect(r.reason).toBe('unknown: device reported failure without details');
@@ -241,10 +244,10 @@ describe('applyDeviceMessage: results', () => {
 
 describe('applyDeviceMessage: messages that change nothing', () => {
   const terminalRecords: [string, () => CommandSnapshot][] = [
-    ['Succeeded', () => applyDeviceMessage(sent(), res('succeeded', { output: { a: 1 } }))],
-    ['Failed', () => applyDeviceMessage(sent(), res('failed', { error: { code: 'E', message: 'm' } }))],
-    ['Rejected', () => applyDeviceMessage(sent(), ack('rejected', { reason: 'busy' }))],
-    ['Expired', () => applyDeviceMessage(sent(), ack('rejected', { reason: 'expired' }))],
+    ['Succeeded', () => apply(sent(), res('succeeded', { output: { a: 1 } }))],
+    ['Failed', () => apply(sent(), res('failed', { error: { code: 'E', message: 'm' } }))],
+    ['Rejected', () => apply(sent(), ack('rejected', { reason: 'busy' }))],
+    ['Expired', () => apply(sent(), ack('rejected', { reason: 'expired' }))],
     ['TimedOut', () => transition(sent(), 'TimedOut', T2, 'ack-timeout', 'no ack after 1 attempt(s)')],
     ['Cancelled', () => transition(sent(), 'Cancelled', T2, 'cancelled', 'cancelled by the caller')],
   ];
@@ -259,7 +262,7 @@ describe('applyDeviceMessage: messages that change nothing', () => {
     it.each(lateMessages)('a late %s is noted and changes nothing else', (_label, m) => {
       const before = make();
       expect(before.state).toBe(state);
-      const after = applyDeviceMessage(before, m);
+      const after = apply(before, m);
       expect(after.history).toHaveLength(before.history.length + 1);
       expect(after.history.at(-1)).toEqual({
         at: T3,
@@ -274,7 +277,7 @@ describe('applyDeviceMessage: messages that change nothing', () => {
 
   it('a message on the topic of another device is noted and ignored, even with the right commandId', () => {
     const before = sent();
-    const r = applyDeviceMessage(before, res('succeeded', { deviceId: 'pump-8' }));
+    const r = apply(before, res('succeeded', { deviceId: 'pump-8' }));
     expect(r.state).toBe('Sent');
     expect(r.output).toBeUndefined();
     expect(r.history.at(-1)).toEqual({
@@ -288,14 +291,14 @@ describe('applyDeviceMessage: messages that change nothing', () => {
   });
 
   it('an ack from another device does not acknowledge', () => {
-    const r = applyDeviceMessage(sent(), ack('accepted', { deviceId: 'pump-8' }));
+    const r = apply(sent(), ack('accepted', { deviceId: 'pump-8' }));
     expect(r.state).toBe('Sent');
     expect(r.history.at(-1)?.event).toBe('ignored-ack');
   });
 
   it('a message for another commandId is noted and ignored', () => {
-    const before = applyDeviceMessage(sent(), ack('accepted'));
-    const r = applyDeviceMessage(before, res('failed', { commandId: 'pump-7.reboot.other' }));
+    const before = apply(sent(), ack('accepted'));
+    const r = apply(before, res('failed', { commandId: 'pump-7.reboot.other' }));
     expect(r.state).toBe('Acknowledged');
     expect(r.error).toBeUndefined();
     expect(r.history.at(-1)).toEqual({ at: T3, event: 'ignored-result', state: 'Acknowledged', attempt: 1, reason: 'for command pump-7.reboot.other' });
@@ -303,16 +306,16 @@ describe('applyDeviceMessage: messages that change nothing', () => {
   });
 
   it('the wrong device is checked before the terminal state (noted as ignored, not late)', () => {
-    const done = applyDeviceMessage(sent(), res('succeeded'));
-    expect(applyDeviceMessage(done, ack('accepted', { deviceId: 'other' })).history.at(-1)?.event).toBe('ignored-ack');
-    expect(applyDeviceMessage(done, ack('accepted', { commandId: 'other' })).history.at(-1)?.event).toBe('ignored-ack');
+    const done = apply(sent(), res('succeeded'));
+    expect(apply(done, ack('accepted', { deviceId: 'other' })).history.at(-1)?.event).toBe('ignored-ack');
+    expect(apply(done, ack('accepted', { commandId: 'other' })).history.at(-1)?.event).toBe('ignored-ack');
   });
 
   it('does not mutate its input', () => {
     const before = sent();
     const copy = structuredClone(before);
-    applyDeviceMessage(before, res('succeeded', { output: { a: 1 } }));
-    applyDeviceMessage(before, ack('accepted', { deviceId: 'x' }));
+    apply(before, res('succeeded', { output: { a: 1 } }));
+    apply(before, ack('accepted', { deviceId: 'x' }));
     expect(before).toEqual(copy);
   });
 });
@@ -348,9 +351,9 @@ describe('transition', () => {
 
   it('terminal states have no way out, and Acknowledged cannot go back to Sent or be Rejected/Expired', () => {
     for (const s of TERMINAL_STATES) expect(ALLOWED_TRANSITIONS[s]).toEqual([]);
-    expect(() => transition(applyDeviceMessage(sent(), ack('accepted')), 'Sent', T3, 'x')).toThrow(IllegalTransitionError);
-    expect(() => transition(applyDeviceMessage(sent(), ack('accepted')), 'Rejected', T3, 'x')).toThrow(IllegalTransitionError);
-    expect(() => transition(applyDeviceMessage(sent(), ack('accepted')), 'Expired', T3, 'x')).toThrow(IllegalTransitionError);
+    expect(() => transition(apply(sent(), ack('accepted')), 'Sent', T3, 'x')).toThrow(IllegalTransitionError);
+    expect(() => transition(apply(sent(), ack('accepted')), 'Rejected', T3, 'x')).toThrow(IllegalTransitionError);
+    expect(() => transition(apply(sent(), ack('accepted')), 'Expired', T3, 'x')).toThrow(IllegalTransitionError);
   });
 
   it('note keeps the state', () => {
@@ -364,10 +367,10 @@ describe('transition', () => {
 describe('history cap', () => {
   it(`keeps at most ${MAX_HISTORY_ENTRIES} entries: the first and the newest; counts the dropped ones`, () => {
     expect(MAX_HISTORY_ENTRIES).toBe(200);
-    let r = applyDeviceMessage(sent(), ack('accepted'));
+    let r = apply(sent(), ack('accepted'));
     // 3 entries so far (created, published, ack-accepted); add 300 duplicates.
     for (let i = 0; i < 300; i++) {
-      r = applyDeviceMessage(r, ack('accepted', { at: new Date(Date.parse(T3) + i).toISOString() }));
+      r = apply(r, ack('accepted', { at: new Date(Date.parse(T3) + i).toISOString() }));
     }
     expect(r.history).toHaveLength(MAX_HISTORY_ENTRIES);
     expect(r.historyDropped).toBe(303 - MAX_HISTORY_ENTRIES);
@@ -392,9 +395,9 @@ describe('history cap', () => {
   });
 
   it('a terminal transition after the cap is still recorded and the state is right', () => {
-    let r = applyDeviceMessage(sent(), ack('accepted'));
-    for (let i = 0; i < 250; i++) r = applyDeviceMessage(r, ack('accepted'));
-    r = applyDeviceMessage(r, res('succeeded'));
+    let r = apply(sent(), ack('accepted'));
+    for (let i = 0; i < 250; i++) r = apply(r, ack('accepted'));
+    r = apply(r, res('succeeded'));
     expect(r.state).toBe('Succeeded');
     expect(r.history.at(-1)?.event).toBe('result-succeeded');
     expect(r.history).toHaveLength(MAX_HISTORY_ENTRIES);
@@ -451,7 +454,7 @@ describe('property: any sequence of device messages', () => {
           if (step === 'puback') {
             r = recordPublished(r, T2);
           } else {
-            r = applyDeviceMessage(r, step);
+            r = apply(r, step);
             const foreign = step.deviceId !== DEVICE || step.message.commandId !== CMD;
             if (foreign) expect(r.state).toBe(before.state);
           }
@@ -482,7 +485,7 @@ describe('property: any sequence of device messages', () => {
   it('the outcome is decided by the first relevant message for this device and command', () => {
     fc.assert(
       fc.property(fc.array(messageArb, { minLength: 1, maxLength: 20 }), (messages) => {
-        const final = messages.reduce(applyDeviceMessage, sent());
+        const final = messages.reduce(apply, sent());
         const relevant = messages.filter((m) => m.deviceId === DEVICE && m.message.commandId === CMD);
         const first = relevant[0];
         if (!first) {

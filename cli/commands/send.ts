@@ -1,0 +1,85 @@
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { DcoClient, InvalidRequestError } from '../../client/dco-client';
+import { SendRequest, type SendRequestInput } from '../../client/send-request';
+import { connectClient } from '../../config/temporal-connect';
+import { isTerminal } from '../../protocol/command-state';
+import type { CommandSnapshot } from '../../protocol/command-contract';
+import { settingsFrom, withConnectionOptions } from '../connection-options';
+import { commandJson, commandText, historyLines } from '../format-command';
+import { parseDuration, parseJsonObject, parsePositiveInt } from '../parse-options';
+
+export function sendCommand(): Command {
+  return withConnectionOptions(new Command('send'))
+    .description('send a command to a device')
+    .argument('<deviceId>', 'target device')
+    .argument('<name>', 'command name, e.g. reboot')
+    .addOption(new Option('--params <json>', 'command parameters as a JSON object').argParser(parseJsonObject))
+    .addOption(new Option('--id <commandId>', 'your own commandId: sending it again returns the same command'))
+    .addOption(new Option('--ack-timeout <duration>', 'per attempt: wait for the ack (default 10s)').argParser(parseDuration))
+    .addOption(new Option('--result-timeout <duration>', 'after the ack: wait for the result (default 60s)').argParser(parseDuration))
+    .addOption(new Option('--ttl <duration>', 'time to live: the device must not execute it later (default 10m)').argParser(parseDuration))
+    .addOption(new Option('--max-attempts <n>', 'publishes at most, counting the first (default 5)').argParser(parsePositiveInt))
+    .option('--wait', 'wait for the outcome, showing each step; exit 1 unless it Succeeded')
+    .option('--json', 'print one JSON object')
+    .action(async (deviceId: string, name: string, opts) => {
+      const settings = settingsFrom(opts);
+      const request: SendRequestInput = {
+        deviceId,
+        name,
+        params: opts.params ?? {},
+        ...(opts.id ? { commandId: opts.id } : {}),
+        ...(opts.ackTimeout ? { ackTimeoutMs: opts.ackTimeout } : {}),
+        ...(opts.resultTimeout ? { resultTimeoutMs: opts.resultTimeout } : {}),
+        ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
+        ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+      };
+      // Bad input is reported before anything is contacted.
+      const invalid = SendRequest.safeParse(request);
+      if (!invalid.success) throw new UsageError(z.prettifyError(invalid.error));
+      const connection = await connectClient(settings.temporalAddress);
+      try {
+        const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue });
+        const handle = await client.send(request);
+        if (!opts.wait) {
+          const snapshot = await handle.state();
+          process.stdout.write(opts.json ? JSON.stringify(commandJson(snapshot)) + '\n' : `${handle.commandId}\n`);
+          return;
+        }
+        const outcome = opts.json ? await handle.result() : await follow(() => handle.state(), handle.result());
+        process.stdout.write(opts.json ? JSON.stringify(commandJson(outcome)) + '\n' : commandText(outcome) + '\n');
+        if (outcome.state !== 'Succeeded') process.exitCode = 1;
+      } catch (err) {
+        if (err instanceof InvalidRequestError) throw new UsageError(err.message);
+        throw err;
+      } finally {
+        await connection.close();
+      }
+    });
+}
+
+/** Prints history entries on stderr as they happen, until the outcome is known. */
+async function follow(state: () => Promise<CommandSnapshot>, outcome: Promise<CommandSnapshot>): Promise<CommandSnapshot> {
+  let printed = 0;
+  let done = false;
+  void outcome.finally(() => (done = true)).catch(() => {});
+  while (!done) {
+    const s = await state().catch(() => undefined);
+    if (s) {
+      const lines = historyLines(s);
+      for (const line of lines.slice(printed)) process.stderr.write(line + '\n');
+      printed = lines.length;
+      if (isTerminal(s.state)) break;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return outcome;
+}
+
+/** Bad input from the user: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,39 @@
+import { Command, Option } from 'commander';
+import { MqttPublisher } from '../../activities/mqtt-publisher';
+import { createLogger } from '../../config/logger';
+import { connectNative } from '../../config/temporal-connect';
+import { installTemporalRuntime } from '../../config/temporal-runtime';
+import { createCommandWorker } from '../../workers/command-worker';
+import { settingsFrom, withConnectionOptions } from '../connection-options';
+import { parsePositiveInt } from '../parse-options';
+
+export function workerCommand(): Command {
+  return withConnectionOptions(new Command('worker'))
+    .description('run a command worker: executes command workflows and publishes commands over MQTT')
+    .addOption(new Option('--max-workflow-tasks <n>', 'concurrent workflow tasks').argParser(parsePositiveInt))
+    .addOption(new Option('--max-activities <n>', 'concurrent activities (publishes)').argParser(parsePositiveInt))
+    .action(async (opts) => {
+      const settings = settingsFrom(opts);
+      const logger = createLogger('worker');
+      installTemporalRuntime(logger);
+      const connection = await connectNative(settings.temporalAddress, logger);
+      const publisher = new MqttPublisher({ url: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword });
+      const worker = await createCommandWorker({
+        connection,
+        namespace: settings.namespace,
+        taskQueue: settings.taskQueue,
+        publisher,
+        topicPrefix: settings.topicPrefix,
+        tuning: {
+          ...(opts.maxWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxWorkflowTasks } : {}),
+          ...(opts.maxActivities ? { maxConcurrentActivityTaskExecutions: opts.maxActivities } : {}),
+        },
+      });
+      logger.info({ taskQueue: settings.taskQueue, temporal: settings.temporalAddress, mqtt: settings.mqttUrl }, 'worker started');
+      // The worker stops itself on SIGINT/SIGTERM, finishing the tasks it holds.
+      await worker.run();
+      await publisher.close();
+      await connection.close();
+      logger.info('worker stopped');
+    });
+}

@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { bridgeCommand } from './commands/bridge';
+import { demoCommand } from './commands/demo';
+import { getCommand } from './commands/get';
+import { sendCommand, UsageError } from './commands/send';
+import { simCommand } from './commands/sim';
+import { upCommand } from './commands/up';
+import { workerCommand } from './commands/worker';
+
+const program = new Command('dco')
+  .description('Device Command Orchestrator: durable device commands over MQTT, on Temporal')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), demoCommand()]) {
+  program.addCommand(cmd.exitOverride());
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // Commander already printed the message (or the help); keep its exit code, 2 for bad usage.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (process.env.DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+import { InvalidArgumentError } from 'commander';
+import ms from 'ms';
+
+/** `30s`, `5m`, `1h`, `250ms`, or a plain number of milliseconds; must be positive. */
+export function parseDuration(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : (ms as (v: string) => number | undefined)(value);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a positive duration such as 30s, 5m or 1500ms, got "${value}"`);
+  }
+  return Math.round(n);
+}
+
+export function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  return Number(value);
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a TCP port (1-65535), got "${value}"`);
+  return n;
+}
+
+/** A share between 0 and 1, e.g. 0.1 (a `%` suffix is accepted: 10%). */
+export function parseRate(value: string): number {
+  const n = value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a share between 0 and 1 (or 0%-100%), got "${value}"`);
+  return n;
+}
+
+/** A JSON object, for command params. */
+export function parseJsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`not valid JSON (${(err as Error).message}): ${value.slice(0, 100)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError('expected a JSON object, e.g. \'{"level": 3}\'');
+  }
+  return parsed as Record<string, unknown>;
+}

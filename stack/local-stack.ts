@@ -1,0 +1,111 @@
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ManagedProcess } from './managed-process';
+import { MosquittoBroker } from './mosquitto-broker';
+import { canConnect, waitFor } from './net';
+import { TemporalServer } from './temporal-server';
+
+export interface LocalStackOptions {
+  dataDir: string;
+  host?: string;
+  temporalPort?: number;
+  uiPort?: number;
+  mqttPort?: number;
+  ui?: boolean;
+  say?: (line: string) => void;
+}
+
+const DCO_BIN = path.join(__dirname, '..', 'bin', 'dco');
+
+/**
+ * The whole system on one machine: Temporal dev server, Mosquitto, one worker and one bridge,
+ * each its own process (as in production), the last two restarted if they die.
+ */
+export class LocalStack {
+  private stopping = false;
+  private readonly services = new Map<string, ManagedProcess>();
+
+  private constructor(
+    readonly temporal: TemporalServer,
+    readonly mosquitto: MosquittoBroker,
+    readonly logDir: string,
+    private readonly say: (line: string) => void,
+  ) {}
+
+  get temporalAddress(): string {
+    return this.temporal.address;
+  }
+  get mqttUrl(): string {
+    return this.mosquitto.url;
+  }
+  get uiUrl(): string | undefined {
+    return this.temporal.uiUrl;
+  }
+
+  static async start(o: LocalStackOptions): Promise<LocalStack> {
+    const say = o.say ?? ((l: string) => process.stderr.write(l + '\n'));
+    const host = o.host ?? '127.0.0.1';
+    const temporalPort = o.temporalPort ?? 7233;
+    const mqttPort = o.mqttPort ?? 1883;
+    const uiPort = o.uiPort ?? temporalPort + 1000;
+    const ports: Array<[number, string, string]> = [
+      [temporalPort, 'Temporal', '--temporal-port'],
+      [mqttPort, 'MQTT', '--mqtt-port'],
+    ];
+    if (o.ui !== false) ports.push([uiPort, 'Web UI', '--ui-port']);
+    for (const [port, what, flag] of ports) {
+      if (await canConnect(host, port)) {
+        throw new Error(`port ${port} (${what}) is already in use on ${host}: stop what uses it (another \`dco up\`?) or pass ${flag}`);
+      }
+    }
+    const dataDir = path.resolve(o.dataDir);
+    const logDir = path.join(dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    say(`Starting Temporal (data ${path.join(dataDir, 'temporal')}) and Mosquitto (data ${path.join(dataDir, 'mosquitto')}) ...`);
+    const [temporal, mosquitto] = await Promise.all([
+      TemporalServer.start({ dataDir: path.join(dataDir, 'temporal'), ip: host, port: temporalPort, uiPort, ui: o.ui }),
+      MosquittoBroker.start({ dataDir: path.join(dataDir, 'mosquitto'), host, port: mqttPort }),
+    ]);
+    const stack = new LocalStack(temporal, mosquitto, logDir, say);
+    try {
+      await Promise.all([stack.startService('worker', 'worker started'), stack.startService('bridge', 'bridge started')]);
+    } catch (err) {
+      await stack.stop(); // leave nothing running behind a failed start
+      throw err;
+    }
+    return stack;
+  }
+
+  /** Runs `dco <name>` against this stack; restarts it if it dies while the stack is up. */
+  private async startService(name: 'worker' | 'bridge', readyMessage: string): Promise<void> {
+    const logFile = path.join(this.logDir, `${name}.log`);
+    const offset = existsSync(logFile) ? statSync(logFile).size : 0;
+    const proc = new ManagedProcess({
+      name,
+      command: process.execPath,
+      args: [DCO_BIN, name],
+      logFile,
+      env: { ...process.env, TEMPORAL_ADDRESS: this.temporalAddress, MQTT_URL: this.mqttUrl },
+    });
+    this.services.set(name, proc);
+    void proc.exited.then(({ code, signal }) => {
+      if (this.stopping) return;
+      this.say(`${name} exited (code ${code}, signal ${signal}); restarting it. Log: ${logFile}`);
+      setTimeout(() => void this.startService(name, readyMessage).catch((err) => this.say(String(err))), 1_000);
+    });
+    await waitFor(
+      async () => {
+        if (!proc.running) throw new Error(`${name} exited during start; see ${logFile}`);
+        return existsSync(logFile) && readFileSync(logFile).subarray(offset).toString('utf8').includes(readyMessage);
+      },
+      120_000,
+      () => `${name} did not start within 120 s; see ${logFile}`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.services.values()].map((p) => p.stop()));
+    await Promise.all([this.mosquitto.stop(), this.temporal.stop()]);
+  }
+}
