@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what dco needs on a fresh machine (Node 20, npm, Go and apt are assumed present):
+#   - npm dependencies (npm ci, when package-lock.json changed since the last install)
+#   - Mosquitto 2 and its clients, from Debian
+#   - the Temporal CLI (dev server), built once with Go into ~/.cache/dco (about 3 minutes)
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "Installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_pub >/dev/null 2>&1; then
+  say "Installing Mosquitto from Debian (apt-get install mosquitto mosquitto-clients)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+fi
+
+# Finds temporal on PATH or in the cache, else builds it (and says so).
+node -e "require('tsx/cjs'); console.error('Temporal CLI: ' + require('./stack/temporal-binary.ts').ensureTemporalBinary())"
