@@ -103,6 +103,11 @@ export class LocalStack {
     );
   }
 
+  /** The current process of a service (it changes when the service is restarted). */
+  service(name: 'worker' | 'bridge'): ManagedProcess | undefined {
+    return this.services.get(name);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.services.values()].map((p) => p.stop()));

@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { MqttPublisher } from '../../activities/mqtt-publisher';
@@ -11,17 +11,6 @@ import { createLogger } from '../../config/logger';
 import { DeviceAgent, type CommandHandler, type DeviceFaults } from '../../device/device-agent';
 import { createCommandWorker } from '../../workers/command-worker';
 import { testEnv, type TestEnv } from '../setup/test-env';
-
-let runtimeInstalled = false;
-function installQuietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // Already installed in this process by an earlier test file.
-  }
-}
 
 /**
  * The real system for one test file, isolated from other files by its own task queue, topic
@@ -49,7 +38,6 @@ export class Harness {
   }
 
   async start(opts: { worker?: boolean; bridge?: boolean } = {}): Promise<this> {
-    installQuietRuntime();
     this.connection = await Connection.connect({ address: this.env.temporalAddress });
     this.client = new TrackingClient({ connection: this.connection, taskQueue: this.taskQueue }, this.started);
     if (opts.worker !== false) await this.startWorker();

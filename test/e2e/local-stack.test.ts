@@ -1,0 +1,73 @@
+import { Connection } from '@temporalio/client';
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { DcoClient } from '../../client/dco-client';
+import { DeviceAgent } from '../../device/device-agent';
+import { LocalStack } from '../../stack/local-stack';
+import { canConnect, freePort } from '../../stack/net';
+import { testEnv } from '../setup/test-env';
+import { eventually } from '../support/eventually';
+
+/** What `dco up` runs: every service its own process, worker and bridge supervised. */
+describe('the local stack (dco up)', () => {
+  let stack: LocalStack;
+  let connection: Connection;
+  let device: DeviceAgent;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(testEnv().dir, 'stack-'));
+    stack = await LocalStack.start({
+      dataDir: dir,
+      temporalPort: await freePort(),
+      mqttPort: await freePort(),
+      ui: false,
+      say: () => {},
+    });
+    connection = await Connection.connect({ address: stack.temporalAddress });
+    device = new DeviceAgent({ deviceId: 'stack-1', mqttUrl: stack.mqttUrl, journalDir: path.join(dir, 'journals'), handlers: { ping: async () => ({ ok: true }) } });
+    await device.start();
+  }, 180_000);
+
+  afterAll(async () => {
+    await device?.stop();
+    await connection?.close();
+    await stack?.stop();
+  });
+
+  test('a command goes through the worker and bridge processes', async () => {
+    const client = new DcoClient({ connection });
+    const outcome = await (await client.send({ deviceId: 'stack-1', name: 'ping' })).result();
+    expect(outcome.state).toBe('Succeeded');
+  });
+
+  test('a worker killed with SIGKILL is restarted and commands keep completing', async () => {
+    const first = stack.service('worker')!;
+    await first.kill();
+    const restarted = await eventually(async () => stack.service('worker'), (p) => p !== first && p!.running, 60_000);
+    expect(restarted!.pid).not.toBe(first.pid);
+    const client = new DcoClient({ connection });
+    const outcome = await (await client.send({ deviceId: 'stack-1', name: 'ping' })).result();
+    expect(outcome.state).toBe('Succeeded');
+  });
+
+  test('starting a second stack on the same ports fails with a clear message', async () => {
+    const [host, port] = stack.temporalAddress.split(':');
+    await expect(LocalStack.start({ dataDir: path.join(dir, 'second'), host, temporalPort: Number(port), ui: false, say: () => {} })).rejects.toThrow(
+      `port ${port} (Temporal) is already in use`,
+    );
+  });
+
+  test('stop ends every process', async () => {
+    const worker = stack.service('worker')!;
+    const bridge = stack.service('bridge')!;
+    await device.stop();
+    await stack.stop();
+    expect(worker.running).toBe(false);
+    expect(bridge.running).toBe(false);
+    expect(stack.temporal.process.running).toBe(false);
+    expect(stack.mosquitto.process.running).toBe(false);
+    const [host, port] = stack.temporalAddress.split(':');
+    expect(await canConnect(host, Number(port))).toBe(false);
+  });
+});
