@@ -40,6 +40,11 @@ export class MqttPublisher {
     this.client.on('error', () => {});
   }
 
+  /** The underlying connection, for subscriptions that share it (see PresenceView). */
+  get mqtt(): MqttClient {
+    return this.client;
+  }
+
   get connected(): boolean {
     return this.client.connected;
   }

@@ -1,10 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
-import type { StatusMessage } from '../protocol/messages';
+import { COMMAND_WORKFLOW_TYPE, devicePresenceSignal, type DevicePresence } from '../protocol/command-contract';
 import { allDevicesTopic } from '../protocol/topics';
 import { BridgeCounters } from './bridge-counters';
 import { DEFAULT_MAX_PAYLOAD_BYTES, parseDeviceMessage } from './parse-device-message';
+import { PresenceTracker } from './presence-tracker';
 import { SignalForwarder } from './signal-forwarder';
 
 export interface BridgeOptions {
@@ -24,13 +25,6 @@ export interface BridgeOptions {
   maxPayloadBytes?: number;
 }
 
-export interface DevicePresence {
-  deviceId: string;
-  state: StatusMessage['state'];
-  bootId: string;
-  lastSeen: string;
-}
-
 /**
  * Forwards device acks and results from MQTT to the command workflows as Temporal signals.
  *
@@ -42,7 +36,7 @@ export interface DevicePresence {
  */
 export class MqttBridge {
   readonly counters = new BridgeCounters();
-  readonly presence = new Map<string, DevicePresence>();
+  readonly presence = new PresenceTracker();
   private client?: MqttClient;
   private readonly forwarder: SignalForwarder;
 
@@ -66,8 +60,8 @@ export class MqttBridge {
       connectTimeout: 5_000,
       username: o.mqttUsername,
       password: o.mqttPassword,
-      customHandleAcks: (topic, payload, _packet, done) => {
-        this.handle(topic, payload).then(
+      customHandleAcks: (topic, payload, packet, done) => {
+        this.handle(topic, payload, packet.retain).then(
           () => done(0),
           (err) => {
             // Unreachable by design (handle() catches everything); acknowledge to avoid a loop.
@@ -105,7 +99,7 @@ export class MqttBridge {
   }
 
   /** Never throws: every outcome is counted and the message is then acknowledged. */
-  private async handle(topic: string, payload: Buffer): Promise<void> {
+  private async handle(topic: string, payload: Buffer, retained: boolean): Promise<void> {
     const { logger, topicPrefix, maxPayloadBytes } = this.options;
     const parsed = parseDeviceMessage(topicPrefix, topic, payload, maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     if (!parsed.ok) {
@@ -115,13 +109,17 @@ export class MqttBridge {
     }
     if (parsed.kind === 'status') {
       this.counters.add('status');
-      this.presence.set(parsed.deviceId, {
+      const presence: DevicePresence = {
         deviceId: parsed.deviceId,
         state: parsed.message.state,
         bootId: parsed.message.bootId,
-        lastSeen: new Date().toISOString(),
-      });
-      logger.debug({ deviceId: parsed.deviceId, state: parsed.message.state }, 'device status');
+        observedAt: new Date().toISOString(),
+      };
+      const change = this.presence.observe(presence);
+      logger.debug({ deviceId: parsed.deviceId, state: presence.state, change, retained }, 'device status');
+      // A retained status is a snapshot sent at subscribe time, not news: only live changes
+      // (including those queued while the bridge was down) wake the device's commands.
+      if (!retained && (change === 'came-online' || change === 'rebooted')) await this.notifyOpenCommands(presence);
       return;
     }
     const outcome = await this.forwarder.forward({
@@ -134,6 +132,26 @@ export class MqttBridge {
     const context = { deviceId: parsed.deviceId, commandId: parsed.message.commandId, kind: parsed.kind };
     if (outcome === 'unknown-command') logger.warn(context, 'message for an unknown or closed command; dropped');
     else logger.debug(context, 'forwarded to workflow');
+  }
+
+  /**
+   * Tells every running command of the device that it is online (again), so commands held
+   * for an offline device, or sent before a reboot, are published at once.
+   */
+  private async notifyOpenCommands(presence: DevicePresence): Promise<void> {
+    const { temporal, logger } = this.options;
+    const query = `WorkflowType = '${COMMAND_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND DeviceId = '${presence.deviceId}'`;
+    try {
+      for await (const execution of temporal.workflow.list({ query })) {
+        await temporal.workflow.getHandle(execution.workflowId).signal(devicePresenceSignal, presence).then(
+          () => this.counters.add('presence:signalled'),
+          () => this.counters.add('presence:signal-failed'), // closed meanwhile, or Temporal down: the workflow re-checks presence itself
+        );
+      }
+    } catch (err) {
+      this.counters.add('presence:list-failed');
+      logger.warn({ err: String(err), deviceId: presence.deviceId }, 'could not list the open commands of a device that came online');
+    }
   }
 
   async stop(): Promise<void> {

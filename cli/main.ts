@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { bridgeCommand } from './commands/bridge';
 import { demoCommand } from './commands/demo';
+import { devicesCommand } from './commands/devices';
 import { getCommand } from './commands/get';
 import { sendCommand, UsageError } from './commands/send';
 import { simCommand } from './commands/sim';
@@ -12,7 +13,7 @@ const program = new Command('dco')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), demoCommand()]) {
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), demoCommand()]) {
   program.addCommand(cmd.exitOverride());
 }
 

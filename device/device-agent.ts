@@ -39,6 +39,8 @@ export interface DeviceFaults {
   reject?: (command: CommandMessage) => string | undefined;
   /** Return true to execute without sending the ack (the ack is "lost"). */
   dropAck?: (command: CommandMessage) => boolean;
+  /** Return true to journal the result without publishing it (lost at a crash). */
+  dropResult?: (command: CommandMessage) => boolean;
 }
 
 export interface DeviceAgentOptions {
@@ -53,6 +55,8 @@ export interface DeviceAgentOptions {
   faults?: DeviceFaults;
   /** How long the broker keeps the device's session and queued commands while it is offline. */
   sessionExpirySeconds?: number;
+  /** Re-publish the online status this often (its `ts` tells operators when it was last seen). */
+  heartbeatMs?: number;
   onLog?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -68,6 +72,7 @@ export class DeviceAgent {
   readonly bootId = randomUUID();
   readonly journal: CommandJournal;
   private client?: MqttClient;
+  private heartbeat?: NodeJS.Timeout;
   private readonly running = new Set<string>();
   private readonly prefix: string;
 
@@ -110,6 +115,10 @@ export class DeviceAgent {
     await new Promise<void>((resolve) => client.once('connect', () => resolve()));
     await client.subscribeAsync(this.topic('commands'), { qos: 1 });
     await this.redeliverResults();
+    this.heartbeat = setInterval(() => {
+      if (client.connected) void client.publishAsync(this.topic('status'), this.status('online'), { qos: 1, retain: true }).catch(() => {});
+    }, this.o.heartbeatMs ?? 60_000);
+    this.heartbeat.unref();
   }
 
   /** Results stored before a crash but never confirmed by the broker are sent again. */
@@ -192,6 +201,7 @@ export class DeviceAgent {
       this.running.delete(command.commandId);
     }
     this.journal.recordResult(command.commandId, result);
+    if (this.o.faults?.dropResult?.(command)) return;
     await this.publishResult(command.commandId, result);
   }
 
@@ -216,6 +226,7 @@ export class DeviceAgent {
 
   /** A clean shutdown: status offline (retained), then disconnect. The session stays. */
   async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
     if (!this.client) return;
     await this.client.publishAsync(this.topic('status'), this.status('offline'), { qos: 1, retain: true }).catch(() => {});
     await this.client.endAsync();
@@ -223,6 +234,7 @@ export class DeviceAgent {
 
   /** An abrupt loss (power cut, network gone): no goodbye, the broker publishes the Last Will. */
   async crash(): Promise<void> {
+    clearInterval(this.heartbeat);
     if (!this.client) return;
     // Destroy the socket without DISCONNECT so the broker sends the will.
     this.client.stream.destroy();

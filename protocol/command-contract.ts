@@ -63,7 +63,18 @@ export interface CommandSnapshot {
   historyDropped: number;
 }
 
+/** What is known about a device's presence, from its retained `status` topic. */
+export interface DevicePresence {
+  deviceId: string;
+  state: 'online' | 'offline';
+  bootId: string;
+  /** When this was observed (by the bridge or the worker). */
+  observedAt: string;
+}
+
 export const deviceMessageSignal = defineSignal<[DeviceMessage]>('deviceMessage');
+/** Sent by the bridge to a device's open commands when the device comes online or reboots. */
+export const devicePresenceSignal = defineSignal<[DevicePresence]>('devicePresence');
 export const snapshotQuery = defineQuery<CommandSnapshot>('snapshot');
 
 export interface PublishCommandInput {
@@ -71,8 +82,17 @@ export interface PublishCommandInput {
   command: CommandMessage;
 }
 
+export type PublishCommandResult =
+  /** The broker acknowledged the publish (PUBACK). */
+  | { published: true; presence?: DevicePresence }
+  /** Not published: the device is known to be offline (its retained status says so). */
+  | { published: false; presence: DevicePresence };
+
 /** Activities the command workflow calls; implemented in activities/. */
 export interface CommandActivities {
-  /** Publishes at QoS 1, not retained, with message expiry; resolves after the broker's PUBACK. */
-  publishCommand(input: PublishCommandInput): Promise<void>;
+  /**
+   * Publishes at QoS 1, not retained, with message expiry; resolves after the broker's PUBACK.
+   * Does not publish to a device whose retained status says it is offline.
+   */
+  publishCommand(input: PublishCommandInput): Promise<PublishCommandResult>;
 }

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createCommandActivities } from '../activities/publish-command';
 import type { MqttPublisher } from '../activities/mqtt-publisher';
+import { PresenceView } from '../activities/presence-view';
 
 export interface CommandWorkerOptions {
   connection: NativeConnection;
@@ -21,7 +22,11 @@ export function createCommandWorker(o: CommandWorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: createCommandActivities({ publisher: o.publisher, topicPrefix: o.topicPrefix }),
+    activities: createCommandActivities({
+      publisher: o.publisher,
+      topicPrefix: o.topicPrefix,
+      presence: new PresenceView(o.publisher.mqtt, o.topicPrefix),
+    }),
     ...o.tuning,
   });
 }

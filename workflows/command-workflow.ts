@@ -10,10 +10,12 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   deviceMessageSignal,
+  devicePresenceSignal,
   snapshotQuery,
+  type CommandActivities,
   type CommandRequest,
   type CommandSnapshot,
-  type CommandActivities,
+  type DevicePresence,
 } from '../protocol/command-contract';
 import { isTerminal, type CommandState } from '../protocol/command-state';
 import {
@@ -33,20 +35,42 @@ const { publishCommand } = proxyActivities<CommandActivities>({
 });
 
 /**
+ * While a device is offline, ask again this often whether it is back: a safety net for a
+ * presence signal that never came (the bridge was down when the device returned).
+ */
+const PRESENCE_RECHECK_MS = 2 * 60_000;
+
+/**
+ * After the ack, publish the same command again after this much silence. The device's journal
+ * answers a repeated command with its stored ack and result, so a result lost on the way (a
+ * broker killed before it saved the message) is recovered instead of ending in TimedOut.
+ */
+function resultProbeMs(ackTimeoutMs: number): number {
+  return Math.max(2 * ackTimeoutMs, 5_000);
+}
+
+/**
  * One device command: publish, wait for ack, wait for result, re-publish on silence, and end
  * in exactly one terminal state. Acks and results arrive as signals from the MQTT bridge and
  * may be duplicated, late or out of order; `applyDeviceMessage` makes that harmless.
+ *
+ * Presence: a device known to be offline gets nothing and costs no attempts; when it comes
+ * online, or reboots while it holds the command, the command is published again at once.
  */
 export async function commandWorkflow(request: CommandRequest): Promise<CommandSnapshot> {
   const { options } = request;
   const expiresAtMs = Date.parse(request.expiresAt);
   let record = newRecord(request, now());
-  let publishedState: CommandState | undefined;
+  let visibleState: CommandState | undefined;
+  let presence: DevicePresence | undefined;
+  /** Set by a presence signal: publish again now, and why. */
+  let republishBecause: string | undefined;
+  let attempt = 0;
 
   const update = (next: CommandSnapshot) => {
     record = next;
-    if (record.state !== publishedState) {
-      publishedState = record.state;
+    if (record.state !== visibleState) {
+      visibleState = record.state;
       upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }]);
       setCurrentDetails(describeForHumans(record));
     }
@@ -62,30 +86,73 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
 
   setHandler(snapshotQuery, () => record);
   setHandler(deviceMessageSignal, (message) => update(applyDeviceMessage(record, message, now())));
+  setHandler(devicePresenceSignal, (next) => {
+    const before = presence;
+    if (next.deviceId !== request.deviceId) return;
+    if (before && Date.parse(next.observedAt) < Date.parse(before.observedAt)) return; // stale
+    presence = next;
+    if (isTerminal(record.state) || next.state !== 'online') return;
+    const rebooted = before !== undefined && before.bootId !== next.bootId;
+    const cameOnline = before === undefined || before.state !== 'online';
+    if (record.state === 'Created') {
+      if (cameOnline) update(note(record, now(), 'device-online', `boot ${next.bootId}`));
+      return;
+    }
+    if (rebooted) republishBecause = `device rebooted (boot ${before!.bootId} → ${next.bootId})`;
+    else if (cameOnline) republishBecause = 'device came back online';
+    if (republishBecause) update(note(record, now(), rebooted ? 'device-rebooted' : 'device-online', republishBecause));
+  });
 
   const waitingForAck = () => record.state === 'Created' || record.state === 'Sent';
   const untilExpiry = () => expiresAtMs - Date.now();
+  const isOffline = () => presence?.state === 'offline';
+
+  /** Publishes attempt `attempt + 1`; false when the device is offline (nothing published). */
+  const publish = async (): Promise<boolean> => {
+    update(startAttempt(record, attempt + 1));
+    const result = await publishCommand({
+      deviceId: request.deviceId,
+      command: {
+        v: 1,
+        commandId: request.commandId,
+        name: request.name,
+        params: request.params,
+        attempt: attempt + 1,
+        issuedAt: now(),
+        expiresAt: request.expiresAt,
+      },
+    });
+    if (result.presence && (!presence || Date.parse(result.presence.observedAt) >= Date.parse(presence.observedAt))) {
+      presence = result.presence;
+    }
+    if (!result.published) {
+      update(startAttempt(record, attempt)); // nothing was sent: no attempt used
+      return false;
+    }
+    attempt++;
+    update(recordPublished(record, now()));
+    return true;
+  };
 
   try {
-    for (let attempt = 1; waitingForAck(); attempt++) {
+    // Until the device acknowledges: publish, wait, publish again.
+    let unanswered = 0;
+    while (waitingForAck()) {
       if (untilExpiry() <= 0) {
-        update(transition(record, 'Expired', now(), 'expired', 'time to live passed before the device acknowledged'));
+        const why = isOffline() ? 'time to live passed while the device was offline' : 'time to live passed before the device acknowledged';
+        update(transition(record, 'Expired', now(), 'expired', why));
         break;
       }
-      update(startAttempt(record, attempt));
+      if (isOffline()) {
+        if (record.history.at(-1)?.event !== 'device-offline') {
+          update(note(record, now(), 'device-offline', 'waiting for the device to come online; no attempt is used'));
+        }
+        const woke = await condition(() => !waitingForAck() || !isOffline(), Math.max(1, Math.min(untilExpiry(), PRESENCE_RECHECK_MS)));
+        if (!woke && untilExpiry() > 0) presence = undefined; // forget, and let the next publish look again
+        continue;
+      }
       try {
-        await publishCommand({
-          deviceId: request.deviceId,
-          command: {
-            v: 1,
-            commandId: request.commandId,
-            name: request.name,
-            params: request.params,
-            attempt,
-            issuedAt: now(),
-            expiresAt: request.expiresAt,
-          },
-        });
+        if (!(await publish())) continue;
       } catch (err) {
         if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
         if (!waitingForAck()) break; // the device answered an earlier attempt meanwhile
@@ -93,17 +160,18 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
         update(transition(record, 'Expired', now(), 'publish-failed', `could not publish before expiry: ${err.cause?.message ?? err.message}`));
         break;
       }
-      update(recordPublished(record, now()));
+      republishBecause = undefined;
       if (!waitingForAck()) break; // the device answered while we waited for the PUBACK
 
       const ackWindow = Math.min(options.ackTimeoutMs, untilExpiry());
-      if (await condition(() => !waitingForAck(), Math.max(ackWindow, 1))) break;
+      if (await condition(() => !waitingForAck() || republishBecause !== undefined, Math.max(ackWindow, 1))) continue;
 
-      if (attempt >= options.maxAttempts) {
+      unanswered++;
+      if (unanswered >= options.maxAttempts) {
         update(transition(record, 'TimedOut', now(), 'ack-timeout', `no ack after ${attempt} attempt(s)`));
         break;
       }
-      const delay = backoffDelayMs(attempt, options.backoff, Math.random);
+      const delay = backoffDelayMs(unanswered, options.backoff, Math.random);
       if (delay >= untilExpiry()) {
         // No time left for another attempt; a late ack may still arrive until expiry.
         if (await condition(() => !waitingForAck(), Math.max(untilExpiry(), 1))) break;
@@ -111,14 +179,35 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
         break;
       }
       update(note(record, now(), 'ack-timeout', `no ack for attempt ${attempt}; publishing again in ${delay} ms`));
-      // An ack for the previous attempt during the backoff still counts.
-      if (await condition(() => !waitingForAck(), Math.max(delay, 1))) break;
+      // An ack for the previous attempt during the backoff still counts; a reboot cuts it short.
+      await condition(() => !waitingForAck() || republishBecause !== undefined, Math.max(delay, 1));
     }
 
+    // Acknowledged: wait for the result, re-publishing on a reboot or a long silence.
     if (record.state === 'Acknowledged') {
-      // The condition above resolved in the workflow task that applied the ack: now is ack time.
-      if (!(await condition(() => isTerminal(record.state), options.resultTimeoutMs))) {
-        update(transition(record, 'TimedOut', now(), 'result-timeout', `no result within ${options.resultTimeoutMs} ms of the ack`));
+      // The loop above ended in the workflow task that applied the ack: now is ack time.
+      const deadline = Date.now() + options.resultTimeoutMs;
+      while (!isTerminal(record.state)) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          update(transition(record, 'TimedOut', now(), 'result-timeout', `no result within ${options.resultTimeoutMs} ms of the ack`));
+          break;
+        }
+        const woke = await condition(
+          () => isTerminal(record.state) || republishBecause !== undefined,
+          Math.min(left, resultProbeMs(options.ackTimeoutMs)),
+        );
+        if (isTerminal(record.state) || deadline - Date.now() <= 0) continue;
+        if (!woke) update(note(record, now(), 'result-probe', 'no result yet; publishing again so the device re-sends it'));
+        republishBecause = undefined;
+        if (!isOffline() && untilExpiry() > 0) {
+          try {
+            await publish();
+          } catch (err) {
+            if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+            // The result may still come; the deadline decides.
+          }
+        }
       }
     }
   } catch (err) {

@@ -71,6 +71,21 @@ describe('dco CLI', () => {
     expect(r.stderr).toContain('no command with id "never-sent-anything"');
   });
 
+  test('`dco devices --json` lists presence and open commands', async () => {
+    await h.startDevice('dir-1');
+    const off = await h.startDevice('dir-2');
+    await off.stop();
+    const waiting = await h.client.send({ deviceId: 'dir-2', name: 'ping', ttlMs: 60_000 });
+    const r = await runCli(['devices', '--json'], env);
+    expect(r.code).toBe(0);
+    const devices = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    const byId = Object.fromEntries(devices.map((d) => [d.deviceId, d]));
+    expect(byId['dir-1']).toMatchObject({ state: 'online', openCommands: [] });
+    expect(byId['dir-2']).toMatchObject({ state: 'offline', openCommands: [{ commandId: waiting.commandId, state: 'Created' }] });
+    expect(typeof byId['dir-1'].lastSeen).toBe('string');
+    await waiting.cancel();
+  });
+
   test('Temporal unreachable: says what to do', async () => {
     const r = await runCli(['send', 'd1', 'ping'], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(r.code).toBe(1);

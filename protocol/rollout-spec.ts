@@ -1,0 +1,187 @@
+import { z } from 'zod';
+import { CommandOptions, DEFAULT_TTL_MS, MIN_TIMEOUT_MS } from './command-options';
+import { CommandName, DeviceId } from './ids';
+
+/**
+ * A fleet rollout: one command sent to many devices in waves (a canary first), with limits on
+ * concurrency and rate, and an abort rule. This is the validated definition the rollout
+ * workflow receives; the planning logic lives in workflows/rollout-plan.ts.
+ */
+
+/**
+ * Every device command of a rollout gets the commandId `{rolloutId}.{deviceId}`. The first `.`
+ * must mark where the rolloutId ends, or two rollouts could claim the same commandId
+ * (`a.b` + `c` and `a` + `b.c`), so a rolloutId has no `.`. At most 63 characters, so that
+ * 63 + 1 + a 64-character deviceId fits the 128 allowed for a commandId.
+ */
+export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+export const RolloutId = z
+  .string()
+  .regex(ROLLOUT_ID_PATTERN, 'rolloutId must be 1-63 characters of A-Z a-z 0-9 _ - (no ".": it separates rollout and device in command IDs)');
+export type RolloutId = z.infer<typeof RolloutId>;
+
+/** Temporal allows 2,000 pending child workflows per workflow execution. */
+export const MAX_ROLLOUT_CONCURRENCY = 2_000;
+export const DEFAULT_ROLLOUT_CONCURRENCY = 100;
+export const MAX_WAVES = 100;
+/** Same bound as a single send (client/send-request.ts): params travel in one MQTT message. */
+export const MAX_ROLLOUT_PARAMS_BYTES = 32 * 1024;
+const MAX_DURATION_MS = 30 * 24 * 3600_000;
+
+/**
+ * How far a wave reaches, as a share of the whole fleet or a number of devices. Entries are
+ * cumulative: `10%` means "when this wave ends, 10% of the fleet has been reached"; a count
+ * likewise means the number of devices reached so far. So `1%, 10%, 50%, 100%` reads as it is
+ * meant. Percentages round down (a canary never exceeds what was asked); counts above the
+ * fleet size are clamped to it. See planWaves.
+ */
+export const WaveSize = z.union(
+  [z.strictObject({ count: z.int().min(1) }), z.strictObject({ percent: z.number().gt(0).max(100) })],
+  { error: 'a wave size is {count: N} (a whole number >= 1) or {percent: P} (0 < P <= 100)' },
+);
+export type WaveSize = z.infer<typeof WaveSize>;
+
+/**
+ * Defaults: a 1% canary (at least one device), then 10%, 50% and everything else. Small enough
+ * that a bad change hurts few devices, with two widening steps before the whole fleet.
+ */
+export const DEFAULT_CANARY: WaveSize = { percent: 1 };
+export const DEFAULT_WAVES: WaveSize[] = [{ percent: 10 }, { percent: 50 }, { percent: 100 }];
+
+/**
+ * When to stop. A scope (the running wave, the whole rollout, or both) aborts when its failure
+ * share is strictly above `failureShare`, once `minFinished` of its commands have a verdict.
+ * A scope with fewer devices than `minFinished` is judged when all of them have finished: so
+ * a 1-device canary is still judged on its one result, and the default can stay at 10 (few
+ * enough to stop early, enough that one unlucky device in a large wave is not a verdict).
+ */
+export const AbortRule = z.object({
+  failureShare: z.number().min(0).max(1).default(0.1),
+  minFinished: z.int().min(1).default(10),
+  /**
+   * Expired means the device never took the command before its time to live (usually: it was
+   * offline). That says nothing about the change itself, and fleets always have some devices
+   * offline, so by default Expired counts neither as failure nor as verdict.
+   */
+  countExpiredAsFailure: z.boolean().default(false),
+  scope: z.enum(['wave', 'overall', 'both']).default('both'),
+});
+export type AbortRule = z.infer<typeof AbortRule>;
+
+/** UTF-8 size of the JSON text without Buffer (this file may run inside the workflow sandbox). */
+function jsonBytes(value: unknown): number {
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return Infinity;
+  }
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      bytes += 4; // surrogate pair
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function duplicatesOf(ids: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  for (const id of ids) (seen.has(id) ? dups : seen).add(id);
+  return [...dups];
+}
+
+/** Bad input should be obvious: duplicates are an error that names them (up to 10). */
+export const RolloutTargets = z
+  .array(DeviceId)
+  .min(1, 'a rollout needs at least one target device')
+  .superRefine((ids, ctx) => {
+    const dups = duplicatesOf(ids);
+    if (dups.length === 0) return;
+    const more = dups.length > 10 ? `, and ${dups.length - 10} more` : '';
+    ctx.addIssue({
+      code: 'custom',
+      message: `targets must be unique; ${dups.length} device ID${dups.length === 1 ? '' : 's'} appear more than once: ${dups.slice(0, 10).join(', ')}${more}`,
+    });
+  });
+
+export const RolloutSpec = z
+  .object({
+    rolloutId: RolloutId,
+    name: CommandName,
+    params: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .refine((p) => jsonBytes(p) <= MAX_ROLLOUT_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_ROLLOUT_PARAMS_BYTES} bytes`),
+    options: CommandOptions.prefault({}),
+    /** Time to live of each device command, counted from when that command starts. */
+    ttlMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_DURATION_MS).default(DEFAULT_TTL_MS),
+    /** The devices, in the order they are reached. Resolved before the rollout starts (file, list or presence). */
+    targets: RolloutTargets,
+    canary: WaveSize.default(() => ({ ...DEFAULT_CANARY })),
+    /** After the canary; the last wave always takes every remaining device, whatever its size says. */
+    waves: z
+      .array(WaveSize)
+      .min(1, 'at least one wave after the canary (the last one takes all remaining devices; write it as 100%)')
+      .max(MAX_WAVES)
+      .default(() => DEFAULT_WAVES.map((w) => ({ ...w }))),
+    /** Wait after a wave has finished before the next one starts. */
+    soakMs: z.int().min(0).max(MAX_DURATION_MS).default(0),
+    /** Waves followed by a manual approval gate: 0 is the canary, k is `waves[k - 1]`. Sorted, unique. */
+    approvalAfter: z.array(z.int().min(0)).default(() => []),
+    /** Device commands in flight at once. */
+    concurrency: z.int().min(1).max(MAX_ROLLOUT_CONCURRENCY).default(DEFAULT_ROLLOUT_CONCURRENCY),
+    /** Started commands per minute (over time; up to one second's worth may start at once). None: no limit. */
+    ratePerMinute: z.number().gt(0).max(1_000_000).optional(),
+    abort: AbortRule.prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    for (const k of s.approvalAfter) {
+      if (k >= s.waves.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvalAfter'],
+          message: `approvalAfter ${k}: a gate may follow wave 0 (the canary) to ${s.waves.length - 1}; wave ${s.waves.length} is the last and nothing follows it`,
+        });
+      }
+    }
+  })
+  .transform((s) => ({ ...s, approvalAfter: [...new Set(s.approvalAfter)].sort((a, b) => a - b) }));
+
+export type RolloutSpec = z.infer<typeof RolloutSpec>;
+export type RolloutSpecInput = z.input<typeof RolloutSpec>;
+
+// ---- CLI strings -------------------------------------------------------------------------
+
+/** `5%` → `{percent: 5}`, `20` → `{count: 20}`. Throws an Error that says what was expected. */
+export function parseWaveSize(text: string): WaveSize {
+  const t = text.trim();
+  const expected = `expected a number of devices such as 20 or a share of the fleet such as 5%, got "${text}"`;
+  let candidate: unknown;
+  if (/^\d+(\.\d+)?%$/.test(t)) candidate = { percent: Number(t.slice(0, -1)) };
+  else if (/^\d+$/.test(t)) candidate = { count: Number(t) };
+  else throw new Error(expected);
+  const parsed = WaveSize.safeParse(candidate);
+  if (!parsed.success) throw new Error(`${expected} (${parsed.error.issues[0]?.message ?? 'out of range'})`);
+  return parsed.data;
+}
+
+/** `10%,50%,100%` → three wave sizes. */
+export function parseWaves(text: string): WaveSize[] {
+  const parts = text.split(',');
+  if (parts.some((p) => p.trim() === '')) throw new Error(`expected a comma-separated list such as 10%,50%,100%, got "${text}"`);
+  return parts.map(parseWaveSize);
+}
+
+/** `120/min`, `2/s`, `600/h` or a plain number (per minute) → devices per minute. */
+export function parseRatePerMinute(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:\/(s|sec|min|m|h))?$/.exec(text.trim());
+  const perMinute = m ? Number(m[1]) * ({ s: 60, sec: 60, min: 1, m: 1, h: 1 / 60 }[m[2] ?? 'min'] ?? NaN) : NaN;
+  if (!(perMinute > 0) || perMinute > 1_000_000) throw new Error(`expected a positive rate such as 120/min, 2/s or 600/h, got "${text}"`);
+  return perMinute;
+}

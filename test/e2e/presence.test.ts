@@ -1,0 +1,123 @@
+import { CommandFailure } from '../../device/device-agent';
+import { eventually } from '../support/eventually';
+import { Harness } from '../support/harness';
+import { RawDevice } from '../support/raw-device';
+
+/** Offline is a normal state; a reboot between receipt and execution is recovered. */
+describe('presence and reboots', () => {
+  const h = new Harness();
+  beforeAll(() => h.start());
+  afterAll(() => h.stop());
+
+  const raw = (deviceId: string) => new RawDevice(deviceId, h.env.mqttUrl, h.topicPrefix).start();
+  const events = (s: { history: { event: string }[] }) => s.history.map((e) => e.event);
+
+  test('a command for an offline device waits in Created without using attempts, and is sent the moment it comes online', async () => {
+    const first = await h.startDevice('sleepy-1');
+    await first.stop(); // retained status: offline
+    await new Promise((r) => setTimeout(r, 300)); // let the worker see the retained status
+    const handle = await h.client.send({ deviceId: 'sleepy-1', name: 'ping', ackTimeoutMs: 30_000 });
+    const waiting = await eventually(() => handle.state(), (s) => events(s).includes('device-offline'));
+    expect(waiting.state).toBe('Created');
+    expect(waiting.attempts).toBe(0);
+
+    await h.startDevice('sleepy-1'); // online again, new bootId
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(outcome.attempts).toBe(1);
+    // Published on the presence signal, not after a 30 s ack timeout or a re-check.
+    expect(events(outcome)).toEqual(expect.arrayContaining(['device-offline', 'device-online', 'published']));
+    expect(events(outcome)).not.toContain('ack-timeout');
+  });
+
+  test('offline until the time to live runs out: Expired, with no attempt used', async () => {
+    const d = await h.startDevice('gone-1');
+    await d.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    const outcome = await (await h.client.send({ deviceId: 'gone-1', name: 'ping', ttlMs: 2_000 })).result();
+    expect(outcome.state).toBe('Expired');
+    expect(outcome.attempts).toBe(0);
+    expect(outcome.reason).toBe('time to live passed while the device was offline');
+  });
+
+  test('a silent device is retried by the ack deadline whatever its status says', async () => {
+    const device = await raw('liar-1');
+    await device.publish('status', { v: 1, state: 'online', bootId: 'b1' });
+    const outcome = await (
+      await h.client.send({ deviceId: 'liar-1', name: 'ping', ackTimeoutMs: 1_000, maxAttempts: 2, backoff: { initialMs: 100, jitter: 0 } })
+    ).result();
+    expect(outcome.state).toBe('TimedOut');
+    expect(outcome.attempts).toBe(2);
+    await device.stop();
+  });
+
+  test('a reboot while the command is Sent re-publishes it at once, with the next attempt, and says why', async () => {
+    const device = await raw('reboot-1');
+    await device.publish('status', { v: 1, state: 'online', bootId: 'boot-A' });
+    const handle = await h.client.send({ deviceId: 'reboot-1', name: 'ping', ackTimeoutMs: 60_000 });
+    await device.waitForCommands(1);
+    await device.publish('status', { v: 1, state: 'online', bootId: 'boot-B' });
+    const [, second] = await device.waitForCommands(2, 15_000); // long before the 60 s ack timeout
+    expect(second.attempt).toBe(2);
+    expect(second.commandId).toBe(handle.commandId);
+    await device.ack(second.commandId);
+    await device.result(second.commandId);
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(outcome.history.find((e) => e.event === 'device-rebooted')?.reason).toBe('device rebooted (boot boot-A → boot-B)');
+    await device.stop();
+  });
+
+  test('executed before a reboot, result lost: the restarted device re-sends the stored result; it ran once', async () => {
+    let runs = 0;
+    const handlers = { ping: async () => ({ run: ++runs }) };
+    const before = await h.startDevice('crash-1', handlers, { dropResult: () => true });
+    const handle = await h.client.send({ deviceId: 'crash-1', name: 'ping', resultTimeoutMs: 60_000 });
+    await eventually(async () => before.journal.get(handle.commandId)?.result, (r) => r !== undefined);
+    await before.crash();
+    const after = await h.startDevice('crash-1', handlers);
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(outcome.output).toEqual({ run: 1 });
+    expect(runs).toBe(1);
+    expect(after.journal.get(handle.commandId)?.executions).toBe(1);
+  });
+
+  test('interrupted by a reboot mid-execution: reported as failed (interrupted), never run twice', async () => {
+    let runs = 0;
+    const before = await h.startDevice('crash-2', {
+      ping: async () => {
+        runs++;
+        return new Promise(() => {}); // the power goes out during execution
+      },
+    });
+    const handle = await h.client.send({ deviceId: 'crash-2', name: 'ping', resultTimeoutMs: 60_000 });
+    await eventually(() => handle.state(), (s) => s.state === 'Acknowledged');
+    await before.crash();
+    await h.startDevice('crash-2', {
+      ping: async () => {
+        runs++;
+        throw new CommandFailure('should-not-run', 'executed twice');
+      },
+    });
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Failed');
+    expect(outcome.error?.code).toBe('interrupted');
+    expect(runs).toBe(1);
+    expect(outcome.history.some((e) => e.event === 'device-rebooted')).toBe(true);
+  });
+
+  test('received but lost before the journal: the restarted device executes it once', async () => {
+    let runs = 0;
+    const handlers = { ping: async () => ({ run: ++runs }) };
+    const before = await h.startDevice('crash-3', handlers, { ignore: () => true });
+    const handle = await h.client.send({ deviceId: 'crash-3', name: 'ping', ackTimeoutMs: 60_000 });
+    await eventually(() => handle.state(), (s) => s.state === 'Sent');
+    await before.crash();
+    await h.startDevice('crash-3', handlers);
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(runs).toBe(1);
+    expect(outcome.attempts).toBe(2);
+  });
+});

@@ -1,0 +1,438 @@
+/**
+ * Pure logic of a fleet rollout: wave planning, counting, the abort rule, rate limiting and the
+ * decision what to do next. No Temporal API, no I/O, no clock (time is passed in), no
+ * randomness: the rollout workflow calls these functions and stays deterministic, and the
+ * whole state (RolloutProgress) is small plain JSON that survives continue-as-new.
+ */
+import { isTerminal, type CommandState } from '../protocol/command-state';
+import { COMMAND_ID_PATTERN, DEVICE_ID_PATTERN } from '../protocol/ids';
+import { ROLLOUT_ID_PATTERN, type AbortRule, type RolloutSpec, type WaveSize } from '../protocol/rollout-spec';
+
+// ---- waves -------------------------------------------------------------------------------
+
+export interface PlannedWave {
+  /** Position in the plan: 0 is the canary, then 1, 2, … without gaps. */
+  index: number;
+  /** `canary`, or `wave-k` for `spec.waves[k - 1]`: names follow the operator's list even when a wave was empty and dropped. */
+  name: string;
+  /** Half-open range of indexes into the target list. */
+  start: number;
+  end: number;
+  /** A manual approval is needed after this wave before the next one starts. */
+  approvalAfter: boolean;
+}
+
+/** Guards against 29 × 100 / 100 = 28.999…: percentages are decimal, doubles are not. */
+const EPSILON = 1e-9;
+
+/** How many devices have been reached when a wave of this size ends (cumulative, clamped). */
+export function reachOf(size: WaveSize, targetCount: number): number {
+  if ('count' in size) return Math.min(size.count, targetCount);
+  return Math.min(targetCount, Math.floor((size.percent * targetCount) / 100 + EPSILON));
+}
+
+/**
+ * Splits `targetCount` targets into waves: the canary (at least 1 device), then one wave per
+ * `spec.waves` entry, the last taking every remaining device. Entries are cumulative (see
+ * WaveSize); an entry that reaches no further than the previous one gives an empty wave, which
+ * is dropped. Its approval gate sits between the same devices either way, so it moves to the
+ * wave before; a gate after the final wave would approve nothing and is dropped.
+ * The ranges are contiguous, non-empty and cover exactly [0, targetCount).
+ */
+export function planWaves(targetCount: number, spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter'>): PlannedWave[] {
+  if (!Number.isSafeInteger(targetCount) || targetCount < 0) throw new RangeError(`targetCount must be a whole number >= 0, got ${targetCount}`);
+  if (targetCount === 0) return [];
+  const reaches = [Math.max(1, reachOf(spec.canary, targetCount))];
+  spec.waves.forEach((w, i) => reaches.push(i === spec.waves.length - 1 ? targetCount : reachOf(w, targetCount)));
+  if (spec.waves.length === 0) reaches.push(targetCount); // the schema forbids it; never leave devices out
+  const gates = new Set(spec.approvalAfter);
+  const plan: PlannedWave[] = [];
+  let start = 0;
+  reaches.forEach((end, k) => {
+    if (end > start) {
+      plan.push({ index: plan.length, name: k === 0 ? 'canary' : `wave-${k}`, start, end, approvalAfter: gates.has(k) });
+      start = end;
+    } else if (gates.has(k) && plan.length > 0) {
+      plan[plan.length - 1].approvalAfter = true;
+    }
+  });
+  plan[plan.length - 1].approvalAfter = false;
+  return plan;
+}
+
+// ---- counts ------------------------------------------------------------------------------
+
+export const COUNT_KEYS = ['pending', 'inFlight', 'succeeded', 'failed', 'rejected', 'timedOut', 'expired', 'cancelled'] as const;
+export type CountKey = (typeof COUNT_KEYS)[number];
+/** Device commands by state class. `pending`: not started yet; `inFlight`: started, not finished. */
+export type RolloutCounts = Record<CountKey, number>;
+export type OutcomeKey = Exclude<CountKey, 'pending' | 'inFlight'>;
+
+export function emptyCounts(pending = 0): RolloutCounts {
+  return { pending, inFlight: 0, succeeded: 0, failed: 0, rejected: 0, timedOut: 0, expired: 0, cancelled: 0 };
+}
+
+export function addCounts(a: RolloutCounts, b: RolloutCounts): RolloutCounts {
+  const sum = emptyCounts();
+  for (const k of COUNT_KEYS) sum[k] = a[k] + b[k];
+  return sum;
+}
+
+/** All devices of the scope, whatever their state. */
+export function sizeOf(c: RolloutCounts): number {
+  return COUNT_KEYS.reduce((n, k) => n + c[k], 0);
+}
+
+/** Which counter a terminal command state goes to; undefined for a state that is not terminal. */
+export function outcomeKey(state: CommandState): OutcomeKey | undefined {
+  if (!isTerminal(state)) return undefined;
+  const keys: Partial<Record<CommandState, OutcomeKey>> = {
+    Succeeded: 'succeeded',
+    Failed: 'failed',
+    Rejected: 'rejected',
+    TimedOut: 'timedOut',
+    Expired: 'expired',
+    Cancelled: 'cancelled',
+  };
+  return keys[state];
+}
+
+export interface FailureOptions {
+  countExpiredAsFailure?: boolean;
+}
+
+/** Failed, rejected and timed out (and expired, if so configured). */
+export function failureCount(c: RolloutCounts, o: FailureOptions = {}): number {
+  return c.failed + c.rejected + c.timedOut + (o.countExpiredAsFailure ? c.expired : 0);
+}
+
+/**
+ * Finished commands that say something about the change: succeeded or failed in one of the
+ * failure ways. Cancelled ones (an operator's decision) never count, expired ones only when
+ * they count as failures: otherwise offline devices would dilute the failure share.
+ */
+export function verdictCount(c: RolloutCounts, o: FailureOptions = {}): number {
+  return c.succeeded + failureCount(c, o);
+}
+
+/** Failures over verdicts; 0 while there is no verdict. */
+export function failureShare(c: RolloutCounts, o: FailureOptions = {}): number {
+  const verdicts = verdictCount(c, o);
+  return verdicts === 0 ? 0 : failureCount(c, o) / verdicts;
+}
+
+// ---- abort rule --------------------------------------------------------------------------
+
+export type AbortDecision = { abort: false } | { abort: true; reason: string };
+
+/** 0.3 → "30%", 1/3 → "33.3%". */
+export function formatPercent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
+/**
+ * Verdicts needed before a scope may abort: `minFinished`, or fewer when the scope cannot
+ * produce that many (small wave, or devices that ended without a verdict): then the scope is
+ * judged once all of it has finished.
+ */
+export function verdictsNeeded(c: RolloutCounts, rule: Pick<AbortRule, 'minFinished' | 'countExpiredAsFailure'>): number {
+  const withoutVerdict = c.cancelled + (rule.countExpiredAsFailure ? 0 : c.expired);
+  return Math.min(rule.minFinished, sizeOf(c) - withoutVerdict);
+}
+
+function judge(scope: string, c: RolloutCounts, rule: AbortRule): AbortDecision {
+  const verdicts = verdictCount(c, rule);
+  if (verdicts === 0 || verdicts < verdictsNeeded(c, rule)) return { abort: false };
+  const failures = failureCount(c, rule);
+  // Division, not multiplication: 3/30 and 0.1 round to the same double, 0.1 × 30 does not equal 3.
+  const share = failures / verdicts;
+  if (!(share > rule.failureShare)) return { abort: false };
+  const parts: Array<[string, number]> = [
+    ['failed', c.failed],
+    ['rejected', c.rejected],
+    ['timed out', c.timedOut],
+    ['expired', rule.countExpiredAsFailure ? c.expired : 0],
+  ];
+  const detail = parts.filter(([, n]) => n > 0).map(([label, n]) => `${label} ${n}`).join(', ');
+  return {
+    abort: true,
+    reason: `${scope}: ${failures} of ${verdicts} finished commands failed (${formatPercent(share)} > ${formatPercent(rule.failureShare)}; ${detail})`,
+  };
+}
+
+/** The wave is judged first: its reason names the wave, which is what an operator looks at. */
+export function shouldAbort(waveName: string, waveCounts: RolloutCounts, totalCounts: RolloutCounts, rule: AbortRule): AbortDecision {
+  if (rule.scope !== 'overall') {
+    const d = judge(`wave ${waveName}`, waveCounts, rule);
+    if (d.abort) return d;
+  }
+  if (rule.scope !== 'wave') return judge('overall', totalCounts, rule);
+  return { abort: false };
+}
+
+// ---- progress ----------------------------------------------------------------------------
+
+export interface WaveProgress extends PlannedWave {
+  counts: RolloutCounts;
+  /** Workflow time when the wave's last command finished: its soak runs from here. */
+  completedAtMs?: number;
+}
+
+/** Token bucket of the rate limit; two numbers, so it survives continue-as-new. */
+export interface RateState {
+  tokens: number;
+  atMs: number;
+}
+
+/**
+ * Everything a rollout knows besides its spec. Plain JSON, bounded by the number of waves and
+ * the concurrency (never by the fleet size).
+ */
+export interface RolloutProgress {
+  waves: WaveProgress[];
+  /** Index of the wave being run; commands are only ever started in this wave. */
+  current: number;
+  /** Target indexes started and not finished, ascending. A finish for any other index is ignored. */
+  inFlight: number[];
+  /** Plan indexes whose approval gate was approved (possibly ahead of time). */
+  approved: number[];
+  paused?: { reason: string };
+  aborted?: { reason: string };
+  cancelled?: { reason: string };
+  rate: RateState;
+}
+
+export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'>;
+
+/** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
+export function rateCapacity(ratePerMinute: number): number {
+  return Math.max(1, Math.ceil(ratePerMinute / 60));
+}
+
+export function newProgress(targetCount: number, spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter' | 'ratePerMinute'>, nowMs: number): RolloutProgress {
+  return {
+    waves: planWaves(targetCount, spec).map((w) => ({ ...w, counts: emptyCounts(w.end - w.start) })),
+    current: 0,
+    inFlight: [],
+    approved: [],
+    rate: { tokens: spec.ratePerMinute ? rateCapacity(spec.ratePerMinute) : 0, atMs: nowMs },
+  };
+}
+
+export function totalCounts(p: RolloutProgress): RolloutCounts {
+  return p.waves.reduce((sum, w) => addCounts(sum, w.counts), emptyCounts());
+}
+
+function refilled(rate: RateState, nowMs: number, ratePerMinute: number): RateState {
+  const elapsed = Math.max(0, nowMs - rate.atMs);
+  return { tokens: Math.min(rateCapacity(ratePerMinute), rate.tokens + (elapsed * ratePerMinute) / 60_000), atMs: Math.max(nowMs, rate.atMs) };
+}
+
+function isComplete(w: WaveProgress): boolean {
+  return w.counts.pending === 0 && w.counts.inFlight === 0;
+}
+
+/**
+ * How many commands may start now: the current wave's pending devices, bounded by the free
+ * concurrency and by the rate limit's whole tokens. 0 when paused, aborted or cancelled.
+ */
+export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutLimits): number {
+  if (p.paused || p.aborted || p.cancelled) return 0;
+  const wave = p.waves[p.current];
+  if (!wave) return 0;
+  let n = Math.min(wave.counts.pending, Math.max(0, spec.concurrency - p.inFlight.length));
+  if (spec.ratePerMinute) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, spec.ratePerMinute).tokens + EPSILON));
+  return Math.max(0, n);
+}
+
+/**
+ * Marks up to `count` commands as started (never more than allowedToStart) and returns the
+ * target indexes to start, in target order.
+ */
+export function recordStarted(p: RolloutProgress, count: number, nowMs: number, spec: RolloutLimits): { progress: RolloutProgress; targets: number[] } {
+  const n = Math.min(Math.max(0, Math.floor(count)), allowedToStart(p, nowMs, spec));
+  if (n === 0) return { progress: p, targets: [] };
+  const wave = p.waves[p.current];
+  const first = wave.end - wave.counts.pending;
+  const targets = Array.from({ length: n }, (_, i) => first + i);
+  const waves = p.waves.map((w) =>
+    w.index === wave.index ? { ...w, counts: { ...w.counts, pending: w.counts.pending - n, inFlight: w.counts.inFlight + n } } : w,
+  );
+  let rate = p.rate;
+  if (spec.ratePerMinute) {
+    const r = refilled(p.rate, nowMs, spec.ratePerMinute);
+    rate = { tokens: Math.max(0, r.tokens - n), atMs: r.atMs };
+  }
+  // Targets start in order and always above every earlier one, so appending keeps inFlight sorted.
+  return { progress: { ...p, waves, rate, inFlight: [...p.inFlight, ...targets] }, targets };
+}
+
+function indexOf(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] === value) return mid;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/**
+ * A started command ended in `state`. Idempotent: a repeated or unknown finish, or a state that
+ * is not terminal, changes nothing. Checks the abort rule; once aborted, later finishes are still
+ * counted but the first reason stays.
+ */
+export function recordFinished(p: RolloutProgress, targetIndex: number, state: CommandState, nowMs: number, spec: RolloutLimits): RolloutProgress {
+  const key = outcomeKey(state);
+  const at = indexOf(p.inFlight, targetIndex);
+  if (!key || at < 0) return p;
+  const wave = p.waves.find((w) => targetIndex >= w.start && targetIndex < w.end);
+  if (!wave) return p;
+  const counts = { ...wave.counts, inFlight: wave.counts.inFlight - 1, [key]: wave.counts[key] + 1 };
+  const updated: WaveProgress = { ...wave, counts };
+  if (counts.pending === 0 && counts.inFlight === 0) updated.completedAtMs = nowMs;
+  const inFlight = [...p.inFlight.slice(0, at), ...p.inFlight.slice(at + 1)];
+  const next: RolloutProgress = { ...p, inFlight, waves: p.waves.map((w) => (w.index === wave.index ? updated : w)) };
+  if (next.aborted || next.cancelled) return next;
+  const decision = shouldAbort(updated.name, counts, totalCounts(next), spec.abort);
+  return decision.abort ? { ...next, aborted: { reason: decision.reason } } : next;
+}
+
+// ---- operator controls (never throw: they run in signal handlers) ---------------------------
+
+export function pause(p: RolloutProgress, reason = 'paused by operator'): RolloutProgress {
+  return p.paused ? p : { ...p, paused: { reason } };
+}
+
+export function resume(p: RolloutProgress): RolloutProgress {
+  if (!p.paused) return p;
+  const { paused: _dropped, ...rest } = p;
+  return rest;
+}
+
+export function cancel(p: RolloutProgress, reason = 'cancelled by operator'): RolloutProgress {
+  return p.cancelled ? p : { ...p, cancelled: { reason } };
+}
+
+/** Why an approval of `waveIndex` would not count, or undefined when it is fine (for an update validator). */
+export function approvalProblem(p: RolloutProgress, waveIndex: number): string | undefined {
+  const wave = p.waves[waveIndex];
+  if (!wave) return `there is no wave ${waveIndex} (waves 0-${p.waves.length - 1})`;
+  if (!wave.approvalAfter) return `wave ${wave.name} has no approval gate`;
+  if (p.approved.includes(waveIndex)) return `wave ${wave.name} is already approved`;
+  if (waveIndex < p.current) return `wave ${wave.name} is already behind the rollout`;
+  return undefined;
+}
+
+/** Approves the gate after `waveIndex` (default: the current wave). Approving ahead of time is allowed. */
+export function approve(p: RolloutProgress, waveIndex = p.current): RolloutProgress {
+  if (approvalProblem(p, waveIndex)) return p;
+  return { ...p, approved: [...p.approved, waveIndex].sort((a, b) => a - b) };
+}
+
+// ---- the state machine -------------------------------------------------------------------
+
+export type NextAction =
+  | { kind: 'start-more'; count: number }
+  | { kind: 'wait-in-flight' }
+  | { kind: 'wait-rate'; untilMs: number }
+  | { kind: 'soak'; untilMs: number }
+  | { kind: 'await-approval'; wave: number }
+  | { kind: 'advance-wave' }
+  | { kind: 'paused'; reason: string }
+  | { kind: 'done' }
+  | { kind: 'aborted'; reason: string }
+  | { kind: 'cancelled'; reason: string };
+
+/**
+ * What the workflow should do now. First matching rule wins:
+ *
+ *  1. cancelled or aborted:  in flight > 0 → wait-in-flight (they finish and are counted);
+ *                            else → cancelled / aborted (final)
+ *  2. last wave complete     → done (final)
+ *  3. paused                 → paused (wait for resume/cancel; in-flight commands go on)
+ *  4. current wave has pending devices:
+ *       allowedToStart > 0   → start-more {count}   (then recordStarted)
+ *       concurrency is full  → wait-in-flight        (until recordFinished)
+ *       rate limit           → wait-rate {untilMs}   (a timer)
+ *  5. commands in flight     → wait-in-flight
+ *  6. wave complete:
+ *       soak not over        → soak {untilMs}        (a timer from the wave's last finish)
+ *       gate not approved    → await-approval {wave} (until approve)
+ *       else                 → advance-wave          (then advanceWave)
+ *
+ * "wait-*" and "soak" also end early on any signal; the workflow then asks again.
+ */
+export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimits): NextAction {
+  const inFlight = p.inFlight.length;
+  if (p.cancelled) return inFlight > 0 ? { kind: 'wait-in-flight' } : { kind: 'cancelled', reason: p.cancelled.reason };
+  if (p.aborted) return inFlight > 0 ? { kind: 'wait-in-flight' } : { kind: 'aborted', reason: p.aborted.reason };
+  const wave = p.waves[p.current];
+  if (!wave || (p.current === p.waves.length - 1 && isComplete(wave))) return { kind: 'done' };
+  if (p.paused) return { kind: 'paused', reason: p.paused.reason };
+  if (wave.counts.pending > 0) {
+    const count = allowedToStart(p, nowMs, spec);
+    if (count > 0) return { kind: 'start-more', count };
+    if (inFlight >= spec.concurrency || !spec.ratePerMinute) return { kind: 'wait-in-flight' };
+    const tokens = refilled(p.rate, nowMs, spec.ratePerMinute).tokens;
+    return { kind: 'wait-rate', untilMs: nowMs + Math.max(1, Math.ceil(((1 - tokens) * 60_000) / spec.ratePerMinute)) };
+  }
+  if (inFlight > 0) return { kind: 'wait-in-flight' };
+  const soakUntil = (wave.completedAtMs ?? nowMs) + spec.soakMs;
+  if (nowMs < soakUntil) return { kind: 'soak', untilMs: soakUntil };
+  if (wave.approvalAfter && !p.approved.includes(wave.index)) return { kind: 'await-approval', wave: wave.index };
+  return { kind: 'advance-wave' };
+}
+
+/** Moves to the next wave when nextAction says advance-wave; otherwise changes nothing. */
+export function advanceWave(p: RolloutProgress, nowMs: number, spec: RolloutLimits): RolloutProgress {
+  return nextAction(p, nowMs, spec).kind === 'advance-wave' ? { ...p, current: p.current + 1 } : p;
+}
+
+/** What the progress query returns: counts per wave and overall, where it stands and why. */
+export interface RolloutStatus {
+  state: NextAction['kind'];
+  currentWave: string | undefined;
+  waves: Array<{ name: string; start: number; end: number; approvalAfter: boolean; approved: boolean; counts: RolloutCounts }>;
+  overall: RolloutCounts;
+  pauseReason?: string;
+  abortReason?: string;
+  cancelReason?: string;
+}
+
+export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLimits): RolloutStatus {
+  return {
+    state: nextAction(p, nowMs, spec).kind,
+    currentWave: p.waves[p.current]?.name,
+    waves: p.waves.map((w) => ({ name: w.name, start: w.start, end: w.end, approvalAfter: w.approvalAfter, approved: p.approved.includes(w.index), counts: w.counts })),
+    overall: totalCounts(p),
+    ...(p.paused ? { pauseReason: p.paused.reason } : {}),
+    ...(p.aborted ? { abortReason: p.aborted.reason } : {}),
+    ...(p.cancelled ? { cancelReason: p.cancelled.reason } : {}),
+  };
+}
+
+// ---- identifiers -------------------------------------------------------------------------
+
+/**
+ * `{rolloutId}.{deviceId}`: readable in the Web UI, and injective because a rolloutId has no
+ * `.` (the first `.` ends it) and at most 63 characters (63 + 1 + 64 = 128).
+ */
+export function rolloutCommandId(rolloutId: string, deviceId: string): string {
+  if (!ROLLOUT_ID_PATTERN.test(rolloutId)) throw new RangeError(`invalid rolloutId "${rolloutId}"`);
+  if (!DEVICE_ID_PATTERN.test(deviceId)) throw new RangeError(`invalid deviceId "${deviceId}"`);
+  const id = `${rolloutId}.${deviceId}`;
+  if (!COMMAND_ID_PATTERN.test(id)) throw new RangeError(`commandId "${id}" is not valid`); // unreachable by the bounds above
+  return id;
+}
+
+/** The inverse of rolloutCommandId; undefined for a commandId it did not produce. */
+export function parseRolloutCommandId(commandId: string): { rolloutId: string; deviceId: string } | undefined {
+  const dot = commandId.indexOf('.');
+  if (dot < 0) return undefined;
+  const rolloutId = commandId.slice(0, dot);
+  const deviceId = commandId.slice(dot + 1);
+  return ROLLOUT_ID_PATTERN.test(rolloutId) && DEVICE_ID_PATTERN.test(deviceId) ? { rolloutId, deviceId } : undefined;
+}
