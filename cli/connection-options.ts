@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
+import { localCredentials } from '../config/local-credentials';
 import { loadSettings, SETTINGS_ENV, type Settings } from '../config/settings';
+import type { ServiceAccount } from '../stack/broker-auth';
 
 /** Adds the connection flags every service command shares; each falls back to its env variable. */
 export function withConnectionOptions(cmd: Command): Command {
@@ -15,8 +17,12 @@ export function withConnectionOptions(cmd: Command): Command {
   return cmd;
 }
 
-export function settingsFrom(opts: Record<string, string | undefined>): Settings {
-  return loadSettings({
+/**
+ * Settings from flags and env. With `account`, a process next to a local `dco up` broker that
+ * was given no MQTT credentials uses that service account's (see config/local-credentials.ts).
+ */
+export function settingsFrom(opts: Record<string, string | undefined>, account?: ServiceAccount): Settings {
+  const settings = loadSettings({
     temporalAddress: opts.temporalAddress,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
@@ -25,4 +31,9 @@ export function settingsFrom(opts: Record<string, string | undefined>): Settings
     mqttPassword: opts.mqttPassword,
     topicPrefix: opts.topicPrefix,
   });
+  if (account && !settings.mqttUsername) {
+    const local = localCredentials(account);
+    if (local) return { ...settings, mqttUsername: local.username, mqttPassword: local.password };
+  }
+  return settings;
 }

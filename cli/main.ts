@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { bridgeCommand } from './commands/bridge';
 import { demoCommand } from './commands/demo';
+import { deviceCommand } from './commands/device';
 import { devicesCommand } from './commands/devices';
 import { getCommand } from './commands/get';
 import { sendCommand, UsageError } from './commands/send';
@@ -13,7 +14,7 @@ const program = new Command('dco')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), demoCommand()]) {
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), demoCommand()]) {
   program.addCommand(cmd.exitOverride());
 }
 

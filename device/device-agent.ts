@@ -149,7 +149,7 @@ export class DeviceAgent {
     const rejection =
       Date.parse(command.expiresAt) <= Date.now()
         ? 'expired'
-        : !this.o.handlers[command.name]
+        : !Object.hasOwn(this.o.handlers, command.name)
           ? `unknown-command: ${command.name}`
           : this.o.faults?.reject?.(command);
     const ack: AckMessage = rejection

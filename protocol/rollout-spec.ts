@@ -106,7 +106,7 @@ export const RolloutTargets = z
     const more = dups.length > 10 ? `, and ${dups.length - 10} more` : '';
     ctx.addIssue({
       code: 'custom',
-      message: `targets must be unique; ${dups.length} device ID${dups.length === 1 ? '' : 's'} appear more than once: ${dups.slice(0, 10).join(', ')}${more}`,
+      message: `targets must be unique; ${dups.length} device ID${dups.length === 1 ? ' appears' : 's appear'} more than once: ${dups.slice(0, 10).join(', ')}${more}`,
     });
   });
 

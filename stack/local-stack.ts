@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_TOPIC_PREFIX } from '../protocol/topics';
+import type { ServiceAccount } from './broker-auth';
 import { ManagedProcess } from './managed-process';
 import { MosquittoBroker } from './mosquitto-broker';
 import { canConnect, waitFor } from './net';
@@ -12,6 +14,10 @@ export interface LocalStackOptions {
   uiPort?: number;
   mqttPort?: number;
   ui?: boolean;
+  /** Broker authentication and per-device ACLs (on by default, as in production). */
+  auth?: boolean;
+  /** Topic prefix of the worker and bridge (the ACL is written for it). */
+  topicPrefix?: string;
   say?: (line: string) => void;
 }
 
@@ -30,7 +36,13 @@ export class LocalStack {
     readonly mosquitto: MosquittoBroker,
     readonly logDir: string,
     private readonly say: (line: string) => void,
+    readonly topicPrefix: string,
   ) {}
+
+  /** MQTT credentials of one of our services; undefined when authentication is off. */
+  credentials(account: ServiceAccount): { username: string; password: string } | undefined {
+    return this.mosquitto.auth?.credentialsOf(account);
+  }
 
   get temporalAddress(): string {
     return this.temporal.address;
@@ -64,9 +76,14 @@ export class LocalStack {
     say(`Starting Temporal (data ${path.join(dataDir, 'temporal')}) and Mosquitto (data ${path.join(dataDir, 'mosquitto')}) ...`);
     const [temporal, mosquitto] = await Promise.all([
       TemporalServer.start({ dataDir: path.join(dataDir, 'temporal'), ip: host, port: temporalPort, uiPort, ui: o.ui }),
-      MosquittoBroker.start({ dataDir: path.join(dataDir, 'mosquitto'), host, port: mqttPort }),
+      MosquittoBroker.start({
+        dataDir: path.join(dataDir, 'mosquitto'),
+        host,
+        port: mqttPort,
+        ...(o.auth === false ? {} : { auth: { topicPrefixes: [o.topicPrefix ?? DEFAULT_TOPIC_PREFIX] } }),
+      }),
     ]);
-    const stack = new LocalStack(temporal, mosquitto, logDir, say);
+    const stack = new LocalStack(temporal, mosquitto, logDir, say, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
     try {
       await Promise.all([stack.startService('worker', 'worker started'), stack.startService('bridge', 'bridge started')]);
     } catch (err) {
@@ -85,7 +102,13 @@ export class LocalStack {
       command: process.execPath,
       args: [DCO_BIN, name],
       logFile,
-      env: { ...process.env, TEMPORAL_ADDRESS: this.temporalAddress, MQTT_URL: this.mqttUrl },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: this.temporalAddress,
+        MQTT_URL: this.mqttUrl,
+        DCO_TOPIC_PREFIX: this.topicPrefix,
+        ...credentialsEnv(this.credentials(name)),
+      },
     });
     this.services.set(name, proc);
     void proc.exited.then(({ code, signal }) => {
@@ -113,4 +136,8 @@ export class LocalStack {
     await Promise.all([...this.services.values()].map((p) => p.stop()));
     await Promise.all([this.mosquitto.stop(), this.temporal.stop()]);
   }
+}
+
+function credentialsEnv(c: { username: string; password: string } | undefined): Record<string, string> {
+  return c ? { MQTT_USERNAME: c.username, MQTT_PASSWORD: c.password } : {};
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BrokerAuth } from './broker-auth';
 import { ManagedProcess } from './managed-process';
 import { canConnect, freePort, waitFor } from './net';
 
@@ -11,6 +12,11 @@ export interface MosquittoOptions {
   host?: string;
   /** Seconds between saves of the in-memory state (sessions, queues, retained) to disk. */
   autosaveIntervalSeconds?: number;
+  /**
+   * Authentication and per-device ACLs for these topic prefixes (`devices`, or `+/devices` to
+   * cover any first level). Off: anonymous access, for tests that are not about security.
+   */
+  auth?: { topicPrefixes: string[] };
   startTimeoutMs?: number;
 }
 
@@ -36,10 +42,23 @@ export function findMosquitto(): string {
  *   a slow or offline subscriber silently.
  * - message_size_limit: payloads above 64 KiB are refused by the broker itself.
  */
-export function mosquittoConfig(o: { host: string; port: number; dataDir: string; autosaveIntervalSeconds: number }): string {
+export function mosquittoConfig(o: {
+  host: string;
+  port: number;
+  dataDir: string;
+  autosaveIntervalSeconds: number;
+  auth?: BrokerAuth;
+}): string {
+  const access = o.auth
+    ? ['allow_anonymous false', `password_file ${o.auth.passwordFile}`, `acl_file ${o.auth.aclFile}`]
+    : ['allow_anonymous true'];
   return [
     `listener ${o.port} ${o.host}`,
-    'allow_anonymous true',
+    ...access,
+    `pid_file ${path.join(o.dataDir, 'mosquitto.pid')}`,
+    // Started as root, Mosquitto would switch to the `mosquitto` user, which cannot reach data
+    // under a private directory (mkdtemp, /root/...). Our local broker runs as whoever starts it.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
     'persistence true',
     `persistence_location ${o.dataDir}/`,
     `autosave_interval ${o.autosaveIntervalSeconds}`,
@@ -62,6 +81,8 @@ export class MosquittoBroker {
     readonly process: ManagedProcess,
     readonly url: string,
     private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number },
+    /** Present when authentication is on: accounts, ACL, reload. */
+    readonly auth?: BrokerAuth,
   ) {}
 
   static async start(o: MosquittoOptions): Promise<MosquittoBroker> {
@@ -71,10 +92,14 @@ export class MosquittoBroker {
     const host = o.host ?? '127.0.0.1';
     const port = o.port ?? (await freePort());
     const configFile = path.join(dataDir, 'mosquitto.conf');
-    writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2 }));
-    giveToMosquittoUser(dataDir);
+    let auth: BrokerAuth | undefined;
+    if (o.auth) {
+      auth = new BrokerAuth(dataDir);
+      auth.ensure(o.auth.topicPrefixes);
+    }
+    writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2, auth }));
     const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port };
-    const broker = new MosquittoBroker(MosquittoBroker.spawn(spawnArgs), `mqtt://${host}:${port}`, spawnArgs);
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(spawnArgs), `mqtt://${host}:${port}`, spawnArgs, auth);
     await broker.waitReady(o.startTimeoutMs ?? 15_000);
     return broker;
   }
@@ -85,7 +110,7 @@ export class MosquittoBroker {
 
   /** Starts the broker again with the same config, port and persistence file. */
   async restart(timeoutMs = 15_000): Promise<MosquittoBroker> {
-    const broker = new MosquittoBroker(MosquittoBroker.spawn(this.spawnArgs), this.url, this.spawnArgs);
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(this.spawnArgs), this.url, this.spawnArgs, this.auth);
     await broker.waitReady(timeoutMs);
     return broker;
   }
@@ -109,16 +134,4 @@ export class MosquittoBroker {
   kill(): Promise<void> {
     return this.process.kill();
   }
-}
-
-/**
- * Started as root, Mosquitto drops to the `mosquitto` user, which must own its persistence
- * directory or the broker fails to start.
- */
-function giveToMosquittoUser(dir: string): void {
-  if (process.getuid?.() !== 0) return;
-  const id = spawnSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', 'mosquitto'], { encoding: 'utf8' });
-  if (id.status !== 0) return;
-  chownSync(dir, Number(id.stdout.trim()), Number(gid.stdout.trim()));
 }

@@ -12,7 +12,7 @@ export function bridgeCommand(): Command {
     .addOption(new Option('--client-id <id>', 'MQTT client ID of the persistent session').default(process.env.DCO_BRIDGE_CLIENT_ID ?? 'dco-bridge'))
     .addOption(new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down').default(24 * 3600_000, '24h').argParser(parseDuration))
     .action(async (opts) => {
-      const settings = settingsFrom(opts);
+      const settings = settingsFrom(opts, 'bridge');
       const logger = createLogger('bridge');
       const connection = await connectWithRetry(
         `Temporal at ${settings.temporalAddress}`,

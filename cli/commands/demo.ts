@@ -20,7 +20,7 @@ const SCENARIOS: Array<{ story: string; request: SendRequestInput }> = [
     story: 'first publish lost, re-published',
     request: { deviceId: 'lock-3', name: 'unlock', params: { door: 'north' }, ackTimeoutMs: 2_000, backoff: { initialMs: 500 } },
   },
-  { story: 'device offline until expiry', request: { deviceId: 'meter-4', name: 'read', ttlMs: 6_000, ackTimeoutMs: 2_000 } },
+  { story: 'device offline until expiry', request: { deviceId: 'meter-4', name: 'read', ttlMs: 5_000 } },
   { story: 'device rejects an unknown command', request: { deviceId: 'gateway-5', name: 'self-destruct' } },
 ];
 
@@ -44,8 +44,17 @@ export function demoCommand(): Command {
       const connection = await connectClient(stack.temporalAddress);
       try {
         printAddresses(stack);
+        // Each device gets its own credentials, as a real one would (`dco device add`).
+        const auth = stack.mosquitto.auth;
         const device = (deviceId: string, handlers: DeviceAgentOptions['handlers'], faults?: DeviceFaults) =>
-          new DeviceAgent({ deviceId, mqttUrl: stack.mqttUrl, journalDir: path.join(opts.dataDir, 'demo-devices'), handlers, faults });
+          new DeviceAgent({
+            deviceId,
+            mqttUrl: stack.mqttUrl,
+            ...(auth ? { username: deviceId, password: auth.addDevice(deviceId) } : {}),
+            journalDir: path.join(opts.dataDir, 'demo-devices'),
+            handlers,
+            faults,
+          });
         devices.push(
           device('thermostat-1', { 'set-config': async (p) => (await sleep(400), { applied: p }) }),
           device('pump-2', {
@@ -57,6 +66,11 @@ export function demoCommand(): Command {
           device('lock-3', { unlock: async (p) => (await sleep(200), { unlocked: p.door }) }, { ignore: (c) => c.attempt === 1 }),
           device('gateway-5', { reboot: async () => ({}) }),
         );
+        auth?.reload();
+        // meter-4 was online once and went offline: its retained status says so.
+        const meter = device('meter-4', { read: async () => ({ kWh: 1 }) });
+        await meter.start();
+        await meter.stop();
         await Promise.all(devices.map((d) => d.start()));
         say(`\nDevices online: ${devices.map((d) => d.deviceId).join(', ')}; meter-4 stays offline.\n`);
 

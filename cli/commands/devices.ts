@@ -9,7 +9,7 @@ export function devicesCommand(): Command {
     .description('list devices: presence (online/offline), boot, last seen, open commands')
     .option('--json', 'print one JSON array')
     .action(async (opts) => {
-      const settings = settingsFrom(opts);
+      const settings = settingsFrom(opts, 'worker');
       const connection = await connectClient(settings.temporalAddress);
       try {
         const devices = await listDevices(new Client({ connection, namespace: settings.namespace }), {

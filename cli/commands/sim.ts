@@ -17,7 +17,7 @@ export function simCommand(): Command {
     .addOption(new Option('--offline-rate <share>', 'share of devices that never come online').default(0).argParser(parseRate))
     .addOption(new Option('--data-dir <dir>', 'where device journals live').default(path.join('.data', 'sim')))
     .action(async (opts) => {
-      const settings = settingsFrom(opts);
+      const settings = settingsFrom(opts, 'gateway');
       const logger = createLogger('sim');
       const sim = new Simulator({
         devices: opts.devices,

@@ -13,7 +13,7 @@ export function workerCommand(): Command {
     .addOption(new Option('--max-workflow-tasks <n>', 'concurrent workflow tasks').argParser(parsePositiveInt))
     .addOption(new Option('--max-activities <n>', 'concurrent activities (publishes)').argParser(parsePositiveInt))
     .action(async (opts) => {
-      const settings = settingsFrom(opts);
+      const settings = settingsFrom(opts, 'worker');
       const logger = createLogger('worker');
       installTemporalRuntime(logger);
       const connection = await connectNative(settings.temporalAddress, logger);

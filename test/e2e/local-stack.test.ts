@@ -25,7 +25,17 @@ describe('the local stack (dco up)', () => {
       say: () => {},
     });
     connection = await Connection.connect({ address: stack.temporalAddress });
-    device = new DeviceAgent({ deviceId: 'stack-1', mqttUrl: stack.mqttUrl, journalDir: path.join(dir, 'journals'), handlers: { ping: async () => ({ ok: true }) } });
+    // Authentication is on, as with `dco up`: the device needs its own credentials.
+    const password = stack.mosquitto.auth!.addDevice('stack-1');
+    stack.mosquitto.auth!.reload();
+    device = new DeviceAgent({
+      deviceId: 'stack-1',
+      mqttUrl: stack.mqttUrl,
+      username: 'stack-1',
+      password,
+      journalDir: path.join(dir, 'journals'),
+      handlers: { ping: async () => ({ ok: true }) },
+    });
     await device.start();
   }, 180_000);
 

@@ -12,6 +12,11 @@ import { DeviceAgent, type CommandHandler, type DeviceFaults } from '../../devic
 import { createCommandWorker } from '../../workers/command-worker';
 import { testEnv, type TestEnv } from '../setup/test-env';
 
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
 /**
  * The real system for one test file, isolated from other files by its own task queue, topic
  * prefix and MQTT client IDs, all on the shared test servers.
@@ -32,8 +37,12 @@ export class Harness {
   readonly started: string[] = [];
   readonly logger = createLogger('test', process.env.LOG_LEVEL ?? 'silent');
 
-  constructor() {
+  readonly mqttUrl: string;
+
+  /** By default on the shared anonymous test broker; `broker` points it at another one. */
+  constructor(private readonly broker?: { url: string; worker?: Credentials; bridge?: Credentials }) {
     this.env = testEnv();
+    this.mqttUrl = broker?.url ?? this.env.mqttUrl;
     this.dir = mkdtempSync(path.join(this.env.dir, `h-${this.id}-`));
   }
 
@@ -47,7 +56,7 @@ export class Harness {
 
   async startWorker(): Promise<void> {
     this.nativeConnection ??= await NativeConnection.connect({ address: this.env.temporalAddress });
-    const publisher = new MqttPublisher({ url: this.env.mqttUrl });
+    const publisher = new MqttPublisher({ url: this.mqttUrl, ...this.broker?.worker });
     await publisher.waitConnected();
     const worker = await createCommandWorker({
       connection: this.nativeConnection,
@@ -72,7 +81,9 @@ export class Harness {
 
   async startBridge(): Promise<MqttBridge> {
     this.bridge = new MqttBridge({
-      mqttUrl: this.env.mqttUrl,
+      mqttUrl: this.mqttUrl,
+      mqttUsername: this.broker?.bridge?.username,
+      mqttPassword: this.broker?.bridge?.password,
       topicPrefix: this.topicPrefix,
       temporal: this.client.temporal,
       logger: this.logger,
@@ -91,10 +102,12 @@ export class Harness {
     deviceId: string,
     handlers: Record<string, CommandHandler> = { ping: async () => ({ pong: true }) },
     faults?: DeviceFaults,
+    credentials?: Credentials,
   ): Promise<DeviceAgent> {
     const device = new DeviceAgent({
       deviceId,
-      mqttUrl: this.env.mqttUrl,
+      mqttUrl: this.mqttUrl,
+      ...credentials,
       topicPrefix: this.topicPrefix,
       journalDir: path.join(this.dir, 'journals'),
       handlers,

@@ -15,10 +15,17 @@ export class RawDevice {
     readonly deviceId: string,
     private readonly mqttUrl: string,
     private readonly topicPrefix: string,
+    private readonly credentials?: { username: string; password: string },
   ) {}
 
   async start(): Promise<this> {
-    this.client = await mqtt.connectAsync(this.mqttUrl, { protocolVersion: 5, clientId: `raw-${this.deviceId}-${Date.now()}`, clean: true });
+    this.client = await mqtt.connectAsync(this.mqttUrl, {
+      protocolVersion: 5,
+      clientId: `raw-${this.deviceId}-${Date.now()}`,
+      clean: true,
+      reconnectPeriod: 0,
+      ...this.credentials,
+    });
     this.client.on('message', (_t, payload) => {
       this.commands.push(CommandMessage.parse(JSON.parse(payload.toString())));
       this.waiters.splice(0).forEach((w) => w());
@@ -43,6 +50,11 @@ export class RawDevice {
   async publish(kind: 'ack' | 'result' | 'status', payload: unknown, asDevice = this.deviceId): Promise<void> {
     const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
     await this.client.publishAsync(deviceTopic(this.topicPrefix, asDevice, kind), body, { qos: 1 });
+  }
+
+  /** Subscribes to another device's commands topic (the broker should deliver nothing). */
+  async eavesdrop(deviceId: string): Promise<void> {
+    await this.client.subscribeAsync(deviceTopic(this.topicPrefix, deviceId, 'commands'), { qos: 1 });
   }
 
   ack(commandId: string, status: 'accepted' | 'rejected' = 'accepted', reason?: string, asDevice?: string): Promise<void> {

@@ -1,0 +1,113 @@
+import mqtt from 'mqtt';
+import path from 'node:path';
+import { MosquittoBroker } from '../../stack/mosquitto-broker';
+import { runCli } from '../support/run-cli';
+import { eventually } from '../support/eventually';
+import { Harness } from '../support/harness';
+import { RawDevice } from '../support/raw-device';
+
+/** The broker authenticates and routes; a device may only speak for itself. */
+describe('identity and authorization (Mosquitto with passwords and per-device ACLs)', () => {
+  let broker: MosquittoBroker;
+  let h: Harness;
+  let brokerDir: string;
+  const creds: Record<string, { username: string; password: string }> = {};
+
+  beforeAll(async () => {
+    const base = new Harness(); // only for its temp dir
+    brokerDir = path.join(base.dir, 'auth-broker');
+    broker = await MosquittoBroker.start({ dataDir: brokerDir, auth: { topicPrefixes: ['+/devices'] } });
+    const auth = broker.auth!;
+    for (const id of ['alice', 'bob', 'mallory', 'revoked-1']) creds[id] = { username: id, password: auth.addDevice(id) };
+    auth.reload();
+    h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
+    await h.start();
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await broker?.stop();
+  });
+
+  const connect = (options: mqtt.IClientOptions) =>
+    mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5_000, ...options });
+
+  test('anonymous clients are refused', async () => {
+    await expect(connect({})).rejects.toThrow(/Not authorized|Bad User Name or Password/);
+  });
+
+  test('a wrong password is refused', async () => {
+    await expect(connect({ username: 'alice', password: 'guess' })).rejects.toThrow(/Not authorized|Bad User Name or Password/);
+  });
+
+  test('a device with its own credentials completes a command', async () => {
+    await h.startDevice('alice', { ping: async () => ({ me: 'alice' }) }, undefined, creds.alice);
+    const outcome = await (await h.client.send({ deviceId: 'alice', name: 'ping' })).result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(outcome.output).toEqual({ me: 'alice' });
+  });
+
+  test("a device cannot answer for another: mallory's acks and results on bob's topics are refused by the broker", async () => {
+    const bob = await new RawDevice('bob', broker.url, h.topicPrefix, creds.bob).start();
+    const mallory = await new RawDevice('mallory', broker.url, h.topicPrefix, creds.mallory).start();
+    const handle = await h.client.send({ deviceId: 'bob', name: 'ping', ackTimeoutMs: 30_000 });
+    const [cmd] = await bob.waitForCommands(1);
+    await expect(mallory.ack(cmd.commandId, 'accepted', undefined, 'bob')).rejects.toThrow(/Not authorized/);
+    await expect(mallory.result(cmd.commandId, 'failed', { error: { code: 'x', message: 'spoof' } }, 'bob')).rejects.toThrow(/Not authorized/);
+    await expect(mallory.publish('status', { v: 1, state: 'offline', bootId: 'fake' }, 'bob')).rejects.toThrow(/Not authorized/);
+    // On its own topic the broker lets it through, and the bridge/workflow ignore it (wrong device).
+    await mallory.ack(cmd.commandId);
+    await eventually(() => handle.state(), (s) => s.history.some((e) => e.event === 'ignored-ack'));
+    expect((await handle.state()).state).toBe('Sent');
+    await bob.ack(cmd.commandId);
+    await bob.result(cmd.commandId, 'succeeded', { output: { me: 'bob' } });
+    expect((await handle.result()).output).toEqual({ me: 'bob' });
+    await bob.stop();
+    await mallory.stop();
+  });
+
+  test("a device subscribing to another device's commands receives nothing", async () => {
+    const mallory = await new RawDevice('mallory', broker.url, h.topicPrefix, creds.mallory).start();
+    await mallory.eavesdrop('alice');
+    const outcome = await (await h.client.send({ deviceId: 'alice', name: 'ping' })).result();
+    expect(outcome.state).toBe('Succeeded'); // alice got it
+    await new Promise((r) => setTimeout(r, 300));
+    expect(mallory.commands).toEqual([]);
+    await mallory.stop();
+  });
+
+  test('`dco device rm` revokes at once: the connected device is dropped and cannot reconnect', async () => {
+    const client = await connect({ ...creds['revoked-1'], clientId: 'device-revoked-1' });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const r = await runCli(['device', 'rm', 'revoked-1', '--broker-dir', brokerDir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('revoked revoked-1');
+    await closed;
+    await expect(connect({ ...creds['revoked-1'] })).rejects.toThrow(/Not authorized|Bad User Name or Password/);
+    await client.endAsync(true);
+  });
+
+  test('`dco device add` prints working credentials once and stores only a hash', async () => {
+    const r = await runCli(['device', 'add', 'carol', '--broker-dir', brokerDir, '--json']);
+    expect(r.code).toBe(0);
+    const { username, password, active } = JSON.parse(r.stdout);
+    expect(username).toBe('carol');
+    expect(active).toBe(true);
+    const { readFileSync } = await import('node:fs');
+    const stored = readFileSync(broker.auth!.passwordFile, 'utf8');
+    expect(stored).toContain('carol:');
+    expect(stored).not.toContain(password);
+    const client = await eventually(() => connect({ username, password }).catch(() => undefined), (c) => c !== undefined);
+    await client!.endAsync();
+  });
+
+  test('bad device IDs and service account names are refused by `dco device add`', async () => {
+    for (const [id, message] of [
+      ['a/b', 'invalid deviceId'],
+      ['dco-bridge', 'service account'],
+    ]) {
+      const r = await runCli(['device', 'add', id, '--broker-dir', brokerDir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+  });
+});

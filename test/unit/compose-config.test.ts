@@ -1,0 +1,349 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../bridge/parse-device-message';
+import { loadSettings, SETTINGS_ENV } from '../../config/settings';
+import { SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
+import { allDevicesTopic, DEFAULT_TOPIC_PREFIX, deviceTopic, TOPIC_KINDS, type TopicKind } from '../../protocol/topics';
+import { mosquittoConfig } from '../../stack/mosquitto-broker';
+
+/**
+ * docker-compose.yml and its files against the code: what compose sets, registers and
+ * mounts must be what the processes read, the protocol defines and the local broker uses.
+ */
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+
+/** Values for the variables compose requires (`${VAR:?...}`), as a dummy `.env` would give. */
+const REQUIRED_VARS = ['POSTGRES_PASSWORD', 'DCO_WORKER_MQTT_PASSWORD', 'DCO_BRIDGE_MQTT_PASSWORD', 'DCO_HEALTH_MQTT_PASSWORD'];
+const DUMMY_ENV: Record<string, string> = Object.fromEntries(REQUIRED_VARS.map((v) => [v, `test-${v.toLowerCase()}`]));
+
+// --- the file through `docker compose config`, when the Compose plugin is installed ----------
+
+const COMPOSE_INSTALL_HINT =
+  'install the Compose plugin to validate the file as Docker does: sudo apt-get install -y docker-compose-plugin (Docker\'s apt repository)';
+
+function composeAvailable(): boolean {
+  const r = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+  return r.status === 0;
+}
+const hasCompose = composeAvailable();
+
+describe('docker compose config', () => {
+  (hasCompose ? it : it.skip)(`accepts docker-compose.yml${hasCompose ? '' : ` (skipped: ${COMPOSE_INSTALL_HINT})`}`, () => {
+    const r = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '--quiet'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ...DUMMY_ENV },
+    });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+});
+
+// --- the file as data ------------------------------------------------------------------------
+
+type Yaml = { parse(text: string): unknown };
+
+/**
+ * A YAML parser from node_modules: `yaml` if installed, else `js-yaml` (today only a
+ * transitive dependency of jest). Merge keys (`<<: *dco`) must be resolved, as compose does.
+ */
+function yamlParser(): Yaml {
+  try {
+    const YAML = require('yaml') as { parse(text: string, options?: object): unknown };
+    return { parse: (text) => YAML.parse(text, { merge: true }) };
+  } catch {
+    // fall through
+  }
+  try {
+    const jsYaml = require('js-yaml') as { load(text: string): unknown; safeLoad?: (text: string) => unknown };
+    return { parse: (text) => (jsYaml.safeLoad ?? jsYaml.load)(text) };
+  } catch {
+    throw new Error('no YAML parser in node_modules: add one as a devDependency, e.g. npm install --save-dev yaml');
+  }
+}
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string | number | boolean | null>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  volumes?: Array<string | { type: string; source: string; target: string; read_only?: boolean; bind?: { create_host_path?: boolean } }>;
+  restart?: string;
+  stop_grace_period?: string;
+  ulimits?: { nofile?: { soft: number; hard: number } };
+  ports?: string[];
+}
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+const yaml = yamlParser();
+const compose = yaml.parse(read('docker-compose.yml')) as ComposeFile;
+const services = compose.services;
+const service = (name: string): Service => {
+  const s = services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return s;
+};
+
+/** Compose's interpolation of `${VAR}`, `${VAR:?msg}`, `${VAR:-default}` and `$$`. */
+function interpolate(value: string, env: Record<string, string>): string {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (whole, name?: string, op?: string, arg?: string) => {
+    if (whole === '$$') return '$';
+    const v = env[name!];
+    if (op?.endsWith('?')) {
+      if (!v) throw new Error(`required variable ${name} is missing: ${arg}`);
+      return v;
+    }
+    if (op?.endsWith('-')) return v || (arg ?? '');
+    return v ?? '';
+  });
+}
+
+function environmentOf(name: string): Record<string, string> {
+  const env = service(name).environment ?? {};
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v ?? ''), DUMMY_ENV)]));
+}
+
+/** `variable` names compose requires from `.env` (the `${VAR:?...}` form). */
+function requiredVariables(text: string): Set<string> {
+  return new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):\?/g)].map((m) => m[1]));
+}
+
+/** Mosquitto's config as `key → values` (repeated keys such as log_type keep every value). */
+function mosquittoSettings(text: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [key, ...rest] = line.split(/\s+/);
+    settings.set(key, [...(settings.get(key) ?? []), rest.join(' ')]);
+  }
+  return settings;
+}
+
+const bindMounts = (s: Service) =>
+  (s.volumes ?? []).map((v) => {
+    if (typeof v !== 'string') return v;
+    const [source, target, mode] = v.split(':');
+    return { type: source.startsWith('.') || source.startsWith('/') ? 'bind' : 'volume', source, target, read_only: mode === 'ro' };
+  });
+
+describe('docker-compose.yml', () => {
+  it('parses, and every service has an image or a build', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['bridge', 'mosquitto', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'worker'].sort(),
+    );
+    for (const [name, s] of Object.entries(services)) expect({ name, ok: Boolean(s.image || s.build) }).toEqual({ name, ok: true });
+  });
+
+  it('depends only on services that exist, with conditions those services can meet', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+        expect({ name, dep, exists: dep in services }).toEqual({ name, dep, exists: true });
+        expect(['service_started', 'service_healthy', 'service_completed_successfully']).toContain(condition);
+        if (condition === 'service_healthy') expect({ dep, healthcheck: Boolean(services[dep].healthcheck) }).toEqual({ dep, healthcheck: true });
+        if (condition === 'service_completed_successfully') expect({ dep, restart: services[dep].restart }).toEqual({ dep, restart: 'no' });
+      }
+    }
+  });
+
+  it('declares every named volume it uses, and every bind-mounted file exists (the password file is generated)', () => {
+    const declared = Object.keys(compose.volumes ?? {});
+    for (const [name, s] of Object.entries(services)) {
+      for (const m of bindMounts(s)) {
+        if (m.type === 'volume') expect({ name, volume: m.source, declared: declared.includes(m.source) }).toEqual({ name, volume: m.source, declared: true });
+        else if (m.source !== './docker/mosquitto/passwords') expect({ name, file: m.source, exists: existsSync(path.join(ROOT, m.source)) }).toEqual({ name, file: m.source, exists: true });
+      }
+    }
+  });
+
+  it('requires only variables that scripts/compose-init.sh writes into .env', () => {
+    const script = read('scripts/compose-init.sh');
+    const required = requiredVariables(read('docker-compose.yml'));
+    expect([...required].sort()).toEqual([...REQUIRED_VARS].sort());
+    for (const v of required) expect({ v, inScript: script.includes(v) }).toEqual({ v, inScript: true });
+  });
+});
+
+describe('worker and bridge services', () => {
+  const ALSO_ALLOWED = ['DCO_BRIDGE_CLIENT_ID', 'LOG_LEVEL'];
+  const settingVars = Object.values(SETTINGS_ENV);
+
+  it.each(['worker', 'bridge'])('%s sets only variables the code reads, and valid settings', (name) => {
+    const env = environmentOf(name);
+    for (const key of Object.keys(env)) expect([...settingVars, ...ALSO_ALLOWED]).toContain(key);
+    // Exactly what the process will do with them.
+    const settings = loadSettings({}, env);
+    expect(settings).toMatchObject({
+      temporalAddress: 'temporal:7233',
+      mqttUrl: 'mqtt://mosquitto:1883',
+      mqttUsername: `dco-${name}`,
+      topicPrefix: DEFAULT_TOPIC_PREFIX,
+    });
+    expect(settings.mqttPassword).toBe(DUMMY_ENV[`DCO_${name.toUpperCase()}_MQTT_PASSWORD`]);
+  });
+
+  it('both run the one image, with the process as the command', () => {
+    const worker = service('worker');
+    const bridge = service('bridge');
+    expect(worker.build).toBeDefined();
+    expect(bridge.image).toBe(worker.image);
+    expect(worker.command).toEqual(['worker']);
+    expect(bridge.command).toEqual(['bridge']);
+    for (const s of [worker, bridge]) {
+      expect(s.restart).toBe('unless-stopped');
+      expect(s.stop_grace_period).toBe('30s');
+      expect(s.depends_on).toEqual({
+        temporal: { condition: 'service_healthy' },
+        mosquitto: { condition: 'service_healthy' },
+        'temporal-admin-tools': { condition: 'service_completed_successfully' },
+      });
+    }
+    expect(environmentOf('bridge').DCO_BRIDGE_CLIENT_ID).toBe('dco-bridge');
+  });
+});
+
+describe('Temporal services', () => {
+  it('the setup job registers exactly the search attributes of protocol/search-attributes.ts, as Keywords', () => {
+    const job = service('temporal-admin-tools');
+    const names = environmentOf('temporal-admin-tools').DCO_SEARCH_ATTRIBUTES.split(/\s+/);
+    expect(names).toEqual(SEARCH_ATTRIBUTES.map((a) => a.name));
+    expect(SEARCH_ATTRIBUTES.every((a) => a.type === 'KEYWORD')).toBe(true);
+    const script = interpolate(job.command!.join('\n'), {});
+    expect(script).toContain('for name in $DCO_SEARCH_ATTRIBUTES');
+    expect(script).toContain('--type Keyword');
+    expect(environmentOf('temporal-admin-tools').TEMPORAL_NAMESPACE).toBe(environmentOf('worker').TEMPORAL_NAMESPACE);
+  });
+
+  it('the server runs on PostgreSQL with the mounted dynamic config', () => {
+    const env = environmentOf('temporal');
+    expect(env).toMatchObject({ DB: 'postgres12', DB_PORT: '5432', POSTGRES_SEEDS: 'postgresql', DEFAULT_NAMESPACE: 'default' });
+    const mount = bindMounts(service('temporal')).find((m) => m.source === './docker/temporal/dynamic-config.yaml');
+    expect(mount?.target).toBe(env.DYNAMIC_CONFIG_FILE_PATH);
+    const dynamicConfig = yaml.parse(read('docker/temporal/dynamic-config.yaml')) as Record<string, unknown>;
+    for (const [key, values] of Object.entries(dynamicConfig)) expect({ key, list: Array.isArray(values) }).toEqual({ key, list: true });
+  });
+});
+
+describe('Mosquitto', () => {
+  const conf = mosquittoSettings(read('docker/mosquitto/mosquitto.conf'));
+  const one = (key: string) => {
+    const values = conf.get(key);
+    if (values?.length !== 1) throw new Error(`mosquitto.conf: expected one "${key}", found ${values?.length ?? 0}`);
+    return values[0];
+  };
+
+  it('requires passwords, persists, and limits payloads to the protocol maximum', () => {
+    expect(one('allow_anonymous')).toBe('false');
+    expect(one('persistence')).toBe('true');
+    expect(Number(one('message_size_limit'))).toBe(DEFAULT_MAX_PAYLOAD_BYTES);
+    expect(one('listener')).toBe('1883');
+  });
+
+  it('shares its broker settings with the broker of `dco up` and the tests', () => {
+    const local = mosquittoSettings(mosquittoConfig({ host: '127.0.0.1', port: 1883, dataDir: '/data', autosaveIntervalSeconds: 2 }));
+    for (const key of ['persistence', 'autosave_interval', 'max_queued_messages', 'max_inflight_messages', 'message_size_limit', 'max_connections']) {
+      expect({ key, value: conf.get(key) }).toEqual({ key, value: local.get(key) });
+    }
+  });
+
+  it('finds its files and data where compose mounts them', () => {
+    const mosquitto = service('mosquitto');
+    const mounts = bindMounts(mosquitto);
+    const target = (source: string) => mounts.find((m) => m.source === source)?.target;
+    expect(target('./docker/mosquitto/mosquitto.conf')).toBe('/mosquitto/config/mosquitto.conf');
+    expect(target('./docker/mosquitto/acl')).toBe(one('acl_file'));
+    expect(target('./docker/mosquitto/passwords')).toBe(one('password_file'));
+    expect(mounts.find((m) => m.source === './docker/mosquitto/passwords')).toMatchObject({ read_only: true, bind: { create_host_path: false } });
+    expect(`${target('mosquitto-data')}/`).toBe(one('persistence_location'));
+    expect(mosquitto.ulimits?.nofile?.soft).toBeGreaterThan(1024);
+  });
+
+  it('is the image scripts/compose-init.sh uses for mosquitto_passwd', () => {
+    const script = read('scripts/compose-init.sh');
+    const image = /MOSQUITTO_IMAGE="\$\{MOSQUITTO_IMAGE:-([^}]+)\}"/.exec(script)?.[1];
+    expect(image).toBe(service('mosquitto').image);
+  });
+
+  it('checks health with the dco-health account that scripts/compose-init.sh creates', () => {
+    const test = service('mosquitto').healthcheck!.test.join(' ');
+    expect(test).toContain('-u dco-health');
+    expect(test).toContain('$$DCO_HEALTH_MQTT_PASSWORD');
+    expect(read('scripts/compose-init.sh')).toMatch(/SERVICE_USERS=\(dco-worker dco-bridge dco-health\)/);
+  });
+});
+
+describe('ACL', () => {
+  const lines = read('docker/mosquitto/acl')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+
+  /** `user → rules`; rules before the first `user` line (patterns) are under ''. */
+  const sections = new Map<string, string[]>();
+  let current = '';
+  for (const line of lines) {
+    if (line.startsWith('user ')) {
+      current = line.slice(5).trim();
+      sections.set(current, []);
+    } else sections.set(current, [...(sections.get(current) ?? []), line]);
+  }
+  const P = DEFAULT_TOPIC_PREFIX;
+  const kinds = (...k: TopicKind[]) => k;
+
+  it('lets each device read only its own commands and write only its own answers', () => {
+    expect(sections.get('')).toEqual([
+      `pattern read ${deviceTopic(P, '%u', 'commands')}`,
+      ...kinds('ack', 'result', 'status').map((k) => `pattern write ${deviceTopic(P, '%u', k)}`),
+    ]);
+  });
+
+  it('gives the worker and the bridge the topics of their jobs', () => {
+    const worker = environmentOf('worker').MQTT_USERNAME;
+    const bridge = environmentOf('bridge').MQTT_USERNAME;
+    expect(sections.get(worker)).toEqual([`topic write ${allDevicesTopic(P, 'commands')}`, `topic read ${allDevicesTopic(P, 'status')}`]);
+    expect(sections.get(bridge)).toEqual(kinds('ack', 'result', 'status').map((k) => `topic read ${allDevicesTopic(P, k)}`));
+    expect([...sections.keys()].sort()).toEqual(['', bridge, worker].sort());
+  });
+
+  it('names only topics of the protocol, under the default prefix', () => {
+    for (const line of lines.filter((l) => !l.startsWith('user '))) {
+      const topic = line.split(/\s+/).at(-1)!;
+      const levels = topic.split('/');
+      expect({ line, prefix: levels.slice(0, -2).join('/') }).toEqual({ line, prefix: P });
+      expect(TOPIC_KINDS).toContain(levels.at(-1));
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
+
+  it('copies every source folder the TypeScript project has, except tests and tooling', () => {
+    const tsconfig = JSON.parse(read('tsconfig.json')) as { include: string[] };
+    const sources = tsconfig.include.filter((dir) => !['test', 'scripts', 'bench'].includes(dir) && existsSync(path.join(ROOT, dir)));
+    for (const dir of [...sources, 'bin', 'package.json', 'tsconfig.json']) expect(copied).toContain(dir);
+  });
+
+  it('runs bin/dco as user node, the worker by default', () => {
+    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim|^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\.\/bin\/dco"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["worker"\]$/m);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('keeps secrets and local state out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    // `docker` covers docker/mosquitto/passwords.
+    for (const entry of ['.env', '.env.*', 'docker', 'node_modules', '.data', '.git']) expect(ignored).toContain(entry);
+  });
+});

@@ -1,0 +1,550 @@
+import fc from 'fast-check';
+import type { CommandState } from '../../protocol/command-state';
+import { COMMAND_ID_PATTERN } from '../../protocol/ids';
+import { AbortRule, RolloutSpec, type RolloutSpecInput, type WaveSize } from '../../protocol/rollout-spec';
+import {
+  advanceWave,
+  allowedToStart,
+  approvalProblem,
+  approve,
+  cancel,
+  emptyCounts,
+  failureShare,
+  formatPercent,
+  newProgress,
+  nextAction,
+  outcomeKey,
+  parseRolloutCommandId,
+  pause,
+  planWaves,
+  rateCapacity,
+  recordFinished,
+  recordStarted,
+  resume,
+  rolloutCommandId,
+  rolloutStatus,
+  shouldAbort,
+  sizeOf,
+  totalCounts,
+  verdictCount,
+  type NextAction,
+  type RolloutCounts,
+  type RolloutProgress,
+} from '../../workflows/rollout-plan';
+
+const T0 = 1_770_000_000_000;
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `d${i}`);
+const specOf = (n: number, patch: Partial<RolloutSpecInput> = {}) => RolloutSpec.parse({ rolloutId: 'r1', name: 'reboot', targets: ids(n), ...patch });
+const ranges = (n: number, patch: Partial<RolloutSpecInput> = {}) => planWaves(n, specOf(n, patch)).map((w) => `${w.name}:${w.start}-${w.end}${w.approvalAfter ? '!' : ''}`);
+const rule = (patch: Partial<AbortRule> = {}): AbortRule => AbortRule.parse(patch);
+const counts = (patch: Partial<RolloutCounts>): RolloutCounts => ({ ...emptyCounts(), ...patch });
+
+describe('planWaves', () => {
+  it('default waves on 10,000 devices: 1%, then up to 10%, 50%, all', () => {
+    expect(ranges(10_000)).toEqual(['canary:0-100', 'wave-1:100-1000', 'wave-2:1000-5000', 'wave-3:5000-10000']);
+  });
+
+  it('a 1% canary of a small fleet is one device; empty waves are dropped and keep their names', () => {
+    expect(ranges(5)).toEqual(['canary:0-1', 'wave-2:1-2', 'wave-3:2-5']);
+    expect(ranges(1)).toEqual(['canary:0-1']);
+    expect(ranges(2)).toEqual(['canary:0-1', 'wave-3:1-2']);
+  });
+
+  it('percentages round down, without floating point surprises', () => {
+    expect(ranges(100, { canary: { percent: 29 }, waves: [{ percent: 100 }] })).toEqual(['canary:0-29', 'wave-1:29-100']);
+    expect(ranges(10_000, { canary: { percent: 0.57 }, waves: [{ percent: 100 }] })).toEqual(['canary:0-57', 'wave-1:57-10000']);
+    expect(ranges(150, { canary: { percent: 1 }, waves: [{ percent: 33.3 }, { percent: 100 }] })).toEqual(['canary:0-1', 'wave-1:1-49', 'wave-2:49-150']);
+  });
+
+  it('counts are cumulative and clamped to the fleet', () => {
+    expect(ranges(20, { canary: { count: 50 }, waves: [{ percent: 100 }] })).toEqual(['canary:0-20']);
+    expect(ranges(1000, { canary: { count: 10 }, waves: [{ count: 100 }, { count: 5000 }, { count: 1 }] })).toEqual(['canary:0-10', 'wave-1:10-100', 'wave-2:100-1000']);
+  });
+
+  it('the last wave takes the remainder whatever its size says', () => {
+    expect(ranges(1000, { canary: { count: 10 }, waves: [{ count: 20 }] })).toEqual(['canary:0-10', 'wave-1:10-1000']);
+  });
+
+  it('a wave that reaches no further than the one before is dropped', () => {
+    expect(ranges(100, { canary: { percent: 50 }, waves: [{ percent: 10 }, { percent: 60 }, { percent: 100 }] })).toEqual(['canary:0-50', 'wave-2:50-60', 'wave-3:60-100']);
+  });
+
+  it('approval gates: kept, moved from an empty wave to the wave before, dropped after the final wave', () => {
+    expect(ranges(1000, { approvalAfter: [0, 2] })).toEqual(['canary:0-10!', 'wave-1:10-100', 'wave-2:100-500!', 'wave-3:500-1000']);
+    // wave-1 (10% of 5) is empty: its gate sits between the same devices as a gate after the canary.
+    expect(ranges(5, { approvalAfter: [1] })).toEqual(['canary:0-1!', 'wave-2:1-2', 'wave-3:2-5']);
+    // everything fits in the canary: nothing follows it, no gate.
+    expect(ranges(1, { approvalAfter: [0] })).toEqual(['canary:0-1']);
+  });
+
+  it('no targets, no waves; a bad count is a programming error', () => {
+    expect(planWaves(0, specOf(1))).toEqual([]);
+    expect(() => planWaves(-1, specOf(1))).toThrow(RangeError);
+    expect(() => planWaves(1.5, specOf(1))).toThrow(RangeError);
+  });
+
+  const waveSize: fc.Arbitrary<WaveSize> = fc.oneof(
+    fc.integer({ min: 1, max: 20_000 }).map((count) => ({ count })),
+    fc.double({ min: 0.01, max: 100, noNaN: true }).map((percent) => ({ percent })),
+  );
+
+  it('property: waves partition the targets exactly, canary at least 1 and at most what was asked', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20_000 }),
+        waveSize,
+        fc.array(waveSize, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 8 }), { maxLength: 4 }),
+        (n, canary, waves, gates) => {
+          const plan = planWaves(n, { canary, waves, approvalAfter: gates });
+          expect(plan.length).toBeGreaterThanOrEqual(1);
+          expect(plan[0].name).toBe('canary');
+          expect(plan[0].start).toBe(0);
+          expect(plan.at(-1)!.end).toBe(n);
+          expect(plan.at(-1)!.approvalAfter).toBe(false);
+          plan.forEach((w, i) => {
+            expect(w.index).toBe(i);
+            expect(w.end).toBeGreaterThan(w.start);
+            if (i > 0) expect(w.start).toBe(plan[i - 1].end);
+          });
+          expect(plan.reduce((s, w) => s + w.end - w.start, 0)).toBe(n);
+          expect(new Set(plan.map((w) => w.name)).size).toBe(plan.length);
+          const canarySize = plan[0].end;
+          const asked = 'count' in canary ? canary.count : (canary.percent * n) / 100;
+          expect(canarySize).toBeGreaterThanOrEqual(1);
+          expect(canarySize <= Math.max(1, asked + 1e-6)).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('counts and failure share', () => {
+  it('maps terminal states to counters and nothing else', () => {
+    expect(outcomeKey('Succeeded')).toBe('succeeded');
+    expect(outcomeKey('TimedOut')).toBe('timedOut');
+    expect(outcomeKey('Expired')).toBe('expired');
+    expect(outcomeKey('Cancelled')).toBe('cancelled');
+    expect(outcomeKey('Sent')).toBeUndefined();
+    expect(outcomeKey('Acknowledged')).toBeUndefined();
+  });
+
+  it('failed, rejected and timed out are failures; expired only if configured; cancelled never', () => {
+    const c = counts({ pending: 3, inFlight: 2, succeeded: 6, failed: 1, rejected: 1, timedOut: 2, expired: 5, cancelled: 7 });
+    expect(sizeOf(c)).toBe(27);
+    expect(verdictCount(c)).toBe(10);
+    expect(failureShare(c)).toBe(0.4);
+    expect(verdictCount(c, { countExpiredAsFailure: true })).toBe(15);
+    expect(failureShare(c, { countExpiredAsFailure: true })).toBe(9 / 15);
+    expect(failureShare(emptyCounts(10))).toBe(0);
+  });
+
+  it('formats percentages to one decimal', () => {
+    expect(formatPercent(0.3)).toBe('30%');
+    expect(formatPercent(1 / 3)).toBe('33.3%');
+    expect(formatPercent(0.1)).toBe('10%');
+    expect(formatPercent(0.0005)).toBe('0.1%');
+  });
+});
+
+describe('shouldAbort', () => {
+  it('names the wave and the numbers', () => {
+    const wave = counts({ pending: 90, succeeded: 7, failed: 1, rejected: 1, timedOut: 1 });
+    expect(shouldAbort('canary', wave, wave, rule())).toEqual({
+      abort: true,
+      reason: 'wave canary: 3 of 10 finished commands failed (30% > 10%; failed 1, rejected 1, timed out 1)',
+    });
+  });
+
+  it('waits for minFinished verdicts', () => {
+    const nine = counts({ pending: 91, failed: 9 });
+    expect(shouldAbort('canary', nine, nine, rule())).toEqual({ abort: false });
+    const ten = counts({ pending: 90, failed: 9, succeeded: 1 });
+    expect(shouldAbort('canary', ten, ten, rule()).abort).toBe(true);
+  });
+
+  it('judges a wave smaller than minFinished once all of it has finished', () => {
+    const running = counts({ inFlight: 1, failed: 1 });
+    expect(shouldAbort('canary', running, counts({ inFlight: 1, failed: 1, pending: 98 }), rule())).toEqual({ abort: false });
+    const done = counts({ failed: 1 });
+    expect(shouldAbort('canary', done, counts({ failed: 1, pending: 99 }), rule())).toEqual({
+      abort: true,
+      reason: 'wave canary: 1 of 1 finished commands failed (100% > 10%; failed 1)',
+    });
+    // expired devices give no verdict: the 3-device canary is judged on the other two
+    const withExpired = counts({ expired: 1, succeeded: 1, failed: 1 });
+    expect(shouldAbort('canary', withExpired, withExpired, rule()).abort).toBe(true);
+  });
+
+  it('aborts only strictly above the threshold', () => {
+    const atThreshold = counts({ succeeded: 27, failed: 3 });
+    expect(shouldAbort('w', atThreshold, atThreshold, rule())).toEqual({ abort: false });
+    const above = counts({ succeeded: 26, failed: 4 });
+    expect(shouldAbort('w', above, above, rule()).abort).toBe(true);
+    expect(shouldAbort('w', counts({ succeeded: 70, failed: 30 }), emptyCounts(), rule({ failureShare: 0.3, scope: 'wave' }))).toEqual({ abort: false });
+    const oneFailure = counts({ succeeded: 99, failed: 1 });
+    expect(shouldAbort('w', oneFailure, oneFailure, rule({ failureShare: 0 })).abort).toBe(true);
+    const allFailed = counts({ failed: 100 });
+    expect(shouldAbort('w', allFailed, allFailed, rule({ failureShare: 1 }))).toEqual({ abort: false });
+  });
+
+  it('counts expired as failure when configured', () => {
+    const c = counts({ succeeded: 8, expired: 4 });
+    expect(shouldAbort('wave-1', c, c, rule())).toEqual({ abort: false });
+    expect(shouldAbort('wave-1', c, c, rule({ countExpiredAsFailure: true }))).toEqual({
+      abort: true,
+      reason: 'wave wave-1: 4 of 12 finished commands failed (33.3% > 10%; expired 4)',
+    });
+  });
+
+  it('respects the scope', () => {
+    const wave = counts({ succeeded: 10 });
+    const total = counts({ succeeded: 10, failed: 5, pending: 100 });
+    expect(shouldAbort('wave-2', wave, total, rule())).toEqual({
+      abort: true,
+      reason: 'overall: 5 of 15 finished commands failed (33.3% > 10%; failed 5)',
+    });
+    expect(shouldAbort('wave-2', wave, total, rule({ scope: 'wave' }))).toEqual({ abort: false });
+    const badWave = counts({ failed: 10 });
+    expect(shouldAbort('wave-2', badWave, counts({ failed: 10, succeeded: 1000 }), rule({ scope: 'overall' }))).toEqual({ abort: false });
+    expect(shouldAbort('wave-2', badWave, counts({ failed: 10, succeeded: 1000 }), rule({ scope: 'wave' })).abort).toBe(true);
+  });
+
+  const countsArb = fc
+    .record({
+      pending: fc.nat(40),
+      inFlight: fc.nat(40),
+      succeeded: fc.nat(40),
+      failed: fc.nat(40),
+      rejected: fc.nat(40),
+      timedOut: fc.nat(40),
+      expired: fc.nat(40),
+      cancelled: fc.nat(40),
+    })
+    .filter((c) => sizeOf(c) > 0);
+  const ruleArb = fc.record({
+    failureShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    minFinished: fc.integer({ min: 1, max: 100 }),
+    countExpiredAsFailure: fc.boolean(),
+    scope: fc.constantFrom('wave' as const, 'overall' as const, 'both' as const),
+  });
+
+  it('property: never aborts before minFinished verdicts unless the scope has completely finished', () => {
+    fc.assert(
+      fc.property(countsArb, countsArb, ruleArb, (wave, extra, r) => {
+        const total = { ...wave };
+        for (const k of Object.keys(extra) as Array<keyof RolloutCounts>) total[k] += extra[k];
+        const d = shouldAbort('w', wave, total, r);
+        if (!d.abort) return;
+        const scope = d.reason.startsWith('wave') ? wave : total;
+        const verdicts = verdictCount(scope, r);
+        const finished = scope.pending === 0 && scope.inFlight === 0;
+        expect(verdicts >= r.minFinished || finished).toBe(true);
+        expect(failureShare(scope, r)).toBeGreaterThan(r.failureShare);
+        expect(d.reason).toContain(` of ${verdicts} finished commands failed`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+/**
+ * Runs a rollout against a fake fleet on a virtual clock, the way the workflow will: ask
+ * nextAction, act, repeat. Commands finish `durationOf(i)` ms after they start.
+ */
+function drive(
+  spec: RolloutSpec,
+  outcomeOf: (i: number) => CommandState,
+  o: { durationOf?: (i: number) => number; onStep?: (p: RolloutProgress, now: number, a: NextAction) => void; maxSteps?: number } = {},
+) {
+  const durationOf = o.durationOf ?? (() => 1_000);
+  let now = T0;
+  let p = newProgress(spec.targets.length, spec, now);
+  const finishes = new Map<number, number>(); // target → finish time
+  const starts: number[] = []; // time of each start, in order
+  const log: string[] = [];
+  for (let step = 0; step < (o.maxSteps ?? 1_000_000); step++) {
+    const a = nextAction(p, now, spec);
+    o.onStep?.(p, now, a);
+    const finishUntil = (t: number) => {
+      const due = [...finishes].filter(([, at]) => at <= t).sort((x, y) => x[1] - y[1] || x[0] - y[0]);
+      for (const [i, at] of due) {
+        now = Math.max(now, at);
+        finishes.delete(i);
+        p = recordFinished(p, i, outcomeOf(i), now, spec);
+      }
+      now = Math.max(now, t);
+    };
+    const earliest = () => {
+      if (finishes.size === 0) throw new Error(`${a.kind} with nothing in flight`);
+      return Math.min(...finishes.values());
+    };
+    switch (a.kind) {
+      case 'start-more': {
+        const r = recordStarted(p, a.count, now, spec);
+        expect(r.targets).toHaveLength(a.count);
+        p = r.progress;
+        for (const i of r.targets) {
+          finishes.set(i, now + durationOf(i));
+          starts.push(now);
+        }
+        break;
+      }
+      case 'wait-in-flight':
+        finishUntil(earliest());
+        break;
+      case 'wait-rate':
+        finishUntil(finishes.size ? Math.min(a.untilMs, earliest()) : a.untilMs);
+        break;
+      case 'soak':
+        log.push(`soak ${p.waves[p.current].name} ${a.untilMs - now}`);
+        now = a.untilMs;
+        break;
+      case 'await-approval':
+        log.push(`approve ${p.waves[a.wave].name}`);
+        p = approve(p, a.wave);
+        break;
+      case 'advance-wave':
+        p = advanceWave(p, now, spec);
+        log.push(`advance to ${p.waves[p.current].name}`);
+        break;
+      case 'paused':
+        p = resume(p);
+        break;
+      default:
+        return { p, now, starts, log, final: a };
+    }
+  }
+  throw new Error('rollout did not finish');
+}
+
+describe('the rollout state machine', () => {
+  it('runs canary, soak, approval and waves to done, within the concurrency', () => {
+    const spec = specOf(100, { canary: { percent: 10 }, waves: [{ percent: 50 }, { percent: 100 }], soakMs: 5_000, approvalAfter: [0], concurrency: 4 });
+    let maxInFlight = 0;
+    const r = drive(spec, () => 'Succeeded', { onStep: (p) => (maxInFlight = Math.max(maxInFlight, p.inFlight.length)) });
+    expect(r.final).toEqual({ kind: 'done' });
+    expect(r.log).toEqual(['soak canary 5000', 'approve canary', 'advance to wave-1', 'soak wave-1 5000', 'advance to wave-2']);
+    expect(totalCounts(r.p)).toEqual(counts({ succeeded: 100 }));
+    expect(r.p.waves.map((w) => w.counts.succeeded)).toEqual([10, 40, 50]);
+    expect(maxInFlight).toBe(4);
+    // 10/4 → 3 rounds, 40/4 → 10, 50/4 → 13 rounds of 1 s, plus two soaks of 5 s
+    expect(r.now - T0).toBe((3 + 10 + 13) * 1_000 + 2 * 5_000);
+  });
+
+  it('a bad canary stops the rollout: in-flight commands finish and are counted, later waves never start', () => {
+    const spec = specOf(1_000, { canary: { count: 20 }, concurrency: 5, abort: { minFinished: 5 } });
+    const r = drive(spec, (i) => (i % 2 === 0 ? 'Failed' : 'Succeeded'));
+    expect(r.final).toEqual({ kind: 'aborted', reason: 'wave canary: 3 of 5 finished commands failed (60% > 10%; failed 3)' });
+    expect(r.p.waves[0].counts).toEqual(counts({ pending: 15, succeeded: 2, failed: 3 }));
+    expect(totalCounts(r.p)).toEqual(counts({ pending: 995, succeeded: 2, failed: 3 }));
+    expect(r.starts).toHaveLength(5);
+  });
+
+  it('abort in the middle of a batch: the rest of the batch still finishes', () => {
+    const spec = specOf(100, { canary: { count: 10 }, concurrency: 10, abort: { minFinished: 2 } });
+    const r = drive(spec, (i) => (i < 3 ? 'TimedOut' : 'Succeeded'), { durationOf: (i) => 1_000 + i });
+    expect(r.final.kind).toBe('aborted');
+    expect((r.final as { reason: string }).reason).toBe('wave canary: 2 of 2 finished commands failed (100% > 10%; timed out 2)');
+    expect(r.p.waves[0].counts).toEqual(counts({ timedOut: 3, succeeded: 7 }));
+    expect(rolloutStatus(r.p, r.now, spec)).toMatchObject({ state: 'aborted', currentWave: 'canary', abortReason: (r.final as { reason: string }).reason });
+  });
+
+  it('offline devices that expire do not abort by default, and do with countExpiredAsFailure', () => {
+    const outcome = (i: number): CommandState => (i % 5 === 0 ? 'Expired' : 'Succeeded');
+    expect(drive(specOf(200), outcome).final).toEqual({ kind: 'done' });
+    const strict = drive(specOf(200, { abort: { countExpiredAsFailure: true } }), outcome);
+    expect(strict.final).toEqual({ kind: 'aborted', reason: 'wave canary: 1 of 2 finished commands failed (50% > 10%; expired 1)' });
+  });
+
+  it('a 10,000-device rollout with 2% failures spread evenly completes with exact counts', () => {
+    const spec = specOf(10_000, { concurrency: 500 });
+    const r = drive(spec, (i) => (i % 50 === 7 ? 'Failed' : 'Succeeded'));
+    expect(r.final).toEqual({ kind: 'done' });
+    expect(totalCounts(r.p)).toEqual(counts({ succeeded: 9_800, failed: 200 }));
+    expect(r.p.waves.map((w) => [w.name, w.counts.failed])).toEqual([['canary', 2], ['wave-1', 18], ['wave-2', 80], ['wave-3', 100]]);
+    expect(r.starts).toHaveLength(10_000);
+    // canary 1 round, 900/500 → 2, 4000/500 → 8, 5000/500 → 10
+    expect(r.now - T0).toBe(21_000);
+  });
+
+  it('pause stops new starts but lets in-flight commands finish; resume goes on', () => {
+    const spec = specOf(100, { canary: { count: 10 }, concurrency: 4 });
+    let p = newProgress(100, spec, T0);
+    p = recordStarted(p, 4, T0, spec).progress;
+    p = pause(p, 'checking dashboards');
+    expect(nextAction(p, T0, spec)).toEqual({ kind: 'paused', reason: 'checking dashboards' });
+    expect(allowedToStart(p, T0, spec)).toBe(0);
+    expect(recordStarted(p, 4, T0, spec).targets).toEqual([]);
+    p = recordFinished(p, 0, 'Succeeded', T0 + 1, spec);
+    expect(p.waves[0].counts).toEqual(counts({ pending: 6, inFlight: 3, succeeded: 1 }));
+    expect(rolloutStatus(p, T0, spec).pauseReason).toBe('checking dashboards');
+    expect(pause(p, 'other')).toBe(p);
+    p = resume(p);
+    expect(p.paused).toBeUndefined();
+    expect(nextAction(p, T0 + 1, spec)).toEqual({ kind: 'start-more', count: 1 });
+    expect(recordStarted(p, 10, T0 + 1, spec).targets).toEqual([4]);
+  });
+
+  it('cancel: nothing new starts, in-flight commands drain, then cancelled', () => {
+    const spec = specOf(100, { canary: { count: 10 }, concurrency: 3 });
+    let p = recordStarted(newProgress(100, spec, T0), 3, T0, spec).progress;
+    p = cancel(p, 'wrong firmware');
+    expect(nextAction(p, T0, spec)).toEqual({ kind: 'wait-in-flight' });
+    for (const i of [0, 1]) p = recordFinished(p, i, 'Succeeded', T0, spec);
+    p = recordFinished(p, 2, 'Cancelled', T0, spec);
+    expect(nextAction(p, T0, spec)).toEqual({ kind: 'cancelled', reason: 'wrong firmware' });
+    expect(totalCounts(p)).toEqual(counts({ pending: 97, succeeded: 2, cancelled: 1 }));
+    expect(cancel(p, 'again').cancelled).toEqual({ reason: 'wrong firmware' });
+  });
+
+  it('ignores repeated, unknown and non-terminal finishes', () => {
+    const spec = specOf(100, { canary: { count: 10 } });
+    let p = recordStarted(newProgress(100, spec, T0), 2, T0, spec).progress;
+    expect(p.inFlight).toEqual([0, 1]);
+    p = recordFinished(p, 1, 'Failed', T0, spec);
+    expect(recordFinished(p, 1, 'Failed', T0, spec)).toBe(p);
+    expect(recordFinished(p, 5, 'Succeeded', T0, spec)).toBe(p);
+    expect(recordFinished(p, 0, 'Acknowledged', T0, spec)).toBe(p);
+    expect(p.waves[0].counts).toEqual(counts({ pending: 8, inFlight: 1, failed: 1 }));
+  });
+
+  it('approval: only for a gate, once, not behind; ahead of time is fine', () => {
+    const spec = specOf(1_000, { approvalAfter: [0, 1] });
+    const p = newProgress(1_000, spec, T0);
+    expect(approvalProblem(p, 7)).toBe('there is no wave 7 (waves 0-3)');
+    expect(approvalProblem(p, 2)).toBe('wave wave-2 has no approval gate');
+    expect(approve(p, 2)).toBe(p);
+    const early = approve(p, 1);
+    expect(early.approved).toEqual([1]);
+    expect(approvalProblem(early, 1)).toBe('wave wave-1 is already approved');
+    expect(approve(approve(early), 0).approved).toEqual([0, 1]);
+    expect(approvalProblem({ ...p, current: 1 }, 0)).toBe('wave canary is already behind the rollout');
+  });
+
+  it('soak counts from the last finish of the wave; advanceWave only when allowed', () => {
+    const spec = specOf(100, { canary: { count: 2 }, soakMs: 60_000, concurrency: 2 });
+    let p = recordStarted(newProgress(100, spec, T0), 2, T0, spec).progress;
+    expect(advanceWave(p, T0, spec)).toBe(p);
+    p = recordFinished(p, 0, 'Succeeded', T0 + 100, spec);
+    p = recordFinished(p, 1, 'Succeeded', T0 + 900, spec);
+    expect(p.waves[0].completedAtMs).toBe(T0 + 900);
+    expect(nextAction(p, T0 + 1_000, spec)).toEqual({ kind: 'soak', untilMs: T0 + 60_900 });
+    expect(advanceWave(p, T0 + 60_899, spec)).toBe(p);
+    expect(nextAction(p, T0 + 60_900, spec)).toEqual({ kind: 'advance-wave' });
+    expect(advanceWave(p, T0 + 60_900, spec).current).toBe(1);
+  });
+});
+
+describe('rate limit', () => {
+  it('a token bucket of one second of starts', () => {
+    expect(rateCapacity(120)).toBe(2);
+    expect(rateCapacity(0.5)).toBe(1);
+    expect(rateCapacity(6_000)).toBe(100);
+    const spec = specOf(100, { canary: { count: 50 }, ratePerMinute: 120, concurrency: 50 });
+    let p = newProgress(100, spec, T0);
+    expect(allowedToStart(p, T0, spec)).toBe(2);
+    p = recordStarted(p, 5, T0, spec).progress;
+    expect(p.inFlight).toEqual([0, 1]);
+    expect(allowedToStart(p, T0, spec)).toBe(0);
+    expect(nextAction(p, T0, spec)).toEqual({ kind: 'wait-rate', untilMs: T0 + 500 });
+    expect(allowedToStart(p, T0 + 499, spec)).toBe(0);
+    expect(allowedToStart(p, T0 + 500, spec)).toBe(1);
+    expect(allowedToStart(p, T0 + 60_000, spec)).toBe(2); // never more than the bucket holds
+  });
+
+  it('survives continue-as-new: the state is plain JSON', () => {
+    const spec = specOf(100, { canary: { count: 50 }, ratePerMinute: 90, concurrency: 50 });
+    let p = newProgress(100, spec, T0);
+    p = recordStarted(p, 2, T0 + 333, spec).progress;
+    const copy = JSON.parse(JSON.stringify(p)) as RolloutProgress;
+    expect(copy).toEqual(p);
+    for (const t of [T0 + 333, T0 + 700, T0 + 1_001, T0 + 99_999]) expect(allowedToStart(copy, t, spec)).toBe(allowedToStart(p, t, spec));
+  });
+
+  it('property: in flight never exceeds the concurrency, starts never exceed the rate, the rollout always ends', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.option(fc.double({ min: 1, max: 3_000, noNaN: true }), { nil: undefined }),
+        fc.array(fc.integer({ min: 1, max: 5_000 }), { minLength: 1, maxLength: 20 }),
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        (n, concurrency, ratePerMinute, durations, failRate) => {
+          const spec = specOf(n, { concurrency, ratePerMinute, canary: { percent: 5 }, waves: [{ percent: 30 }, { percent: 100 }], abort: { minFinished: 3 } });
+          let violations = 0;
+          const r = drive(spec, (i) => ((i * 7919) % 100 < failRate * 100 ? 'Failed' : 'Succeeded'), {
+            durationOf: (i) => durations[i % durations.length],
+            onStep: (p) => {
+              if (p.inFlight.length > concurrency) violations++;
+              const t = totalCounts(p);
+              if (sizeOf(t) !== n || t.inFlight !== p.inFlight.length) violations++;
+            },
+          });
+          expect(violations).toBe(0);
+          expect(['done', 'aborted']).toContain(r.final.kind);
+          expect(r.p.inFlight).toEqual([]);
+          if (r.final.kind === 'done') expect(totalCounts(r.p).pending).toBe(0);
+          if (ratePerMinute) {
+            // token bucket: in any window, starts <= capacity + rate × window
+            const cap = rateCapacity(ratePerMinute);
+            for (let a = 0; a < r.starts.length; a++) {
+              for (let b = a; b < r.starts.length; b++) {
+                const allowed = cap + (ratePerMinute * (r.starts[b] - r.starts[a])) / 60_000 + 1e-6;
+                if (b - a + 1 > allowed) throw new Error(`${b - a + 1} starts in ${r.starts[b] - r.starts[a]} ms at ${ratePerMinute}/min`);
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('rolloutCommandId', () => {
+  it('is {rolloutId}.{deviceId}', () => {
+    expect(rolloutCommandId('fw-2_3_1', 'pump-7')).toBe('fw-2_3_1.pump-7');
+    expect(parseRolloutCommandId('fw-2_3_1.pump.7')).toEqual({ rolloutId: 'fw-2_3_1', deviceId: 'pump.7' });
+    expect(parseRolloutCommandId('pump-7')).toBeUndefined();
+    expect(parseRolloutCommandId('.pump-7')).toBeUndefined();
+  });
+
+  it('fits 128 characters at the longest', () => {
+    const id = rolloutCommandId('r'.repeat(63), 'd'.repeat(64));
+    expect(id).toHaveLength(128);
+    expect(COMMAND_ID_PATTERN.test(id)).toBe(true);
+  });
+
+  it('refuses what it cannot encode', () => {
+    expect(() => rolloutCommandId('a.b', 'c')).toThrow(RangeError);
+    expect(() => rolloutCommandId('r'.repeat(64), 'c')).toThrow(RangeError);
+    expect(() => rolloutCommandId('r', 'a/b')).toThrow(RangeError);
+  });
+
+  const idChars = (chars: string, max: number) => fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: max }).map((c) => c.join(''));
+  const rolloutIdArb = idChars('ab_-', 63);
+  const deviceIdArb = idChars('ab._-', 64);
+
+  it('property: valid, and the inverse gives back the pair (so distinct pairs never share an ID)', () => {
+    fc.assert(
+      fc.property(rolloutIdArb, deviceIdArb, (r, d) => {
+        const id = rolloutCommandId(r, d);
+        expect(COMMAND_ID_PATTERN.test(id)).toBe(true);
+        expect(parseRolloutCommandId(id)).toEqual({ rolloutId: r, deviceId: d });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('property: distinct pairs give distinct IDs', () => {
+    fc.assert(
+      fc.property(fc.tuple(rolloutIdArb, deviceIdArb), fc.tuple(rolloutIdArb, deviceIdArb), ([r1, d1], [r2, d2]) => {
+        fc.pre(r1 !== r2 || d1 !== d2);
+        expect(rolloutCommandId(r1, d1)).not.toBe(rolloutCommandId(r2, d2));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
