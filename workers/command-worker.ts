@@ -1,4 +1,6 @@
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createRolloutActivities } from '../activities/await-command-outcome';
 import { createCommandActivities } from '../activities/publish-command';
 import type { MqttPublisher } from '../activities/mqtt-publisher';
 import { PresenceView } from '../activities/presence-view';
@@ -9,24 +11,29 @@ export interface CommandWorkerOptions {
   taskQueue: string;
   publisher: MqttPublisher;
   topicPrefix: string;
+  /** A Temporal client, for rollouts that find a device's command already there. */
+  client: Client;
   /** A prebuilt bundle (tests build one for all workers); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Tuning knobs, passed through (see docs/operations.md). */
   tuning?: Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows'>;
 }
 
-/** A worker that runs the command workflow and its publish activity on one task queue. */
+/** A worker that runs the command and rollout workflows and their activities on one task queue. */
 export function createCommandWorker(o: CommandWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: createCommandActivities({
-      publisher: o.publisher,
-      topicPrefix: o.topicPrefix,
-      presence: new PresenceView(o.publisher.mqtt, o.topicPrefix),
-    }),
+    activities: {
+      ...createCommandActivities({
+        publisher: o.publisher,
+        topicPrefix: o.topicPrefix,
+        presence: new PresenceView(o.publisher.mqtt, o.topicPrefix),
+      }),
+      ...createRolloutActivities(o.client),
+    },
     ...o.tuning,
   });
 }

@@ -1,2 +1,3 @@
 // Every workflow the worker registers. Only workflow code may be imported from here.
 export { commandWorkflow } from './command-workflow';
+export { rolloutWorkflow } from './rollout-workflow';

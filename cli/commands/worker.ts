@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { MqttPublisher } from '../../activities/mqtt-publisher';
 import { createLogger } from '../../config/logger';
-import { connectNative } from '../../config/temporal-connect';
+import { Client, Connection } from '@temporalio/client';
+import { connectNative, connectWithRetry } from '../../config/temporal-connect';
 import { installTemporalRuntime } from '../../config/temporal-runtime';
 import { createCommandWorker } from '../../workers/command-worker';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
@@ -17,6 +18,7 @@ export function workerCommand(): Command {
       const logger = createLogger('worker');
       installTemporalRuntime(logger);
       const connection = await connectNative(settings.temporalAddress, logger);
+      const clientConnection = await connectWithRetry(`Temporal at ${settings.temporalAddress}`, () => Connection.connect({ address: settings.temporalAddress }), logger);
       const publisher = new MqttPublisher({ url: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword });
       const worker = await createCommandWorker({
         connection,
@@ -24,6 +26,7 @@ export function workerCommand(): Command {
         taskQueue: settings.taskQueue,
         publisher,
         topicPrefix: settings.topicPrefix,
+        client: new Client({ connection: clientConnection, namespace: settings.namespace }),
         tuning: {
           ...(opts.maxWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxWorkflowTasks } : {}),
           ...(opts.maxActivities ? { maxConcurrentActivityTaskExecutions: opts.maxActivities } : {}),
@@ -34,6 +37,7 @@ export function workerCommand(): Command {
       await worker.run();
       await publisher.close();
       await connection.close();
+      await clientConnection.close();
       logger.info('worker stopped');
     });
 }

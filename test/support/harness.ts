@@ -64,6 +64,7 @@ export class Harness {
       taskQueue: this.taskQueue,
       publisher,
       topicPrefix: this.topicPrefix,
+      client: this.client.temporal,
       workflowBundle: { codePath: this.env.bundlePath },
     });
     const done = worker.run();

@@ -1,0 +1,28 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { commandWorkflowId, type CommandSnapshot } from '../protocol/command-contract';
+import type { CommandState } from '../protocol/command-state';
+import type { RolloutActivities } from '../protocol/rollout-contract';
+
+/**
+ * For a repeated rollout: the command for this device already exists (from an earlier run),
+ * so we wait for its outcome instead of sending the device the command again.
+ */
+export function createRolloutActivities(client: Client): RolloutActivities {
+  return {
+    async awaitCommandOutcome(commandId: string): Promise<CommandState> {
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 10_000);
+      try {
+        const handle = client.workflow.getHandle(commandWorkflowId(commandId));
+        const outcome = (await Promise.race([handle.result(), ctx.cancelled])) as CommandSnapshot;
+        return outcome.state;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'Failed';
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+
+import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
+import {
+  approveRolloutUpdate,
+  cancelRolloutSignal,
+  FINAL_ROLLOUT_STATES,
+  pauseRolloutSignal,
+  resumeRolloutSignal,
+  ROLLOUT_WORKFLOW_TYPE,
+  rolloutStatusQuery,
+  rolloutWorkflowId,
+  type RolloutStatusView,
+} from '../protocol/rollout-contract';
+import { RolloutId, RolloutSpec, type RolloutSpecInput } from '../protocol/rollout-spec';
+import { CommandNameAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
+import type { rolloutWorkflow } from '../workflows/rollout-workflow';
+import { InvalidRequestError } from './dco-client';
+
+/** The rollout refused an approval (no gate there, already approved, ...): the message says why. */
+export class ApprovalRefusedError extends Error {
+  constructor(reason: string) {
+    super(`approval refused: ${reason}`);
+    this.name = 'ApprovalRefusedError';
+  }
+}
+
+export class RolloutHandle {
+  constructor(
+    readonly rolloutId: string,
+    private readonly handle: WorkflowHandle<typeof rolloutWorkflow>,
+  ) {}
+
+  get workflowId(): string {
+    return this.handle.workflowId;
+  }
+
+  /** Counts per state, per wave and overall; the final status once the rollout ended. */
+  async status(): Promise<RolloutStatusView> {
+    const { status } = await this.handle.describe();
+    if (status.name === 'RUNNING') return this.handle.query(rolloutStatusQuery);
+    return this.handle.result();
+  }
+
+  result(): Promise<RolloutStatusView> {
+    return this.handle.result();
+  }
+
+  pause(reason?: string): Promise<void> {
+    return this.handle.signal(pauseRolloutSignal, reason);
+  }
+
+  resume(): Promise<void> {
+    return this.handle.signal(resumeRolloutSignal);
+  }
+
+  /** Stops starting new device commands; those already sent finish and are counted. */
+  cancel(reason?: string): Promise<void> {
+    return this.handle.signal(cancelRolloutSignal, reason);
+  }
+
+  /** Opens the approval gate after `waveIndex` (default: the current wave); refused with a reason if there is none. */
+  async approve(waveIndex?: number): Promise<RolloutStatusView> {
+    try {
+      return await this.handle.executeUpdate(approveRolloutUpdate, { args: [waveIndex ?? null] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new ApprovalRefusedError(err.cause?.message ?? err.message);
+      throw err;
+    }
+  }
+}
+
+export function isFinal(status: RolloutStatusView): boolean {
+  return (FINAL_ROLLOUT_STATES as readonly string[]).includes(status.state);
+}
+
+/** Starting and following fleet rollouts. */
+export class RolloutClient {
+  private readonly taskQueue: string;
+
+  constructor(
+    private readonly temporal: Client,
+    taskQueue = COMMAND_TASK_QUEUE,
+  ) {
+    this.taskQueue = taskQueue;
+  }
+
+  /**
+   * Starts a rollout; idempotent while it runs (the same rolloutId returns the running one).
+   * Running a finished rolloutId again is allowed and sends nothing to devices that already
+   * got its command: their earlier outcome is counted.
+   */
+  async start(input: RolloutSpecInput): Promise<RolloutHandle> {
+    const parsed = RolloutSpec.safeParse(input);
+    if (!parsed.success) throw new InvalidRequestError(parsed.error.issues);
+    const spec = parsed.data;
+    try {
+      const handle = await this.temporal.workflow.start<typeof rolloutWorkflow>(ROLLOUT_WORKFLOW_TYPE, {
+        workflowId: rolloutWorkflowId(spec.rolloutId),
+        taskQueue: this.taskQueue,
+        args: [{ spec }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: RolloutIdAttribute, value: spec.rolloutId },
+          { key: CommandNameAttribute, value: spec.name },
+        ],
+      });
+      return new RolloutHandle(spec.rolloutId, handle);
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.get(spec.rolloutId);
+      throw err;
+    }
+  }
+
+  get(rolloutId: string): RolloutHandle {
+    const parsed = RolloutId.safeParse(rolloutId);
+    if (!parsed.success) throw new InvalidRequestError(parsed.error.issues);
+    return new RolloutHandle(rolloutId, this.temporal.workflow.getHandle<typeof rolloutWorkflow>(rolloutWorkflowId(rolloutId)));
+  }
+}
+

@@ -1,0 +1,68 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CommandState } from './command-state';
+import type { RolloutSpec } from './rollout-spec';
+
+/**
+ * The contract between callers and the rollout workflow on Temporal. The progress type is the
+ * planner's (workflows/rollout-plan.ts); it is repeated here structurally only where callers
+ * need it, so protocol/ keeps importing nothing outside itself.
+ */
+
+export const ROLLOUT_WORKFLOW_TYPE = 'rolloutWorkflow';
+
+export function rolloutWorkflowId(rolloutId: string): string {
+  return `rollout-${rolloutId}`;
+}
+
+export interface RolloutCountsView {
+  pending: number;
+  inFlight: number;
+  succeeded: number;
+  failed: number;
+  rejected: number;
+  timedOut: number;
+  expired: number;
+  cancelled: number;
+}
+
+/** What `rolloutStatusQuery` returns and the workflow's result. */
+export interface RolloutStatusView {
+  rolloutId: string;
+  command: string;
+  targets: number;
+  /** running: start-more, wait-*, soak; gates: await-approval, paused; final: done, aborted, cancelled. */
+  state: string;
+  currentWave: string | undefined;
+  waves: Array<{ name: string; start: number; end: number; approvalAfter: boolean; approved: boolean; counts: RolloutCountsView }>;
+  overall: RolloutCountsView;
+  pauseReason?: string;
+  abortReason?: string;
+  cancelReason?: string;
+  /** Continue-as-new generations so far (history stays bounded at any fleet size). */
+  generation: number;
+}
+
+export interface RolloutInput {
+  spec: RolloutSpec;
+  /** Carried over continue-as-new; absent on the first run. */
+  carried?: { progress: unknown; generation: number };
+}
+
+export const rolloutStatusQuery = defineQuery<RolloutStatusView>('rolloutStatus');
+export const pauseRolloutSignal = defineSignal<[reason?: string]>('pause');
+export const resumeRolloutSignal = defineSignal('resume');
+export const cancelRolloutSignal = defineSignal<[reason?: string]>('cancel');
+/** An update, not a signal, so a wrong approval (no gate there, already approved) is refused with a reason. */
+/** `waveIndex` null: the gate after the current wave. */
+export const approveRolloutUpdate = defineUpdate<RolloutStatusView, [waveIndex: number | null]>('approve');
+
+export const FINAL_ROLLOUT_STATES = ['done', 'aborted', 'cancelled'] as const;
+
+/** Activities the rollout workflow calls; implemented in activities/. */
+export interface RolloutActivities {
+  /**
+   * Waits for the outcome of a command that already exists under the rollout's commandId (a
+   * repeated rollout): the device is not sent the command again, its earlier outcome counts.
+   */
+  awaitCommandOutcome(commandId: string): Promise<CommandState>;
+}

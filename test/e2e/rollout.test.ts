@@ -1,0 +1,152 @@
+import { FleetSimulator, type FleetSimulatorOptions } from '../../device/fleet-simulator';
+import { RolloutClient, isFinal } from '../../client/rollout-client';
+import { RolloutIdAttribute } from '../../protocol/search-attributes';
+import type { RolloutStatusView } from '../../protocol/rollout-contract';
+import { eventually } from '../support/eventually';
+import { Harness } from '../support/harness';
+import path from 'node:path';
+
+/** Fleet rollouts through the real worker, bridge and broker, to simulated fleets. */
+describe('fleet rollouts', () => {
+  const h = new Harness();
+  let rollouts: RolloutClient;
+  const sims: FleetSimulator[] = [];
+  beforeAll(async () => {
+    await h.start();
+    rollouts = new RolloutClient(h.client.temporal, h.taskQueue);
+  });
+  afterAll(async () => {
+    await Promise.all(sims.map((s) => s.stop()));
+    await h.stop();
+  });
+
+  let n = 0;
+  const fleet = async (devices: number, o: Partial<FleetSimulatorOptions> = {}) => {
+    const name = `f${++n}`;
+    const sim = new FleetSimulator({
+      mqttUrl: h.env.mqttUrl,
+      topicPrefix: h.topicPrefix,
+      devices,
+      idPrefix: `${name}-`,
+      connections: 1,
+      latencyMs: 20,
+      journalDir: path.join(h.dir, name),
+      clientIdPrefix: `${h.id}-${name}`,
+      seed: 7,
+      ...o,
+    });
+    await sim.start();
+    sims.push(sim);
+    return sim;
+  };
+  const finished = (s: RolloutStatusView) => s.overall.succeeded + s.overall.failed + s.overall.rejected + s.overall.timedOut + s.overall.expired + s.overall.cancelled;
+
+  test('all devices succeed in waves; every command carries the RolloutId', async () => {
+    const sim = await fleet(30);
+    const r = await rollouts.start({ rolloutId: `all-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 3 }, waves: [{ percent: 100 }] });
+    const final = await r.result();
+    expect(final.state).toBe('done');
+    expect(final.overall).toMatchObject({ succeeded: 30, pending: 0, inFlight: 0 });
+    expect(final.waves.map((w) => [w.name, w.end - w.start, w.counts.succeeded])).toEqual([
+      ['canary', 3, 3],
+      ['wave-1', 27, 27],
+    ]);
+    expect(sim.stats()).toMatchObject({ executions: 30, maxExecutionsPerCommand: 1 });
+    const count = await eventually(
+      async () => (await h.client.temporal.workflow.count(`RolloutId = 'all-${h.id}' AND WorkflowType = 'commandWorkflow'`)).count,
+      (c) => c === 30,
+    );
+    expect(count).toBe(30);
+    const one = await h.client.temporal.workflow.getHandle(`command-all-${h.id}.${sim.deviceIds[0]}`).describe();
+    expect(one.typedSearchAttributes.get(RolloutIdAttribute)).toBe(`all-${h.id}`);
+  });
+
+  test('a failing canary aborts the rollout: no device beyond the canary gets the command', async () => {
+    const sim = await fleet(40, { failureRate: 1 });
+    const r = await rollouts.start({
+      rolloutId: `bad-${h.id}`,
+      name: 'update-firmware',
+      targets: [...sim.deviceIds],
+      canary: { count: 4 },
+      waves: [{ percent: 100 }],
+      abort: { failureShare: 0.1, minFinished: 2 },
+    });
+    const final = await r.result();
+    expect(final.state).toBe('aborted');
+    expect(final.abortReason).toMatch(/^wave canary: /);
+    expect(final.overall.pending).toBe(36);
+    expect(final.waves[1].counts).toMatchObject({ pending: 36, inFlight: 0, succeeded: 0, failed: 0 });
+    expect(sim.stats().commandsReceived).toBeLessThanOrEqual(4);
+  });
+
+  test('an approval gate after the canary holds the rollout until approved; a wrong approval is refused', async () => {
+    const sim = await fleet(10);
+    const r = await rollouts.start({ rolloutId: `gate-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 2 }, waves: [{ percent: 100 }], approvalAfter: [0] });
+    const waiting = await eventually(() => r.status(), (s) => s.state === 'await-approval');
+    expect(waiting.overall.succeeded).toBe(2);
+    expect(waiting.overall.pending).toBe(8);
+    await expect(r.approve(1)).rejects.toThrow(/has no approval gate/);
+    await r.approve();
+    const final = await r.result();
+    expect(final.state).toBe('done');
+    expect(final.overall.succeeded).toBe(10);
+  });
+
+  test('pause stops new starts (in-flight ones finish); resume continues; the rate limit holds', async () => {
+    const sim = await fleet(20);
+    const r = await rollouts.start({ rolloutId: `pause-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 1 }, waves: [{ percent: 100 }], ratePerMinute: 300 });
+    await eventually(() => r.status(), (s) => finished(s) >= 3);
+    await r.pause('maintenance window');
+    const paused = await eventually(() => r.status(), (s) => s.state === 'paused' && s.overall.inFlight === 0);
+    expect(paused.pauseReason).toBe('maintenance window');
+    await new Promise((res) => setTimeout(res, 1_500));
+    const still = await r.status();
+    expect(finished(still)).toBe(finished(paused)); // nothing new started while paused
+    await r.resume();
+    const final = await r.result();
+    expect(final.state).toBe('done');
+    expect(final.overall.succeeded).toBe(20);
+  });
+
+  test('cancel stops the rollout; commands already sent finish and are counted', async () => {
+    const sim = await fleet(30);
+    const r = await rollouts.start({ rolloutId: `cancel-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 1 }, waves: [{ percent: 100 }], ratePerMinute: 300 });
+    await eventually(() => r.status(), (s) => finished(s) >= 2);
+    await r.cancel('wrong firmware');
+    const final = await r.result();
+    expect(final.state).toBe('cancelled');
+    expect(final.cancelReason).toBe('wrong firmware');
+    expect(final.overall.inFlight).toBe(0);
+    expect(final.overall.pending).toBeGreaterThan(0);
+    expect(sim.stats().executions).toBe(finished(final));
+  });
+
+  test('a worker restart in the middle of a rollout: it completes, and no device gets the command twice', async () => {
+    const sim = await fleet(60, { latencyMs: 200 });
+    const r = await rollouts.start({ rolloutId: `restart-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 5 }, waves: [{ percent: 100 }], concurrency: 10 });
+    await eventually(() => r.status(), (s) => finished(s) >= 10);
+    await h.stopWorker();
+    await new Promise((res) => setTimeout(res, 500));
+    await h.startWorker();
+    const final = await r.result();
+    expect(final.state).toBe('done');
+    expect(final.overall.succeeded).toBe(60);
+    expect(sim.stats()).toMatchObject({ executions: 60, maxExecutionsPerCommand: 1 });
+  });
+
+  test('running the same rollout again sends nothing new: earlier outcomes are counted', async () => {
+    const sim = await fleet(8);
+    const spec = { rolloutId: `again-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 2 }, waves: [{ percent: 100 }] };
+    expect((await (await rollouts.start(spec)).result()).overall.succeeded).toBe(8);
+    const second = await (await rollouts.start(spec)).result();
+    expect(second.state).toBe('done');
+    expect(second.overall.succeeded).toBe(8);
+    expect(sim.stats()).toMatchObject({ commandsReceived: 8, executions: 8 });
+  });
+
+  test('bad rollout definitions are refused with the reason', async () => {
+    await expect(rollouts.start({ rolloutId: 'has.dot', name: 'ping', targets: ['a'] })).rejects.toThrow(/rolloutId must be/);
+    await expect(rollouts.start({ rolloutId: 'dups', name: 'ping', targets: ['a', 'b', 'a'] })).rejects.toThrow(/appears more than once: a/);
+    expect(isFinal({ state: 'done' } as RolloutStatusView)).toBe(true);
+  });
+});

@@ -1,0 +1,235 @@
+import {
+  ActivityFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  CancellationScope,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { commandWorkflowId, type CommandRequest } from '../protocol/command-contract';
+import type { CommandState } from '../protocol/command-state';
+import {
+  approveRolloutUpdate,
+  cancelRolloutSignal,
+  pauseRolloutSignal,
+  resumeRolloutSignal,
+  rolloutStatusQuery,
+  type RolloutActivities,
+  type RolloutInput,
+  type RolloutStatusView,
+} from '../protocol/rollout-contract';
+import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
+import { commandWorkflow } from './command-workflow';
+import {
+  advanceWave,
+  approvalProblem,
+  approve,
+  cancel,
+  newProgress,
+  nextAction,
+  pause,
+  recordFinished,
+  recordStarted,
+  resume,
+  rolloutCommandId,
+  rolloutStatus,
+  type RolloutProgress,
+} from './rollout-plan';
+
+const { awaitCommandOutcome } = proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/**
+ * Keeps each run's history well below Temporal's limits. A run stops starting commands when
+ * Temporal suggests continue-as-new (or at this many events), lets its in-flight commands
+ * finish, and continues as a new run with the same progress.
+ */
+const MAX_EVENTS_PER_RUN = 8_000;
+
+/**
+ * One command over a fleet, in waves. Each device gets a child command workflow whose ID is
+ * derived from the rollout and the device (`command-{rolloutId}.{deviceId}`), so neither a
+ * worker restart, nor continue-as-new, nor running the same rollout again can send a device
+ * the command twice. All decisions are the pure planner's (rollout-plan.ts); this function only
+ * carries them out: start children, wait, and listen to operators.
+ */
+export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatusView> {
+  const { spec } = input;
+  const generation = input.carried?.generation ?? 0;
+  let progress = (input.carried?.progress as RolloutProgress | undefined) ?? newProgress(spec.targets.length, spec, Date.now());
+  /** Bumped by every signal, update and finished command: waits re-evaluate on any change. */
+  let version = 0;
+  let draining = false;
+  let lastDetails = '';
+
+  const status = (): RolloutStatusView => ({
+    ...rolloutStatus(progress, Date.now(), spec),
+    rolloutId: spec.rolloutId,
+    command: spec.name,
+    targets: spec.targets.length,
+    generation,
+  });
+  const changed = (next: RolloutProgress) => {
+    progress = next;
+    version++;
+    const s = status();
+    const details = describeRollout(s);
+    if (details !== lastDetails) {
+      lastDetails = details;
+      setCurrentDetails(details);
+    }
+  };
+
+  upsertSearchAttributes([
+    { key: RolloutIdAttribute, value: spec.rolloutId },
+    { key: CommandNameAttribute, value: spec.name },
+  ]);
+  changed(progress);
+
+  setHandler(rolloutStatusQuery, status);
+  setHandler(pauseRolloutSignal, (reason) => changed(pause(progress, reason || undefined)));
+  setHandler(resumeRolloutSignal, () => changed(resume(progress)));
+  setHandler(cancelRolloutSignal, (reason) => changed(cancel(progress, reason || undefined)));
+  setHandler(
+    approveRolloutUpdate,
+    (waveIndex) => {
+      changed(approve(progress, waveIndex ?? progress.current));
+      return status();
+    },
+    {
+      validator: (waveIndex) => {
+        const problem = approvalProblem(progress, waveIndex ?? progress.current);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+
+  const finished = (target: number, state: CommandState) => changed(recordFinished(progress, target, state, Date.now(), spec));
+
+  /**
+   * Starts the device command for target `t` and counts its outcome when it ends. Not
+   * cancellable: cancelling the rollout stops new starts, while commands already sent finish.
+   */
+  const run = (t: number): Promise<void> =>
+    CancellationScope.nonCancellable(async () => {
+      const deviceId = spec.targets[t];
+      const commandId = rolloutCommandId(spec.rolloutId, deviceId);
+      const request: CommandRequest = {
+        commandId,
+        deviceId,
+        name: spec.name,
+        params: spec.params,
+        expiresAt: new Date(Date.now() + spec.ttlMs).toISOString(),
+        options: spec.options,
+        rolloutId: spec.rolloutId,
+      };
+      let state: CommandState;
+      try {
+        const child = await startChild(commandWorkflow, {
+          workflowId: commandWorkflowId(commandId),
+          args: [request],
+          // Device commands outlive an aborted or terminated rollout: they end on their own.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: DeviceIdAttribute, value: deviceId },
+            { key: CommandNameAttribute, value: spec.name },
+            { key: CommandStateAttribute, value: 'Created' },
+            { key: RolloutIdAttribute, value: spec.rolloutId },
+          ],
+        });
+        state = (await child.result()).state;
+      } catch (err) {
+        state = await outcomeAfterFailure(err, commandId);
+      }
+      finished(t, state);
+    });
+
+  const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_EVENTS_PER_RUN;
+
+  try {
+    for (;;) {
+      const action = nextAction(progress, Date.now(), spec);
+      const seen = version;
+      const untilChanged = (timeoutMs?: number) =>
+        timeoutMs === undefined ? condition(() => version !== seen) : condition(() => version !== seen, Math.max(1, timeoutMs));
+      switch (action.kind) {
+        case 'start-more': {
+          if (draining || historyIsLong()) {
+            draining = true;
+            if (progress.inFlight.length === 0) {
+              await continueAsNew<typeof rolloutWorkflow>({ spec, carried: { progress, generation: generation + 1 } });
+            }
+            await untilChanged();
+            break;
+          }
+          const started = recordStarted(progress, action.count, Date.now(), spec);
+          changed(started.progress);
+          for (const t of started.targets) void run(t);
+          break;
+        }
+        case 'advance-wave':
+          changed(advanceWave(progress, Date.now(), spec));
+          break;
+        case 'wait-rate':
+        case 'soak':
+          await untilChanged(action.untilMs - Date.now());
+          break;
+        case 'wait-in-flight':
+        case 'await-approval':
+        case 'paused':
+          await untilChanged();
+          break;
+        case 'done':
+        case 'aborted':
+        case 'cancelled':
+          return status();
+      }
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled through Temporal: stop starting, let in-flight commands finish, report.
+    changed(cancel(progress, 'rollout workflow cancelled'));
+    await CancellationScope.nonCancellable(() => condition(() => progress.inFlight.length === 0));
+    return status();
+  }
+}
+
+/** The outcome to count when a child could not be started or did not complete normally. */
+async function outcomeAfterFailure(err: unknown, commandId: string): Promise<CommandState> {
+  if (err instanceof WorkflowExecutionAlreadyStartedError) {
+    // This rollout (or an earlier run of it) already sent this device the command.
+    try {
+      return await awaitCommandOutcome(commandId);
+    } catch (e) {
+      if (e instanceof ActivityFailure) return 'Failed';
+      throw e;
+    }
+  }
+  if (err instanceof ChildWorkflowFailure) return isCancellation(err) ? 'Cancelled' : 'Failed';
+  throw err;
+}
+
+function describeRollout(s: RolloutStatusView): string {
+  const o = s.overall;
+  const done = o.succeeded + o.failed + o.rejected + o.timedOut + o.expired + o.cancelled;
+  const parts = [
+    `**${s.state}** · \`${s.command}\` to ${s.targets} devices · wave ${s.currentWave ?? '-'}`,
+    `${done}/${s.targets} finished: ${o.succeeded} succeeded, ${o.failed + o.rejected + o.timedOut} failed, ${o.expired} expired · ${o.inFlight} in flight`,
+  ];
+  if (s.abortReason) parts.push(`aborted: ${s.abortReason}`);
+  if (s.pauseReason) parts.push(`paused: ${s.pauseReason}`);
+  if (s.cancelReason) parts.push(`cancelled: ${s.cancelReason}`);
+  return parts.join(' · ');
+}
