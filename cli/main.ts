@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
 import { devicesCommand } from './commands/devices';
 import { getCommand } from './commands/get';
+import { rolloutCommand } from './commands/rollout';
 import { sendCommand, UsageError } from './commands/send';
 import { simCommand } from './commands/sim';
 import { upCommand } from './commands/up';
@@ -14,8 +15,15 @@ const program = new Command('dco')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), demoCommand()]) {
-  program.addCommand(cmd.exitOverride());
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), demoCommand()]) {
+  program.addCommand(withExitOverride(cmd));
+}
+
+/** Usage errors anywhere in the tree end up in our handler below (exit code 2). */
+function withExitOverride(cmd: Command): Command {
+  cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+  cmd.commands.forEach(withExitOverride);
+  return cmd;
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -65,6 +65,8 @@ export class RolloutHandle {
       return await this.handle.executeUpdate(approveRolloutUpdate, { args: [waveIndex ?? null] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new ApprovalRefusedError(err.cause?.message ?? err.message);
+      const { status } = await this.handle.describe();
+      if (status.name !== 'RUNNING') throw new ApprovalRefusedError(`the rollout has ended (${status.name.toLowerCase()})`);
       throw err;
     }
   }

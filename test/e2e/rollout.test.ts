@@ -5,6 +5,8 @@ import type { RolloutStatusView } from '../../protocol/rollout-contract';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
 import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { runCli } from '../support/run-cli';
 
 /** Fleet rollouts through the real worker, bridge and broker, to simulated fleets. */
 describe('fleet rollouts', () => {
@@ -142,6 +144,30 @@ describe('fleet rollouts', () => {
     expect(second.state).toBe('done');
     expect(second.overall.succeeded).toBe(8);
     expect(sim.stats()).toMatchObject({ commandsReceived: 8, executions: 8 });
+  });
+
+  test('the CLI: start --wait --json streams progress, gates wait for `dco rollout approve`', async () => {
+    const sim = await fleet(12);
+    const file = path.join(h.dir, 'targets.txt');
+    writeFileSync(file, `# fleet\n${sim.deviceIds.join('\n')}\n`);
+    const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix };
+    const id = `cli-${h.id}`;
+    const started = runCli(['rollout', 'start', 'ping', '--targets', file, '--id', id, '--canary', '25%', '--waves', '100%', '--approve-after-canary', '--wait', '--json'], env);
+    await eventually(async () => (await runCli(['rollout', 'status', id, '--json'], env)).stdout, (out) => out.includes('"await-approval"'), 30_000);
+    const approved = await runCli(['rollout', 'approve', id], env);
+    expect(approved.code).toBe(0);
+    const again = await runCli(['rollout', 'approve', id, '--wave', '0'], env);
+    expect([again.code, again.stderr]).toEqual([2, expect.stringContaining('approval refused')]);
+    expect(again.stderr).toContain('approval refused');
+    const r = await started;
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(1); // progress, then the end
+    expect(lines.at(-1)).toMatchObject({ rolloutId: id, state: 'done', overall: { succeeded: 12 } });
+    expect(lines.at(-1).waves.map((w: { name: string; end: number; start: number }) => [w.name, w.end - w.start])).toEqual([
+      ['canary', 3],
+      ['wave-1', 9],
+    ]);
   });
 
   test('bad rollout definitions are refused with the reason', async () => {

@@ -1,0 +1,177 @@
+import { Client } from '@temporalio/client';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { readRetainedStatuses } from '../../client/device-directory';
+import { InvalidRequestError } from '../../client/dco-client';
+import { ApprovalRefusedError, isFinal, RolloutClient, type RolloutHandle } from '../../client/rollout-client';
+import { connectClient } from '../../config/temporal-connect';
+import type { RolloutStatusView } from '../../protocol/rollout-contract';
+import { parseRatePerMinute, parseWaves, parseWaveSize, RolloutSpec, type RolloutSpecInput } from '../../protocol/rollout-spec';
+import { settingsFrom, withConnectionOptions } from '../connection-options';
+import { parseDuration, parseJsonObject, parsePositiveInt, parseRate } from '../parse-options';
+import { RolloutBars, rolloutLine } from '../rollout-progress';
+import { UsageError } from './send';
+
+const asArg = <T>(parse: (v: string) => T) => (v: string) => {
+  try {
+    return parse(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/** A targets file: one device ID per line (# comments allowed), or a JSON array. */
+export function readTargetsFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read targets file ${file}: ${(err as Error).message}`);
+  }
+  if (text.trimStart().startsWith('[')) {
+    const parsed = z.array(z.string()).safeParse(JSON.parse(text));
+    if (!parsed.success) throw new UsageError(`${file}: a JSON targets file must be an array of device IDs`);
+    return parsed.data;
+  }
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+export function rolloutCommand(): Command {
+  const rollout = new Command('rollout').description('run one command over a fleet, in waves');
+  withConnectionOptions(rollout.command('start'))
+    .description('start a rollout of <name> (the command) to the target devices')
+    .argument('<name>', 'command name, e.g. update-firmware')
+    .option('--targets <file>', 'device IDs, one per line (or a JSON array)')
+    .option('--all', 'every device known from presence (retained status)')
+    .addOption(new Option('--id <rolloutId>', 'rollout ID (default: <name>-<time>)'))
+    .addOption(new Option('--params <json>', 'command parameters').argParser(parseJsonObject))
+    .addOption(new Option('--canary <size>', 'canary: N devices or P% (default 1%)').argParser(asArg(parseWaveSize)))
+    .addOption(new Option('--waves <sizes>', 'later waves, cumulative, e.g. 10%,50%,100% (default)').argParser(asArg(parseWaves)))
+    .addOption(new Option('--soak <duration>', 'wait between waves').argParser(parseDuration))
+    .addOption(new Option('--concurrency <n>', 'device commands in flight at once (default 100, max 2000)').argParser(parsePositiveInt))
+    .addOption(new Option('--rate <n/min>', 'started commands per minute, e.g. 600/min').argParser(asArg(parseRatePerMinute)))
+    .addOption(new Option('--abort-at <share>', 'abort when the failure share passes this, e.g. 10% (default)').argParser(parseRate))
+    .addOption(new Option('--min-finished <n>', 'verdicts needed before the abort rule applies (default 10)').argParser(parsePositiveInt))
+    .option('--approve-after-canary', 'wait for `dco rollout approve` after the canary')
+    .addOption(new Option('--ttl <duration>', 'time to live of each device command (default 10m)').argParser(parseDuration))
+    .option('--wait', 'follow the rollout to its end: a progress bar per wave (or JSON lines with --json)')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts) => {
+      const settings = settingsFrom(opts, 'worker');
+      if (!!opts.targets === !!opts.all) throw new UsageError('give exactly one of --targets FILE or --all');
+      let targets: string[];
+      if (opts.targets) targets = readTargetsFile(opts.targets);
+      else {
+        const statuses = await readRetainedStatuses({ mqttUrl: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword, topicPrefix: settings.topicPrefix });
+        targets = [...statuses.keys()].sort();
+        if (!targets.length) throw new UsageError('--all: no device has published a status yet');
+      }
+      const input: RolloutSpecInput = {
+        rolloutId: opts.id ?? `${name.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now().toString(36)}`,
+        name,
+        targets,
+        ...(opts.params ? { params: opts.params } : {}),
+        ...(opts.canary ? { canary: opts.canary } : {}),
+        ...(opts.waves ? { waves: opts.waves } : {}),
+        ...(opts.soak ? { soakMs: opts.soak } : {}),
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.rate ? { ratePerMinute: opts.rate } : {}),
+        ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
+        ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
+        abort: { ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}), ...(opts.minFinished ? { minFinished: opts.minFinished } : {}) },
+      };
+      const check = RolloutSpec.safeParse(input);
+      if (!check.success) throw new UsageError(z.prettifyError(check.error));
+      const connection = await connectClient(settings.temporalAddress);
+      try {
+        const client = new RolloutClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+        const handle = await client.start(input).catch((err) => {
+          throw err instanceof InvalidRequestError ? new UsageError(err.message) : err;
+        });
+        if (!opts.wait) {
+          process.stdout.write(opts.json ? JSON.stringify(await handle.status()) + '\n' : `${handle.rolloutId}\n`);
+          return;
+        }
+        const final = await follow(handle, !!opts.json);
+        if (final.state !== 'done') process.exitCode = 1;
+      } finally {
+        await connection.close();
+      }
+    });
+
+  const control = (verb: string, description: string, act: (h: RolloutHandle, opts: Record<string, unknown>) => Promise<unknown>) =>
+    withConnectionOptions(rollout.command(verb))
+      .description(description)
+      .argument('<rolloutId>')
+      .option('--json', 'print the status as JSON')
+      .option('--reason <text>', 'why (pause, cancel)')
+      .addOption(new Option('--wave <index>', 'approve: the gate after this wave (0 = canary); default the current one').argParser((v) => Number(v)))
+      .option('--wait', 'status: follow until the rollout ends')
+      .action(async (rolloutId: string, opts) => {
+        const settings = settingsFrom(opts);
+        const connection = await connectClient(settings.temporalAddress);
+        try {
+          const client = new RolloutClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+          let handle: RolloutHandle;
+          try {
+            handle = client.get(rolloutId);
+          } catch (err) {
+            throw new UsageError((err as Error).message);
+          }
+          await act(handle, opts).catch((err) => {
+            throw err instanceof ApprovalRefusedError ? new UsageError(err.message) : err;
+          });
+          if (verb === 'status' && opts.wait) {
+            const final = await follow(handle, !!opts.json);
+            if (final.state !== 'done') process.exitCode = 1;
+            return;
+          }
+          const s = await handle.status();
+          process.stdout.write(opts.json ? JSON.stringify(s) + '\n' : rolloutLine(s) + '\n' + waveLines(s));
+        } finally {
+          await connection.close();
+        }
+      });
+  control('status', 'show progress: counts per state, per wave and overall', async () => {});
+  control('pause', 'stop starting device commands (in-flight ones finish)', (h, o) => h.pause(o.reason as string | undefined));
+  control('resume', 'continue a paused rollout', (h) => h.resume());
+  control('cancel', 'stop the rollout for good (in-flight commands finish and are counted)', (h, o) => h.cancel(o.reason as string | undefined));
+  control('approve', 'open the approval gate after the current (or --wave) wave', (h, o) => h.approve(o.wave as number | undefined));
+  return rollout;
+}
+
+function waveLines(s: RolloutStatusView): string {
+  return (
+    s.waves
+      .map((w) => {
+        const c = w.counts;
+        return `  ${w.name.padEnd(8)} devices ${w.start}-${w.end - 1}: pending ${c.pending}, in flight ${c.inFlight}, ok ${c.succeeded}, failed ${c.failed}, rejected ${c.rejected}, timed out ${c.timedOut}, expired ${c.expired}${w.approvalAfter ? (w.approved ? ' · gate approved' : ' · approval gate') : ''}`;
+      })
+      .join('\n') + '\n'
+  );
+}
+
+/** Live progress until the end: bars on a terminal, JSON lines with --json, text lines otherwise. */
+async function follow(handle: RolloutHandle, json: boolean): Promise<RolloutStatusView> {
+  const bars = !json && process.stderr.isTTY ? new RolloutBars() : undefined;
+  let lastLine = '';
+  for (;;) {
+    const s = await handle.status();
+    if (bars) bars.update(s);
+    else {
+      const line = json ? JSON.stringify(s) : rolloutLine(s);
+      if (line !== lastLine) process.stdout.write(line + '\n');
+      lastLine = line;
+    }
+    if (isFinal(s)) {
+      bars?.stop();
+      if (bars) process.stdout.write(rolloutLine(s) + '\n' + waveLines(s));
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

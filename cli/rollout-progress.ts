@@ -1,0 +1,46 @@
+import cliProgress from 'cli-progress';
+import type { RolloutStatusView } from '../protocol/rollout-contract';
+
+const finishedOf = (c: RolloutStatusView['overall']) => c.succeeded + c.failed + c.rejected + c.timedOut + c.expired + c.cancelled;
+
+/** One line of text per rollout status, for logs and non-terminal output. */
+export function rolloutLine(s: RolloutStatusView): string {
+  const o = s.overall;
+  const extra = s.abortReason ?? s.pauseReason ?? s.cancelReason;
+  return (
+    `${s.rolloutId} ${s.state.padEnd(14)} wave ${String(s.currentWave ?? '-').padEnd(8)} ` +
+    `${finishedOf(o)}/${s.targets} finished (ok ${o.succeeded}, failed ${o.failed}, rejected ${o.rejected}, timed out ${o.timedOut}, expired ${o.expired}) ` +
+    `in flight ${o.inFlight}${extra ? ` · ${extra}` : ''}`
+  );
+}
+
+/** A progress bar per wave on a terminal (cli-progress), updated from status snapshots. */
+export class RolloutBars {
+  private readonly multi = new cliProgress.MultiBar(
+    {
+      format: ' {wave} [{bar}] {value}/{total}  ok {ok}  failed {failed}  in flight {inFlight}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  private bars: cliProgress.SingleBar[] = [];
+  private header?: cliProgress.SingleBar;
+
+  update(s: RolloutStatusView): void {
+    if (!this.header) {
+      this.header = this.multi.create(1, 0, {}, { format: ' {line}' });
+      this.bars = s.waves.map((w) => this.multi.create(w.end - w.start, 0, { wave: w.name.padEnd(8) }));
+    }
+    this.header.update(0, { line: `${s.rolloutId}: ${s.state}${s.abortReason ? ` (${s.abortReason})` : s.pauseReason ? ` (${s.pauseReason})` : ''}` });
+    s.waves.forEach((w, i) => {
+      const c = w.counts;
+      this.bars[i]?.update(finishedOf(c), { wave: w.name.padEnd(8), ok: c.succeeded, failed: c.failed + c.rejected + c.timedOut, inFlight: c.inFlight });
+    });
+  }
+
+  stop(): void {
+    this.multi.stop();
+  }
+}
