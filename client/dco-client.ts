@@ -1,7 +1,7 @@
 import {
   Client,
   WorkflowExecutionAlreadyStartedError,
-  type Connection,
+  type ConnectionLike,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { z } from 'zod';
@@ -55,7 +55,7 @@ export class CommandHandle {
 }
 
 export interface DcoClientOptions {
-  connection: Connection;
+  connection: ConnectionLike;
   namespace?: string;
   taskQueue?: string;
 }

@@ -1,12 +1,8 @@
 import { z } from 'zod';
 
-/**
- * Identifiers travel in MQTT topic levels and Temporal workflow IDs, so they are restricted to
- * characters that are safe in both: no `/`, `+`, `#` (topic syntax) and no whitespace.
- */
-export const DEVICE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-export const COMMAND_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+import { COMMAND_ID_PATTERN, COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from './id-patterns';
+
+export { COMMAND_ID_PATTERN, COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN };
 
 export const DeviceId = z
   .string()

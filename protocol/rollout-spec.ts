@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommandOptions, DEFAULT_TTL_MS, MIN_TIMEOUT_MS } from './command-options';
+import { ROLLOUT_ID_PATTERN } from './id-patterns';
 import { CommandName, DeviceId } from './ids';
 
 /**
@@ -8,13 +9,7 @@ import { CommandName, DeviceId } from './ids';
  * workflow receives; the planning logic lives in workflows/rollout-plan.ts.
  */
 
-/**
- * Every device command of a rollout gets the commandId `{rolloutId}.{deviceId}`. The first `.`
- * must mark where the rolloutId ends, or two rollouts could claim the same commandId
- * (`a.b` + `c` and `a` + `b.c`), so a rolloutId has no `.`. At most 63 characters, so that
- * 63 + 1 + a 64-character deviceId fits the 128 allowed for a commandId.
- */
-export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+export { ROLLOUT_ID_PATTERN };
 export const RolloutId = z
   .string()
   .regex(ROLLOUT_ID_PATTERN, 'rolloutId must be 1-63 characters of A-Z a-z 0-9 _ - (no ".": it separates rollout and device in command IDs)');

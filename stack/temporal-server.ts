@@ -18,6 +18,13 @@ export interface TemporalServerOptions {
   startTimeoutMs?: number;
 }
 
+/**
+ * Server knobs (see docs/operations.md). Eager activity execution hands the publish activity to
+ * the worker in the reply to its workflow task, saving a round trip through matching for
+ * every command.
+ */
+export const DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+
 /** The search attributes as `--search-attribute Name=Keyword` flags. */
 export function searchAttributeFlags(): string[] {
   return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
@@ -57,6 +64,7 @@ export class TemporalServer {
       '--sqlite-pragma', 'synchronous=OFF',
       '--log-level', 'warn',
       ...searchAttributeFlags(),
+      ...DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),
       ...(o.ui === false ? ['--headless'] : ['--ui-ip', ip, '--ui-port', String(uiPort)]),
     ];
     const logFile = path.join(o.dataDir, 'temporal.log');

@@ -5,8 +5,8 @@
  * whole state (RolloutProgress) is small plain JSON that survives continue-as-new.
  */
 import { isTerminal, type CommandState } from '../protocol/command-state';
-import { COMMAND_ID_PATTERN, DEVICE_ID_PATTERN } from '../protocol/ids';
-import { ROLLOUT_ID_PATTERN, type AbortRule, type RolloutSpec, type WaveSize } from '../protocol/rollout-spec';
+import { COMMAND_ID_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from '../protocol/id-patterns';
+import type { AbortRule, RolloutSpec, WaveSize } from '../protocol/rollout-spec';
 
 // ---- waves -------------------------------------------------------------------------------
 

@@ -1,0 +1,177 @@
+/**
+ * `npm run bench`: the numbers behind the rollout targets, measured in one run on this machine
+ * and reported as ratios against baselines run in the same process:
+ *   1. command throughput and latency through the full path (client → Temporal → worker → MQTT
+ *      → device → bridge → Temporal), against raw MQTT request/response through the same
+ *      Mosquitto (no Temporal) and the same command workflow with the MQTT hop replaced by
+ *      direct signals (no MQTT);
+ *   2. a 10,000-device rollout, all succeeding, in 2 waves: wall time, devices/s, peak worker RSS;
+ *   3. the same with 20% failing devices and a 10% abort threshold: devices reached before the abort.
+ * Results go to bench/results/<time>.json.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { Command } from 'commander';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MqttPublisher } from '../activities/mqtt-publisher';
+import { MqttBridge } from '../bridge/mqtt-bridge';
+import { DcoClient } from '../client/dco-client';
+import { RolloutClient } from '../client/rollout-client';
+import { createLogger } from '../config/logger';
+import { FleetSimulator } from '../device/fleet-simulator';
+import { ManagedProcess } from '../stack/managed-process';
+import { MosquittoBroker } from '../stack/mosquitto-broker';
+import { TemporalServer } from '../stack/temporal-server';
+import { createCommandWorker } from '../workers/command-worker';
+import { peakRssMb } from './process-memory';
+import { runConcurrently, summarize } from './percentiles';
+import { rawMqttRoundTrip } from './raw-mqtt-baseline';
+import { createBareCommandWorker } from './bare-workflow-baseline';
+
+const program = new Command('bench')
+  .option('--commands <n>', 'commands per throughput variant', (v) => Number(v), 1000)
+  .option('--concurrency <n>', 'commands in flight per variant', (v) => Number(v), 50)
+  .option('--fleet <n>', 'devices in the rollout benchmarks', (v) => Number(v), 10_000)
+  .option('--rollout-concurrency <n>', 'rollout: device commands in flight', (v) => Number(v), 500)
+  .option('--skip-rollouts', 'only the throughput comparison')
+  .parse();
+const opts = program.opts();
+
+const say = (line: string) => process.stderr.write(line + '\n');
+const DCO = path.join(__dirname, '..', 'bin', 'dco');
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dco-bench-'));
+  say(`bench data in ${dir}; ${os.cpus().length} cores`);
+  const [temporal, mosquitto] = await Promise.all([
+    TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false }),
+    MosquittoBroker.start({ dataDir: path.join(dir, 'mosquitto') }),
+  ]);
+  const results: Record<string, unknown> = { at: new Date().toISOString(), machine: { cores: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30) } };
+  const connection = await Connection.connect({ address: temporal.address });
+  const temporalClient = new Client({ connection });
+  try {
+    results.throughput = await throughput(temporal.address, mosquitto.url, temporalClient, dir);
+    if (!opts.skipRollouts) {
+      results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0);
+      results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2);
+    }
+  } finally {
+    await connection.close();
+    await Promise.all([temporal.stop(), mosquitto.stop()]);
+  }
+  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  const file = path.join(__dirname, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  say(`results written to ${path.relative(process.cwd(), file)}`);
+}
+
+/** 1. Full path vs raw MQTT vs the same workflow without MQTT, all in this process. */
+async function throughput(address: string, mqttUrl: string, client: Client, dir: string) {
+  const n = opts.commands as number;
+  const c = opts.concurrency as number;
+  const topicPrefix = 'bench/devices';
+  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: 200, idPrefix: 'tp-', latencyMs: 0, connections: 1, journalDir: path.join(dir, 'tp') });
+  await sim.start();
+  const native = await NativeConnection.connect({ address });
+  const publisher = new MqttPublisher({ url: mqttUrl });
+  await publisher.waitConnected();
+  const logger = createLogger('bench', 'error');
+  const full = await createCommandWorker({ connection: native, namespace: 'default', taskQueue: 'bench-full', publisher, topicPrefix, client });
+  const bare = await createBareCommandWorker(native, client, 'bench-bare');
+  const bridge = new MqttBridge({ mqttUrl, topicPrefix, temporal: client, logger, clientId: 'bench-bridge' });
+  const runs: Array<Promise<void>> = [full.run(), bare.run()];
+  const ids = sim.deviceIds;
+  try {
+    say(`1. throughput: ${n} commands per variant, ${c} in flight`);
+    const raw = summarize('raw MQTT request/response', await rawMqttRoundTrip(mqttUrl, topicPrefix, ids, n, c));
+    say(`   ${JSON.stringify(raw)}`);
+    await bridge.start(); // after the raw baseline, whose answers it would only count as unknown
+    const bareClient = new DcoClient({ connection: client.connection, taskQueue: 'bench-bare' });
+    const bareRun = summarize('command workflow, no MQTT', await runConcurrently(n, c, async (i) => void (await (await bareClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())));
+    say(`   ${JSON.stringify(bareRun)}`);
+    const fullClient = new DcoClient({ connection: client.connection, taskQueue: 'bench-full' });
+    const fullRun = summarize('full path', await runConcurrently(n, c, async (i) => void (await (await fullClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())));
+    say(`   ${JSON.stringify(fullRun)}`);
+    return {
+      variants: [raw, bareRun, fullRun],
+      fullVsBareWorkflow: Math.round((fullRun.perSecond / bareRun.perSecond) * 100) / 100,
+      fullVsRawMqtt: Math.round((fullRun.perSecond / raw.perSecond) * 1000) / 1000,
+      target: 'fullVsBareWorkflow >= 0.8',
+    };
+  } finally {
+    await bridge.stop();
+    (full as Worker).shutdown();
+    (bare as Worker).shutdown();
+    await Promise.all(runs);
+    await publisher.close();
+    await native.close();
+    await sim.stop();
+  }
+}
+
+/** 2 and 3. A rollout over a simulated fleet with the worker and the bridge as their own processes. */
+async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number) {
+  const fleetSize = opts.fleet as number;
+  const topicPrefix = `bench-${name}/devices`;
+  const taskQueue = `bench-rollout-${name}`;
+  say(`${failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}`);
+  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, journalDir: path.join(dir, name) });
+  await sim.start();
+  const env = { ...process.env, TEMPORAL_ADDRESS: address, MQTT_URL: mqttUrl, DCO_TASK_QUEUE: taskQueue, DCO_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' };
+  const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [DCO, 'worker'], logFile: path.join(dir, `${name}-worker.log`), env });
+  const bridge = new ManagedProcess({ name: 'bridge', command: process.execPath, args: [DCO, 'bridge', '--client-id', `bench-bridge-${name}`], logFile: path.join(dir, `${name}-bridge.log`), env });
+  try {
+    await new Promise((r) => setTimeout(r, 8_000)); // both connect and the worker bundles its workflows
+    const rollouts = new RolloutClient(client, taskQueue);
+    const t0 = performance.now();
+    const handle = await rollouts.start({
+      rolloutId: `bench-${name}-${Date.now().toString(36)}`,
+      name: 'update-firmware',
+      params: { version: '2.0.0' },
+      targets: [...sim.deviceIds],
+      canary: { percent: 1 },
+      waves: [{ percent: 100 }],
+      concurrency: opts.rolloutConcurrency,
+      abort: { failureShare: 0.1, minFinished: 10 },
+    });
+    let last = '';
+    for (;;) {
+      const s = await handle.status();
+      const line = `   ${s.state} ${s.currentWave} finished ${fleetSize - s.overall.pending - s.overall.inFlight}/${fleetSize} in flight ${s.overall.inFlight} (generation ${s.generation})`;
+      if (line !== last) say(line);
+      last = line;
+      if (['done', 'aborted', 'cancelled'].includes(s.state)) break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    const final = await handle.result();
+    const wallMs = performance.now() - t0;
+    const stats = sim.stats();
+    return {
+      devices: fleetSize,
+      state: final.state,
+      abortReason: final.abortReason,
+      wallSeconds: Math.round(wallMs / 100) / 10,
+      devicesPerSecond: Math.round(((fleetSize - final.overall.pending) / wallMs) * 1000),
+      overall: final.overall,
+      devicesThatReceivedTheCommand: stats.commandsReceived,
+      maxExecutionsPerCommand: stats.maxExecutionsPerCommand,
+      workerPeakRssMb: worker.pid ? peakRssMb(worker.pid) : undefined,
+      bridgePeakRssMb: bridge.pid ? peakRssMb(bridge.pid) : undefined,
+      continueAsNewGenerations: final.generation,
+      target: failureRate ? 'as few devices as possible before the abort' : 'wallSeconds <= 120 and workerPeakRssMb <= 512',
+    };
+  } finally {
+    await Promise.all([worker.stop(), bridge.stop()]);
+    await sim.stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+/**
+ * Identifier formats as plain regular expressions. They live apart from the zod schemas
+ * (ids.ts) so workflow code can use them without bundling zod into every workflow sandbox.
+ *
+ * Identifiers travel in MQTT topic levels and Temporal workflow IDs, so they are restricted to
+ * characters that are safe in both: no `/`, `+`, `#` (topic syntax) and no whitespace.
+ */
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const COMMAND_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Every device command of a rollout gets the commandId `{rolloutId}.{deviceId}`. The first `.`
+ * must mark where the rolloutId ends, or two rollouts could claim the same commandId
+ * (`a.b` + `c` and `a` + `b.c`), so a rolloutId has no `.`. At most 63 characters, so that
+ * 63 + 1 + a 64-character deviceId fits the 128 allowed for a commandId.
+ */
+export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
