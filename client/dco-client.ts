@@ -101,6 +101,9 @@ export class DcoClient {
         args: [request],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // What the Web UI shows at the top of the workflow, without decoding payloads.
+        staticSummary: `\`${req.name}\` → device \`${req.deviceId}\``,
+        staticDetails: `params: \`${JSON.stringify(req.params).slice(0, 500)}\` · expires ${request.expiresAt}`,
         typedSearchAttributes: [
           { key: DeviceIdAttribute, value: req.deviceId },
           { key: CommandNameAttribute, value: req.name },

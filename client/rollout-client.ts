@@ -103,6 +103,7 @@ export class RolloutClient {
         args: [{ spec }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        staticSummary: `rollout of \`${spec.name}\` to ${spec.targets.length} devices`,
         typedSearchAttributes: [
           { key: RolloutIdAttribute, value: spec.rolloutId },
           { key: CommandNameAttribute, value: spec.name },

@@ -142,6 +142,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
           // Device commands outlive an aborted or terminated rollout: they end on their own.
           parentClosePolicy: ParentClosePolicy.ABANDON,
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          staticSummary: `\`${spec.name}\` → device \`${deviceId}\` (rollout ${spec.rolloutId})`,
           typedSearchAttributes: [
             { key: DeviceIdAttribute, value: deviceId },
             { key: CommandNameAttribute, value: spec.name },

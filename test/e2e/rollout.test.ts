@@ -15,7 +15,15 @@ describe('fleet rollouts', () => {
   const sims: FleetSimulator[] = [];
   beforeAll(async () => {
     await h.start();
-    rollouts = new RolloutClient(h.client.temporal, h.taskQueue);
+    const client = new RolloutClient(h.client.temporal, h.taskQueue);
+    // Rollouts are replayed at the end like commands (see Harness.stop).
+    rollouts = Object.assign(Object.create(client), {
+      start: async (spec: Parameters<RolloutClient['start']>[0]) => {
+        const r = await client.start(spec);
+        if (!h.started.includes(r.workflowId)) h.started.push(r.workflowId);
+        return r;
+      },
+    });
   });
   afterAll(async () => {
     await Promise.all(sims.map((s) => s.stop()));

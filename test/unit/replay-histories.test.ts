@@ -6,7 +6,7 @@ import path from 'node:path';
 import { testEnv } from '../setup/test-env';
 
 /**
- * Histories recorded from real runs (one per path through the command workflow) must replay
+ * Histories recorded from real runs (one per path through the command and rollout workflows) must replay
  * against today's workflow code. A failure here means a change is not deterministic for
  * commands already running in production: use `patched()` or a new workflow type.
  * Refresh them with `npm run record:histories` only when the change is deliberate.
@@ -18,8 +18,9 @@ const load = (f: string) => historyFromJSON(JSON.parse(readFileSync(path.join(di
 describe('replay of recorded command histories', () => {
   const workflowBundle = () => ({ codePath: testEnv().bundlePath });
 
-  test('there is a recorded history for every terminal state', () => {
-    expect(files.length).toBeGreaterThanOrEqual(10);
+  test('there are recorded histories of both workflows, for every terminal state', () => {
+    expect(files.filter((f) => !f.startsWith('rollout-')).length).toBeGreaterThanOrEqual(10);
+    expect(files.filter((f) => f.startsWith('rollout-')).length).toBeGreaterThanOrEqual(5);
   });
 
   test.each(files)('%s replays without divergence', async (file) => {
