@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what dco needs on a fresh machine (Node 20, npm, Go and apt are assumed present):
 #   - npm dependencies (npm ci, when package-lock.json changed since the last install)
-#   - Mosquitto 2 and its clients, from Debian
+#   - Mosquitto 2 and its clients, openssl and Chromium, from Debian
 #   - the Temporal CLI (dev server), built once with Go into ~/.cache/dco (about 3 minutes)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -14,12 +14,19 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
-if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_pub >/dev/null 2>&1; then
-  say "Installing Mosquitto from Debian (apt-get install mosquitto mosquitto-clients)"
+# From Debian: Mosquitto and its clients (the broker, mosquitto_passwd, mosquitto_pub/sub),
+# openssl (test certificates) and Chromium (the Web UI browser test, driven by playwright-core).
+missing=()
+{ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } || missing+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing from Debian: ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Finds temporal on PATH or in the cache, else builds it (and says so).

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
+import { freePort } from '../../stack/net';
 import { TemporalServer } from '../../stack/temporal-server';
 import { workflowsPath } from '../../workers/command-worker';
 import { TEST_ENV_VARS } from './test-env';
@@ -16,7 +17,8 @@ export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dco-test-'));
   const started = Date.now();
   const [temporal, mosquitto] = await Promise.all([
-    TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false }),
+    // The Web UI is on: a browser test inspects commands there.
+    TemporalServer.start({ dataDir: path.join(dir, 'temporal'), uiPort: await freePort() }),
     MosquittoBroker.start({ dataDir: path.join(dir, 'mosquitto') }),
   ]);
   const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger });
@@ -25,6 +27,7 @@ export default async function globalSetup(): Promise<void> {
 
   process.env[TEST_ENV_VARS.dir] = dir;
   process.env[TEST_ENV_VARS.temporalAddress] = temporal.address;
+  process.env[TEST_ENV_VARS.uiUrl] = temporal.uiUrl!;
   process.env[TEST_ENV_VARS.mqttUrl] = mosquitto.url;
   process.env[TEST_ENV_VARS.bundlePath] = bundlePath;
   (globalThis as Record<string, unknown>).__dcoServers = { temporal, mosquitto };

@@ -2,6 +2,7 @@
 export const TEST_ENV_VARS = {
   dir: 'DCO_TEST_DIR',
   temporalAddress: 'DCO_TEST_TEMPORAL_ADDRESS',
+  uiUrl: 'DCO_TEST_UI_URL',
   mqttUrl: 'DCO_TEST_MQTT_URL',
   bundlePath: 'DCO_TEST_WORKFLOW_BUNDLE',
 } as const;
@@ -9,6 +10,7 @@ export const TEST_ENV_VARS = {
 export interface TestEnv {
   dir: string;
   temporalAddress: string;
+  uiUrl: string;
   mqttUrl: string;
   bundlePath: string;
 }
@@ -22,6 +24,7 @@ export function testEnv(): TestEnv {
   return {
     dir: read(TEST_ENV_VARS.dir),
     temporalAddress: read(TEST_ENV_VARS.temporalAddress),
+    uiUrl: read(TEST_ENV_VARS.uiUrl),
     mqttUrl: read(TEST_ENV_VARS.mqttUrl),
     bundlePath: read(TEST_ENV_VARS.bundlePath),
   };
