@@ -26,6 +26,7 @@ import {
 } from '../protocol/search-attributes';
 import { backoffDelayMs } from './backoff';
 import { applyDeviceMessage, newRecord, note, recordPublished, startAttempt, transition } from './command-record';
+import { recordAckLatency, recordFinished, recordResultLatency } from './command-metrics';
 import { describeForHumans } from './command-summary';
 
 /** The broker is local infrastructure: a publish either gets its PUBACK in seconds or is retried. */
@@ -67,10 +68,25 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
   let republishBecause: string | undefined;
   let attempt = 0;
 
+  let firstPublishedAt: number | undefined;
+  let acknowledgedAt: number | undefined;
+  const observe = (state: CommandState) => {
+    if (state === 'Sent') firstPublishedAt ??= Date.now();
+    if (state === 'Acknowledged' && acknowledgedAt === undefined) {
+      acknowledgedAt = Date.now();
+      if (firstPublishedAt !== undefined) recordAckLatency(acknowledgedAt - firstPublishedAt);
+    }
+    if (isTerminal(state)) {
+      recordFinished(state, request.name);
+      if (state === 'Succeeded' || state === 'Failed') recordResultLatency(Date.now() - (acknowledgedAt ?? Date.now()));
+    }
+  };
+
   const update = (next: CommandSnapshot) => {
     record = next;
     if (record.state !== visibleState) {
       visibleState = record.state;
+      observe(record.state);
       upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }]);
       setCurrentDetails(describeForHumans(record));
     }

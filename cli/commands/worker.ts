@@ -13,13 +13,14 @@ export function workerCommand(): Command {
     .description('run a command worker: executes command workflows and publishes commands over MQTT')
     .addOption(new Option('--max-workflow-tasks <n>', 'concurrent workflow tasks').argParser(parsePositiveInt))
     .addOption(new Option('--max-activities <n>', 'concurrent activities (publishes)').argParser(parsePositiveInt))
+    .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (SDK and command metrics) here').env('DCO_METRICS_ADDRESS'))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'worker');
       const logger = createLogger('worker');
-      installTemporalRuntime(logger);
+      installTemporalRuntime(logger, 'INFO', opts.metricsAddress);
       const connection = await connectNative(settings.temporalAddress, logger);
       const clientConnection = await connectWithRetry(`Temporal at ${settings.temporalAddress}`, () => Connection.connect({ address: settings.temporalAddress }), logger);
-      const publisher = new MqttPublisher({ url: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword });
+      const publisher = new MqttPublisher({ url: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword, caFile: settings.mqttCaFile });
       const worker = await createCommandWorker({
         connection,
         namespace: settings.namespace,

@@ -1,0 +1,18 @@
+import { Counter, type Registry } from 'prom-client';
+import type { BridgeCounters } from './bridge-counters';
+
+/**
+ * The bridge's counters as Prometheus metrics. Every outcome the bridge counts
+ * (`ack:signalled`, `result:unknown-command`, `rejected:not-json`, `presence:signalled`, ...)
+ * becomes `dco_bridge_messages_total{kind, outcome}`; rejections are also
+ * `dco_bridge_dead_letters_total{reason}`.
+ */
+export function exportBridgeMetrics(counters: BridgeCounters, registry: Registry): void {
+  const messages = new Counter({ name: 'dco_bridge_messages_total', help: 'Messages and actions of the bridge by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] });
+  const deadLetters = new Counter({ name: 'dco_bridge_dead_letters_total', help: 'Device messages rejected by the bridge, by reason', labelNames: ['reason'], registers: [registry] });
+  counters.onAdd((name, n) => {
+    const [kind, outcome = 'ok'] = name.split(':', 2);
+    messages.inc({ kind, outcome }, n);
+    if (kind === 'rejected') deadLetters.inc({ reason: outcome }, n);
+  });
+}
