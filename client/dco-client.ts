@@ -1,6 +1,7 @@
 import {
   Client,
   WorkflowExecutionAlreadyStartedError,
+  type ClientOptions,
   type ConnectionLike,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -56,6 +57,8 @@ export class CommandHandle {
 
 export interface DcoClientOptions {
   connection: ConnectionLike;
+  /** Client plugins, e.g. tracing (config/tracing.ts). */
+  plugins?: ClientOptions['plugins'];
   namespace?: string;
   taskQueue?: string;
 }
@@ -66,7 +69,7 @@ export class DcoClient {
   private readonly taskQueue: string;
 
   constructor(options: DcoClientOptions) {
-    this.temporal = new Client({ connection: options.connection, namespace: options.namespace ?? 'default' });
+    this.temporal = new Client({ connection: options.connection, namespace: options.namespace ?? 'default', plugins: options.plugins });
     this.taskQueue = options.taskQueue ?? COMMAND_TASK_QUEUE;
   }
 

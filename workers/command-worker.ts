@@ -15,6 +15,8 @@ export interface CommandWorkerOptions {
   client: Client;
   /** A prebuilt bundle (tests build one for all workers); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Worker plugins, e.g. tracing (config/tracing.ts). */
+  plugins?: WorkerOptions['plugins'];
   /** Tuning knobs, passed through (see docs/operations.md). */
   tuning?: Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows'>;
 }
@@ -34,6 +36,7 @@ export function createCommandWorker(o: CommandWorkerOptions): Promise<Worker> {
       }),
       ...createRolloutActivities(o.client),
     },
+    ...(o.plugins?.length ? { plugins: o.plugins } : {}),
     ...o.tuning,
   });
 }

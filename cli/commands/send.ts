@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DcoClient, InvalidRequestError } from '../../client/dco-client';
 import { SendRequest, type SendRequestInput } from '../../client/send-request';
 import { connectClient } from '../../config/temporal-connect';
+import { tracingPlugin } from '../../config/tracing';
 import { isTerminal } from '../../protocol/command-state';
 import type { CommandSnapshot } from '../../protocol/command-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
@@ -22,6 +23,7 @@ export function sendCommand(): Command {
     .addOption(new Option('--max-attempts <n>', 'publishes at most, counting the first (default 5)').argParser(parsePositiveInt))
     .option('--wait', 'wait for the outcome, showing each step; exit 1 unless it Succeeded')
     .option('--json', 'print one JSON object')
+    .option('--tracing', 'OpenTelemetry spans (JSON lines on stderr), continued by a traced worker (or DCO_TRACING=1)')
     .action(async (deviceId: string, name: string, opts) => {
       const settings = settingsFrom(opts);
       const request: SendRequestInput = {
@@ -39,7 +41,8 @@ export function sendCommand(): Command {
       if (!invalid.success) throw new UsageError(z.prettifyError(invalid.error));
       const connection = await connectClient(settings.temporalAddress);
       try {
-        const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue });
+        const tracing = tracingPlugin('client', opts.tracing || undefined);
+        const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue, ...(tracing ? { plugins: [tracing] } : {}) });
         const handle = await client.send(request);
         if (!opts.wait) {
           const snapshot = await handle.state();
