@@ -25,7 +25,7 @@ import { ManagedProcess } from '../stack/managed-process';
 import { MosquittoBroker } from '../stack/mosquitto-broker';
 import { TemporalServer } from '../stack/temporal-server';
 import { createCommandWorker } from '../workers/command-worker';
-import { peakRssMb } from './process-memory';
+import { cpuSeconds, peakRssMb } from './process-memory';
 import { runConcurrently, summarize } from './percentiles';
 import { rawMqttRoundTrip } from './raw-mqtt-baseline';
 import { createBareCommandWorker } from './bare-workflow-baseline';
@@ -56,8 +56,9 @@ async function main() {
   try {
     results.throughput = await throughput(temporal.address, mosquitto.url, temporalClient, dir);
     if (!opts.skipRollouts) {
-      results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0);
-      results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2);
+      const servers = { temporal: temporal.process.pid!, mosquitto: mosquitto.process.pid! };
+      results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0, servers);
+      results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2, servers);
     }
   } finally {
     await connection.close();
@@ -115,7 +116,7 @@ async function throughput(address: string, mqttUrl: string, client: Client, dir:
 }
 
 /** 2 and 3. A rollout over a simulated fleet with the worker and the bridge as their own processes. */
-async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number) {
+async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number, servers: Record<string, number>) {
   const fleetSize = opts.fleet as number;
   const topicPrefix = `bench-${name}/devices`;
   const taskQueue = `bench-rollout-${name}`;
@@ -128,6 +129,9 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   try {
     await new Promise((r) => setTimeout(r, 8_000)); // both connect and the worker bundles its workflows
     const rollouts = new RolloutClient(client, taskQueue);
+    // Where the time goes: CPU seconds per process during the rollout.
+    const pids: Record<string, number> = { ...servers, worker: worker.pid!, bridge: bridge.pid!, 'simulator+client': process.pid };
+    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));
     const t0 = performance.now();
     const handle = await rollouts.start({
       rolloutId: `bench-${name}-${Date.now().toString(36)}`,
@@ -150,6 +154,9 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     }
     const final = await handle.result();
     const wallMs = performance.now() - t0;
+    const cpuShare = Object.fromEntries(
+      Object.entries(pids).map(([k, pid]) => [k, Math.round((((cpuSeconds(pid) ?? 0) - cpuBefore[k]) / (wallMs / 1000)) * 100) / 100]),
+    );
     const stats = sim.stats();
     return {
       devices: fleetSize,
@@ -163,6 +170,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       workerPeakRssMb: worker.pid ? peakRssMb(worker.pid) : undefined,
       bridgePeakRssMb: bridge.pid ? peakRssMb(bridge.pid) : undefined,
       continueAsNewGenerations: final.generation,
+      cpuCoresUsedOnAverage: cpuShare,
       target: failureRate ? 'as few devices as possible before the abort' : 'wallSeconds <= 120 and workerPeakRssMb <= 512',
     };
   } finally {
