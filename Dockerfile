@@ -22,7 +22,8 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 # Owned by root and read-only for the `node` user that runs the processes. tsx keeps its
-# compile cache in /tmp; nothing else is written except .data/ (only `dco sim` uses it).
+# compile cache in /tmp; nothing else is written except .data/ (`dco sim`'s journals and the
+# bridge's dead letters, .data/deadletters: mount a volume there to keep them).
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY protocol ./protocol

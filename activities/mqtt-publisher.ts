@@ -1,9 +1,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
 
 export interface MqttPublisherOptions {
   url: string;
   username?: string;
   password?: string;
+  /** CA certificate (PEM file) that signed the broker's certificate, for mqtts:// URLs. */
+  caFile?: string;
   clientId?: string;
   /** How long one publish may wait for the broker's PUBACK. */
   publishTimeoutMs?: number;
@@ -35,6 +38,7 @@ export class MqttPublisher {
       connectTimeout: 5_000,
       username: options.username,
       password: options.password,
+      ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
     });
     // Errors surface through `connected` and failed publishes; an unhandled 'error' would crash.
     this.client.on('error', () => {});

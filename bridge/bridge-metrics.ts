@@ -5,7 +5,7 @@ import type { BridgeCounters } from './bridge-counters';
  * The bridge's counters as Prometheus metrics. Every outcome the bridge counts
  * (`ack:signalled`, `result:unknown-command`, `rejected:not-json`, `presence:signalled`, ...)
  * becomes `dco_bridge_messages_total{kind, outcome}`; rejections are also
- * `dco_bridge_dead_letters_total{reason}`.
+ * `dco_bridge_dead_letters_total{reason}`, as are unknown-command and spoofed messages.
  */
 export function exportBridgeMetrics(counters: BridgeCounters, registry: Registry): void {
   const messages = new Counter({ name: 'dco_bridge_messages_total', help: 'Messages and actions of the bridge by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] });
@@ -13,6 +13,7 @@ export function exportBridgeMetrics(counters: BridgeCounters, registry: Registry
   counters.onAdd((name, n) => {
     const [kind, outcome = 'ok'] = name.split(':', 2);
     messages.inc({ kind, outcome }, n);
-    if (kind === 'rejected') deadLetters.inc({ reason: outcome }, n);
+    // The same reasons as bridge/dead-letters.ts and `dco deadletters`.
+    if (kind === 'rejected' || outcome === 'unknown-command' || outcome === 'spoofed') deadLetters.inc({ reason: outcome }, n);
   });
 }

@@ -1,10 +1,13 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
 import { COMMAND_WORKFLOW_TYPE, devicePresenceSignal, type DevicePresence } from '../protocol/command-contract';
 import { allDevicesTopic } from '../protocol/topics';
 import { BridgeCounters } from './bridge-counters';
-import { DEFAULT_MAX_PAYLOAD_BYTES, parseDeviceMessage } from './parse-device-message';
+import { classifyDeviceMessage } from './classify-device-message';
+import { CommandOwners } from './command-owners';
+import { deadLetterOf, DeadLetterStore } from './dead-letters';
 import { PresenceTracker } from './presence-tracker';
 import { SignalForwarder } from './signal-forwarder';
 
@@ -23,6 +26,12 @@ export interface BridgeOptions {
   /** How long the broker keeps the session (and its queue) while the bridge is offline. */
   sessionExpirySeconds?: number;
   maxPayloadBytes?: number;
+  /** JSON nesting allowed in a payload (default MAX_JSON_DEPTH, 32). */
+  maxDepth?: number;
+  /** Where rejected messages are counted and kept (default: in memory only). */
+  deadLetters?: DeadLetterStore;
+  /** CA certificate (PEM file) that signed the broker's certificate, for mqtts:// URLs. */
+  mqttCaFile?: string;
 }
 
 /**
@@ -31,16 +40,21 @@ export interface BridgeOptions {
  * Delivery: the MQTT PUBACK for a message is sent only after Temporal accepted the signal
  * (`customHandleAcks`), and the session is persistent (clean start off), so a crash of the
  * bridge at any point means redelivery, never loss. Redelivery makes duplicates, which the
- * workflow ignores. Invalid and unknown messages are counted, logged and acknowledged, so they
- * never loop.
+ * workflow ignores. Invalid, unknown-command and spoofed messages are counted, logged, kept as
+ * dead letters (bridge/dead-letters.ts) and acknowledged, so they never loop.
  */
 export class MqttBridge {
   readonly counters = new BridgeCounters();
   readonly presence = new PresenceTracker();
   private client?: MqttClient;
   private readonly forwarder: SignalForwarder;
+  /** Every rejected message: reason, topic, payload (bounded); see bridge/dead-letters.ts. */
+  readonly deadLetters: DeadLetterStore;
+  private readonly owners: CommandOwners;
 
   constructor(private readonly options: BridgeOptions) {
+    this.deadLetters = options.deadLetters ?? new DeadLetterStore({ logger: options.logger });
+    this.owners = new CommandOwners(options.temporal);
     this.forwarder = new SignalForwarder(options.temporal, (err, attempt) => {
       this.counters.add('signal-retry');
       if (attempt === 1 || attempt % 10 === 0) {
@@ -60,6 +74,7 @@ export class MqttBridge {
       connectTimeout: 5_000,
       username: o.mqttUsername,
       password: o.mqttPassword,
+      ...(o.mqttCaFile ? { ca: readFileSync(o.mqttCaFile) } : {}),
       customHandleAcks: (topic, payload, packet, done) => {
         this.handle(topic, payload, packet.retain).then(
           () => done(0),
@@ -100,13 +115,15 @@ export class MqttBridge {
 
   /** Never throws: every outcome is counted and the message is then acknowledged. */
   private async handle(topic: string, payload: Buffer, retained: boolean): Promise<void> {
-    const { logger, topicPrefix, maxPayloadBytes } = this.options;
-    const parsed = parseDeviceMessage(topicPrefix, topic, payload, maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
-    if (!parsed.ok) {
-      this.counters.add(`rejected:${parsed.reason}`);
-      logger.warn({ topic: topic.slice(0, 200), reason: parsed.reason, detail: parsed.detail }, 'rejected device message');
+    const { logger, topicPrefix, maxPayloadBytes, maxDepth } = this.options;
+    const receivedAt = new Date().toISOString();
+    const classified = classifyDeviceMessage(topicPrefix, topic, payload, { maxPayloadBytes, maxDepth, receivedAt });
+    if (classified.outcome === 'dead-letter') {
+      this.counters.add(`rejected:${classified.letter.reason}`);
+      this.deadLetters.add(classified.letter); // logs it too
       return;
     }
+    const parsed = classified.parsed;
     if (parsed.kind === 'status') {
       this.counters.add('status');
       const presence: DevicePresence = {
@@ -125,13 +142,28 @@ export class MqttBridge {
     const outcome = await this.forwarder.forward({
       kind: parsed.kind,
       deviceId: parsed.deviceId,
-      receivedAt: new Date().toISOString(),
+      receivedAt,
       message: parsed.message,
     } as Parameters<SignalForwarder['forward']>[0]);
-    this.counters.add(`${parsed.kind}:${outcome}`);
-    const context = { deviceId: parsed.deviceId, commandId: parsed.message.commandId, kind: parsed.kind };
-    if (outcome === 'unknown-command') logger.warn(context, 'message for an unknown or closed command; dropped');
-    else logger.debug(context, 'forwarded to workflow');
+    const { commandId } = parsed.message;
+    const deadLetter = (reason: 'unknown-command' | 'spoofed', detail: string) =>
+      this.deadLetters.add(deadLetterOf(topic, payload, reason, detail, { prefix: topicPrefix, receivedAt, commandId }));
+    if (outcome === 'unknown-command') {
+      this.counters.add(`${parsed.kind}:unknown-command`);
+      deadLetter('unknown-command', `no running command ${commandId} (never sent, or already ended)`);
+      return;
+    }
+    // Signalled; the workflow ignores it if the command is another device's (history
+    // `ignored-ack`/`ignored-result`). The bridge counts and dead-letters that case too.
+    const owner = await this.owners.ownerOf(commandId);
+    if (owner !== undefined && owner !== parsed.deviceId) {
+      this.counters.add(`${parsed.kind}:spoofed`);
+      deadLetter('spoofed', `command ${commandId} belongs to device ${owner}, not ${parsed.deviceId}; the workflow recorded it as ignored-${parsed.kind}`);
+      return;
+    }
+    if (owner === undefined) this.counters.add('spoof-check:skipped'); // Temporal could not say; the workflow still checks
+    this.counters.add(`${parsed.kind}:signalled`);
+    logger.debug({ deviceId: parsed.deviceId, commandId, kind: parsed.kind }, 'forwarded to workflow');
   }
 
   /**

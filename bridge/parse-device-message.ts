@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../protocol/json-depth';
 import { AckMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage } from '../protocol/messages';
 import { parseDeviceTopic, type TopicKind } from '../protocol/topics';
 
@@ -8,8 +9,12 @@ export type RejectReason =
   | 'bad-topic' // not {prefix}/{deviceId}/{ack|result|status}
   | 'too-large'
   | 'not-json'
+  | 'too-deep' // valid JSON nested deeper than MAX_JSON_DEPTH (objects and arrays)
   | 'unsupported-version'
   | 'invalid-payload';
+
+/** Every reason, in the order the checks run. */
+export const REJECT_REASONS: readonly RejectReason[] = ['bad-topic', 'too-large', 'not-json', 'too-deep', 'unsupported-version', 'invalid-payload'];
 
 export type ParsedDeviceMessage =
   | { ok: true; deviceId: string; kind: 'ack'; message: AckMessage }
@@ -29,6 +34,7 @@ export function parseDeviceMessage(
   topic: string,
   payload: Uint8Array,
   maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES,
+  maxDepth = MAX_JSON_DEPTH,
 ): ParseOutcome {
   const parsedTopic = parseDeviceTopic(prefix, topic);
   if (!parsedTopic || parsedTopic.kind === 'commands') {
@@ -42,6 +48,11 @@ export function parseDeviceMessage(
     json = JSON.parse(Buffer.from(payload).toString('utf8'));
   } catch (err) {
     return { ok: false, reason: 'not-json', detail: (err as Error).message.slice(0, 200) };
+  }
+  // Valid JSON from here on, so the one-pass count is exact; nothing recursive has run yet.
+  const depth = jsonTextDepth(payload, maxDepth);
+  if (depth > maxDepth) {
+    return { ok: false, reason: 'too-deep', detail: `JSON nested more than ${maxDepth} levels deep` };
   }
   if (typeof json === 'object' && json !== null && 'v' in json && (json as { v: unknown }).v !== PROTOCOL_VERSION) {
     return { ok: false, reason: 'unsupported-version', detail: `v=${JSON.stringify((json as { v: unknown }).v)}` };

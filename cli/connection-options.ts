@@ -13,6 +13,7 @@ export function withConnectionOptions(cmd: Command): Command {
   flag('mqtt-url', 'mqttUrl', 'MQTT broker URL');
   flag('mqtt-username', 'mqttUsername', 'MQTT username');
   flag('mqtt-password', 'mqttPassword', 'MQTT password');
+  flag('mqtt-ca-file', 'mqttCaFile', 'CA certificate (PEM) that signed the broker certificate, for mqtts:// URLs');
   flag('topic-prefix', 'topicPrefix', 'first topic levels of device topics');
   return cmd;
 }
@@ -29,6 +30,7 @@ export function settingsFrom(opts: Record<string, string | undefined>, account?:
     mqttUrl: opts.mqttUrl,
     mqttUsername: opts.mqttUsername,
     mqttPassword: opts.mqttPassword,
+    mqttCaFile: opts.mqttCaFile,
     topicPrefix: opts.topicPrefix,
   });
   if (account && !settings.mqttUsername) {

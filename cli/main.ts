@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { bridgeCommand } from './commands/bridge';
+import { deadlettersCommand } from './commands/deadletters';
 import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
 import { devicesCommand } from './commands/devices';
@@ -15,7 +16,7 @@ const program = new Command('dco')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), demoCommand()]) {
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), deadlettersCommand(), demoCommand()]) {
   program.addCommand(withExitOverride(cmd));
 }
 

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import mqtt from 'mqtt';
+import { readFileSync } from 'node:fs';
 import { COMMAND_WORKFLOW_TYPE } from '../protocol/command-contract';
 import { StatusMessage } from '../protocol/messages';
 import { CommandStateAttribute, DeviceIdAttribute } from '../protocol/search-attributes';
@@ -20,11 +21,18 @@ export interface DeviceEntry {
  * throw-away subscription. Returns when no new status arrived for `quietMs`.
  */
 export async function readRetainedStatuses(
-  o: { mqttUrl: string; username?: string; password?: string; topicPrefix: string },
+  o: { mqttUrl: string; username?: string; password?: string; caFile?: string; topicPrefix: string },
   quietMs = 300,
   maxMs = 10_000,
 ): Promise<Map<string, StatusMessage>> {
-  const client = await mqtt.connectAsync(o.mqttUrl, { protocolVersion: 5, clean: true, username: o.username, password: o.password, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(o.mqttUrl, {
+    protocolVersion: 5,
+    clean: true,
+    username: o.username,
+    password: o.password,
+    ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+    reconnectPeriod: 0,
+  });
   const statuses = new Map<string, StatusMessage>();
   try {
     let last = Date.now();

@@ -1,9 +1,24 @@
 import { z } from 'zod';
 import { CommandOptions, DEFAULT_TTL_MS } from '../protocol/command-options';
 import { CommandId, CommandName, DeviceId } from '../protocol/ids';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../protocol/json-depth';
 
 /** Params travel in one MQTT message; keep well under the broker's message size limit. */
 export const MAX_PARAMS_BYTES = 32 * 1024;
+/**
+ * Params are one level inside the command message, whose nesting the wire protocol caps at
+ * MAX_JSON_DEPTH (a device may refuse deeper JSON, as the bridge does).
+ */
+export const MAX_PARAMS_DEPTH = MAX_JSON_DEPTH - 1;
+
+/** Nesting depth of the JSON text; 0 when JSON cannot carry the value (the size check reports that). */
+function jsonDepth(value: unknown): number {
+  try {
+    return jsonTextDepth(JSON.stringify(value) ?? '', MAX_PARAMS_DEPTH);
+  } catch {
+    return 0;
+  }
+}
 
 /** Size of the JSON text, or Infinity for values JSON cannot carry (BigInt, cycles). */
 function jsonSize(value: unknown): number {
@@ -20,7 +35,8 @@ export const SendRequest = CommandOptions.extend({
   params: z
     .record(z.string(), z.unknown())
     .default({})
-    .refine((p) => jsonSize(p) <= MAX_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_PARAMS_BYTES} bytes`),
+    .refine((p) => jsonSize(p) <= MAX_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_PARAMS_BYTES} bytes`)
+    .refine((p) => jsonDepth(p) <= MAX_PARAMS_DEPTH, `params must not nest objects and arrays more than ${MAX_PARAMS_DEPTH} levels deep`),
   /** Give one to make the send idempotent: the same commandId never starts a second command. */
   commandId: CommandId.optional(),
   /** Time to live from now; ignored when expiresAt is given. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
 import { DEFAULT_TOPIC_PREFIX, isValidTopicPrefix } from '../protocol/topics';
@@ -16,6 +17,8 @@ export const Settings = z.object({
     .default('mqtt://localhost:1883'),
   mqttUsername: z.string().optional(),
   mqttPassword: z.string().optional(),
+  /** PEM file of the CA that signed the broker's certificate, for mqtts:// (and wss://) URLs. */
+  mqttCaFile: z.string().refine((f) => existsSync(f), 'no such file (expected the PEM file of the CA that signed the broker certificate)').optional(),
   topicPrefix: z
     .string()
     .refine(isValidTopicPrefix, 'topic prefix must be plain topic levels, e.g. "devices" or "site1/devices"')
@@ -39,6 +42,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   mqttUrl: 'MQTT_URL',
   mqttUsername: 'MQTT_USERNAME',
   mqttPassword: 'MQTT_PASSWORD',
+  mqttCaFile: 'MQTT_CA_FILE',
   topicPrefix: 'DCO_TOPIC_PREFIX',
 };
 

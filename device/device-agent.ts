@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   CommandMessage,
@@ -48,6 +49,8 @@ export interface DeviceAgentOptions {
   mqttUrl: string;
   username?: string;
   password?: string;
+  /** CA certificate (PEM file) that signed the broker's certificate, for mqtts:// URLs. */
+  caFile?: string;
   topicPrefix?: string;
   /** Directory of the dedupe journal; it must survive restarts of the device. */
   journalDir: string;
@@ -102,6 +105,7 @@ export class DeviceAgent {
       properties: { sessionExpiryInterval: this.o.sessionExpirySeconds ?? 24 * 3600 },
       username: this.o.username,
       password: this.o.password,
+      ...(this.o.caFile ? { ca: readFileSync(this.o.caFile) } : {}),
       reconnectPeriod: 1_000,
       will: { topic: this.topic('status'), payload: Buffer.from(this.status('offline')), qos: 1, retain: true },
     });

@@ -9,6 +9,7 @@ export interface SimulatorOptions {
   mqttUrl: string;
   username?: string;
   password?: string;
+  caFile?: string;
   topicPrefix: string;
   dataDir: string;
   latencyMs: number;
@@ -46,6 +47,7 @@ export class Simulator {
           mqttUrl: this.o.mqttUrl,
           username: this.o.username,
           password: this.o.password,
+          caFile: this.o.caFile,
           topicPrefix: this.o.topicPrefix,
           journalDir: path.join(this.o.dataDir, 'journals'),
           handlers: simulatedHandlers({ latencyMs: this.o.latencyMs, failureRate: this.o.failureRate, random }),

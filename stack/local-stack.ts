@@ -6,6 +6,7 @@ import { ManagedProcess } from './managed-process';
 import { MosquittoBroker } from './mosquitto-broker';
 import { canConnect, waitFor } from './net';
 import { TemporalServer } from './temporal-server';
+import { ensureTlsCertificates, type TlsFiles } from './tls-certs';
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -18,6 +19,12 @@ export interface LocalStackOptions {
   auth?: boolean;
   /** Topic prefix of the worker and bridge (the ACL is written for it). */
   topicPrefix?: string;
+  /**
+   * Also an MQTT-over-TLS listener on this port, with a development CA and certificate made
+   * under `<dataDir>/tls/` if not there yet (stack/tls-certs.ts). Worker and bridge stay on the
+   * plain local listener.
+   */
+  tls?: { port: number };
   say?: (line: string) => void;
 }
 
@@ -37,6 +44,9 @@ export class LocalStack {
     readonly logDir: string,
     private readonly say: (line: string) => void,
     readonly topicPrefix: string,
+    readonly dataDir: string,
+    /** Certificates of the TLS listener, when there is one. */
+    readonly tls?: TlsFiles,
   ) {}
 
   /** MQTT credentials of one of our services; undefined when authentication is off. */
@@ -49,6 +59,10 @@ export class LocalStack {
   }
   get mqttUrl(): string {
     return this.mosquitto.url;
+  }
+  /** `mqtts://…` of the TLS listener, when there is one. */
+  get mqttsUrl(): string | undefined {
+    return this.mosquitto.tlsUrl;
   }
   get uiUrl(): string | undefined {
     return this.temporal.uiUrl;
@@ -65,6 +79,7 @@ export class LocalStack {
       [mqttPort, 'MQTT', '--mqtt-port'],
     ];
     if (o.ui !== false) ports.push([uiPort, 'Web UI', '--ui-port']);
+    if (o.tls) ports.push([o.tls.port, 'MQTT over TLS', '--mqtts-port']);
     for (const [port, what, flag] of ports) {
       if (await canConnect(host, port)) {
         throw new Error(`port ${port} (${what}) is already in use on ${host}: stop what uses it (another \`dco up\`?) or pass ${flag}`);
@@ -73,6 +88,7 @@ export class LocalStack {
     const dataDir = path.resolve(o.dataDir);
     const logDir = path.join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
+    const tls = o.tls ? ensureTlsCertificates(path.join(dataDir, 'tls'), { hosts: [host] }) : undefined;
     say(`Starting Temporal (data ${path.join(dataDir, 'temporal')}) and Mosquitto (data ${path.join(dataDir, 'mosquitto')}) ...`);
     const [temporal, mosquitto] = await Promise.all([
       TemporalServer.start({ dataDir: path.join(dataDir, 'temporal'), ip: host, port: temporalPort, uiPort, ui: o.ui }),
@@ -81,9 +97,10 @@ export class LocalStack {
         host,
         port: mqttPort,
         ...(o.auth === false ? {} : { auth: { topicPrefixes: [o.topicPrefix ?? DEFAULT_TOPIC_PREFIX] } }),
+        ...(tls && o.tls ? { tls: { ...tls, port: o.tls.port } } : {}),
       }),
     ]);
-    const stack = new LocalStack(temporal, mosquitto, logDir, say, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+    const stack = new LocalStack(temporal, mosquitto, logDir, say, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX, dataDir, tls);
     try {
       await Promise.all([stack.startService('worker', 'worker started'), stack.startService('bridge', 'bridge started')]);
     } catch (err) {
@@ -107,6 +124,7 @@ export class LocalStack {
         TEMPORAL_ADDRESS: this.temporalAddress,
         MQTT_URL: this.mqttUrl,
         DCO_TOPIC_PREFIX: this.topicPrefix,
+        DCO_DEADLETTER_DIR: path.join(this.dataDir, 'deadletters'),
         ...credentialsEnv(this.credentials(name)),
       },
     });

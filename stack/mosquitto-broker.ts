@@ -17,7 +17,21 @@ export interface MosquittoOptions {
    * cover any first level). Off: anonymous access, for tests that are not about security.
    */
   auth?: { topicPrefixes: string[] };
+  /**
+   * A second listener with TLS (mqtts://) on `port` (default: a free port), same host, same
+   * authentication. Clients verify the broker with `caFile`; they need no certificate of their
+   * own (`require_certificate false`): devices still log in with username and password.
+   * stack/tls-certs.ts makes a development CA and certificate.
+   */
+  tls?: TlsListenerOptions;
   startTimeoutMs?: number;
+}
+
+export interface TlsListenerOptions {
+  port?: number;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
 }
 
 export const MOSQUITTO_INSTALL_HINT = 'sudo apt-get install -y mosquitto mosquitto-clients';
@@ -48,6 +62,7 @@ export function mosquittoConfig(o: {
   dataDir: string;
   autosaveIntervalSeconds: number;
   auth?: BrokerAuth;
+  tls?: Required<TlsListenerOptions>;
 }): string {
   const access = o.auth
     ? ['allow_anonymous false', `password_file ${o.auth.passwordFile}`, `acl_file ${o.auth.aclFile}`]
@@ -71,6 +86,17 @@ export function mosquittoConfig(o: {
     'log_type warning',
     'log_type notice',
     'log_timestamp_format %Y-%m-%dT%H:%M:%S',
+    // Listener settings follow their `listener` line; everything above is global
+    // (per_listener_settings false), so this listener has the same logins and ACL.
+    ...(o.tls
+      ? [
+          `listener ${o.tls.port} ${o.host}`,
+          `cafile ${o.tls.caFile}`,
+          `certfile ${o.tls.certFile}`,
+          `keyfile ${o.tls.keyFile}`,
+          'require_certificate false',
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -80,9 +106,11 @@ export class MosquittoBroker {
   private constructor(
     readonly process: ManagedProcess,
     readonly url: string,
-    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number },
+    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number; tlsPort?: number },
     /** Present when authentication is on: accounts, ACL, reload. */
     readonly auth?: BrokerAuth,
+    /** `mqtts://host:port` of the TLS listener, when there is one. */
+    readonly tlsUrl?: string,
   ) {}
 
   static async start(o: MosquittoOptions): Promise<MosquittoBroker> {
@@ -97,9 +125,13 @@ export class MosquittoBroker {
       auth = new BrokerAuth(dataDir);
       auth.ensure(o.auth.topicPrefixes);
     }
-    writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2, auth }));
-    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port };
-    const broker = new MosquittoBroker(MosquittoBroker.spawn(spawnArgs), `mqtt://${host}:${port}`, spawnArgs, auth);
+    const tls = o.tls
+      ? { ...o.tls, port: o.tls.port ?? (await freePort()), certFile: path.resolve(o.tls.certFile), keyFile: path.resolve(o.tls.keyFile), caFile: path.resolve(o.tls.caFile) }
+      : undefined;
+    writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2, auth, tls }));
+    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port, tlsPort: tls?.port };
+    const tlsUrl = tls ? `mqtts://${host}:${tls.port}` : undefined;
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(spawnArgs), `mqtt://${host}:${port}`, spawnArgs, auth, tlsUrl);
     await broker.waitReady(o.startTimeoutMs ?? 15_000);
     return broker;
   }
@@ -110,17 +142,17 @@ export class MosquittoBroker {
 
   /** Starts the broker again with the same config, port and persistence file. */
   async restart(timeoutMs = 15_000): Promise<MosquittoBroker> {
-    const broker = new MosquittoBroker(MosquittoBroker.spawn(this.spawnArgs), this.url, this.spawnArgs, this.auth);
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(this.spawnArgs), this.url, this.spawnArgs, this.auth, this.tlsUrl);
     await broker.waitReady(timeoutMs);
     return broker;
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
-    const { host, port, logFile } = this.spawnArgs;
+    const { host, port, tlsPort, logFile } = this.spawnArgs;
     await waitFor(
       async () => {
         if (!this.process.running) throw new Error(`Mosquitto exited during start; see ${logFile}`);
-        return canConnect(host, port);
+        return (await canConnect(host, port)) && (tlsPort === undefined || (await canConnect(host, tlsPort)));
       },
       timeoutMs,
       () => `Mosquitto did not accept connections on ${host}:${port} within ${timeoutMs} ms; see ${logFile}`,

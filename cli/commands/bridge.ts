@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { Command, Option } from 'commander';
+import { DEFAULT_DEADLETTER_DIR, DeadLetterStore } from '../../bridge/dead-letters';
 import { MqttBridge } from '../../bridge/mqtt-bridge';
 import { createLogger } from '../../config/logger';
 import { connectWithRetry } from '../../config/temporal-connect';
@@ -10,6 +11,12 @@ export function bridgeCommand(): Command {
   return withConnectionOptions(new Command('bridge'))
     .description('run the MQTT bridge: forwards device acks and results to command workflows')
     .addOption(new Option('--client-id <id>', 'MQTT client ID of the persistent session').default(process.env.DCO_BRIDGE_CLIENT_ID ?? 'dco-bridge'))
+    .addOption(
+      new Option('--deadletter-dir <dir>', 'where rejected messages are kept and counted (`dco deadletters` reads it)').default(
+        process.env.DCO_DEADLETTER_DIR || DEFAULT_DEADLETTER_DIR,
+        'env DCO_DEADLETTER_DIR, else .data/deadletters',
+      ),
+    )
     .addOption(new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down').default(24 * 3600_000, '24h').argParser(parseDuration))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'bridge');
@@ -19,10 +26,13 @@ export function bridgeCommand(): Command {
         () => Connection.connect({ address: settings.temporalAddress, connectTimeout: 5_000 }),
         logger,
       );
+      const deadLetters = new DeadLetterStore({ dir: opts.deadletterDir, logger });
       const bridge = new MqttBridge({
         mqttUrl: settings.mqttUrl,
         mqttUsername: settings.mqttUsername,
         mqttPassword: settings.mqttPassword,
+        mqttCaFile: settings.mqttCaFile,
+        deadLetters,
         topicPrefix: settings.topicPrefix,
         temporal: new Client({ connection, namespace: settings.namespace }),
         logger,
@@ -30,14 +40,15 @@ export function bridgeCommand(): Command {
         sessionExpirySeconds: Math.ceil(opts.sessionExpiry / 1000),
       });
       await bridge.start();
-      logger.info({ mqtt: settings.mqttUrl, clientId: opts.clientId, topicPrefix: settings.topicPrefix }, 'bridge started');
-      const report = setInterval(() => logger.info({ counters: bridge.counters.toJSON() }, 'bridge counters'), 60_000);
+      logger.info({ mqtt: settings.mqttUrl, clientId: opts.clientId, topicPrefix: settings.topicPrefix, deadLetters: opts.deadletterDir }, 'bridge started');
+      const report = setInterval(() => logger.info({ counters: bridge.counters.toJSON(), deadLetters: deadLetters.totals() }, 'bridge counters'), 60_000);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       clearInterval(report);
       await bridge.stop();
+      deadLetters.close();
       await connection.close();
       logger.info({ counters: bridge.counters.toJSON() }, 'bridge stopped');
     });

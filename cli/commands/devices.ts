@@ -16,6 +16,7 @@ export function devicesCommand(): Command {
           mqttUrl: settings.mqttUrl,
           username: settings.mqttUsername,
           password: settings.mqttPassword,
+          caFile: settings.mqttCaFile,
           topicPrefix: settings.topicPrefix,
         });
         if (opts.json) {

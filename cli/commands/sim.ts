@@ -25,6 +25,7 @@ export function simCommand(): Command {
         mqttUrl: settings.mqttUrl,
         username: settings.mqttUsername,
         password: settings.mqttPassword,
+        caFile: settings.mqttCaFile,
         topicPrefix: settings.topicPrefix,
         dataDir: opts.dataDir,
         latencyMs: opts.latency,

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import path from 'node:path';
 import { LocalStack } from '../../stack/local-stack';
 import { parsePort } from '../parse-options';
 
@@ -10,6 +11,8 @@ export function upCommand(): Command {
     .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').default(7233).argParser(parsePort))
     .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').default(8233).argParser(parsePort))
     .addOption(new Option('--mqtt-port <port>', 'MQTT port').default(1883).argParser(parsePort))
+    .option('--tls', 'also listen for MQTT over TLS (mqtts://), with a development CA and certificate made under <data-dir>/tls/ if missing')
+    .addOption(new Option('--mqtts-port <port>', 'MQTT over TLS port (with --tls)').default(8883).argParser(parsePort))
     .option('--no-ui', 'do not serve the Web UI')
     .action(async (opts) => {
       const stack = await LocalStack.start({
@@ -19,6 +22,7 @@ export function upCommand(): Command {
         uiPort: opts.uiPort,
         mqttPort: opts.mqttPort,
         ui: opts.ui,
+        ...(opts.tls ? { tls: { port: opts.mqttsPort } } : {}),
       });
       printAddresses(stack);
       process.stderr.write('Press Ctrl-C to stop.\n');
@@ -38,7 +42,9 @@ export function printAddresses(stack: LocalStack): void {
     `  Temporal   ${stack.temporalAddress}     (TEMPORAL_ADDRESS)`,
     `  Web UI     ${stack.uiUrl ?? '(off)'}`,
     `  MQTT       ${stack.mqttUrl}     (MQTT_URL)`,
+    ...(stack.mqttsUrl && stack.tls ? [`  MQTT/TLS   ${stack.mqttsUrl}    (MQTT_URL, with MQTT_CA_FILE=${stack.tls.caFile})`] : []),
     `  logs       ${stack.logDir}`,
+    `  rejected   ${path.join(stack.dataDir, 'deadletters')}     (dead letters: dco deadletters --dir <that>)`,
   ];
   process.stderr.write(lines.join('\n') + '\n');
 }

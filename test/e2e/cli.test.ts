@@ -65,6 +65,50 @@ describe('dco CLI', () => {
     expect(r.stdout).toBe('');
   });
 
+  test('params too large or nested too deep: a clear message and exit code 2, nothing sent', async () => {
+    const deep = '{"a":'.repeat(32) + '1' + '}'.repeat(32); // 32 levels: 33 inside the command message, one too many
+    const big = JSON.stringify({ blob: 'x'.repeat(33_000) });
+    for (const [params, message] of [
+      [deep, 'params must not nest objects and arrays more than 31 levels deep'],
+      [big, 'params must be plain JSON of at most 32768 bytes'],
+    ]) {
+      const r = await runCli(['send', 'd1', 'ping', '--params', params], env);
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+      expect(r.stderr).toContain(message);
+    }
+    // One level less is fine (and is sent).
+    const ok = await runCli(['send', 'cli-deep', 'ping', '--params', '{"a":'.repeat(31) + '1' + '}'.repeat(31), '--ttl', '2s', '--json'], env);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).params).toBeDefined();
+  });
+
+  test('`dco deadletters` prints counts per reason and the latest entries; bad options exit 2', async () => {
+    const { DeadLetterStore, deadLetterOf } = await import('../../bridge/dead-letters');
+    const dir = path.join(h.dir, 'deadletters-cli');
+    const store = new DeadLetterStore({ dir });
+    store.add(deadLetterOf('devices/d1/ack', Buffer.from('{"v":1,'), 'not-json', 'Unexpected end of JSON input', { prefix: 'devices' }));
+    store.add(deadLetterOf('devices/d2/result', Buffer.from([0xff, 0x00]), 'not-json', 'Unexpected token', { prefix: 'devices' }));
+    store.add(deadLetterOf('devices/d3/ack', Buffer.from('{"v":1,"commandId":"gone","status":"accepted"}'), 'unknown-command', 'no running command gone', { prefix: 'devices', commandId: 'gone' }));
+    store.close();
+    const text = await runCli(['deadletters', '--dir', dir, '--limit', '2'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^3 dead letters in /);
+    expect(text.stdout).toMatch(/not-json\s+2\n/);
+    expect(text.stdout).toMatch(/unknown-command\s+1\n/);
+    expect(text.stdout).toMatch(/spoofed\s+0\n/);
+    expect(text.stdout).toContain('latest 2 (oldest first; 3 kept on disk)');
+    expect(text.stdout).toContain('base64:/wA=');
+    expect(text.stdout).toContain('devices/d3/ack  command gone');
+    expect(text.stdout).not.toContain('#1 ');
+    const none = await runCli(['deadletters', '--dir', path.join(h.dir, 'nothing-here'), '--json'], env);
+    expect(none.code).toBe(0);
+    expect(JSON.parse(none.stdout)).toMatchObject({ exists: false, total: 0 });
+    expect(none.stderr).toContain('no dead-letter record in');
+    const bad = await runCli(['deadletters', '--limit', 'many'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected a whole number >= 0');
+  });
+
   test('an unknown commandId is a clear error', async () => {
     const r = await runCli(['get', 'never-sent-anything'], env);
     expect(r.code).toBe(2);

@@ -3,7 +3,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { MqttPublisher } from '../../activities/mqtt-publisher';
-import { MqttBridge } from '../../bridge/mqtt-bridge';
+import { MqttBridge, type BridgeOptions } from '../../bridge/mqtt-bridge';
 import { DcoClient, type CommandHandle } from '../../client/dco-client';
 import type { SendRequestInput } from '../../client/send-request';
 import { replayAndRecord } from './replay-recorder';
@@ -39,24 +39,27 @@ export class Harness {
 
   readonly mqttUrl: string;
 
-  /** By default on the shared anonymous test broker; `broker` points it at another one. */
-  constructor(private readonly broker?: { url: string; worker?: Credentials; bridge?: Credentials }) {
+  /**
+   * By default on the shared anonymous test broker; `broker` points it at another one (with
+   * `caFile`, the CA of an mqtts:// broker, used by the worker, the bridge and the devices).
+   */
+  constructor(private readonly broker?: { url: string; worker?: Credentials; bridge?: Credentials; caFile?: string }) {
     this.env = testEnv();
     this.mqttUrl = broker?.url ?? this.env.mqttUrl;
     this.dir = mkdtempSync(path.join(this.env.dir, `h-${this.id}-`));
   }
 
-  async start(opts: { worker?: boolean; bridge?: boolean } = {}): Promise<this> {
+  async start(opts: { worker?: boolean; bridge?: boolean; bridgeOptions?: Partial<BridgeOptions> } = {}): Promise<this> {
     this.connection = await Connection.connect({ address: this.env.temporalAddress });
     this.client = new TrackingClient({ connection: this.connection, taskQueue: this.taskQueue }, this.started);
     if (opts.worker !== false) await this.startWorker();
-    if (opts.bridge !== false) await this.startBridge();
+    if (opts.bridge !== false) await this.startBridge(opts.bridgeOptions);
     return this;
   }
 
   async startWorker(): Promise<void> {
     this.nativeConnection ??= await NativeConnection.connect({ address: this.env.temporalAddress });
-    const publisher = new MqttPublisher({ url: this.mqttUrl, ...this.broker?.worker });
+    const publisher = new MqttPublisher({ url: this.mqttUrl, ...this.broker?.worker, caFile: this.broker?.caFile });
     await publisher.waitConnected();
     const worker = await createCommandWorker({
       connection: this.nativeConnection,
@@ -80,8 +83,14 @@ export class Harness {
     await publisher.close();
   }
 
-  async startBridge(): Promise<MqttBridge> {
+  /** The worker's MQTT publisher (its one broker connection), while the worker runs. */
+  get publisher(): MqttPublisher | undefined {
+    return this.workerRun?.publisher;
+  }
+
+  async startBridge(extra: Partial<BridgeOptions> = {}): Promise<MqttBridge> {
     this.bridge = new MqttBridge({
+      mqttCaFile: this.broker?.caFile,
       mqttUrl: this.mqttUrl,
       mqttUsername: this.broker?.bridge?.username,
       mqttPassword: this.broker?.bridge?.password,
@@ -89,6 +98,7 @@ export class Harness {
       temporal: this.client.temporal,
       logger: this.logger,
       clientId: `bridge-${this.id}`,
+      ...extra,
     });
     await this.bridge.start();
     return this.bridge;
@@ -109,6 +119,7 @@ export class Harness {
       deviceId,
       mqttUrl: this.mqttUrl,
       ...credentials,
+      caFile: this.broker?.caFile,
       topicPrefix: this.topicPrefix,
       journalDir: path.join(this.dir, 'journals'),
       handlers,

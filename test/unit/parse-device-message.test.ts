@@ -143,6 +143,34 @@ describe('parseDeviceMessage: rejections', () => {
     expect(!o.ok && o.detail.length).toBeLessThanOrEqual(500);
   });
 
+  it('too-deep: valid JSON nested more than 32 levels, counting the message object', () => {
+    // message (1) > output (2) > 29 × "a" (31) > {} (32)
+    const atLimit = { ...result, output: JSON.parse('{"a":' + '{"a":'.repeat(29) + '{}' + '}'.repeat(29) + '}') };
+    expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/result', bytes(atLimit)))).toBe('ok');
+    const over = { ...result, output: JSON.parse('{"a":' + '{"a":'.repeat(30) + '{}' + '}'.repeat(30) + '}') };
+    expect(parseDeviceMessage(P, 'devices/pump-7/result', bytes(over))).toEqual({ ok: false, reason: 'too-deep', detail: 'JSON nested more than 32 levels deep' });
+    // Brackets in strings do not count; escaped quotes do not end a string.
+    const tricky = { ...ack, reason: '\\"[[[[' + '{'.repeat(100) };
+    expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/ack', bytes(tricky)))).toBe('ok');
+  });
+
+  it('too-deep: 64 KiB of brackets (enough to crash JSON.stringify later) is rejected, not parsed further', () => {
+    const half = 30_000;
+    const payload = '{"v":1,"commandId":"c-1","status":"succeeded","output":{"x":' + '['.repeat(half) + ']'.repeat(half) + '}}';
+    expect(Buffer.byteLength(payload)).toBeLessThanOrEqual(DEFAULT_MAX_PAYLOAD_BYTES);
+    expect(() => JSON.stringify(JSON.parse(payload))).toThrow(/call stack/); // what the limit protects the signal from
+    expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/result', bytes(payload)))).toBe('too-deep');
+  });
+
+  it('a custom depth limit', () => {
+    expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/ack', bytes(ack), DEFAULT_MAX_PAYLOAD_BYTES, 1))).toBe('ok');
+    expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/ack', bytes({ ...ack, x: {} }), DEFAULT_MAX_PAYLOAD_BYTES, 1))).toBe('too-deep');
+  });
+
+  it('not-json wins over too-deep: a truncated deep document is not JSON', () => {
+    expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/ack', bytes('['.repeat(100))))).toBe('not-json');
+  });
+
   it('validates against the schema of the topic kind: an ack on the result topic is invalid', () => {
     expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/result', bytes(ack)))).toBe('invalid-payload');
     expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/status', bytes(result)))).toBe('invalid-payload');
@@ -179,7 +207,7 @@ describe('parseDeviceMessage: properties', () => {
           expect(topic).toBe(`devices/${o.deviceId}/${o.kind}`);
           expect(payload.byteLength).toBeLessThanOrEqual(max);
         } else {
-          expect(['bad-topic', 'too-large', 'not-json', 'unsupported-version', 'invalid-payload']).toContain(o.reason);
+          expect(['bad-topic', 'too-large', 'not-json', 'too-deep', 'unsupported-version', 'invalid-payload']).toContain(o.reason);
           expect(typeof o.detail).toBe('string');
         }
       }),

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { generateCommandId, MAX_PARAMS_BYTES, resolveExpiresAt, SendRequest } from '../../client/send-request';
+import { generateCommandId, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, resolveExpiresAt, SendRequest } from '../../client/send-request';
 import { DEFAULT_TTL_MS } from '../../protocol/command-options';
 import { COMMAND_ID_PATTERN } from '../../protocol/ids';
 
@@ -179,5 +179,28 @@ describe('SendRequest', () => {
       }).not.toThrow();
       expect(result?.success).toBe(false);
     }
+  });
+
+  it(`accepts params nested ${MAX_PARAMS_DEPTH} levels deep and rejects one level more`, () => {
+    expect(MAX_PARAMS_DEPTH).toBe(31); // params sit inside the command message: 32 levels in all
+    const depthOf = (v: unknown) => JSON.stringify(v).split('').filter((c) => c === '{' || c === '[').length;
+    /** `{p: ...}` nested `levels` deep in all, alternating arrays and objects (both count). */
+    const limit = (levels: number) => {
+      let v: unknown = {};
+      for (let i = 1; i < levels; i++) v = i % 2 ? [v] : { a: v };
+      return { p: v };
+    };
+    expect(depthOf(limit(MAX_PARAMS_DEPTH - 1))).toBe(MAX_PARAMS_DEPTH);
+    expect(issuesOf({ deviceId: 'd', name: 'n', params: limit(MAX_PARAMS_DEPTH - 1) })).toEqual([]);
+    expect(issuesOf({ deviceId: 'd', name: 'n', params: limit(MAX_PARAMS_DEPTH) })).toEqual([
+      `params: params must not nest objects and arrays more than ${MAX_PARAMS_DEPTH} levels deep`,
+    ]);
+    // Brackets inside strings do not count.
+    expect(issuesOf({ deviceId: 'd', name: 'n', params: { s: '[[[[{{{{'.repeat(100) } })).toEqual([]);
+    // Far too deep for JSON.stringify itself: still an issue, never an exception.
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => SendRequest.safeParse({ deviceId: 'd', name: 'n', params: { deep } })).not.toThrow();
+    expect(SendRequest.safeParse({ deviceId: 'd', name: 'n', params: { deep } }).success).toBe(false);
   });
 });

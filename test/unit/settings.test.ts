@@ -55,6 +55,7 @@ describe('loadSettings', () => {
       mqttUrl: 'MQTT_URL',
       mqttUsername: 'MQTT_USERNAME',
       mqttPassword: 'MQTT_PASSWORD',
+      mqttCaFile: 'MQTT_CA_FILE',
       topicPrefix: 'DCO_TOPIC_PREFIX',
     });
     expect(Object.keys(SETTINGS_ENV).sort()).toEqual(Object.keys(Settings.shape).sort());
@@ -140,6 +141,14 @@ describe('loadSettings', () => {
 
   it('keeps credentials as given', () => {
     expect(loadSettings({}, { MQTT_USERNAME: 'u', MQTT_PASSWORD: 'p w:@' })).toMatchObject({ mqttUsername: 'u', mqttPassword: 'p w:@' });
+  });
+
+  it('takes a CA file for mqtts:// brokers, and names a missing one', () => {
+    expect(loadSettings({}, { MQTT_CA_FILE: __filename }).mqttCaFile).toBe(__filename);
+    expect(loadSettings({ mqttCaFile: __filename }, { MQTT_CA_FILE: '/nope' }).mqttCaFile).toBe(__filename);
+    expect(errorOf(() => loadSettings({}, { MQTT_CA_FILE: '/no/such/ca.crt' }))).toBe(
+      'invalid settings:\n  mqttCaFile (MQTT_CA_FILE): no such file (expected the PEM file of the CA that signed the broker certificate)',
+    );
   });
 
   it('treats an empty variable as unset (compose files and shells leave them empty)', () => {
