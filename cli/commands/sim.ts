@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { createLogger } from '../../config/logger';
+import { FleetSimulator } from '../../device/fleet-simulator';
 import { Simulator } from '../../device/simulator';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseDuration, parsePositiveInt, parseRate } from '../parse-options';
@@ -16,9 +17,15 @@ export function simCommand(): Command {
     .addOption(new Option('--drop-ack-rate <share>', 'share of acks never sent').default(0).argParser(parseRate))
     .addOption(new Option('--offline-rate <share>', 'share of devices that never come online').default(0).argParser(parseRate))
     .addOption(new Option('--data-dir <dir>', 'where device journals live').default(path.join('.data', 'sim')))
+    .addOption(
+      new Option('--shared [connections]', 'large fleets: devices share a few MQTT connections as a gateway (default: one connection per 2,000 devices)').argParser(parsePositiveInt),
+    )
+    .addOption(new Option('--slow-rate <share>', '--shared: share of slow devices (10x latency)').default(0).argParser(parseRate))
+    .addOption(new Option('--seed <n>', '--shared: seed of the device profiles').default(1).argParser(parsePositiveInt))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'gateway');
       const logger = createLogger('sim');
+      if (opts.shared !== undefined) return runShared(opts, settings, logger);
       const sim = new Simulator({
         devices: opts.devices,
         idPrefix: opts.idPrefix,
@@ -47,4 +54,40 @@ export function simCommand(): Command {
       });
       await sim.stop();
     });
+}
+
+/** 10,000+ devices on a 2-core machine: the fleet simulator, speaking for them over shared connections. */
+async function runShared(opts: Record<string, any>, settings: ReturnType<typeof settingsFrom>, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const started = Date.now();
+  const fleet = new FleetSimulator({
+    devices: opts.devices,
+    idPrefix: opts.idPrefix,
+    mqttUrl: settings.mqttUrl,
+    username: settings.mqttUsername,
+    password: settings.mqttPassword,
+    topicPrefix: settings.topicPrefix,
+    mode: 'shared',
+    ...(typeof opts.shared === 'number' ? { connections: opts.shared } : {}),
+    journalDir: path.join(opts.dataDir, 'fleet'),
+    seed: opts.seed,
+    latencyMs: opts.latency,
+    slowLatencyMs: opts.latency * 10,
+    failureRate: opts.failureRate,
+    rejectRate: opts.rejectRate,
+    dropAckRate: opts.dropAckRate,
+    offlineRate: opts.offlineRate,
+    slowRate: opts.slowRate,
+    onLog: (message, details) => logger.info(details ?? {}, message),
+  });
+  await fleet.start();
+  const s = fleet.stats();
+  process.stderr.write(`${s.online} of ${s.devices} simulated devices online over ${s.connections} shared connections in ${Date.now() - started} ms. Ctrl-C to stop.\n`);
+  const report = setInterval(() => logger.info({ stats: fleet.stats() }, 'fleet'), 30_000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(report);
+  await fleet.stop();
+  process.stderr.write(`${JSON.stringify(fleet.stats())}\n`);
 }
