@@ -32,6 +32,12 @@ export interface BridgeOptions {
   deadLetters?: DeadLetterStore;
   /** CA certificate (PEM file) that signed the broker's certificate, for mqtts:// URLs. */
   mqttCaFile?: string;
+  /**
+   * Scale out: several bridges (each with its own client ID) in one MQTT v5 shared-subscription
+   * group split the acks and results between them (`$share/<group>/...`). Statuses are not
+   * shared: every bridge sees every device's presence, so a reboot is always noticed.
+   */
+  shareGroup?: string;
 }
 
 /**
@@ -107,8 +113,9 @@ export class MqttBridge {
 
   private async subscribe(): Promise<void> {
     const p = this.options.topicPrefix;
+    const shared = (topic: string) => (this.options.shareGroup ? `$share/${this.options.shareGroup}/${topic}` : topic);
     await this.client!.subscribeAsync(
-      [allDevicesTopic(p, 'ack'), allDevicesTopic(p, 'result'), allDevicesTopic(p, 'status')],
+      [shared(allDevicesTopic(p, 'ack')), shared(allDevicesTopic(p, 'result')), allDevicesTopic(p, 'status')],
       { qos: 1 },
     );
   }
@@ -188,5 +195,11 @@ export class MqttBridge {
 
   async stop(): Promise<void> {
     await this.client?.endAsync();
+  }
+
+  /** Dies without a goodbye (tests): the broker keeps the session and what it held for it. */
+  async crash(): Promise<void> {
+    this.client?.stream.destroy();
+    await this.client?.endAsync(true);
   }
 }

@@ -17,6 +17,9 @@ export function bridgeCommand(): Command {
         'env DCO_DEADLETTER_DIR, else .data/deadletters',
       ),
     )
+    .addOption(
+      new Option('--share-group <name>', 'run several bridges: each its own --client-id, all in one MQTT v5 shared-subscription group').env('DCO_BRIDGE_SHARE_GROUP'),
+    )
     .addOption(new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down').default(24 * 3600_000, '24h').argParser(parseDuration))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'bridge');
@@ -38,6 +41,7 @@ export function bridgeCommand(): Command {
         logger,
         clientId: opts.clientId,
         sessionExpirySeconds: Math.ceil(opts.sessionExpiry / 1000),
+        ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}),
       });
       await bridge.start();
       logger.info({ mqtt: settings.mqttUrl, clientId: opts.clientId, topicPrefix: settings.topicPrefix, deadLetters: opts.deadletterDir }, 'bridge started');
