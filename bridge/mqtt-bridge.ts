@@ -193,6 +193,11 @@ export class MqttBridge {
     }
   }
 
+  /** Connected to the broker right now (the health check). */
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
   async stop(): Promise<void> {
     await this.client?.endAsync();
   }

@@ -4,7 +4,7 @@ import { DEFAULT_TOPIC_PREFIX } from '../protocol/topics';
 import type { ServiceAccount } from './broker-auth';
 import { ManagedProcess } from './managed-process';
 import { MosquittoBroker } from './mosquitto-broker';
-import { canConnect, waitFor } from './net';
+import { canConnect, freePort, waitFor } from './net';
 import { TemporalServer } from './temporal-server';
 import { ensureTlsCertificates, type TlsFiles } from './tls-certs';
 
@@ -45,9 +45,15 @@ export class LocalStack {
     private readonly say: (line: string) => void,
     readonly topicPrefix: string,
     readonly dataDir: string,
+    /** Prometheus endpoints of the worker and the bridge. */
+    readonly metricsPorts: Record<'worker' | 'bridge', number>,
     /** Certificates of the TLS listener, when there is one. */
     readonly tls?: TlsFiles,
   ) {}
+
+  get metricsUrls(): Record<'worker' | 'bridge', string> {
+    return { worker: `http://127.0.0.1:${this.metricsPorts.worker}/metrics`, bridge: `http://127.0.0.1:${this.metricsPorts.bridge}/metrics` };
+  }
 
   /** MQTT credentials of one of our services; undefined when authentication is off. */
   credentials(account: ServiceAccount): { username: string; password: string } | undefined {
@@ -100,7 +106,8 @@ export class LocalStack {
         ...(tls && o.tls ? { tls: { ...tls, port: o.tls.port } } : {}),
       }),
     ]);
-    const stack = new LocalStack(temporal, mosquitto, logDir, say, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX, dataDir, tls);
+    const metricsPorts = { worker: await freePort(), bridge: await freePort() };
+    const stack = new LocalStack(temporal, mosquitto, logDir, say, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX, dataDir, metricsPorts, tls);
     try {
       await Promise.all([stack.startService('worker', 'worker started'), stack.startService('bridge', 'bridge started')]);
     } catch (err) {
@@ -124,6 +131,7 @@ export class LocalStack {
         TEMPORAL_ADDRESS: this.temporalAddress,
         MQTT_URL: this.mqttUrl,
         DCO_TOPIC_PREFIX: this.topicPrefix,
+        DCO_METRICS_ADDRESS: `127.0.0.1:${this.metricsPorts[name]}`,
         DCO_DEADLETTER_DIR: path.join(this.dataDir, 'deadletters'),
         ...credentialsEnv(this.credentials(name)),
       },

@@ -1,7 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { DEFAULT_DEADLETTER_DIR, DeadLetterStore } from '../../bridge/dead-letters';
+import { exportBridgeMetrics } from '../../bridge/bridge-metrics';
 import { MqttBridge } from '../../bridge/mqtt-bridge';
+import { serveMetrics } from '../../config/metrics-server';
 import { createLogger } from '../../config/logger';
 import { connectWithRetry } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
@@ -20,6 +22,7 @@ export function bridgeCommand(): Command {
     .addOption(
       new Option('--share-group <name>', 'run several bridges: each its own --client-id, all in one MQTT v5 shared-subscription group').env('DCO_BRIDGE_SHARE_GROUP'),
     )
+    .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (/metrics) and a health check (/healthz) here').env('DCO_METRICS_ADDRESS'))
     .addOption(new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down').default(24 * 3600_000, '24h').argParser(parseDuration))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'bridge');
@@ -43,6 +46,8 @@ export function bridgeCommand(): Command {
         sessionExpirySeconds: Math.ceil(opts.sessionExpiry / 1000),
         ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}),
       });
+      const metrics = opts.metricsAddress ? await serveMetrics(opts.metricsAddress, () => bridge.connected) : undefined;
+      if (metrics) exportBridgeMetrics(bridge.counters, metrics.registry);
       await bridge.start();
       logger.info({ mqtt: settings.mqttUrl, clientId: opts.clientId, topicPrefix: settings.topicPrefix, deadLetters: opts.deadletterDir }, 'bridge started');
       const report = setInterval(() => logger.info({ counters: bridge.counters.toJSON(), deadLetters: deadLetters.totals() }, 'bridge counters'), 60_000);
@@ -52,6 +57,7 @@ export function bridgeCommand(): Command {
       });
       clearInterval(report);
       await bridge.stop();
+      await metrics?.close();
       deadLetters.close();
       await connection.close();
       logger.info({ counters: bridge.counters.toJSON() }, 'bridge stopped');

@@ -43,6 +43,7 @@ export function printAddresses(stack: LocalStack): void {
     `  Web UI     ${stack.uiUrl ?? '(off)'}`,
     `  MQTT       ${stack.mqttUrl}     (MQTT_URL)`,
     ...(stack.mqttsUrl && stack.tls ? [`  MQTT/TLS   ${stack.mqttsUrl}    (MQTT_URL, with MQTT_CA_FILE=${stack.tls.caFile})`] : []),
+    `  metrics    ${stack.metricsUrls.worker} (worker), ${stack.metricsUrls.bridge} (bridge)`,
     `  logs       ${stack.logDir}`,
     `  rejected   ${path.join(stack.dataDir, 'deadletters')}     (dead letters: dco deadletters --dir <that>)`,
   ];

@@ -51,6 +51,19 @@ describe('the local stack (dco up)', () => {
     expect(outcome.state).toBe('Succeeded');
   });
 
+  test('worker and bridge serve Prometheus metrics', async () => {
+    const worker = await eventually(
+      async () => (await fetch(stack.metricsUrls.worker).then((r) => r.text()).catch(() => '')),
+      (t) => t.includes('dco_commands_finished'),
+    );
+    expect(worker).toMatch(/dco_commands_finished\{[^}]*state="Succeeded"[^}]*\} 1/);
+    expect(worker).toContain('dco_command_ack_latency');
+    const bridge = await fetch(stack.metricsUrls.bridge).then((r) => r.text());
+    expect(bridge).toMatch(/dco_bridge_messages_total\{kind="ack",outcome="signalled"\} 1/);
+    const health = await fetch(stack.metricsUrls.bridge.replace('/metrics', '/healthz'));
+    expect(health.status).toBe(200);
+  });
+
   test('a worker killed with SIGKILL is restarted and commands keep completing', async () => {
     const first = stack.service('worker')!;
     await first.kill();
