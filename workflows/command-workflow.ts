@@ -68,10 +68,10 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
   let republishBecause: string | undefined;
   let attempt = 0;
 
+  /** When the first publish started: the device may answer before its PUBACK reaches us. */
   let firstPublishedAt: number | undefined;
   let acknowledgedAt: number | undefined;
   const observe = (state: CommandState) => {
-    if (state === 'Sent') firstPublishedAt ??= Date.now();
     if (state === 'Acknowledged' && acknowledgedAt === undefined) {
       acknowledgedAt = Date.now();
       if (firstPublishedAt !== undefined) recordAckLatency(acknowledgedAt - firstPublishedAt);
@@ -125,6 +125,7 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
 
   /** Publishes attempt `attempt + 1`; false when the device is offline (nothing published). */
   const publish = async (): Promise<boolean> => {
+    firstPublishedAt ??= Date.now();
     update(startAttempt(record, attempt + 1));
     const result = await publishCommand({
       deviceId: request.deviceId,
@@ -142,6 +143,7 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
       presence = result.presence;
     }
     if (!result.published) {
+      if (attempt === 0) firstPublishedAt = undefined; // waiting for an offline device is not ack latency
       update(startAttempt(record, attempt)); // nothing was sent: no attempt used
       return false;
     }
