@@ -1,0 +1,55 @@
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { PROCESS_KINDS } from '../chaos/chaos-stack';
+import { killAllChildren } from '../chaos/reaper';
+import { formatReport } from '../chaos/report';
+import { CHAOS_DEFAULTS, runChaos } from '../chaos/run-chaos';
+import { testEnv } from '../setup/test-env';
+
+/**
+ * The short, seeded chaos run (`npm run chaos` is the long one): its own Temporal, Mosquitto,
+ * worker, bridge and devices as separate processes, each killed with SIGKILL a few times while
+ * tens of commands run. The checker behind it is unit-tested to fail on a corrupted journal or
+ * a double execution (test/unit/chaos-checker.test.ts).
+ */
+describe('chaos: every process killed with SIGKILL, repeatedly, while commands run', () => {
+  afterAll(() => killAllChildren()); // nothing outlives the test, even when it fails
+
+  test('nothing is left open past its deadline, nothing runs twice, and every device journal agrees with Temporal', async () => {
+    const dataDir = mkdtempSync(path.join(testEnv().dir, 'chaos-'));
+    const lines: string[] = [];
+    const report = await runChaos({
+      ...CHAOS_DEFAULTS,
+      devices: 12,
+      commands: 50,
+      durationMs: 75_000,
+      killEveryMs: 3_000,
+      seed: 7,
+      dataDir,
+      // Short deadlines for a short run; still longer than the outage bound (timing.ts).
+      maxOutageMs: 30_000,
+      ackTimeoutMs: 5_000,
+      // Executions of seconds, so that kills land on commands in flight.
+      latencyMs: 1_500,
+      slowLatencyMs: 4_000,
+      slowRate: 0.25,
+      offlineRate: 0, // commands to offline devices would only end at their time to live
+      progressEveryMs: 10_000,
+      log: (line) => lines.push(line),
+    });
+    if (!report.passed || process.env.CHAOS_VERBOSE) process.stderr.write(lines.join('\n') + '\n' + formatReport(report));
+
+    expect({
+      notTerminalAfterDeadline: report.check.notTerminalAfterDeadline,
+      executedMoreThanOnce: report.check.executedMoreThanOnce,
+      disagreements: report.check.disagreements,
+    }).toEqual({ notTerminalAfterDeadline: 0, executedMoreThanOnce: 0, disagreements: 0 });
+    expect(report.sent).toBe(50);
+    for (const kind of PROCESS_KINDS) expect(report.kills.kills[kind]).toBeGreaterThanOrEqual(2);
+    expect(report.guaranteeHeld).toBe(true);
+    // Mixed outcomes really happened.
+    expect(report.check.byState.Succeeded).toBeGreaterThan(0);
+    expect(report.check.byState.Failed).toBeGreaterThan(0);
+    expect(report.check.byState.Rejected).toBeGreaterThan(0);
+  }, 600_000);
+});
