@@ -8,6 +8,7 @@ import { createLogger } from '../../config/logger';
 import { connectWithRetry } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseDuration } from '../parse-options';
+import { untilStopped } from '../until-stopped';
 
 export function bridgeCommand(): Command {
   return withConnectionOptions(new Command('bridge'))
@@ -51,10 +52,7 @@ export function bridgeCommand(): Command {
       await bridge.start();
       logger.info({ mqtt: settings.mqttUrl, clientId: opts.clientId, topicPrefix: settings.topicPrefix, deadLetters: opts.deadletterDir }, 'bridge started');
       const report = setInterval(() => logger.info({ counters: bridge.counters.toJSON(), deadLetters: deadLetters.totals() }, 'bridge counters'), 60_000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopped();
       clearInterval(report);
       await bridge.stop();
       await metrics?.close();

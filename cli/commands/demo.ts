@@ -9,6 +9,7 @@ import { LocalStack } from '../../stack/local-stack';
 import { historyLines } from '../format-command';
 import { parsePort } from '../parse-options';
 import { printAddresses } from './up';
+import { untilStopped } from '../until-stopped';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,10 +106,7 @@ export function demoCommand(): Command {
         say(`Try it yourself:  TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/dco send thermostat-1 set-config --params '{"targetC":19}' --wait`);
         if (!opts.exit) {
           say('\nThe system keeps running; press Ctrl-C to stop it.');
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
-          });
+          await untilStopped();
         }
       } finally {
         await Promise.all(devices.map((d) => d.stop().catch(() => {})));

@@ -5,6 +5,7 @@ import { FleetSimulator } from '../../device/fleet-simulator';
 import { Simulator } from '../../device/simulator';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseDuration, parsePositiveInt, parseRate } from '../parse-options';
+import { untilStopped } from '../until-stopped';
 
 export function simCommand(): Command {
   return withConnectionOptions(new Command('sim'))
@@ -48,10 +49,7 @@ export function simCommand(): Command {
           (sim.offline.length ? `, ${sim.offline.length} offline` : '') +
           '. Ctrl-C to stop.\n',
       );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopped();
       await sim.stop();
     });
 }
@@ -83,10 +81,7 @@ async function runShared(opts: Record<string, any>, settings: ReturnType<typeof 
   const s = fleet.stats();
   process.stderr.write(`${s.online} of ${s.devices} simulated devices online over ${s.connections} shared connections in ${Date.now() - started} ms. Ctrl-C to stop.\n`);
   const report = setInterval(() => logger.info({ stats: fleet.stats() }, 'fleet'), 30_000);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   clearInterval(report);
   await fleet.stop();
   process.stderr.write(`${JSON.stringify(fleet.stats())}\n`);

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import { LocalStack } from '../../stack/local-stack';
 import { parsePort } from '../parse-options';
+import { untilStopped } from '../until-stopped';
 
 export function upCommand(): Command {
   return new Command('up')
@@ -26,10 +27,7 @@ export function upCommand(): Command {
       });
       printAddresses(stack);
       process.stderr.write('Press Ctrl-C to stop.\n');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopped();
       process.stderr.write('\nStopping ...\n');
       await stack.stop();
       process.stderr.write('Stopped.\n');
