@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { commandWorkflowId } from '../../protocol/command-contract';
 import { ManagedProcess } from '../../stack/managed-process';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
@@ -45,23 +47,32 @@ describe('tracing (OpenTelemetry interceptors, optional)', () => {
     await h.stop();
   });
 
-  // Known gap (see the issue note): the trace context does not yet cross into the workflow
-  // sandbox, so client, workflow and activity spans are three traces, not one.
-  test('client, workflow and activity spans are emitted; the workflow links its activity', async () => {
+  test('client, workflow and activity spans form one trace, each span the child of the one before', async () => {
     await h.startDevice('traced-1');
     const sent = await runCli(['send', 'traced-1', 'ping', '--tracing', '--wait', '--json'], env);
     expect(sent.code).toBe(0);
     const { commandId, state } = JSON.parse(sent.stdout);
     expect(state).toBe('Succeeded');
-    expect(spansIn(sent.stderr).some((s) => s.span.startsWith('StartWorkflow:commandWorkflow') && s.service === 'dco-client')).toBe(true);
-    const mine = (s: Span & { attributes?: Record<string, unknown> }) => JSON.stringify(s.attributes ?? {}).includes(commandId);
+    const mine = (s: Span) => JSON.stringify(s.attributes ?? {}).includes(commandId);
+    const client = spansIn(sent.stderr).find((s) => s.span === 'StartWorkflow:commandWorkflow' && mine(s));
+    expect(client).toMatchObject({ service: 'dco-client' });
+
+    // The client put the W3C context of its span into the workflow's start header.
+    const started = (await h.client.temporal.workflow.getHandle(commandWorkflowId(commandId)).fetchHistory()).events![0];
+    const carried = defaultPayloadConverter.fromPayload<Record<string, string>>(started.workflowExecutionStartedEventAttributes!.header!.fields!['_tracer-data']);
+    expect(carried.traceparent).toBe(`00-${client!.traceId}-${client!.spanId}-01`);
+
+    const names = ['RunWorkflow:commandWorkflow', 'StartActivity:publishCommand', 'RunActivity:publishCommand'];
     const spans = await eventually(
       async () => spansIn(readLog(workerLog)).filter(mine),
-      (all) => ['RunWorkflow:commandWorkflow', 'StartActivity:publishCommand', 'RunActivity:publishCommand'].every((n) => all.some((s) => s.span.startsWith(n))),
+      (all) => names.every((n) => all.some((s) => s.span === n)),
     );
-    const run = spans.find((s) => s.span.startsWith('RunWorkflow:commandWorkflow'))!;
-    const start = spans.find((s) => s.span.startsWith('StartActivity:publishCommand'))!;
-    expect(start.traceId).toBe(run.traceId); // scheduling the publish belongs to the workflow's trace
     expect(spans.every((s) => s.service === 'dco-worker')).toBe(true);
+    const [runs, starts, executions] = names.map((n) => spans.filter((s) => s.span === n));
+    for (const s of [...runs, ...starts, ...executions]) expect({ span: s.span, traceId: s.traceId }).toEqual({ span: s.span, traceId: client!.traceId });
+    // StartWorkflow (client) → RunWorkflow → StartActivity → RunActivity.
+    for (const run of runs) expect(run.parentSpanId).toBe(client!.spanId);
+    for (const start of starts) expect(runs.map((r) => r.spanId)).toContain(start.parentSpanId);
+    for (const execution of executions) expect(starts.map((s) => s.spanId)).toContain(execution.parentSpanId);
   });
 });
