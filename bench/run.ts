@@ -36,6 +36,7 @@ const program = new Command('bench')
   .option('--fleet <n>', 'devices in the rollout benchmarks', (v) => Number(v), 10_000)
   .option('--rollout-concurrency <n>', 'rollout: device commands in flight', (v) => Number(v), 500)
   .option('--skip-rollouts', 'only the throughput comparison')
+  .option('--skip-throughput', 'only the rollouts')
   .parse();
 const opts = program.opts();
 
@@ -54,7 +55,7 @@ async function main() {
   const connection = await Connection.connect({ address: temporal.address });
   const temporalClient = new Client({ connection });
   try {
-    results.throughput = await throughput(temporal.address, mosquitto.url, temporalClient, dir);
+    if (!opts.skipThroughput) results.throughput = await throughput(temporal.address, mosquitto.url, temporalClient, dir);
     if (!opts.skipRollouts) {
       const servers = { temporal: temporal.process.pid!, mosquitto: mosquitto.process.pid! };
       results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0, servers);

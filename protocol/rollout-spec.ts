@@ -134,6 +134,13 @@ export const RolloutSpec = z
     /** Started commands per minute (over time; up to one second's worth may start at once). None: no limit. */
     ratePerMinute: z.number().gt(0).max(1_000_000).optional(),
     abort: AbortRule.prefault({}),
+    /**
+     * Slow start: each wave first sends to as many devices as the abort rule needs for a
+     * verdict (`abort.minFinished`), then allows twice as many in flight as have finished in
+     * it, up to `concurrency`. A bad change then stops after about `minFinished` devices, not
+     * after a whole `concurrency` of them; the cost is a few round trips per wave.
+     */
+    rampUp: z.boolean().default(true),
   })
   .superRefine((s, ctx) => {
     for (const k of s.approvalAfter) {

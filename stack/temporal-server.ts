@@ -25,6 +25,15 @@ export interface TemporalServerOptions {
  */
 export const DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
 
+/**
+ * Go's garbage collector took 13% of the dev server's CPU under load (perf, bench/README.md);
+ * collecting at 4x the live heap instead of 2x halves that for some 100 MB more memory.
+ * A GOGC in the environment wins.
+ */
+export function serverEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, GOGC: env.GOGC ?? '400' };
+}
+
 /** The search attributes as `--search-attribute Name=Keyword` flags. */
 export function searchAttributeFlags(): string[] {
   return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
@@ -69,7 +78,7 @@ export class TemporalServer {
     ];
     const logFile = path.join(o.dataDir, 'temporal.log');
     const server = new TemporalServer(
-      new ManagedProcess({ name: 'temporal', command: binary, args, logFile }),
+      new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv() }),
       `${ip}:${port}`,
       o.ui === false ? undefined : `http://${ip}:${uiPort}`,
       { binary, args, logFile },
@@ -82,7 +91,7 @@ export class TemporalServer {
   async restart(timeoutMs = 60_000): Promise<TemporalServer> {
     const { binary, args, logFile } = this.restartArgs;
     const server = new TemporalServer(
-      new ManagedProcess({ name: 'temporal', command: binary, args, logFile }),
+      new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv() }),
       this.address,
       this.uiUrl,
       this.restartArgs,

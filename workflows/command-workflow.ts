@@ -2,10 +2,13 @@ import {
   ActivityFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
@@ -30,9 +33,29 @@ import { recordAckLatency, recordFinished, recordResultLatency } from './command
 import { describeForHumans } from './command-summary';
 
 /** The broker is local infrastructure: a publish either gets its PUBACK in seconds or is retried. */
-const { publishCommand } = proxyActivities<CommandActivities>({
+const PUBLISH_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' } as const;
+
+/**
+ * Commands started since this patch keep their history lean (docs/operations.md, "Throughput"):
+ * - the publish is a local activity: a PUBACK takes milliseconds, and running it inside the
+ *   workflow task saves an activity task, a workflow task and 3 history events per attempt;
+ * - the search attributes known at start come with the start request, not as upserts;
+ * - several state changes in one workflow task become one CommandState upsert.
+ * On the dev server's single SQLite connection every history write counts. Commands started
+ * before the patch replay on the old path (regular activity, an upsert per change).
+ */
+const LEAN_HISTORY_PATCH = 'lean-history';
+
+const { publishCommand: publishAsLocalActivity } = proxyLocalActivities<CommandActivities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+  retry: PUBLISH_RETRY,
+  // Short backoffs wait inside the worker; longer ones (a broker down for a while) become durable
+  // timers, so the workflow task is not held open and heartbeated for the whole outage.
+  localRetryThreshold: '5 seconds',
+});
+const { publishCommand: publishAsActivity } = proxyActivities<CommandActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: PUBLISH_RETRY,
 });
 
 /**
@@ -60,9 +83,10 @@ function resultProbeMs(ackTimeoutMs: number): number {
  */
 export async function commandWorkflow(request: CommandRequest): Promise<CommandSnapshot> {
   const { options } = request;
+  const lean = patched(LEAN_HISTORY_PATCH);
+  const publishCommand = lean ? publishAsLocalActivity : publishAsActivity;
   const expiresAtMs = Date.parse(request.expiresAt);
   let record = newRecord(request, now());
-  let visibleState: CommandState | undefined;
   let presence: DevicePresence | undefined;
   /** Set by a presence signal: publish again now, and why. */
   let republishBecause: string | undefined;
@@ -82,14 +106,38 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
     }
   };
 
+  /** The CommandState search attribute as last upserted. */
+  let visibleState: CommandState | undefined;
+  let showPending = false;
+  const showState = () => {
+    if (record.state === visibleState) return;
+    visibleState = record.state;
+    upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }]);
+  };
+  /**
+   * Lean: upsert once the rest of this activation has run (a microtask, deterministic in the
+   * sandbox), so Sent → Acknowledged → Succeeded within one workflow task is a single upsert.
+   * A terminal state is shown at once: the workflow may complete in this very activation.
+   */
+  const showStateSoon = () => {
+    if (isTerminal(record.state)) return showState();
+    if (showPending) return;
+    showPending = true;
+    void Promise.resolve().then(() => {
+      showPending = false;
+      showState();
+    });
+  };
+
+  let observedState: CommandState | undefined;
   const update = (next: CommandSnapshot) => {
     record = next;
-    if (record.state !== visibleState) {
-      visibleState = record.state;
-      observe(record.state);
-      upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }]);
-      setCurrentDetails(describeForHumans(record));
-    }
+    if (record.state === observedState) return;
+    observedState = record.state;
+    observe(record.state);
+    setCurrentDetails(describeForHumans(record));
+    if (lean) showStateSoon();
+    else showState();
   };
 
   const initial: SearchAttributeUpdatePair[] = [
@@ -97,8 +145,20 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
     { key: CommandNameAttribute, value: request.name },
   ];
   if (request.rolloutId) initial.push({ key: RolloutIdAttribute, value: request.rolloutId });
-  upsertSearchAttributes(initial);
-  update(record);
+  if (lean) {
+    // DcoClient and the rollout set all four at start; upsert only what a caller left out.
+    initial.push({ key: CommandStateAttribute, value: record.state });
+    const given = workflowInfo().typedSearchAttributes;
+    const missing = initial.filter((pair) => given.get(pair.key) !== pair.value);
+    if (missing.length > 0) upsertSearchAttributes(missing);
+    visibleState = record.state;
+    observedState = record.state;
+    observe(record.state);
+    setCurrentDetails(describeForHumans(record));
+  } else {
+    upsertSearchAttributes(initial);
+    update(record);
+  }
 
   setHandler(snapshotQuery, () => record);
   setHandler(deviceMessageSignal, (message) => update(applyDeviceMessage(record, message, now())));

@@ -202,7 +202,8 @@ export interface RolloutProgress {
   rate: RateState;
 }
 
-export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'>;
+/** `rampUp` is optional: rollouts started before it existed run without it (replay). */
+export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & { rampUp?: boolean };
 
 /** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
 export function rateCapacity(ratePerMinute: number): number {
@@ -233,6 +234,17 @@ function isComplete(w: WaveProgress): boolean {
 }
 
 /**
+ * Commands the current wave may have in flight: the concurrency, or less while the wave ramps
+ * up (RolloutSpec.rampUp): `max(abort.minFinished, 2 × finished in this wave)`. Never below 1,
+ * so a wave always makes progress.
+ */
+export function inFlightLimit(wave: WaveProgress, spec: RolloutLimits): number {
+  if (spec.rampUp !== true) return spec.concurrency;
+  const finished = sizeOf(wave.counts) - wave.counts.pending - wave.counts.inFlight;
+  return Math.min(spec.concurrency, Math.max(spec.abort.minFinished, 2 * finished, 1));
+}
+
+/**
  * How many commands may start now: the current wave's pending devices, bounded by the free
  * concurrency and by the rate limit's whole tokens. 0 when paused, aborted or cancelled.
  */
@@ -240,7 +252,7 @@ export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutL
   if (p.paused || p.aborted || p.cancelled) return 0;
   const wave = p.waves[p.current];
   if (!wave) return 0;
-  let n = Math.min(wave.counts.pending, Math.max(0, spec.concurrency - p.inFlight.length));
+  let n = Math.min(wave.counts.pending, Math.max(0, inFlightLimit(wave, spec) - p.inFlight.length));
   if (spec.ratePerMinute) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, spec.ratePerMinute).tokens + EPSILON));
   return Math.max(0, n);
 }
@@ -355,7 +367,8 @@ export type NextAction =
  *  3. paused                 → paused (wait for resume/cancel; in-flight commands go on)
  *  4. current wave has pending devices:
  *       allowedToStart > 0   → start-more {count}   (then recordStarted)
- *       concurrency is full  → wait-in-flight        (until recordFinished)
+ *       concurrency is full  → wait-in-flight        (until recordFinished; while a
+ *                              wave ramps up, its limit is below the concurrency)
  *       rate limit           → wait-rate {untilMs}   (a timer)
  *  5. commands in flight     → wait-in-flight
  *  6. wave complete:
@@ -375,7 +388,7 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   if (wave.counts.pending > 0) {
     const count = allowedToStart(p, nowMs, spec);
     if (count > 0) return { kind: 'start-more', count };
-    if (inFlight >= spec.concurrency || !spec.ratePerMinute) return { kind: 'wait-in-flight' };
+    if (inFlight >= inFlightLimit(wave, spec) || !spec.ratePerMinute) return { kind: 'wait-in-flight' };
     const tokens = refilled(p.rate, nowMs, spec.ratePerMinute).tokens;
     return { kind: 'wait-rate', untilMs: nowMs + Math.max(1, Math.ceil(((1 - tokens) * 60_000) / spec.ratePerMinute)) };
   }

@@ -56,6 +56,7 @@ export function rolloutCommand(): Command {
     .addOption(new Option('--rate <n/min>', 'started commands per minute, e.g. 600/min').argParser(asArg(parseRatePerMinute)))
     .addOption(new Option('--abort-at <share>', 'abort when the failure share passes this, e.g. 10% (default)').argParser(parseRate))
     .addOption(new Option('--min-finished <n>', 'verdicts needed before the abort rule applies (default 10)').argParser(parsePositiveInt))
+    .option('--no-ramp-up', 'start each wave at full concurrency (default: start with --min-finished devices and double)')
     .option('--approve-after-canary', 'wait for `dco rollout approve` after the canary')
     .addOption(new Option('--ttl <duration>', 'time to live of each device command (default 10m)').argParser(parseDuration))
     .option('--wait', 'follow the rollout to its end: a progress bar per wave (or JSON lines with --json)')
@@ -82,6 +83,7 @@ export function rolloutCommand(): Command {
         ...(opts.rate ? { ratePerMinute: opts.rate } : {}),
         ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
         ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
+        ...(opts.rampUp === false ? { rampUp: false } : {}),
         abort: { ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}), ...(opts.minFinished ? { minFinished: opts.minFinished } : {}) },
       };
       const check = RolloutSpec.safeParse(input);

@@ -12,24 +12,42 @@ import { testEnv } from '../setup/test-env';
  * Refresh them with `npm run record:histories` only when the change is deliberate.
  */
 const dir = path.join(__dirname, '..', 'replay', 'histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+/** Histories of earlier code (commands before the `lean-history` patch, rollouts before `rampUp`): they must keep replaying. */
+const EARLIER = 'earlier-versions';
+const jsonIn = (d: string) => readdirSync(path.join(dir, d)).filter((f) => f.endsWith('.json')).map((f) => path.join(d, f));
+const files = [...jsonIn('.'), ...jsonIn(EARLIER)];
 const load = (f: string) => historyFromJSON(JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
+const isRollout = (f: string) => path.basename(f).startsWith('rollout-');
 
 describe('replay of recorded command histories', () => {
   const workflowBundle = () => ({ codePath: testEnv().bundlePath });
 
-  test('there are recorded histories of both workflows, for every terminal state', () => {
-    expect(files.filter((f) => !f.startsWith('rollout-')).length).toBeGreaterThanOrEqual(10);
-    expect(files.filter((f) => f.startsWith('rollout-')).length).toBeGreaterThanOrEqual(5);
+  test('there are recorded histories of both workflows, for every terminal state, before and after the patch', () => {
+    const current = files.filter((f) => !f.startsWith(EARLIER));
+    expect(current.filter((f) => !isRollout(f)).length).toBeGreaterThanOrEqual(10);
+    expect(current.filter(isRollout).length).toBeGreaterThanOrEqual(5);
+    expect(files.filter((f) => f.startsWith(EARLIER) && !isRollout(f)).length).toBeGreaterThanOrEqual(10);
+    expect(files.filter((f) => f.startsWith(EARLIER) && isRollout(f)).length).toBeGreaterThanOrEqual(5);
   });
 
   test.each(files)('%s replays without divergence', async (file) => {
     await Worker.runReplayHistory({ workflowBundle: workflowBundle() }, load(file), file);
   });
 
-  test('a history that does not match the code is detected', async () => {
+  test('a history that does not match the code is detected (publish as a local activity)', async () => {
     const history = load('succeeded.json');
-    // Pretend an older version of the code scheduled a different activity first.
+    // Pretend an older version of the code ran a different local activity first.
+    const marker = history.events!.find((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')!;
+    const data = marker.markerRecordedEventAttributes!.details!.data.payloads![0];
+    const decoded = JSON.parse(Buffer.from(data.data!).toString('utf8'));
+    data.data = Buffer.from(JSON.stringify({ ...decoded, activity_type: 'sendSms' }));
+    await expect(Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, 'tampered')).rejects.toThrow(
+      DeterminismViolationError,
+    );
+  });
+
+  test('a history that does not match the code is detected (before the patch: a regular activity)', async () => {
+    const history = load(path.join(EARLIER, 'succeeded.json'));
     const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType = { name: 'sendSms' };
     await expect(Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, 'tampered')).rejects.toThrow(

@@ -11,6 +11,7 @@ import {
   emptyCounts,
   failureShare,
   formatPercent,
+  inFlightLimit,
   newProgress,
   nextAction,
   outcomeKey,
@@ -343,7 +344,7 @@ describe('the rollout state machine', () => {
   });
 
   it('abort in the middle of a batch: the rest of the batch still finishes', () => {
-    const spec = specOf(100, { canary: { count: 10 }, concurrency: 10, abort: { minFinished: 2 } });
+    const spec = specOf(100, { canary: { count: 10 }, concurrency: 10, abort: { minFinished: 2 }, rampUp: false });
     const r = drive(spec, (i) => (i < 3 ? 'TimedOut' : 'Succeeded'), { durationOf: (i) => 1_000 + i });
     expect(r.final.kind).toBe('aborted');
     expect((r.final as { reason: string }).reason).toBe('wave canary: 2 of 2 finished commands failed (100% > 10%; timed out 2)');
@@ -359,7 +360,7 @@ describe('the rollout state machine', () => {
   });
 
   it('a 10,000-device rollout with 2% failures spread evenly completes with exact counts', () => {
-    const spec = specOf(10_000, { concurrency: 500 });
+    const spec = specOf(10_000, { concurrency: 500, rampUp: false });
     const r = drive(spec, (i) => (i % 50 === 7 ? 'Failed' : 'Succeeded'));
     expect(r.final).toEqual({ kind: 'done' });
     expect(totalCounts(r.p)).toEqual(counts({ succeeded: 9_800, failed: 200 }));
@@ -367,6 +368,43 @@ describe('the rollout state machine', () => {
     expect(r.starts).toHaveLength(10_000);
     // canary 1 round, 900/500 → 2, 4000/500 → 8, 5000/500 → 10
     expect(r.now - T0).toBe(21_000);
+  });
+
+  it('ramp-up: each wave starts with minFinished devices and doubles; a bad change stops after 10 devices, not 100', () => {
+    const bad = (i: number): CommandState => (i % 5 === 0 ? 'Failed' : 'Succeeded'); // 20% failing
+    const ramped = drive(specOf(10_000, { concurrency: 500 }), bad);
+    expect(ramped.final.kind).toBe('aborted');
+    expect(ramped.starts).toHaveLength(10);
+    const unramped = drive(specOf(10_000, { concurrency: 500, rampUp: false }), bad);
+    expect(unramped.final.kind).toBe('aborted');
+    expect(unramped.starts).toHaveLength(100); // the whole 1% canary was in flight before a verdict
+  });
+
+  it('ramp-up costs a few rounds per wave and changes no outcome', () => {
+    const spec = specOf(10_000, { concurrency: 500 });
+    const r = drive(spec, (i) => (i % 50 === 7 ? 'Failed' : 'Succeeded'));
+    expect(r.final).toEqual({ kind: 'done' });
+    expect(totalCounts(r.p)).toEqual(counts({ succeeded: 9_800, failed: 200 }));
+    expect(r.starts).toHaveLength(10_000);
+    // Rounds of 1 s each: every wave first climbs 10, 20, 40, … to 500 in flight. 21 without the ramp.
+    expect(r.now - T0).toBe(36_000);
+  });
+
+  it('inFlightLimit: between 1 and the concurrency, never shrinking as a wave finishes commands', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 5_000 }), (concurrency, minFinished, size) => {
+        const spec = specOf(10, { concurrency, abort: { minFinished } });
+        let before = 0;
+        for (let finished = 0; finished <= size; finished += Math.max(1, Math.floor(size / 50))) {
+          const wave = { index: 0, name: 'canary', start: 0, end: size, approvalAfter: false, counts: counts({ succeeded: finished, pending: size - finished }) };
+          const limit = inFlightLimit(wave, spec);
+          expect(limit).toBeGreaterThanOrEqual(Math.min(1, concurrency));
+          expect(limit).toBeLessThanOrEqual(concurrency);
+          expect(limit).toBeGreaterThanOrEqual(before);
+          before = limit;
+        }
+      }),
+    );
   });
 
   it('pause stops new starts but lets in-flight commands finish; resume goes on', () => {

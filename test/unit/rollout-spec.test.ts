@@ -34,6 +34,7 @@ describe('RolloutSpec defaults', () => {
       approvalAfter: [],
       concurrency: 100,
       abort: { failureShare: 0.1, minFinished: 10, countExpiredAsFailure: false, scope: 'both' },
+      rampUp: true,
     });
     expect(spec.ratePerMinute).toBeUndefined();
   });
