@@ -12,7 +12,7 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Exactly the lockfile, without devDependencies: what runs is all in `dependencies` (tsx runs
-# the sources; @temporalio/worker bundles the workflows at start with its own webpack and swc).
+# the sources; @temporalio/worker bundles the workflows with its own webpack and swc).
 # jest, ts-jest, typescript and the type packages are only for tests and type checks.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund
@@ -25,7 +25,7 @@ WORKDIR /app
 # compile cache in /tmp; nothing else is written except .data/ (`dco sim`'s journals and the
 # bridge's dead letters, .data/deadletters: mount a volume there to keep them).
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY protocol ./protocol
 COPY workflows ./workflows
 COPY activities ./activities
@@ -37,7 +37,9 @@ COPY config ./config
 COPY device ./device
 COPY stack ./stack
 COPY bin ./bin
-RUN mkdir -p .data && chown node:node .data
+# The workflow bundle, built once here (node_modules/.cache/dco, by content hash) so a worker
+# container loads it instead of bundling at every start (about 120 MB less peak memory).
+RUN ./bin/dco build-workflows && mkdir -p .data && chown node:node .data
 
 USER node
 # No HEALTHCHECK yet: the processes have no health or metrics endpoint (it comes with the

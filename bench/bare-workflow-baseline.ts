@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { commandWorkflowId, deviceMessageSignal, type CommandActivities } from '../protocol/command-contract';
 import { PROTOCOL_VERSION } from '../protocol/messages';
-import { workflowsPath } from '../workers/command-worker';
+import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
 
 /**
  * Baseline without MQTT: the very same command workflow, whose publish activity answers by
@@ -21,5 +21,5 @@ export function createBareCommandWorker(connection: NativeConnection, client: Cl
       return { published: true };
     },
   };
-  return Worker.create({ connection, namespace: 'default', taskQueue, workflowsPath: workflowsPath(), activities });
+  return Worker.create({ connection, namespace: 'default', taskQueue, workflowBundle: { codePath: prebuiltWorkflowBundle().codePath }, activities });
 }

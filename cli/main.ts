@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { bridgeCommand } from './commands/bridge';
+import { buildWorkflowsCommand } from './commands/build-workflows';
 import { deadlettersCommand } from './commands/deadletters';
 import { demoCommand } from './commands/demo';
 import { deviceCommand } from './commands/device';
@@ -16,7 +17,7 @@ const program = new Command('dco')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), deadlettersCommand(), demoCommand()]) {
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
   program.addCommand(withExitOverride(cmd));
 }
 

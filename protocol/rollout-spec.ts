@@ -136,9 +136,10 @@ export const RolloutSpec = z
     abort: AbortRule.prefault({}),
     /**
      * Slow start: each wave first sends to as many devices as the abort rule needs for a
-     * verdict (`abort.minFinished`), then allows twice as many in flight as have finished in
-     * it, up to `concurrency`. A bad change then stops after about `minFinished` devices, not
-     * after a whole `concurrency` of them; the cost is a few round trips per wave.
+     * verdict (`abort.minFinished`) and waits for all of them; then it allows twice as many in
+     * flight as have finished in it, up to `concurrency`. A bad change then stops after
+     * `minFinished` devices, not after a whole `concurrency` of them; the cost is a few round
+     * trips per wave.
      */
     rampUp: z.boolean().default(true),
   })

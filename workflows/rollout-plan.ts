@@ -235,13 +235,16 @@ function isComplete(w: WaveProgress): boolean {
 
 /**
  * Commands the current wave may have in flight: the concurrency, or less while the wave ramps
- * up (RolloutSpec.rampUp): `max(abort.minFinished, 2 × finished in this wave)`. Never below 1,
- * so a wave always makes progress.
+ * up (RolloutSpec.rampUp). The wave's first `abort.minFinished` commands are a probe: nothing
+ * else starts until all of them have finished, so a bad change reaches only those. Then it
+ * allows twice as many in flight as have finished. What may have started (finished + limit)
+ * never shrinks, and the limit is at least 1 whenever nothing is in flight.
  */
 export function inFlightLimit(wave: WaveProgress, spec: RolloutLimits): number {
   if (spec.rampUp !== true) return spec.concurrency;
+  const probe = Math.max(1, spec.abort.minFinished);
   const finished = sizeOf(wave.counts) - wave.counts.pending - wave.counts.inFlight;
-  return Math.min(spec.concurrency, Math.max(spec.abort.minFinished, 2 * finished, 1));
+  return Math.min(spec.concurrency, finished < probe ? probe - finished : 2 * finished);
 }
 
 /**

@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { MqttPublisher } from '../../activities/mqtt-publisher';
-import { createLogger } from '../../config/logger';
+import { createLogger, type Logger } from '../../config/logger';
 import { Client, Connection } from '@temporalio/client';
 import { connectNative, connectWithRetry } from '../../config/temporal-connect';
 import { installTemporalRuntime } from '../../config/temporal-runtime';
 import { tracingPlugin } from '../../config/tracing';
+import { prebuiltWorkflowBundle } from '../../workers/workflow-bundle';
 import { createCommandWorker } from '../../workers/command-worker';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parsePositiveInt } from '../parse-options';
@@ -14,6 +15,7 @@ export function workerCommand(): Command {
     .description('run a command worker: executes command workflows and publishes commands over MQTT')
     .addOption(new Option('--max-workflow-tasks <n>', 'concurrent workflow tasks').argParser(parsePositiveInt))
     .addOption(new Option('--max-activities <n>', 'concurrent activities (publishes)').argParser(parsePositiveInt))
+    .addOption(new Option('--max-cached-workflows <n>', 'workflows kept in memory between tasks (SDK default: from the V8 heap limit)').argParser(parsePositiveInt))
     .option('--tracing', 'OpenTelemetry spans for workflows and activities, as JSON lines on stderr (or DCO_TRACING=1)')
     .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (SDK and command metrics) here').env('DCO_METRICS_ADDRESS'))
     .action(async (opts) => {
@@ -25,6 +27,7 @@ export function workerCommand(): Command {
       const clientConnection = await connectWithRetry(`Temporal at ${settings.temporalAddress}`, () => Connection.connect({ address: settings.temporalAddress }), logger);
       const publisher = new MqttPublisher({ url: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword, caFile: settings.mqttCaFile });
       const worker = await createCommandWorker({
+        ...workflowCode(tracing !== undefined, logger),
         connection,
         namespace: settings.namespace,
         taskQueue: settings.taskQueue,
@@ -35,6 +38,7 @@ export function workerCommand(): Command {
         tuning: {
           ...(opts.maxWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxWorkflowTasks } : {}),
           ...(opts.maxActivities ? { maxConcurrentActivityTaskExecutions: opts.maxActivities } : {}),
+          ...(opts.maxCachedWorkflows ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
         },
       });
       logger.info({ taskQueue: settings.taskQueue, temporal: settings.temporalAddress, mqtt: settings.mqttUrl }, 'worker started');
@@ -45,4 +49,21 @@ export function workerCommand(): Command {
       await clientConnection.close();
       logger.info('worker stopped');
     });
+}
+
+/**
+ * The prebuilt workflow bundle (workers/workflow-bundle.ts), or none: bundle in process. Tracing
+ * adds its workflow interceptors at bundle time, so a traced worker bundles in process; so does
+ * one whose cache cannot be written (it says why, and starts anyway).
+ */
+function workflowCode(traced: boolean, logger: Logger): { workflowBundle?: { codePath: string } } {
+  if (traced) return {};
+  try {
+    const { codePath, built } = prebuiltWorkflowBundle();
+    logger.info({ codePath, built }, built ? 'workflow bundle built and cached' : 'using the cached workflow bundle');
+    return { workflowBundle: { codePath } };
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'could not prebuild the workflow bundle; bundling in this process (set DCO_CACHE_DIR to a writable directory)');
+    return {};
+  }
 }
