@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   condition,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -96,6 +97,17 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
   let firstPublishedAt: number | undefined;
   let acknowledgedAt: number | undefined;
   const observe = (state: CommandState) => {
+    // A log line per state change, with the IDs people search logs by (the SDK adds the
+    // workflow ID and run ID, and does not log again when a workflow is replayed).
+    log.info(`command ${state}`, {
+      commandId: request.commandId,
+      deviceId: request.deviceId,
+      command: request.name,
+      ...(request.rolloutId ? { rolloutId: request.rolloutId } : {}),
+      state,
+      attempts: record.attempts,
+      ...(record.reason ? { reason: record.reason } : {}),
+    });
     if (state === 'Acknowledged' && acknowledgedAt === undefined) {
       acknowledgedAt = Date.now();
       if (firstPublishedAt !== undefined) recordAckLatency(acknowledgedAt - firstPublishedAt);

@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -80,6 +81,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     targets: spec.targets.length,
     generation,
   });
+  let lastLogged = '';
   const changed = (next: RolloutProgress) => {
     progress = next;
     version++;
@@ -88,6 +90,22 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     if (details !== lastDetails) {
       lastDetails = details;
       setCurrentDetails(details);
+    }
+    // A log line when a wave starts and when the rollout waits for people or ends (not per
+    // device: the commands log those; not per planner step: too many).
+    const state = MILESTONE_STATES.has(s.state) ? s.state : 'running';
+    const milestone = `${state} ${s.currentWave ?? '-'}`;
+    if (milestone !== lastLogged) {
+      lastLogged = milestone;
+      log.info(`rollout ${state}`, {
+        rolloutId: spec.rolloutId,
+        command: spec.name,
+        state,
+        wave: s.currentWave,
+        generation,
+        overall: s.overall,
+        ...(s.abortReason ? { reason: s.abortReason } : s.pauseReason ? { reason: s.pauseReason } : s.cancelReason ? { reason: s.cancelReason } : {}),
+      });
     }
   };
 
@@ -206,6 +224,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     return status();
   }
 }
+
+/** Rollout states worth a log line of their own; every other state logs as `running`. */
+const MILESTONE_STATES = new Set(['paused', 'await-approval', 'done', 'aborted', 'cancelled']);
 
 /** The outcome to count when a child could not be started or did not complete normally. */
 async function outcomeAfterFailure(err: unknown, commandId: string): Promise<CommandState> {
