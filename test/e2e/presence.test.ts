@@ -104,7 +104,10 @@ describe('presence and reboots', () => {
     expect(outcome.state).toBe('Failed');
     expect(outcome.error?.code).toBe('interrupted');
     expect(runs).toBe(1);
-    expect(outcome.history.some((e) => e.event === 'device-rebooted')).toBe(true);
+    // No check for a `device-rebooted` note: the restarted device publishes its new status and
+    // its `interrupted` result at once, and when the bridge forwards the result first (the
+    // status goes through a visibility query for the device's open commands), the command is
+    // over before the reboot reaches it. Both orders are correct.
   });
 
   test('received but lost before the journal: the restarted device executes it once', async () => {
