@@ -6,6 +6,7 @@ import { loadSettings, SETTINGS_ENV } from '../../config/settings';
 import { SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
 import { allDevicesTopic, DEFAULT_TOPIC_PREFIX, deviceTopic, TOPIC_KINDS, type TopicKind } from '../../protocol/topics';
 import { mosquittoConfig } from '../../stack/mosquitto-broker';
+import { DYNAMIC_CONFIG } from '../../stack/temporal-server';
 
 /**
  * docker-compose.yml and its files against the code: what compose sets, registers and
@@ -229,6 +230,16 @@ describe('Temporal services', () => {
     expect(mount?.target).toBe(env.DYNAMIC_CONFIG_FILE_PATH);
     const dynamicConfig = yaml.parse(read('docker/temporal/dynamic-config.yaml')) as Record<string, unknown>;
     for (const [key, values] of Object.entries(dynamicConfig)) expect({ key, list: Array.isArray(values) }).toEqual({ key, list: true });
+  });
+
+  it('suggests continue-as-new at the same history limits as the dev server the tests and the bench run', () => {
+    const dynamicConfig = yaml.parse(read('docker/temporal/dynamic-config.yaml')) as Record<string, Array<{ value: unknown }>>;
+    const limits = DYNAMIC_CONFIG.filter((kv) => kv.startsWith('limit.'));
+    expect(limits.length).toBe(2);
+    for (const kv of limits) {
+      const [key, value] = kv.split('=');
+      expect({ key, value: dynamicConfig[key]?.[0]?.value }).toEqual({ key, value: Number(value) });
+    }
   });
 });
 
