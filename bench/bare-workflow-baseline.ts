@@ -1,15 +1,14 @@
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { commandWorkflowId, deviceMessageSignal, type CommandActivities } from '../protocol/command-contract';
 import { PROTOCOL_VERSION } from '../protocol/messages';
-import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
 
 /**
  * Baseline without MQTT: the very same command workflow, whose publish activity answers by
  * signalling the ack and the result straight back (what the bridge would do), so the history
  * has the same shape: one activity, two signals, same transitions.
  */
-export function createBareCommandWorker(connection: NativeConnection, client: Client, taskQueue: string): Promise<Worker> {
+export function createBareCommandWorker(connection: NativeConnection, client: Client, taskQueue: string, workflowBundle: WorkerOptions['workflowBundle']): Promise<Worker> {
   const activities: CommandActivities = {
     async publishCommand({ deviceId, command }) {
       const handle = client.workflow.getHandle(commandWorkflowId(command.commandId));
@@ -21,5 +20,5 @@ export function createBareCommandWorker(connection: NativeConnection, client: Cl
       return { published: true };
     },
   };
-  return Worker.create({ connection, namespace: 'default', taskQueue, workflowBundle: { codePath: prebuiltWorkflowBundle().codePath }, activities });
+  return Worker.create({ connection, namespace: 'default', taskQueue, workflowBundle, activities });
 }

@@ -35,9 +35,9 @@ export const DYNAMIC_CONFIG = [
 ];
 
 /**
- * Go's garbage collector took 13% of the dev server's CPU under load (perf, bench/README.md);
- * collecting at 4x the live heap instead of 2x halves that for some 100 MB more memory.
- * A GOGC in the environment wins.
+ * Go's garbage collector took 13% of the dev server's CPU in a rollout (perf); collecting at 4x
+ * the live heap instead of 2x cost about 12% less server CPU per command in paired runs
+ * (docs/operations.md, "Throughput and memory"), for more memory. A GOGC in the environment wins.
  */
 export function serverEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return { ...env, GOGC: env.GOGC ?? '400' };

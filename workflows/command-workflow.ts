@@ -163,14 +163,11 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
     const given = workflowInfo().typedSearchAttributes;
     const missing = initial.filter((pair) => given.get(pair.key) !== pair.value);
     if (missing.length > 0) upsertSearchAttributes(missing);
-    visibleState = record.state;
-    observedState = record.state;
-    observe(record.state);
-    setCurrentDetails(describeForHumans(record));
+    visibleState = record.state; // shown: nothing more to upsert for `Created`
   } else {
     upsertSearchAttributes(initial);
-    update(record);
   }
+  update(record);
 
   setHandler(snapshotQuery, () => record);
   setHandler(deviceMessageSignal, (message) => update(applyDeviceMessage(record, message, now())));
