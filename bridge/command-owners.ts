@@ -1,46 +1,86 @@
 import type { Client } from '@temporalio/client';
 import { commandWorkflowId } from '../protocol/command-contract';
-import { DeviceIdAttribute } from '../protocol/search-attributes';
+import { CommandStateAttribute, DeviceIdAttribute } from '../protocol/search-attributes';
+
+/** What the bridge knows about a command before it signals anything. */
+export type CommandLookup =
+  /** Running, for this device. */
+  | { kind: 'open'; owner: string }
+  /** Ended; `state` is its terminal command state as Temporal shows it. */
+  | { kind: 'closed'; owner: string; state?: string }
+  /** No command has this ID. */
+  | { kind: 'unknown' }
+  /** Temporal could not say (down, or the command's DeviceId is not visible yet). */
+  | { kind: 'unavailable' };
 
 /**
- * Which device each command belongs to, so the bridge can count and dead-letter a message sent
- * on one device's topic for another device's command ("spoofed"). The workflow is the
- * authority and already ignores such a message (history `ignored-ack` / `ignored-result`); the
- * bridge still forwards it so the command's history shows the attempt, and learns the owner
- * with one DescribeWorkflowExecution per command (the `DeviceId` search attribute), remembered
- * for the `capacity` most recent commands. A commandId is never reused (workflow ID reuse
- * policy REJECT_DUPLICATE), so a remembered owner never goes stale.
+ * Which device each command belongs to, and whether it is still running, learned with one
+ * DescribeWorkflowExecution per command and remembered, so that the bridge checks an answer's
+ * owner *before* it signals: an answer on one device's topic for another device's command
+ * ("spoofed") never reaches, and never grows, the other command's history.
+ *
+ * Remembered: owners for the `capacity` most recently used commands (a commandId is never
+ * reused, workflow ID reuse policy REJECT_DUPLICATE, so an owner never goes stale), closed
+ * commands the same way (they never reopen), and unknown IDs for `unknownTtlMs` (a flood of
+ * made-up IDs costs one describe per ID, then nothing).
  */
 export class CommandOwners {
-  private readonly owners = new Map<string, string>();
+  private readonly known = new Map<string, CommandLookup & { kind: 'open' | 'closed' }>();
+  private readonly unknown = new Map<string, number>();
 
   constructor(
     private readonly temporal: Pick<Client, 'workflow'>,
-    private readonly capacity = 10_000,
+    private readonly capacity = 50_000,
+    private readonly unknownTtlMs = 30_000,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** The command's device, or undefined if Temporal could not say (the caller skips the check). */
-  async ownerOf(commandId: string): Promise<string | undefined> {
-    const known = this.owners.get(commandId);
-    if (known !== undefined) {
-      // Most recently used last: the first key is the one to forget.
-      this.owners.delete(commandId);
-      this.owners.set(commandId, known);
+  async lookup(commandId: string): Promise<CommandLookup> {
+    const known = this.known.get(commandId);
+    if (known) {
+      this.remember(commandId, known); // most recently used last
       return known;
     }
-    try {
-      const description = await this.temporal.workflow.getHandle(commandWorkflowId(commandId)).describe();
-      const owner = description.typedSearchAttributes.get(DeviceIdAttribute);
-      if (owner === undefined) return undefined;
-      this.owners.set(commandId, owner);
-      if (this.owners.size > this.capacity) this.owners.delete(this.owners.keys().next().value!);
-      return owner;
-    } catch {
-      return undefined;
+    const unknownUntil = this.unknown.get(commandId);
+    if (unknownUntil !== undefined) {
+      if (unknownUntil > this.now()) return { kind: 'unknown' };
+      this.unknown.delete(commandId);
     }
+    let description;
+    try {
+      description = await this.temporal.workflow.getHandle(commandWorkflowId(commandId)).describe();
+    } catch (err) {
+      if ((err as Error)?.name === 'WorkflowNotFoundError') {
+        this.unknown.set(commandId, this.now() + this.unknownTtlMs);
+        if (this.unknown.size > this.capacity) this.unknown.delete(this.unknown.keys().next().value!);
+        return { kind: 'unknown' };
+      }
+      return { kind: 'unavailable' };
+    }
+    const owner = description.typedSearchAttributes.get(DeviceIdAttribute);
+    if (owner === undefined) return { kind: 'unavailable' }; // started without it; the workflow upserts it in its first task
+    if (description.status.name === 'RUNNING') {
+      const open = { kind: 'open' as const, owner };
+      this.remember(commandId, open);
+      return open;
+    }
+    const closed = { kind: 'closed' as const, owner, state: description.typedSearchAttributes.get(CommandStateAttribute) };
+    this.remember(commandId, closed);
+    return closed;
+  }
+
+  /** The command was found closed by a later call (a signal answered NotFound). */
+  markClosed(commandId: string, owner: string): void {
+    this.remember(commandId, { kind: 'closed', owner });
+  }
+
+  private remember(commandId: string, entry: CommandLookup & { kind: 'open' | 'closed' }): void {
+    this.known.delete(commandId);
+    this.known.set(commandId, entry);
+    if (this.known.size > this.capacity) this.known.delete(this.known.keys().next().value!);
   }
 
   get size(): number {
-    return this.owners.size;
+    return this.known.size;
   }
 }

@@ -6,12 +6,18 @@ import { REJECT_REASONS, type RejectReason } from './parse-device-message';
 
 /**
  * Why the bridge did not (usefully) deliver a device message. The first six are decided by
- * parseDeviceMessage; `unknown-command`: no running command has that ID (never existed, or
- * already closed); `spoofed`: the command belongs to another device than the topic's (the
- * workflow records it as `ignored-ack` / `ignored-result` and changes nothing).
+ * parseDeviceMessage from the message alone. Then, for acks and results:
+ * - `rate-limited`: the device sent more than its budget (bridge/device-rate-limiter.ts);
+ * - `unknown-command`: no command has that ID (never existed);
+ * - `spoofed`: the command belongs to another device than the topic's; not signalled;
+ * - `closed-command`: the command had already ended when the answer came (a late answer);
+ * - `signal-refused`: Temporal refused the signal for good (e.g. the execution's signal limit);
+ * - `signal-failed`: Temporal stayed unavailable for longer than the bridge's retry budget.
  */
-export type DeadLetterReason = RejectReason | 'unknown-command' | 'spoofed';
-export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [...REJECT_REASONS, 'unknown-command', 'spoofed'];
+export type DeadLetterReason = RejectReason | BridgeDeadLetterReason;
+export const BRIDGE_DEAD_LETTER_REASONS = ['rate-limited', 'unknown-command', 'spoofed', 'closed-command', 'signal-refused', 'signal-failed'] as const;
+export type BridgeDeadLetterReason = (typeof BRIDGE_DEAD_LETTER_REASONS)[number];
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [...REJECT_REASONS, ...BRIDGE_DEAD_LETTER_REASONS];
 
 /** Where `dco bridge` keeps its dead letters unless told otherwise (flag or DCO_DEADLETTER_DIR). */
 export const DEFAULT_DEADLETTER_DIR = path.join('.data', 'deadletters');

@@ -1,32 +1,73 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { commandWorkflowId, deviceMessageSignal, type DeviceMessage } from '../protocol/command-contract';
+import { classifyTemporalError, describeTemporalError } from './temporal-errors';
 
-export type ForwardOutcome = 'signalled' | 'unknown-command';
+export type ForwardOutcome =
+  /** Temporal persisted the signal: the MQTT message may be acknowledged. */
+  | { outcome: 'signalled' }
+  /** No running command has that ID (never existed, or closed meanwhile). */
+  | { outcome: 'not-running' }
+  /** Temporal refused this signal for good (e.g. the execution's signal limit): retrying cannot help. */
+  | { outcome: 'refused'; detail: string }
+  /** Temporal kept failing for longer than the retry budget. */
+  | { outcome: 'gave-up'; detail: string };
+
+export interface SignalForwarderOptions {
+  /** Longest wait between two tries. */
+  maxBackoffMs?: number;
+  /**
+   * How long one message is retried while Temporal is unavailable before it is dead-lettered.
+   * While Temporal is down every message waits, so this bounds the wait of one message, not
+   * of the whole stream; the command workflow's re-publish (the device answers again from its
+   * journal) recovers what is given up.
+   */
+  retryBudgetMs?: number;
+  /** Deadline of one signal call, so a call that hangs is retried instead of blocking. */
+  callTimeoutMs?: number;
+  onRetry?: (err: unknown, attempt: number) => void;
+}
+
+export const DEFAULT_SIGNAL_RETRY_BUDGET_MS = 10 * 60_000;
 
 /**
- * Delivers a device message to its command workflow. Resolves once Temporal has persisted the
- * signal (so the MQTT message may be acknowledged), or with `unknown-command` when no running
- * command has that ID (never existed, or already closed). Any other failure (Temporal down,
- * overloaded) is retried here with backoff, because acknowledging the MQTT message before the
- * signal is stored would lose it.
+ * Delivers a device message to its command workflow. Only transient failures (Temporal
+ * unavailable, deadline exceeded, resource exhausted) are retried, with capped exponential
+ * backoff and for a bounded time; a permanent refusal or an exhausted budget is returned, so
+ * no message is retried forever and one command can never stop the others' messages.
  */
 export class SignalForwarder {
+  private readonly maxBackoffMs: number;
+  private readonly retryBudgetMs: number;
+  private readonly callTimeoutMs: number;
+
   constructor(
-    private readonly client: Client,
-    private readonly onRetry: (err: unknown, attempt: number) => void = () => {},
-    private readonly maxBackoffMs = 5_000,
-  ) {}
+    private readonly client: Pick<Client, 'workflow' | 'connection'>,
+    private readonly o: SignalForwarderOptions = {},
+  ) {
+    this.maxBackoffMs = o.maxBackoffMs ?? 5_000;
+    this.retryBudgetMs = o.retryBudgetMs ?? DEFAULT_SIGNAL_RETRY_BUDGET_MS;
+    this.callTimeoutMs = o.callTimeoutMs ?? 15_000;
+  }
 
   async forward(message: DeviceMessage): Promise<ForwardOutcome> {
     const handle = this.client.workflow.getHandle(commandWorkflowId(message.message.commandId));
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        await handle.signal(deviceMessageSignal, message);
-        return 'signalled';
+        const call = () => handle.signal(deviceMessageSignal, message);
+        const withDeadline = this.client.connection?.withDeadline?.bind(this.client.connection);
+        await (withDeadline ? withDeadline(Date.now() + this.callTimeoutMs, call) : call());
+        return { outcome: 'signalled' };
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return 'unknown-command';
-        this.onRetry(err, attempt);
-        await sleep(Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(attempt, 10)));
+        if (err instanceof WorkflowNotFoundError) return { outcome: 'not-running' };
+        const detail = describeTemporalError(err);
+        if (classifyTemporalError(err) === 'permanent') return { outcome: 'refused', detail };
+        const backoff = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(attempt, 10));
+        if (Date.now() - started + backoff > this.retryBudgetMs) {
+          return { outcome: 'gave-up', detail: `${detail} (retried ${attempt} times over ${Math.round((Date.now() - started) / 1000)} s)` };
+        }
+        this.o.onRetry?.(err, attempt);
+        await sleep(backoff);
       }
     }
   }

@@ -16,6 +16,8 @@ export interface TemporalServerOptions {
   ip?: string;
   namespace?: string;
   startTimeoutMs?: number;
+  /** More `--dynamic-config-value KEY=JSON` settings, after DYNAMIC_CONFIG (tests lower limits). */
+  dynamicConfig?: string[];
 }
 
 /**
@@ -82,7 +84,7 @@ export class TemporalServer {
       '--sqlite-pragma', 'synchronous=OFF',
       '--log-level', 'warn',
       ...searchAttributeFlags(),
-      ...DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),
+      ...[...DYNAMIC_CONFIG, ...(o.dynamicConfig ?? [])].flatMap((kv) => ['--dynamic-config-value', kv]),
       ...(o.ui === false ? ['--headless'] : ['--ui-ip', ip, '--ui-port', String(uiPort)]),
     ];
     const logFile = path.join(o.dataDir, 'temporal.log');

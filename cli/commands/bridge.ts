@@ -7,7 +7,10 @@ import { serveMetrics } from '../../config/metrics-server';
 import { createLogger } from '../../config/logger';
 import { connectWithRetry } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
-import { parseDuration } from '../parse-options';
+import { parseDuration, parsePositiveInt } from '../parse-options';
+import { DEFAULT_LANES, MAX_LANES } from '../../bridge/mqtt-bridge';
+import { DEFAULT_DEVICE_RATE } from '../../bridge/device-rate-limiter';
+import { DEFAULT_MAX_REPEATS } from '../../bridge/duplicate-guard';
 import { untilStopped } from '../until-stopped';
 
 export function bridgeCommand(): Command {
@@ -24,6 +27,10 @@ export function bridgeCommand(): Command {
       new Option('--share-group <name>', 'run several bridges: each its own --client-id, all in one MQTT v5 shared-subscription group').env('DCO_BRIDGE_SHARE_GROUP'),
     )
     .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (/metrics) and a health check (/healthz) here').env('DCO_METRICS_ADDRESS'))
+    .addOption(new Option('--lanes <n>', `MQTT connections handling messages in parallel (1-${MAX_LANES})`).default(DEFAULT_LANES).argParser(parsePositiveInt).env('DCO_BRIDGE_LANES'))
+    .addOption(new Option('--device-burst <n>', 'messages a device may send at once before its budget applies').default(DEFAULT_DEVICE_RATE.burst).argParser(parsePositiveInt).env('DCO_DEVICE_BURST'))
+    .addOption(new Option('--device-rate <n>', 'messages per second a device may send, sustained; past it they are dead letters `rate-limited`').default(DEFAULT_DEVICE_RATE.perSecond).argParser(parsePositiveInt).env('DCO_DEVICE_RATE'))
+    .addOption(new Option('--max-repeats <n>', 'copies of one answer forwarded to Temporal; later copies are dropped and counted').default(DEFAULT_MAX_REPEATS).argParser(parsePositiveInt).env('DCO_MAX_REPEATS'))
     .addOption(new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down').default(24 * 3600_000, '24h').argParser(parseDuration))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'bridge');
@@ -46,6 +53,9 @@ export function bridgeCommand(): Command {
         clientId: opts.clientId,
         sessionExpirySeconds: Math.ceil(opts.sessionExpiry / 1000),
         ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}),
+        lanes: opts.lanes,
+        deviceRate: { burst: opts.deviceBurst, perSecond: opts.deviceRate },
+        maxRepeats: opts.maxRepeats,
       });
       const metrics = opts.metricsAddress ? await serveMetrics(opts.metricsAddress, () => bridge.connected) : undefined;
       if (metrics) exportBridgeMetrics(bridge.counters, metrics.registry);

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import mqtt, { type MqttClient } from 'mqtt';
 import path from 'node:path';
-import { DEAD_LETTER_REASONS, DeadLetterStore, emptyTotals, type DeadLetterReason, type DeadLetterTotals } from '../../bridge/dead-letters';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../bridge/parse-device-message';
+import { DeadLetterStore, emptyTotals, type DeadLetterReason, type DeadLetterTotals } from '../../bridge/dead-letters';
+import { DEFAULT_MAX_PAYLOAD_BYTES, REJECT_REASONS } from '../../bridge/parse-device-message';
 import type { CommandHandle } from '../../client/dco-client';
 import { mulberry32 } from '../../device/seeded-random';
 import { deviceTopic } from '../../protocol/topics';
@@ -57,7 +57,10 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     deadLetterDir = path.join(base.dir, 'deadletters');
     h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
     store = new DeadLetterStore({ dir: deadLetterDir });
-    await h.start({ bridgeOptions: { deadLetters: store } });
+    // No per-device budget here: the flood comes from the gateway account, which may write on any
+    // device's topic, and this test counts every message's reason exactly. The budget has its
+    // own test (noisy-neighbour.test.ts).
+    await h.start({ bridgeOptions: { deadLetters: store, deviceRate: false } });
   });
   afterAll(async () => {
     await h?.stop();
@@ -81,7 +84,7 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
       for (const e of ['connect', 'reconnect', 'offline', 'close', 'disconnect'] as const) client.on(e, () => events.push(`${name}:${e}`));
     };
     const bridge = h.bridge!;
-    watch('bridge', (bridge as unknown as { client: MqttClient }).client);
+    bridge.mqttClients.forEach((client, lane) => watch(`bridge-${lane}`, client));
     watch('worker', h.publisher!.mqtt);
     const brokerPid = broker.process.pid;
 
@@ -277,7 +280,8 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     // The bridge works through its queue: wait until every dead letter is in.
     const letters = bridge.deadLetters;
     expect(letters).toBe(store);
-    await eventually(async () => letters.total(), (n) => n >= Object.values(expected).reduce((a, b) => a + b, 0), 60_000);
+    const predictable = () => letters.total() - letters.totals()['closed-command'];
+    await eventually(async () => predictable(), (n) => n >= Object.values(expected).reduce((a, b) => a + b, 0), 60_000);
     const drained = Date.now();
     step('drained');
     const handled = outcomeTotal(bridge.counters.toJSON()) - outcomeTotal(before);
@@ -293,22 +297,27 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     for (const o of [...freeOutcomes, ...gatedOutcomes]) {
       expect({ commandId: o.commandId, state: o.state, output: o.output }).toEqual({ commandId: o.commandId, state: 'Succeeded', output: { done: true, by: o.deviceId } });
     }
-    // Each spoof reached its command and was recorded there as ignored, changing nothing.
+    // The bridge checked each spoof's owner first: none reached its command's history.
     const ignored = gatedOutcomes.flatMap((o) => o.history.filter((e) => e.event === 'ignored-ack' || e.event === 'ignored-result'));
-    expect(ignored).toHaveLength(PLAN.spoofedOwnTopic.n);
-    expect(ignored.every((e) => /^sent on the topic of device spoofer-\d, not good-\d\d$/.test(e.reason ?? ''))).toBe(true);
+    expect(ignored).toHaveLength(0);
 
     // --- dead letters: exactly what was sent, per reason; oversized ones never arrived ----------
-    expect(letters.totals()).toEqual(expected);
+    // Besides: answers that real devices sent again (to a re-publish) after their command had
+    // ended, on a machine slow enough for an ack timeout to pass. They are `closed-command`,
+    // never `unknown-command`, and only for real commands.
+    const closedLetters = letters.totals()['closed-command'];
+    expect({ ...letters.totals(), 'closed-command': 0 }).toEqual(expected);
+    const realIds = new Set([...freeOutcomes, ...gatedOutcomes].map((o) => o.commandId));
+    expect(letters.latest(100).filter((l) => l.reason === 'closed-command' && !realIds.has(l.commandId ?? ''))).toEqual([]);
     expect(letters.totals()['too-large']).toBe(0);
-    for (const reason of DEAD_LETTER_REASONS.filter((r) => r !== 'unknown-command' && r !== 'spoofed')) {
+    for (const reason of REJECT_REASONS) {
       expect({ reason, counter: bridge.counters.get(`rejected:${reason}`) - (before[`rejected:${reason}`] ?? 0) }).toEqual({ reason, counter: expected[reason] });
     }
     // The record on disk says the same, through the CLI.
     const cli = await runCli(['deadletters', '--json', '--limit', '3', '--dir', deadLetterDir]);
     expect(cli.code).toBe(0);
     const report = JSON.parse(cli.stdout);
-    expect(report.totals).toEqual(expected);
+    expect(report.totals).toEqual({ ...expected, 'closed-command': closedLetters });
     expect(report.latest).toHaveLength(3);
 
     // --- nothing restarted ----------------------------------------------------------------------
@@ -326,9 +335,9 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
         `  sent per kind: ${JSON.stringify({ ...sent, spoofedOtherTopic: SPOOFED_OTHER_TOPIC, oversized: OVERSIZED })}`,
         `  refused by the broker: ${refusals.acl} not authorized (0x87, another device's topic), ${refusals.oversized} packet too large (0x95, > 64 KiB)`,
         `  dead letters per reason: ${JSON.stringify(letters.totals())}`,
-        `  real commands: ${[...freeOutcomes, ...gatedOutcomes].filter((o) => o.state === 'Succeeded').length}/${GATED + FREE} Succeeded; attempts max ${Math.max(...[...freeOutcomes, ...gatedOutcomes].map((o) => o.attempts))}; spoofs recorded as ignored-*: ${ignored.length}`,
+        `  real commands: ${[...freeOutcomes, ...gatedOutcomes].filter((o) => o.state === 'Succeeded').length}/${GATED + FREE} Succeeded; attempts max ${Math.max(...[...freeOutcomes, ...gatedOutcomes].map((o) => o.attempts))}; late answers (closed-command): ${closedLetters}`,
         `  time: published in ${secs(published - started)}, bridge drained after ${secs(drained - started)}, all commands done after ${secs(finished - started)}`,
-        `  bridge: ${handled} messages handled in ${secs(drained - started)} = ${Math.round(handled / ((drained - started) / 1000))} msg/s (one at a time, PUBACK after handling; ${bridge.counters.get('signal-retry')} signal retries)`,
+        `  bridge: ${handled} messages handled in ${secs(drained - started)} = ${Math.round(handled / ((drained - started) / 1000))} msg/s (PUBACK after handling, ${bridge.mqttClients.length} lanes; ${bridge.counters.get('signal-retry')} signal retries)`,
       ].join('\n'),
     );
     await gateway.endAsync();

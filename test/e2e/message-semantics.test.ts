@@ -22,11 +22,16 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     expect(statePath(outcome)).toEqual(['Created', 'Sent', 'Acknowledged', 'Succeeded']);
     expect(outcome.history.find((e) => e.event === 'ack-implied-by-result')).toBeDefined();
 
-    // Late messages reach a closed workflow: the bridge counts them and drops them.
-    const before = h.bridge!.counters.get('ack:unknown-command');
+    // Late messages for a closed command: the bridge counts them as such (not as unknown) and
+    // keeps them as dead letters; the outcome does not change.
+    const before = { ack: h.bridge!.counters.get('ack:closed-command'), result: h.bridge!.counters.get('result:closed-command') };
     await device.ack(cmd.commandId, 'accepted');
     await device.result(cmd.commandId, 'failed', { error: { code: 'x', message: 'late' } });
-    await eventually(async () => h.bridge!.counters.get('ack:unknown-command'), (n) => n === before + 1);
+    await eventually(
+      async () => [h.bridge!.counters.get('ack:closed-command') - before.ack, h.bridge!.counters.get('result:closed-command') - before.result],
+      ([a, r]) => a === 1 && r === 1,
+    );
+    expect(h.bridge!.deadLetters.latest(1)[0]).toMatchObject({ reason: 'closed-command', commandId: cmd.commandId });
     expect((await handle.state()).state).toBe('Succeeded');
     await device.stop();
   });
@@ -48,16 +53,20 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     await device.stop();
   });
 
-  test('a device cannot answer for another device: an ack on the wrong topic is ignored', async () => {
+  test('a device cannot answer for another device: the bridge checks the owner and forwards nothing', async () => {
     const victim = await raw('victim-1');
     const attacker = await raw('attacker-1');
     const handle = await h.client.send({ deviceId: 'victim-1', name: 'ping', ackTimeoutMs: 5_000 });
     const [cmd] = await victim.waitForCommands(1);
+    const spoofed = () => h.bridge!.counters.get('ack:spoofed') + h.bridge!.counters.get('result:spoofed');
+    const before = spoofed();
     await attacker.ack(cmd.commandId); // on devices/attacker-1/ack
     await attacker.result(cmd.commandId, 'failed', { error: { code: 'pwned', message: 'spoofed' } });
-    const state = await eventually(() => handle.state(), (s) => s.history.some((e) => e.event === 'ignored-result'));
+    await eventually(async () => spoofed(), (n) => n === before + 2);
+    expect(h.bridge!.deadLetters.latest(1)[0]).toMatchObject({ reason: 'spoofed', deviceId: 'attacker-1', commandId: cmd.commandId });
+    const state = await handle.state();
     expect(state.state).toBe('Sent');
-    expect(state.history.find((e) => e.event === 'ignored-ack')?.reason).toBe('sent on the topic of device attacker-1, not victim-1');
+    expect(state.history.filter((e) => e.event.startsWith('ignored-'))).toEqual([]);
     await victim.ack(cmd.commandId);
     await victim.result(cmd.commandId);
     expect((await handle.result()).state).toBe('Succeeded');

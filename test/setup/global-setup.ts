@@ -6,7 +6,7 @@ import { MosquittoBroker } from '../../stack/mosquitto-broker';
 import { freePort } from '../../stack/net';
 import { TemporalServer } from '../../stack/temporal-server';
 import { workflowsPath } from '../../workers/command-worker';
-import { TEST_ENV_VARS } from './test-env';
+import { TEST_ENV_VARS, TEST_SIGNAL_LIMIT } from './test-env';
 
 /**
  * Starts one real Temporal dev server and one real Mosquitto for the whole run, on free ports
@@ -18,7 +18,13 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const [temporal, mosquitto] = await Promise.all([
     // The Web UI is on: a browser test inspects commands there.
-    TemporalServer.start({ dataDir: path.join(dir, 'temporal'), uiPort: await freePort() }),
+    TemporalServer.start({
+      dataDir: path.join(dir, 'temporal'),
+      uiPort: await freePort(),
+      // Temporal's per-execution signal limit (10,000 by default), lowered so that a test can
+      // reach it in seconds: the bridge must dead-letter the refused signal, not retry it forever.
+      dynamicConfig: [`history.maximumSignalsPerExecution=${TEST_SIGNAL_LIMIT}`],
+    }),
     MosquittoBroker.start({ dataDir: path.join(dir, 'mosquitto') }),
   ]);
   const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger });

@@ -29,3 +29,6 @@ export function testEnv(): TestEnv {
     bundlePath: read(TEST_ENV_VARS.bundlePath),
   };
 }
+
+/** The test server's per-execution signal limit (Temporal's default is 10,000). */
+export const TEST_SIGNAL_LIMIT = 400;

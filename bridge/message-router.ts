@@ -1,0 +1,169 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../config/logger';
+import type { DeviceMessage, DevicePresence } from '../protocol/command-contract';
+import { MAX_JSON_DEPTH } from '../protocol/json-depth';
+import { BridgeCounters } from './bridge-counters';
+import { classifyDeviceMessage } from './classify-device-message';
+import { CommandOwners } from './command-owners';
+import { deadLetterOf, DeadLetterStore, type BridgeDeadLetterReason } from './dead-letters';
+import { DEFAULT_DEVICE_RATE, DeviceRateLimiter, type DeviceRate } from './device-rate-limiter';
+import { DEFAULT_MAX_REPEATS, DuplicateGuard } from './duplicate-guard';
+import { PerKeyOrder } from './per-key-order';
+import { PresenceTracker } from './presence-tracker';
+import { PresenceWaker, type PresenceWakerOptions } from './presence-waker';
+import { SignalForwarder, type SignalForwarderOptions } from './signal-forwarder';
+
+export interface MessageRouterOptions {
+  topicPrefix: string;
+  temporal: Pick<Client, 'workflow' | 'connection'>;
+  logger: Logger;
+  maxPayloadBytes?: number;
+  /** JSON nesting allowed in a payload (default MAX_JSON_DEPTH, 32). */
+  maxDepth?: number;
+  /** Where rejected messages are counted and kept (default: in memory only). */
+  deadLetters?: DeadLetterStore;
+  /** Per-device message budget (default DEFAULT_DEVICE_RATE); `false` turns the limit off. */
+  deviceRate?: DeviceRate | false;
+  /** Copies of one answer forwarded before the rest are dropped (default 3). */
+  maxRepeats?: number;
+  signals?: SignalForwarderOptions;
+  presence?: PresenceWakerOptions;
+  counters?: BridgeCounters;
+}
+
+/**
+ * What the bridge does with one device message, apart from how it came (the MQTT connection
+ * lives in mqtt-bridge.ts). Cheap checks come first, so a misbehaving device costs the bridge
+ * microseconds and Temporal nothing:
+ *
+ *   classify (topic, size, JSON, schema)          → dead letter by reason
+ *   status → presence tracker → PresenceWaker    (off this path, batched, rate-limited)
+ *   ack/result → device budget                    → `rate-limited`
+ *              → owner and state, from Temporal   → `unknown-command`, `spoofed`, `closed-command`
+ *              → repeats of the same answer       → dropped and counted (`duplicate-dropped`)
+ *              → signal (transient errors retried for a bounded time)
+ *                                                 → `signal-refused`, `signal-failed`
+ *
+ * `route` never throws and always settles, so the MQTT message is then acknowledged.
+ * Messages of one command are handled in the order they arrived; different commands in
+ * parallel (as many as the connection's lanes deliver at once).
+ */
+export class MessageRouter {
+  readonly counters: BridgeCounters;
+  readonly presence = new PresenceTracker();
+  readonly deadLetters: DeadLetterStore;
+  readonly waker: PresenceWaker;
+  private readonly owners: CommandOwners;
+  private readonly forwarder: SignalForwarder;
+  private readonly rate?: DeviceRateLimiter;
+  private readonly repeats: DuplicateGuard;
+  private readonly order = new PerKeyOrder();
+
+  constructor(private readonly o: MessageRouterOptions) {
+    this.counters = o.counters ?? new BridgeCounters();
+    this.deadLetters = o.deadLetters ?? new DeadLetterStore({ logger: o.logger });
+    this.owners = new CommandOwners(o.temporal);
+    this.waker = new PresenceWaker(o.temporal, this.counters, o.logger, o.presence);
+    this.rate = o.deviceRate === false ? undefined : new DeviceRateLimiter(o.deviceRate ?? DEFAULT_DEVICE_RATE);
+    this.repeats = new DuplicateGuard(o.maxRepeats ?? DEFAULT_MAX_REPEATS);
+    this.forwarder = new SignalForwarder(o.temporal, {
+      ...o.signals,
+      onRetry: (err, attempt) => {
+        this.counters.add('signal-retry');
+        if (attempt === 1 || attempt % 10 === 0) {
+          o.logger.warn({ err: String(err), attempt }, 'Temporal did not accept a signal; retrying before acknowledging the MQTT message');
+        }
+        o.signals?.onRetry?.(err, attempt);
+      },
+    });
+  }
+
+  /** Never throws: every outcome is counted, and the message may then be acknowledged. */
+  async route(topic: string, payload: Buffer, retained: boolean): Promise<void> {
+    try {
+      await this.routeUnsafe(topic, payload, retained);
+    } catch (err) {
+      // Unreachable by design; counted so that a bug shows, and acknowledged to avoid a loop.
+      this.counters.add('router-error');
+      this.o.logger.error({ err: String(err), topic }, 'bridge router failed on a message');
+    }
+  }
+
+  private async routeUnsafe(topic: string, payload: Buffer, retained: boolean): Promise<void> {
+    const { topicPrefix, maxPayloadBytes, maxDepth = MAX_JSON_DEPTH, logger } = this.o;
+    const receivedAt = new Date().toISOString();
+    const classified = classifyDeviceMessage(topicPrefix, topic, payload, { maxPayloadBytes, maxDepth, receivedAt });
+    if (classified.outcome === 'dead-letter') {
+      this.counters.add(`rejected:${classified.letter.reason}`);
+      this.deadLetters.add(classified.letter); // logs it too (rate-limited log)
+      return;
+    }
+    const parsed = classified.parsed;
+    const deadLetter = (reason: BridgeDeadLetterReason, detail: string, commandId?: string) =>
+      this.deadLetters.add(deadLetterOf(topic, payload, reason, detail, { prefix: topicPrefix, receivedAt, commandId }));
+
+    // A retained status is a snapshot sent at subscribe time: not the device speaking now,
+    // so it costs no budget.
+    if (this.rate && !retained && !this.rate.take(parsed.deviceId)) {
+      this.counters.add(`${parsed.kind}:rate-limited`);
+      deadLetter('rate-limited', `device ${parsed.deviceId} sent more than its budget of messages; this one was dropped`, parsed.kind === 'status' ? undefined : parsed.message.commandId);
+      return;
+    }
+
+    if (parsed.kind === 'status') {
+      this.counters.add('status');
+      const presence: DevicePresence = { deviceId: parsed.deviceId, state: parsed.message.state, bootId: parsed.message.bootId, observedAt: receivedAt };
+      const change = this.presence.observe(presence);
+      logger.debug({ deviceId: parsed.deviceId, state: presence.state, change, retained }, 'device status');
+      // Only live changes (including those queued while the bridge was down) wake commands.
+      if (!retained && (change === 'came-online' || change === 'rebooted')) this.waker.wake(presence);
+      return;
+    }
+
+    const { commandId } = parsed.message;
+    const message = { kind: parsed.kind, deviceId: parsed.deviceId, receivedAt, message: parsed.message } as DeviceMessage;
+    await this.order.run(commandId, async () => {
+      const command = await this.owners.lookup(commandId);
+      if (command.kind === 'unknown') {
+        this.counters.add(`${parsed.kind}:unknown-command`);
+        return void deadLetter('unknown-command', `no command ${commandId} exists`, commandId);
+      }
+      if ((command.kind === 'open' || command.kind === 'closed') && command.owner !== parsed.deviceId) {
+        this.counters.add(`${parsed.kind}:spoofed`);
+        return void deadLetter('spoofed', `command ${commandId} belongs to device ${command.owner}, not ${parsed.deviceId}; not forwarded`, commandId);
+      }
+      if (command.kind === 'closed') {
+        this.counters.add(`${parsed.kind}:closed-command`);
+        return void deadLetter('closed-command', `command ${commandId} had already ended${command.state ? ` (${command.state})` : ''} when the device sent ${parsed.kind} ${parsed.message.status}`, commandId);
+      }
+      // Counted only once the owner is known: a spoofer's copies must not use up the budget of
+      // repeats of the real device's answer.
+      if (!this.repeats.admit(commandId, `${parsed.deviceId}/${parsed.kind}`, parsed.message.status)) {
+        this.counters.add(`${parsed.kind}:duplicate-dropped`);
+        return;
+      }
+      if (command.kind === 'unavailable') this.counters.add('spoof-check:skipped'); // the workflow still checks the device
+      const forwarded = await this.forwarder.forward(message);
+      switch (forwarded.outcome) {
+        case 'signalled':
+          this.counters.add(`${parsed.kind}:signalled`);
+          logger.debug({ deviceId: parsed.deviceId, commandId, kind: parsed.kind }, 'forwarded to workflow');
+          return;
+        case 'not-running':
+          if (command.kind === 'open') this.owners.markClosed(commandId, command.owner);
+          this.counters.add(`${parsed.kind}:closed-command`);
+          return void deadLetter('closed-command', `command ${commandId} ended before the device's ${parsed.kind} ${parsed.message.status} could be delivered`, commandId);
+        case 'refused':
+          this.counters.add(`${parsed.kind}:signal-refused`);
+          return void deadLetter('signal-refused', `Temporal refused the signal for command ${commandId}: ${forwarded.detail}`, commandId);
+        case 'gave-up':
+          this.counters.add(`${parsed.kind}:signal-failed`);
+          return void deadLetter('signal-failed', `Temporal did not take the signal for command ${commandId}: ${forwarded.detail}`, commandId);
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.waker.stop();
+  }
+}
