@@ -108,4 +108,30 @@ describe('noisy neighbour: one device cannot stop the others', () => {
     release();
     await flooder.endAsync();
   });
+
+  test('a fleet reconnecting at once is a few batched visibility calls, and the answers of running commands are not held up', async () => {
+    const h = await new Harness().start();
+    harnesses.push(h);
+    const calm = Array.from({ length: 20 }, (_, i) => `storm-calm-${i + 1}`);
+    for (const id of calm) await h.startDevice(id);
+    const storm = Array.from({ length: 1_000 }, (_, i) => `storm-${i + 1}`);
+    const before = h.bridge!.counters.toJSON();
+    const delta = (k: string) => h.bridge!.counters.get(k) - (before[k] ?? 0);
+    const gateway = await floodClient(h, 'storm');
+    // 1,000 devices come online, each twice (a reboot right after), while 20 commands run.
+    const statuses = storm.flatMap((id) => [1, 2].map((boot) => ({ topic: deviceTopic(h.topicPrefix, id, 'status'), payload: JSON.stringify({ v: 1, state: 'online', bootId: `${id}-boot-${boot}`, ts: new Date().toISOString() }) })));
+    const reconnecting = publishAll(gateway, statuses);
+    const outcomes = await Promise.all(calm.map(async (deviceId) => (await h.client.send({ deviceId, name: 'ping' })).result()));
+    await reconnecting;
+    expect(outcomes.map((o) => `${o.state}/${o.attempts}`)).toEqual(calm.map(() => 'Succeeded/1'));
+    await eventually(async () => storm.filter((id) => h.bridge!.presence.get(id)?.bootId === `${id}-boot-2`).length, (n) => n === storm.length, 60_000);
+    await h.bridge!.router.waker.idle();
+    // Each device was looked up once at most (its two statuses coalesce when they wait
+    // together), in batches of 100: not one visibility call per status.
+    expect(delta('presence:list')).toBeGreaterThanOrEqual(storm.length / 100);
+    expect(delta('presence:list')).toBeLessThanOrEqual((2 * storm.length) / 100 + 2);
+    expect(delta('presence:list-failed')).toBe(0);
+    await gateway.endAsync();
+  });
 });
+
