@@ -6,7 +6,9 @@
  *      Mosquitto (no Temporal) and the same command workflow with the MQTT hop replaced by
  *      direct signals (no MQTT);
  *   2. a 10,000-device rollout, all succeeding, in 2 waves: wall time, devices/s, peak worker RSS;
- *   3. the same with 20% failing devices and a 10% abort threshold: devices reached before the abort.
+ *   3. the same with 20% failing devices and a 10% abort threshold: devices reached before the abort;
+ *   and, on the path of 1, the isolation scenarios of bench/isolation.ts (noisy neighbour,
+ *   reconnect storm).
  * Results go to bench/results/<time>.json.
  */
 import { Client, Connection } from '@temporalio/client';
@@ -30,6 +32,7 @@ import { runConcurrently, summarize } from './percentiles';
 import { rawMqttRoundTrip } from './raw-mqtt-baseline';
 import { createBareCommandWorker } from './bare-workflow-baseline';
 import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
+import { noisyNeighbour, reconnectStorm } from './isolation';
 
 const program = new Command('bench')
   .option('--commands <n>', 'commands per throughput variant', (v) => Number(v), 1000)
@@ -45,6 +48,7 @@ const program = new Command('bench')
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-throughput', 'only the rollouts')
+  .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
   .parse();
 const opts = program.opts();
 
@@ -112,7 +116,14 @@ async function throughput(address: string, mqttUrl: string, client: Client, dir:
     const fullClient = new DcoClient({ connection: client.connection, taskQueue: 'bench-full' });
     const fullRun = summarize('full path', await runConcurrently(n, c, async (i) => void (await (await fullClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())));
     say(`   ${JSON.stringify(fullRun)}`);
+    const isolation = opts.skipIsolation
+      ? undefined
+      : await (async () => {
+          const setup = { mqttUrl, topicPrefix, client: fullClient, bridge, deviceIds: ids, commands: n, concurrency: c, say };
+          return { noisyNeighbour: await noisyNeighbour(setup), reconnectStorm: await reconnectStorm(setup) };
+        })();
     return {
+      isolation,
       variants: [raw, bareRun, fullRun],
       fullVsBareWorkflow: Math.round((fullRun.perSecond / bareRun.perSecond) * 100) / 100,
       fullVsRawMqtt: Math.round((fullRun.perSecond / raw.perSecond) * 1000) / 1000,

@@ -18,11 +18,30 @@ import { CommandId } from '../protocol/ids';
 import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute } from '../protocol/search-attributes';
 import type { commandWorkflow } from '../workflows/command-workflow';
 import { generateCommandId, resolveExpiresAt, SendRequest, type SendRequestInput } from './send-request';
+import { REQUEST_DIGEST_MEMO, requestDigest } from './request-digest';
 
 export class InvalidRequestError extends Error {
   constructor(readonly issues: z.core.$ZodIssue[]) {
     super(`invalid request: ${z.prettifyError(new z.ZodError(issues))}`);
     this.name = 'InvalidRequestError';
+  }
+}
+
+/**
+ * A `send` with a commandId that an existing command already uses for another device, name or
+ * params: idempotency must not hide that the caller meant something else.
+ */
+export class CommandConflictError extends Error {
+  constructor(
+    readonly commandId: string,
+    readonly existing: { deviceId?: string; name?: string },
+  ) {
+    super(
+      `command ${commandId} already exists with another device, name or params` +
+        `${existing.deviceId ? ` (device ${existing.deviceId}, command ${existing.name})` : ''}; ` +
+        'use a new commandId, or send exactly the same request to get the existing command back',
+    );
+    this.name = 'CommandConflictError';
   }
 }
 
@@ -75,7 +94,8 @@ export class DcoClient {
 
   /**
    * Starts a command. Idempotent per commandId: sending the same commandId again, while it runs
-   * or after it ended, returns the existing command and starts nothing.
+   * or after it ended, returns the existing command and starts nothing. The same commandId
+   * with another device, name or params is refused with CommandConflictError.
    */
   async send(input: SendRequestInput): Promise<CommandHandle> {
     const parsed = SendRequest.safeParse(input);
@@ -97,8 +117,10 @@ export class DcoClient {
       ...(req.rolloutId ? { rolloutId: req.rolloutId } : {}),
     };
     const workflowId = commandWorkflowId(commandId);
+    const digest = requestDigest(request);
+    let handle: CommandHandle;
     try {
-      const handle = await this.temporal.workflow.start<typeof commandWorkflow>(COMMAND_WORKFLOW_TYPE, {
+      const started = await this.temporal.workflow.start<typeof commandWorkflow>(COMMAND_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: this.taskQueue,
         args: [request],
@@ -112,12 +134,28 @@ export class DcoClient {
           { key: CommandNameAttribute, value: req.name },
           { key: CommandStateAttribute, value: 'Created' },
         ],
+        memo: { [REQUEST_DIGEST_MEMO]: digest },
       });
-      return new CommandHandle(commandId, handle);
+      handle = new CommandHandle(commandId, started);
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.get(commandId);
-      throw err;
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      handle = this.get(commandId);
     }
+    // A generated commandId is new; a given one may name an existing command: is it this one?
+    if (req.commandId !== undefined) await this.refuseConflict(commandId, request, digest);
+    return handle;
+  }
+
+  private async refuseConflict(commandId: string, request: CommandRequest, digest: string): Promise<void> {
+    const d = await this.temporal.workflow.getHandle(commandWorkflowId(commandId)).describe();
+    const found = { deviceId: d.typedSearchAttributes.get(DeviceIdAttribute), name: d.typedSearchAttributes.get(CommandNameAttribute) };
+    const existing = d.memo?.[REQUEST_DIGEST_MEMO];
+    // Started by another client without our memo: compare what the search attributes show.
+    const conflict =
+      existing !== undefined
+        ? existing !== digest
+        : (found.deviceId !== undefined && found.deviceId !== request.deviceId) || (found.name !== undefined && found.name !== request.name);
+    if (conflict) throw new CommandConflictError(commandId, found);
   }
 
   /** A handle to an existing command; `state()` fails with WorkflowNotFoundError if there is none. */

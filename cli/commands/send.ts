@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { DcoClient, InvalidRequestError } from '../../client/dco-client';
+import { CommandConflictError, DcoClient, InvalidRequestError } from '../../client/dco-client';
 import { SendRequest, type SendRequestInput } from '../../client/send-request';
 import { connectClient } from '../../config/temporal-connect';
 import { tracingPlugin } from '../../config/tracing';
@@ -53,7 +53,7 @@ export function sendCommand(): Command {
         process.stdout.write(opts.json ? JSON.stringify(commandJson(outcome)) + '\n' : commandText(outcome) + '\n');
         if (outcome.state !== 'Succeeded') process.exitCode = 1;
       } catch (err) {
-        if (err instanceof InvalidRequestError) throw new UsageError(err.message);
+        if (err instanceof InvalidRequestError || err instanceof CommandConflictError) throw new UsageError(err.message);
         throw err;
       } finally {
         await connection.close();

@@ -91,6 +91,25 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     expect(device.journal.get(commandId)?.executions).toBe(1);
   });
 
+  test('the same commandId with another device, name or params is refused as a conflict, not silently merged', async () => {
+    await h.startDevice('conf-1', { ping: async () => ({ ok: true }), other: async () => ({}) });
+    await h.startDevice('conf-2');
+    const commandId = `conflict-${h.id}`;
+    const first = await h.client.send({ deviceId: 'conf-1', name: 'ping', commandId, params: { a: 1, b: 2 } });
+    // Same request (params in another key order): the same command, no error.
+    expect((await h.client.send({ deviceId: 'conf-1', name: 'ping', commandId, params: { b: 2, a: 1 } })).workflowId).toBe(first.workflowId);
+    for (const other of [
+      { deviceId: 'conf-2', name: 'ping', params: { a: 1, b: 2 } },
+      { deviceId: 'conf-1', name: 'other', params: { a: 1, b: 2 } },
+      { deviceId: 'conf-1', name: 'ping', params: { a: 1, b: 3 } },
+    ]) {
+      await expect(h.client.send({ ...other, commandId })).rejects.toMatchObject({ name: 'CommandConflictError', commandId });
+    }
+    expect((await first.result()).state).toBe('Succeeded');
+    // After it ended, too.
+    await expect(h.client.send({ deviceId: 'conf-2', name: 'ping', commandId })).rejects.toThrow(/already exists with another device, name or params \(device conf-1, command ping\)/);
+  });
+
   test('a lost ack: the device executes, the result alone completes the command', async () => {
     await h.startDevice('noack-1', { ping: async () => ({ ok: 1 }) }, { dropAck: () => true });
     const outcome = await (await h.client.send({ deviceId: 'noack-1', name: 'ping' })).result();
