@@ -9,7 +9,8 @@
  * Ack latency here is the command's own record: from its first publish to the ack's arrival in
  * the workflow, so it includes the broker, the bridge's queue and lanes, and the signal.
  */
-import mqtt from 'mqtt';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import type { CommandSnapshot } from '../protocol/command-contract';
 import type { DcoClient } from '../client/dco-client';
 import type { MqttBridge } from '../bridge/mqtt-bridge';
@@ -34,6 +35,19 @@ function ackLatencyMs(s: CommandSnapshot): number | undefined {
   return published && acked ? Date.parse(acked.at) - Date.parse(published.at) : undefined;
 }
 
+/** Publishes from a child process (bench/publish-child.ts); resolves with what it reports. */
+function publishFromChild(mqttUrl: string, clientId: string, messages: Array<{ t: string; p: string }>, overMs = 0): Promise<{ published: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+    const child = spawn(tsx, [path.join(__dirname, 'publish-child.ts'), mqttUrl, clientId, '200', String(overMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`publish-child exited ${code}`))));
+    child.stdin.end(messages.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  });
+}
+
 async function runCommands(o: Setup, label: string) {
   const outcomes: CommandSnapshot[] = [];
   const run = await runConcurrently(o.commands, o.concurrency, async (i) => {
@@ -55,62 +69,43 @@ export async function noisyNeighbour(o: Setup) {
   o.say(`   noisy neighbour: ${o.commands} commands, quiet, then while one device publishes 50,000 messages`);
   const quiet = await runCommands(o, 'quiet');
   o.say(`   ${JSON.stringify(quiet)}`);
-  const flooder = await mqtt.connectAsync(o.mqttUrl, { protocolVersion: 5, clientId: 'bench-noisy', clean: true, reconnectPeriod: 0 });
   const topic = (kind: 'ack' | 'result' | 'status') => deviceTopic(o.topicPrefix, 'noisy-bench-1', kind);
   const before = o.bridge.counters.toJSON();
-  let sent = 0;
-  const flood = (async () => {
-    for (let i = 0; i < 50_000; i += 500) {
-      await Promise.all(
-        Array.from({ length: 500 }, (_, j) => {
-          const k = i + j;
-          const kind = k % 3 === 0 ? 'ack' : k % 3 === 1 ? 'result' : 'status';
-          const payload =
-            kind === 'status'
-              ? { v: 1, state: 'online', bootId: `boot-${k}`, ts: new Date().toISOString() }
-              : { v: 1, commandId: kind === 'ack' ? 'noisy-own' : `noisy-ghost-${k}`, status: kind === 'ack' ? 'accepted' : 'succeeded' };
-          return flooder.publishAsync(topic(kind), JSON.stringify(payload), { qos: 1 }).then(() => sent++);
-        }),
-      );
-    }
-  })();
+  const messages = Array.from({ length: 50_000 }, (_, k) => {
+    const kind = k % 3 === 0 ? 'ack' : k % 3 === 1 ? 'result' : 'status';
+    const payload =
+      kind === 'status'
+        ? { v: 1, state: 'online', bootId: `boot-${k}`, ts: new Date().toISOString() }
+        : { v: 1, commandId: kind === 'ack' ? 'noisy-own' : `noisy-ghost-${k}`, status: kind === 'ack' ? 'accepted' : 'succeeded' };
+    return { t: topic(kind), p: JSON.stringify(payload) };
+  });
+  const flood = publishFromChild(o.mqttUrl, 'bench-noisy', messages);
   const noisy = await runCommands(o, 'while flooded');
-  await flood;
-  await flooder.endAsync();
+  const flooded = await flood;
   const after = o.bridge.counters.toJSON();
   const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
   o.say(`   ${JSON.stringify(noisy)}`);
-  return { quiet, noisy, floodMessages: sent, bridgeCounters: delta, throughputRatio: Math.round((noisy.perSecond / quiet.perSecond) * 100) / 100, target: 'throughputRatio >= 0.8' };
+  return { quiet, noisy, floodMessages: flooded.published, floodPublishedInMs: flooded.ms, bridgeCounters: delta, throughputRatio: Math.round((noisy.perSecond / quiet.perSecond) * 100) / 100, target: 'throughputRatio >= 0.8' };
 }
 
 export async function reconnectStorm(o: Setup, devices = 10_000, withinMs = 10_000) {
   o.say(`   reconnect storm: ${devices} devices announce a new boot within ${withinMs / 1000} s while ${o.commands} commands run`);
-  const gateway = await mqtt.connectAsync(o.mqttUrl, { protocolVersion: 5, clientId: 'bench-storm', clean: true, reconnectPeriod: 0 });
   const before = o.bridge.counters.toJSON();
-  const started = Date.now();
-  const storm = (async () => {
-    const perTick = Math.ceil(devices / (withinMs / 100));
-    for (let i = 0; i < devices; i += perTick) {
-      await Promise.all(
-        Array.from({ length: Math.min(perTick, devices - i) }, (_, j) =>
-          gateway.publishAsync(deviceTopic(o.topicPrefix, `storm-${i + j}`, 'status'), JSON.stringify({ v: 1, state: 'online', bootId: `storm-boot-${started}`, ts: new Date().toISOString() }), { qos: 1 }),
-        ),
-      );
-      const due = started + ((i + perTick) / devices) * withinMs;
-      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-    }
-  })();
+  const bootId = `storm-boot-${Date.now()}`;
+  const statuses = Array.from({ length: devices }, (_, i) => ({
+    t: deviceTopic(o.topicPrefix, `storm-${i}`, 'status'),
+    p: JSON.stringify({ v: 1, state: 'online', bootId, ts: new Date().toISOString() }),
+  }));
+  const storm = publishFromChild(o.mqttUrl, 'bench-storm', statuses, withinMs);
   const run = await runCommands(o, 'during the storm');
-  await storm;
-  const publishedInMs = Date.now() - started;
+  const published = await storm;
   await o.bridge.router.waker.idle();
-  await gateway.endAsync();
   const after = o.bridge.counters.toJSON();
   const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
   o.say(`   ${JSON.stringify(run)}`);
   return {
     devices,
-    statusesPublishedInMs: publishedInMs,
+    statusesPublishedInMs: published.ms,
     commands: run,
     timedOut: run.states.TimedOut ?? 0,
     visibilityListCalls: d('presence:list'),
