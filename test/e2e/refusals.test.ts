@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { InvalidRequestError } from '../../client/dco-client';
 import { COMMAND_WORKFLOW_TYPE, commandWorkflowId, type CommandSnapshot } from '../../protocol/command-contract';
 import { isTerminal } from '../../protocol/command-state';
+import { ROLLOUT_WORKFLOW_TYPE, rolloutWorkflowId, type RolloutStatusView } from '../../protocol/rollout-contract';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
 import { aclFile } from '../../stack/broker-auth';
 import { eventually } from '../support/eventually';
@@ -97,6 +98,29 @@ describe('refusals end in a command state and stop nothing else', () => {
     await expect(publisher.publish(`${h.topicPrefix}/x-1/commands`, 'x'.repeat(70_000), 10)).rejects.toThrow(/too large/);
     expect(publisher.connected).toBe(true);
     await publisher.publish(`${h.topicPrefix}/x-1/commands`, '{}', 10);
+  });
+
+  test.each([
+    ['concurrency 0', { concurrency: 0 }, /^invalid rollout: concurrency must be a whole number from 1 to 2000, got 0/],
+    ['too-deep params', { params: nested(40) }, /^invalid rollout: params must not nest/],
+  ])('a rollout started directly with %s ends at once as aborted with the reason; no device gets anything', async (kind, overrides, reason) => {
+    const device = await new RawDevice('ro-watch', h.env.mqttUrl, h.topicPrefix).start();
+    const rolloutId = `bad-${kind.replace(/[^a-z0-9]/g, '')}-${h.id}`;
+    const spec = { rolloutId, name: 'ping', targets: ['ro-watch'], ...overrides };
+    const handle = await h.client.temporal.workflow.start(ROLLOUT_WORKFLOW_TYPE, {
+      workflowId: rolloutWorkflowId(rolloutId),
+      taskQueue: h.taskQueue,
+      args: [{ spec }],
+      workflowExecutionTimeout: '60 seconds', // the old code waited forever
+    });
+    h.started.push(handle.workflowId);
+    const status: RolloutStatusView = await handle.result();
+    expect(status.state).toBe('aborted');
+    expect(status.abortReason).toMatch(reason);
+    expect(status.overall.pending).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(device.commands).toEqual([]);
+    await device.stop();
   });
 
   describe('started with the `temporal` CLI alone', () => {
