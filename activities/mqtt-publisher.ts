@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
+import { brokerRefusal, publishProblem, PublishRefusedError } from './publish-guard';
 
 export interface MqttPublisherOptions {
   url: string;
@@ -69,8 +70,17 @@ export class MqttPublisher {
     });
   }
 
-  /** QoS 1, never retained; resolves after the PUBACK. */
+  /**
+   * QoS 1, never retained; resolves after the PUBACK. Rejects with PublishRefusedError (do not
+   * retry) when the publish cannot be encoded, is too large, or the broker refuses it (PUBACK
+   * reason code >= 0x80): such a publish is refused before it reaches MQTT.js, so it can never
+   * cost the shared connection (see publish-guard.ts). Any other error (not connected, no
+   * PUBACK in time) is worth retrying.
+   */
   async publish(topic: string, payload: string, messageExpirySeconds: number): Promise<void> {
+    const contentType = 'application/json';
+    const problem = publishProblem(topic, payload, messageExpirySeconds, contentType);
+    if (problem) throw new PublishRefusedError(problem);
     if (!this.client.connected) throw new BrokerUnavailableError(this.options.url);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -84,10 +94,12 @@ export class MqttPublisher {
         this.client.publishAsync(topic, payload, {
           qos: 1,
           retain: false,
-          properties: { messageExpiryInterval: messageExpirySeconds, contentType: 'application/json' },
+          properties: { messageExpiryInterval: messageExpirySeconds, contentType },
         }),
         timeout,
       ]);
+    } catch (err) {
+      throw brokerRefusal(err) ?? err;
     } finally {
       clearTimeout(timer);
     }

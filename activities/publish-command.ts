@@ -1,8 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { CommandActivities, PublishCommandInput, PublishCommandResult } from '../protocol/command-contract';
+import { PUBLISH_FAILURE_TYPES, type CommandActivities, type PublishCommandInput, type PublishCommandResult } from '../protocol/command-contract';
 import { deviceTopic } from '../protocol/topics';
 import type { MqttPublisher } from './mqtt-publisher';
 import type { PresenceView } from './presence-view';
+import { MAX_MESSAGE_EXPIRY_SECONDS, PublishRefusedError } from './publish-guard';
 
 export interface CommandActivityDeps {
   publisher: MqttPublisher;
@@ -15,25 +16,48 @@ export interface CommandActivityDeps {
 
 /**
  * Seconds until the command expires, rounded up: the MQTT v5 message expiry, so a broker never
- * delivers a stale command to a device that comes back late.
+ * delivers a stale command to a device that comes back late. Clamped into [1, 2^32 - 1], the
+ * range of the four-byte property (callers check for expiry first: 1 is not "expired").
  */
 export function messageExpirySeconds(expiresAt: string, nowMs: number): number {
-  return Math.ceil((Date.parse(expiresAt) - nowMs) / 1000);
+  const seconds = Math.ceil((Date.parse(expiresAt) - nowMs) / 1000);
+  if (Number.isNaN(seconds)) return 1;
+  return Math.min(MAX_MESSAGE_EXPIRY_SECONDS, Math.max(1, seconds));
 }
 
 export function createCommandActivities(deps: CommandActivityDeps): CommandActivities {
   const now = deps.now ?? Date.now;
   return {
     async publishCommand({ deviceId, command }: PublishCommandInput): Promise<PublishCommandResult> {
-      const expiry = messageExpirySeconds(command.expiresAt, now());
-      if (expiry <= 0) {
-        throw ApplicationFailure.nonRetryable(`command ${command.commandId} expired at ${command.expiresAt}`, 'CommandExpired');
+      const expiresAtMs = Date.parse(command.expiresAt);
+      if (Number.isNaN(expiresAtMs)) {
+        throw ApplicationFailure.nonRetryable(`expiresAt ${JSON.stringify(command.expiresAt)} is not a date`, PUBLISH_FAILURE_TYPES.refused);
+      }
+      const nowMs = now();
+      if (expiresAtMs <= nowMs) {
+        throw ApplicationFailure.nonRetryable(`command ${command.commandId} expired at ${command.expiresAt}`, PUBLISH_FAILURE_TYPES.expired);
       }
       const presence = deps.presence?.get(deviceId);
       // Offline is a normal state: hold the command (the workflow waits without using attempts).
       if (presence?.state === 'offline') return { published: false, presence };
-      // A BrokerUnavailableError or a missing PUBACK fails this attempt; Temporal retries it.
-      await deps.publisher.publish(deviceTopic(deps.topicPrefix, deviceId, 'commands'), JSON.stringify(command), expiry);
+      try {
+        // A BrokerUnavailableError or a missing PUBACK fails this attempt; Temporal retries it.
+        await deps.publisher.publish(
+          deviceTopic(deps.topicPrefix, deviceId, 'commands'),
+          JSON.stringify(command),
+          messageExpirySeconds(command.expiresAt, nowMs),
+        );
+      } catch (err) {
+        if (!(err instanceof PublishRefusedError)) throw err;
+        // Refused for good (the broker said so, or it could not be encoded): retrying would only
+        // be refused again. The workflow ends the command with this reason.
+        throw ApplicationFailure.create({
+          message: err.reason,
+          type: PUBLISH_FAILURE_TYPES.refused,
+          nonRetryable: true,
+          details: err.reasonCode === undefined ? [] : [{ reasonCode: err.reasonCode }],
+        });
+      }
       return presence ? { published: true, presence } : { published: true };
     },
   };

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import ms from 'ms';
+import { ISO_TIMESTAMP_PATTERN } from '../protocol/iso-timestamp';
 
 /** `30s`, `5m`, `1h`, `250ms`, or a plain number of milliseconds; must be positive. */
 export function parseDuration(value: string): number {
@@ -40,4 +41,12 @@ export function parseJsonObject(value: string): Record<string, unknown> {
     throw new InvalidArgumentError('expected a JSON object, e.g. \'{"level": 3}\'');
   }
   return parsed as Record<string, unknown>;
+}
+
+/** An RFC 3339 timestamp with seconds and an offset, as the protocol carries it. */
+export function parseTimestamp(value: string): string {
+  if (!ISO_TIMESTAMP_PATTERN.test(value)) {
+    throw new InvalidArgumentError(`expected an ISO-8601 date with seconds and an offset, such as 2026-02-04T10:00:00Z, got "${value}"`);
+  }
+  return value;
 }

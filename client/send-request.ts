@@ -1,15 +1,14 @@
 import { z } from 'zod';
-import { CommandOptions, DEFAULT_TTL_MS } from '../protocol/command-options';
+import { CommandOptions } from '../protocol/command-options';
+import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIMEOUT_MS } from '../protocol/command-limits';
+import { ROLLOUT_ID_PATTERN } from '../protocol/id-patterns';
 import { CommandId, CommandName, DeviceId } from '../protocol/ids';
-import { jsonTextDepth, MAX_JSON_DEPTH } from '../protocol/json-depth';
+import { jsonTextDepth } from '../protocol/json-depth';
 
-/** Params travel in one MQTT message; keep well under the broker's message size limit. */
-export const MAX_PARAMS_BYTES = 32 * 1024;
-/**
- * Params are one level inside the command message, whose nesting the wire protocol caps at
- * MAX_JSON_DEPTH (a device may refuse deeper JSON, as the bridge does).
- */
-export const MAX_PARAMS_DEPTH = MAX_JSON_DEPTH - 1;
+export { MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS };
+
+/** `30 days`, for messages. */
+export const MAX_TTL_TEXT = `${MAX_TTL_MS / (24 * 3600_000)} days`;
 
 /** Nesting depth of the JSON text; 0 when JSON cannot carry the value (the size check reports that). */
 function jsonDepth(value: unknown): number {
@@ -40,9 +39,13 @@ export const SendRequest = CommandOptions.extend({
   /** Give one to make the send idempotent: the same commandId never starts a second command. */
   commandId: CommandId.optional(),
   /** Time to live from now; ignored when expiresAt is given. */
-  ttlMs: z.int().min(1_000).max(30 * 24 * 3600_000).optional(),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
-  rolloutId: z.string().optional(),
+  ttlMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_TTL_MS, `ttlMs must be at most ${MAX_TTL_TEXT} (MAX_TTL_MS)`).optional(),
+  /** Absolute deadline, at most MAX_TTL_MS from now (checked when the request is parsed). */
+  expiresAt: z.iso
+    .datetime({ offset: true, error: 'expiresAt must be an ISO-8601 date with an offset, e.g. 2026-02-04T10:00:00Z' })
+    .refine((at) => Date.parse(at) <= Date.now() + MAX_TTL_MS, `expiresAt must be at most ${MAX_TTL_TEXT} from now (MAX_TTL_MS)`)
+    .optional(),
+  rolloutId: z.string().regex(ROLLOUT_ID_PATTERN, 'rolloutId must be 1-63 characters of A-Z a-z 0-9 _ -').optional(),
 });
 export type SendRequestInput = z.input<typeof SendRequest>;
 export type SendRequest = z.infer<typeof SendRequest>;

@@ -88,11 +88,23 @@ export type PublishCommandResult =
   /** Not published: the device is known to be offline (its retained status says so). */
   | { published: false; presence: DevicePresence };
 
+/**
+ * `ApplicationFailure` types of publishCommand that are final (non-retryable); the command
+ * workflow ends the command on them (Expired, or Rejected with the reason).
+ */
+export const PUBLISH_FAILURE_TYPES = {
+  /** The command's expiresAt passed: it must never be published again. */
+  expired: 'CommandExpired',
+  /** Not published and never will be: the broker refused it (PUBACK >= 0x80) or it cannot be encoded. */
+  refused: 'PublishRefused',
+} as const;
+
 /** Activities the command workflow calls; implemented in activities/. */
 export interface CommandActivities {
   /**
    * Publishes at QoS 1, not retained, with message expiry; resolves after the broker's PUBACK.
-   * Does not publish to a device whose retained status says it is offline.
+   * Does not publish to a device whose retained status says it is offline. Fails for good
+   * (non-retryable, see PUBLISH_FAILURE_TYPES) when the command expired or the publish is refused.
    */
   publishCommand(input: PublishCommandInput): Promise<PublishCommandResult>;
 }

@@ -1,38 +1,35 @@
 import { z } from 'zod';
+import { BACKOFF_LIMITS as B, COMMAND_OPTION_LIMITS as C, DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
+
+export { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS };
 
 /**
  * How long a command may take and how hard we try. Durations are milliseconds on the Temporal
- * side; the wire protocol carries absolute ISO timestamps only.
+ * side; the wire protocol carries absolute ISO timestamps only. The numbers are in
+ * command-limits.ts, shared with the workflow's own input check (validate-command-request.ts).
  */
 export const BackoffOptions = z.object({
   /** Wait before the second publish. */
-  initialMs: z.int().min(0).max(24 * 3600_000).default(1_000),
+  initialMs: z.int().min(B.initialMs.min).max(B.initialMs.max).default(B.initialMs.default),
   /** Upper bound of one wait. */
-  maxMs: z.int().min(0).max(24 * 3600_000).default(30_000),
-  multiplier: z.number().min(1).max(10).default(2),
+  maxMs: z.int().min(B.maxMs.min).max(B.maxMs.max).default(B.maxMs.default),
+  multiplier: z.number().min(B.multiplier.min).max(B.multiplier.max).default(B.multiplier.default),
   /** Each wait is randomized by ±jitter × wait, so a fleet does not retry in lockstep. */
-  jitter: z.number().min(0).max(1).default(0.2),
+  jitter: z.number().min(B.jitter.min).max(B.jitter.max).default(B.jitter.default),
 });
 
-/**
- * Temporal's timers fire with about one second of granularity on the dev server, so shorter
- * timeouts would only pretend to be precise.
- */
-export const MIN_TIMEOUT_MS = 1_000;
+const TIMER_PRECISION = 'must be at least 1000 ms (1s): Temporal timers are not more precise';
 
 export const CommandOptions = z.object({
   /** Per attempt: how long to wait for the device's ack before publishing again. */
-  ackTimeoutMs: z.int().min(MIN_TIMEOUT_MS, 'must be at least 1000 ms (1s): Temporal timers are not more precise').max(7 * 24 * 3600_000).default(10_000),
+  ackTimeoutMs: z.int().min(C.ackTimeoutMs.min, TIMER_PRECISION).max(C.ackTimeoutMs.max).default(C.ackTimeoutMs.default),
   /** After the ack: how long the device has to report a result. */
-  resultTimeoutMs: z.int().min(MIN_TIMEOUT_MS, 'must be at least 1000 ms (1s): Temporal timers are not more precise').max(30 * 24 * 3600_000).default(60_000),
+  resultTimeoutMs: z.int().min(C.resultTimeoutMs.min, TIMER_PRECISION).max(C.resultTimeoutMs.max).default(C.resultTimeoutMs.default),
   /** Publishes of the same command, counting the first. */
-  maxAttempts: z.int().min(1).max(100).default(5),
+  maxAttempts: z.int().min(C.maxAttempts.min).max(C.maxAttempts.max).default(C.maxAttempts.default),
   backoff: BackoffOptions.prefault({}),
 });
 
 export type BackoffOptions = z.infer<typeof BackoffOptions>;
 export type CommandOptions = z.infer<typeof CommandOptions>;
 export type CommandOptionsInput = z.input<typeof CommandOptions>;
-
-/** Default time to live when the caller gives neither ttl nor expiresAt. */
-export const DEFAULT_TTL_MS = 10 * 60_000;

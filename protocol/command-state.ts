@@ -1,17 +1,30 @@
 /**
  * The life of one device command. Every transition is explicit (see ALLOWED_TRANSITIONS) and
- * recorded; a terminal state never changes again, whatever arrives later.
+ * recorded; a terminal state never changes again, whatever arrives later. Every command ends
+ * in one of the six terminal states, never as a failed Temporal workflow, and each says
+ * exactly what is known about the device (docs/protocol.md, "What the service does"):
  */
 export const COMMAND_STATES = [
   'Created', // the workflow exists, nothing published yet
   'Sent', // the broker accepted the publish (PUBACK); the device may or may not have it
   'Acknowledged', // the device confirmed receipt and accepted the command
-  'Succeeded', // the device reported successful execution
-  'Rejected', // the device refused the command (ack rejected)
-  'Failed', // the device executed the command and reported failure
-  'TimedOut', // no ack after every attempt, or no result in time after the ack
-  'Expired', // the command's time to live passed before the device executed it
-  'Cancelled', // the caller cancelled the command; nothing more is published
+  // ---- terminal ----
+  'Succeeded', // executed: the device reported success
+  // Not executed. Either the device refused it (ack rejected, its reason kept), or it was
+  // refused before reaching any device: `invalid request: ...` (the input failed validation,
+  // nothing published) or `refused by the broker: ...` / `refused before publishing: ...`
+  // (the first publish was refused; nothing reached the broker).
+  'Rejected',
+  'Failed', // executed: the device reported failure (its error kept)
+  // The service stopped waiting; the device MAY still have the command and execute it before
+  // expiresAt: no ack after every attempt, no result in time after the ack, or publishing
+  // stopped for good after an earlier attempt had reached the broker.
+  'TimedOut',
+  // The time to live passed: nothing is published after expiresAt, and the device will not
+  // execute it (a device must not start a command at or after expiresAt; one that got it too
+  // late rejects it with reason `expired`).
+  'Expired',
+  'Cancelled', // the caller cancelled the command; nothing more is published (the device is not told)
 ] as const;
 export type CommandState = (typeof COMMAND_STATES)[number];
 

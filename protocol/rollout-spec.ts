@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { CommandOptions, DEFAULT_TTL_MS, MIN_TIMEOUT_MS } from './command-options';
+import { CommandOptions } from './command-options';
+import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
+import { jsonTextDepth } from './json-depth';
+import { jsonByteLength } from './json-size';
+import { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_WAVES } from './validate-rollout-spec';
 import { ROLLOUT_ID_PATTERN } from './id-patterns';
 import { CommandName, DeviceId } from './ids';
 
@@ -15,13 +19,11 @@ export const RolloutId = z
   .regex(ROLLOUT_ID_PATTERN, 'rolloutId must be 1-63 characters of A-Z a-z 0-9 _ - (no ".": it separates rollout and device in command IDs)');
 export type RolloutId = z.infer<typeof RolloutId>;
 
-/** Temporal allows 2,000 pending child workflows per workflow execution. */
-export const MAX_ROLLOUT_CONCURRENCY = 2_000;
-export const DEFAULT_ROLLOUT_CONCURRENCY = 100;
-export const MAX_WAVES = 100;
+export { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_WAVES };
 /** Same bound as a single send (client/send-request.ts): params travel in one MQTT message. */
-export const MAX_ROLLOUT_PARAMS_BYTES = 32 * 1024;
-const MAX_DURATION_MS = 30 * 24 * 3600_000;
+export const MAX_ROLLOUT_PARAMS_BYTES = MAX_PARAMS_BYTES;
+/** Time to live of each command and soak time: at most MAX_TTL_MS (command-limits.ts explains it). */
+const MAX_DURATION_MS = MAX_TTL_MS;
 
 /**
  * How far a wave reaches, as a share of the whole fleet or a number of devices. Entries are
@@ -63,25 +65,12 @@ export const AbortRule = z.object({
 });
 export type AbortRule = z.infer<typeof AbortRule>;
 
-/** UTF-8 size of the JSON text without Buffer (this file may run inside the workflow sandbox). */
-function jsonBytes(value: unknown): number {
-  let text: string;
+function paramsDepth(value: unknown): number {
   try {
-    text = JSON.stringify(value);
+    return jsonTextDepth(JSON.stringify(value) ?? '', MAX_PARAMS_DEPTH);
   } catch {
-    return Infinity;
+    return 0; // the size check reports values JSON cannot carry
   }
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      bytes += 4; // surrogate pair
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 function duplicatesOf(ids: readonly string[]): string[] {
@@ -112,7 +101,8 @@ export const RolloutSpec = z
     params: z
       .record(z.string(), z.unknown())
       .default({})
-      .refine((p) => jsonBytes(p) <= MAX_ROLLOUT_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_ROLLOUT_PARAMS_BYTES} bytes`),
+      .refine((p) => jsonByteLength(p) <= MAX_ROLLOUT_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_ROLLOUT_PARAMS_BYTES} bytes`)
+      .refine((p) => paramsDepth(p) <= MAX_PARAMS_DEPTH, `params must not nest objects and arrays more than ${MAX_PARAMS_DEPTH} levels deep`),
     options: CommandOptions.prefault({}),
     /** Time to live of each device command, counted from when that command starts. */
     ttlMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_DURATION_MS).default(DEFAULT_TTL_MS),

@@ -2,7 +2,7 @@
  * Pure state logic of one command: no Temporal API, no I/O, no clock (time is passed in), so
  * it is unit-tested on its own and used unchanged inside the workflow.
  */
-import type { CommandSnapshot, DeviceMessage, HistoryEntry } from '../protocol/command-contract';
+import { PUBLISH_FAILURE_TYPES, type CommandSnapshot, type DeviceMessage, type HistoryEntry } from '../protocol/command-contract';
 import { ALLOWED_TRANSITIONS, isTerminal, type CommandState } from '../protocol/command-state';
 
 /** A flood of duplicates must not grow workflow state without bound. */
@@ -107,4 +107,61 @@ export function applyDeviceMessage(record: CommandSnapshot, m: DeviceMessage, at
     error,
     ...(result.output ? { output: result.output } : {}),
   };
+}
+
+/** Prefix of the reason of a command refused because its input was invalid. */
+export const INVALID_REQUEST = 'invalid request';
+
+/**
+ * The record of a command whose input failed validation (protocol/validate-command-request.ts):
+ * `Rejected` at once, nothing published. Built from whatever fields look usable, so the
+ * snapshot still says which command and device it was about; `fallbackCommandId` (from the
+ * workflow ID) stands in for a commandId that is not a string.
+ */
+export function invalidRequestRecord(input: unknown, reason: string, at: string, fallbackCommandId: string): CommandSnapshot {
+  const i = (typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {}) as Record<string, unknown>;
+  const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
+  const created = newRecord(
+    {
+      commandId: typeof i.commandId === 'string' ? i.commandId.slice(0, 128) : fallbackCommandId,
+      deviceId: text(i.deviceId, 64),
+      name: text(i.name, 64),
+      // Params are not kept: unchecked, they may be too big or too deep to serialize again.
+      params: {},
+      expiresAt: text(i.expiresAt, 64),
+      ...(typeof i.rolloutId === 'string' ? { rolloutId: i.rolloutId.slice(0, 63) } : {}),
+    },
+    at,
+  );
+  return transition(created, 'Rejected', at, 'invalid-request', reason);
+}
+
+/** What the workflow knows of a publish that failed for good (a non-retryable ActivityFailure). */
+export interface PublishFailure {
+  /** The ApplicationFailure type from the activity (PUBLISH_FAILURE_TYPES), if any. */
+  type?: string;
+  message: string;
+  /** The workflow's clock says the command has expired. */
+  expired: boolean;
+}
+
+/**
+ * The terminal state after the publish of an attempt failed for good (retryable failures are
+ * retried by Temporal until the command expires):
+ * - expired (the activity says so, or our clock does): `Expired`. Nothing is published after
+ *   expiresAt, and a device must not execute it later.
+ * - refused (the broker answered PUBACK >= 0x80, or it could not be encoded) while nothing has
+ *   reached the broker (`Created`): `Rejected` with the reason ("refused by the broker: ...",
+ *   "refused before publishing: ..."): not executed.
+ * - otherwise (refused after an earlier attempt reached the broker, or an unknown failure):
+ *   `TimedOut`: we stop waiting, and the device may have the command and still execute it.
+ */
+export function endAfterPublishFailure(record: CommandSnapshot, failure: PublishFailure, at: string): CommandSnapshot {
+  const refused = failure.type === PUBLISH_FAILURE_TYPES.refused;
+  if (failure.type === PUBLISH_FAILURE_TYPES.expired || (failure.expired && !refused)) {
+    return transition(record, 'Expired', at, 'publish-failed', `could not publish before expiry: ${failure.message}`);
+  }
+  if (refused && record.state === 'Created') return transition(record, 'Rejected', at, 'publish-refused', failure.message);
+  const why = record.state === 'Created' ? 'the publish may have reached the broker' : 'an earlier attempt reached the broker';
+  return transition(record, 'TimedOut', at, refused ? 'publish-refused' : 'publish-failed', `${failure.message}; ${why}, the device may still execute it`);
 }

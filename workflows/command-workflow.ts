@@ -1,5 +1,7 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
+  TemporalFailure,
   condition,
   isCancellation,
   log,
@@ -28,8 +30,20 @@ import {
   DeviceIdAttribute,
   RolloutIdAttribute,
 } from '../protocol/search-attributes';
+import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from '../protocol/id-patterns';
+import { validateCommandRequest } from '../protocol/validate-command-request';
 import { backoffDelayMs } from './backoff';
-import { applyDeviceMessage, newRecord, note, recordPublished, startAttempt, transition } from './command-record';
+import {
+  applyDeviceMessage,
+  endAfterPublishFailure,
+  INVALID_REQUEST,
+  invalidRequestRecord,
+  newRecord,
+  note,
+  recordPublished,
+  startAttempt,
+  transition,
+} from './command-record';
 import { recordAckLatency, recordFinished, recordResultLatency } from './command-metrics';
 import { describeForHumans } from './command-summary';
 
@@ -82,7 +96,13 @@ function resultProbeMs(ackTimeoutMs: number): number {
  * Presence: a device known to be offline gets nothing and costs no attempts; when it comes
  * online, or reboots while it holds the command, the command is published again at once.
  */
-export async function commandWorkflow(request: CommandRequest): Promise<CommandSnapshot> {
+export async function commandWorkflow(input: CommandRequest): Promise<CommandSnapshot> {
+  // Callers other than DcoClient (other languages, the `temporal` CLI) start this directly:
+  // check the input first. Invalid input ends at once as Rejected; it issues no command that a
+  // valid input would, so histories of valid commands replay unchanged.
+  const checked = validateCommandRequest(input, workflowInfo().startTime.getTime());
+  if (!checked.ok) return refuseInvalidRequest(input, `${INVALID_REQUEST}: ${checked.reason}`);
+  const request = checked.value;
   const { options } = request;
   const lean = patched(LEAN_HISTORY_PATCH);
   const publishCommand = lean ? publishAsLocalActivity : publishAsActivity;
@@ -241,10 +261,10 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
       try {
         if (!(await publish())) continue;
       } catch (err) {
-        if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+        const failure = publishFailure(err);
+        if (!failure) throw err;
         if (!waitingForAck()) break; // the device answered an earlier attempt meanwhile
-        // The activity retries until the command expires; reaching here means it did.
-        update(transition(record, 'Expired', now(), 'publish-failed', `could not publish before expiry: ${err.cause?.message ?? err.message}`));
+        update(endAfterPublishFailure(record, { ...failure, expired: untilExpiry() <= 0 }, now()));
         break;
       }
       republishBecause = undefined;
@@ -291,16 +311,63 @@ export async function commandWorkflow(request: CommandRequest): Promise<CommandS
           try {
             await publish();
           } catch (err) {
-            if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+            const failure = publishFailure(err);
+            if (!failure) throw err;
             // The result may still come; the deadline decides.
+            update(note(record, now(), 'publish-failed', `re-publish failed: ${failure.message}`));
           }
         }
       }
     }
   } catch (err) {
-    if (!isCancellation(err)) throw err;
-    if (!isTerminal(record.state)) update(transition(record, 'Cancelled', now(), 'cancelled', 'cancelled by the caller'));
+    if (isCancellation(err)) {
+      if (!isTerminal(record.state)) update(transition(record, 'Cancelled', now(), 'cancelled', 'cancelled by the caller'));
+    } else if (err instanceof TemporalFailure && !isTerminal(record.state)) {
+      // A Temporal failure would fail the workflow: a command ends in a command state instead.
+      // (Other errors are bugs in this code: they fail the workflow task, which is retried.)
+      // We do not know whether the device got it: TimedOut (stopped waiting; it may still execute).
+      update(transition(record, 'TimedOut', now(), 'failed-unexpectedly', `stopped by an unexpected failure: ${failureMessage(err)}`));
+    } else {
+      throw err;
+    }
   }
+  return record;
+}
+
+function failureMessage(err: Error): string {
+  return (err.cause as Error | undefined)?.message ?? err.message;
+}
+
+/**
+ * A publish that failed for good, or undefined for anything else (cancellation, bugs). A
+ * regular activity's final failure arrives as an ActivityFailure around the activity's
+ * ApplicationFailure; a local activity's arrived as the bare ApplicationFailure (SDK 1.24: that
+ * is how an expired command once failed its workflow with "command ... expired at ...").
+ */
+function publishFailure(err: unknown): { type?: string; message: string } | undefined {
+  if (isCancellation(err)) return undefined;
+  if (err instanceof ActivityFailure) {
+    const type = err.cause instanceof ApplicationFailure ? (err.cause.type ?? undefined) : undefined;
+    return { type, message: failureMessage(err) };
+  }
+  if (err instanceof ApplicationFailure) return { type: err.type ?? undefined, message: err.message };
+  return undefined;
+}
+
+/** Ends a command whose input is invalid: `Rejected`, nothing published, the reason kept. */
+function refuseInvalidRequest(input: unknown, reason: string): CommandSnapshot {
+  const info = workflowInfo();
+  const record = invalidRequestRecord(input, reason, now(), info.workflowId.replace(/^command-/, ''));
+  setHandler(snapshotQuery, () => record);
+  // Operators find it by device and name when those are usable; the state always.
+  const pairs: SearchAttributeUpdatePair[] = [{ key: CommandStateAttribute, value: 'Rejected' }];
+  if (DEVICE_ID_PATTERN.test(record.deviceId)) pairs.push({ key: DeviceIdAttribute, value: record.deviceId });
+  if (COMMAND_NAME_PATTERN.test(record.name)) pairs.push({ key: CommandNameAttribute, value: record.name });
+  const missing = pairs.filter((pair) => info.typedSearchAttributes.get(pair.key) !== pair.value);
+  if (missing.length > 0) upsertSearchAttributes(missing);
+  setCurrentDetails(describeForHumans(record));
+  log.warn('command Rejected', { commandId: record.commandId, deviceId: record.deviceId, command: record.name, state: 'Rejected', attempts: 0, reason });
+  recordFinished('Rejected', COMMAND_NAME_PATTERN.test(record.name) ? record.name : 'invalid');
   return record;
 }
 

@@ -28,6 +28,8 @@ import {
   type RolloutStatusView,
 } from '../protocol/rollout-contract';
 import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
+import { COMMAND_NAME_PATTERN } from '../protocol/id-patterns';
+import { validateRolloutSpec } from '../protocol/validate-rollout-spec';
 import { commandWorkflow } from './command-workflow';
 import {
   advanceWave,
@@ -66,7 +68,11 @@ const MAX_EVENTS_PER_RUN = 8_000;
  * carries them out: start children, wait, and listen to operators.
  */
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatusView> {
-  const { spec } = input;
+  // Started directly (another language, the `temporal` CLI), the spec has not been through
+  // zod: check it, so that e.g. concurrency 0 ends the rollout instead of waiting forever.
+  const checked = validateRolloutSpec(input?.spec);
+  if (!checked.ok) return refuseInvalidRollout(input?.spec, `invalid rollout: ${checked.reason}`);
+  const spec = checked.value;
   const generation = input.carried?.generation ?? 0;
   let progress = (input.carried?.progress as RolloutProgress | undefined) ?? newProgress(spec.targets.length, spec, Date.now());
   /** Bumped by every signal, update and finished command: waits re-evaluate on any change. */
@@ -223,6 +229,29 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     await CancellationScope.nonCancellable(() => condition(() => progress.inFlight.length === 0));
     return status();
   }
+}
+
+/** Ends a rollout whose spec is invalid: `aborted` with the reason, no command started. */
+function refuseInvalidRollout(raw: unknown, reason: string): RolloutStatusView {
+  const s = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const targets = Array.isArray(s.targets) ? s.targets.length : 0;
+  const zero = { pending: 0, inFlight: 0, succeeded: 0, failed: 0, rejected: 0, timedOut: 0, expired: 0, cancelled: 0 };
+  const view: RolloutStatusView = {
+    rolloutId: typeof s.rolloutId === 'string' ? s.rolloutId.slice(0, 63) : workflowInfo().workflowId.replace(/^rollout-/, ''),
+    command: typeof s.name === 'string' ? s.name.slice(0, 64) : '',
+    targets,
+    state: 'aborted',
+    currentWave: undefined,
+    waves: [],
+    overall: { ...zero, pending: targets },
+    abortReason: reason,
+    generation: 0,
+  };
+  setHandler(rolloutStatusQuery, () => view);
+  if (COMMAND_NAME_PATTERN.test(view.command)) upsertSearchAttributes([{ key: CommandNameAttribute, value: view.command }]);
+  setCurrentDetails(describeRollout(view));
+  log.warn('rollout aborted', { rolloutId: view.rolloutId, command: view.command, state: 'aborted', reason });
+  return view;
 }
 
 /** Rollout states worth a log line of their own; every other state logs as `running`. */

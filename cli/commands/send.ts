@@ -1,14 +1,14 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { CommandConflictError, DcoClient, InvalidRequestError } from '../../client/dco-client';
-import { SendRequest, type SendRequestInput } from '../../client/send-request';
+import { MAX_TTL_TEXT, SendRequest, type SendRequestInput } from '../../client/send-request';
 import { connectClient } from '../../config/temporal-connect';
 import { tracingPlugin } from '../../config/tracing';
 import { isTerminal } from '../../protocol/command-state';
 import type { CommandSnapshot } from '../../protocol/command-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { commandJson, commandText, historyLines } from '../format-command';
-import { parseDuration, parseJsonObject, parsePositiveInt } from '../parse-options';
+import { parseDuration, parseJsonObject, parsePositiveInt, parseTimestamp } from '../parse-options';
 
 export function sendCommand(): Command {
   return withConnectionOptions(new Command('send'))
@@ -19,7 +19,12 @@ export function sendCommand(): Command {
     .addOption(new Option('--id <commandId>', 'your own commandId: sending it again returns the same command'))
     .addOption(new Option('--ack-timeout <duration>', 'per attempt: wait for the ack (default 10s)').argParser(parseDuration))
     .addOption(new Option('--result-timeout <duration>', 'after the ack: wait for the result (default 60s)').argParser(parseDuration))
-    .addOption(new Option('--ttl <duration>', 'time to live: the device must not execute it later (default 10m)').argParser(parseDuration))
+    .addOption(new Option('--ttl <duration>', `time to live: the device must not execute it later (default 10m, at most ${MAX_TTL_TEXT})`).argParser(parseDuration))
+    .addOption(
+      new Option('--expires-at <timestamp>', `absolute deadline instead of --ttl, e.g. 2026-02-04T10:00:00Z (at most ${MAX_TTL_TEXT} from now)`)
+        .argParser(parseTimestamp)
+        .conflicts('ttl'),
+    )
     .addOption(new Option('--max-attempts <n>', 'publishes at most, counting the first (default 5)').argParser(parsePositiveInt))
     .option('--wait', 'wait for the outcome, showing each step; exit 1 unless it Succeeded')
     .option('--json', 'print one JSON object')
@@ -34,6 +39,7 @@ export function sendCommand(): Command {
         ...(opts.ackTimeout ? { ackTimeoutMs: opts.ackTimeout } : {}),
         ...(opts.resultTimeout ? { resultTimeoutMs: opts.resultTimeout } : {}),
         ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
+        ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
         ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
       };
       // Bad input is reported before anything is contacted.

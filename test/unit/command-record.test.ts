@@ -3,7 +3,9 @@ import type { CommandSnapshot, DeviceMessage } from '../../protocol/command-cont
 import { ALLOWED_TRANSITIONS, COMMAND_STATES, isTerminal, TERMINAL_STATES, type CommandState } from '../../protocol/command-state';
 import {
   applyDeviceMessage,
+  endAfterPublishFailure,
   IllegalTransitionError,
+  invalidRequestRecord,
   MAX_HISTORY_ENTRIES,
   newRecord,
   note,
@@ -504,5 +506,50 @@ describe('property: any sequence of device messages', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('a publish that failed for good ends in a command state', () => {
+  const fresh = () => newRecord({ commandId: CMD, deviceId: DEVICE, name: 'reboot', params: {}, expiresAt: T3 }, T0);
+  const sent = () => recordPublished(startAttempt(fresh(), 1), T1);
+  const refused = { type: 'PublishRefused', message: 'refused by the broker: Not authorized (PUBACK reason code 0x87)', expired: false };
+
+  it('refused before anything reached the broker: Rejected with the reason (not executed)', () => {
+    const r = endAfterPublishFailure(startAttempt(fresh(), 1), refused, T2);
+    expect(r.state).toBe('Rejected');
+    expect(r.reason).toBe(refused.message);
+    expect(r.history.at(-1)).toMatchObject({ event: 'publish-refused', state: 'Rejected' });
+  });
+
+  it('refused after an earlier attempt reached the broker: TimedOut (the device may have it)', () => {
+    const r = endAfterPublishFailure(sent(), refused, T2);
+    expect(r.state).toBe('TimedOut');
+    expect(r.reason).toContain('the device may still execute it');
+  });
+
+  it('expired at publish (the activity says so, or our clock does): Expired', () => {
+    expect(endAfterPublishFailure(fresh(), { type: 'CommandExpired', message: 'command x expired at y', expired: false }, T2).state).toBe('Expired');
+    expect(endAfterPublishFailure(sent(), { message: 'timeout', expired: true }, T2).state).toBe('Expired');
+  });
+
+  it('an unknown failure: TimedOut with its message', () => {
+    const r = endAfterPublishFailure(fresh(), { type: 'Other', message: 'boom', expired: false }, T2);
+    expect(r.state).toBe('TimedOut');
+    expect(r.reason).toMatch(/^boom; /);
+  });
+});
+
+describe('invalidRequestRecord', () => {
+  it('is Rejected at once with the reason, nothing published, usable fields kept', () => {
+    const r = invalidRequestRecord({ commandId: 'c1', deviceId: 'a+b', name: 'ping', params: { deep: {} }, expiresAt: 'soon' }, 'invalid request: deviceId ...', T0, 'fallback');
+    expect(r).toMatchObject({ commandId: 'c1', deviceId: 'a+b', name: 'ping', params: {}, expiresAt: 'soon', state: 'Rejected', attempts: 0, reason: 'invalid request: deviceId ...' });
+    expect(r.history.map((e) => e.event)).toEqual(['created', 'invalid-request']);
+  });
+
+  it('survives input that is not an object', () => {
+    for (const input of [null, 'x', 42, [1], undefined]) {
+      const r = invalidRequestRecord(input, 'invalid request: the input must be one JSON object', T0, 'from-workflow-id');
+      expect(r).toMatchObject({ commandId: 'from-workflow-id', deviceId: '', name: '', state: 'Rejected' });
+    }
   });
 });

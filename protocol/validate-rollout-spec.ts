@@ -1,0 +1,121 @@
+/**
+ * The rollout workflow's own check of its spec, without zod (see validate-command-request.ts
+ * for why). The rollout client validates with zod (rollout-spec.ts); a rollout started
+ * directly (another language, the `temporal` CLI) is checked here, so that, say, concurrency 0
+ * ends the rollout with a reason instead of waiting forever for a free slot.
+ *
+ * Missing fields get the zod schema's defaults, except `rampUp`: rollouts started before it
+ * existed have none and must replay as they ran (without ramp-up).
+ */
+import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
+import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from './id-patterns';
+import type { RolloutSpec, WaveSize } from './rollout-spec';
+import { checkCommandOptions, checkParams, shown, type Validated } from './validate-command-request';
+
+/** Temporal allows 2,000 pending child workflows per workflow execution. */
+export const MAX_ROLLOUT_CONCURRENCY = 2_000;
+export const DEFAULT_ROLLOUT_CONCURRENCY = 100;
+export const MAX_WAVES = 100;
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function int(field: string, v: unknown, min: number, max: number, fallback: number): Validated<number> {
+  if (v === undefined) return { ok: true, value: fallback };
+  if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return { ok: true, value: v };
+  return { ok: false, reason: `${field} must be a whole number from ${min} to ${max}, got ${shown(v)}` };
+}
+
+function waveSize(field: string, v: unknown): Validated<WaveSize> {
+  if (isObject(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && typeof v.count === 'number' && Number.isInteger(v.count) && v.count >= 1) return { ok: true, value: { count: v.count } };
+    if (keys.length === 1 && typeof v.percent === 'number' && v.percent > 0 && v.percent <= 100) return { ok: true, value: { percent: v.percent } };
+  }
+  return { ok: false, reason: `${field} must be {count: N} (a whole number >= 1) or {percent: P} (0 < P <= 100), got ${shown(v)}` };
+}
+
+/** Checks a rollout spec and fills in defaults; the first problem is the reason. */
+export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
+  if (!isObject(input)) return { ok: false, reason: `the spec must be a JSON object, got ${shown(input)}` };
+  const s = input;
+  if (typeof s.rolloutId !== 'string' || !ROLLOUT_ID_PATTERN.test(s.rolloutId)) {
+    return { ok: false, reason: `rolloutId must be 1-63 characters of A-Z a-z 0-9 _ -, got ${shown(s.rolloutId)}` };
+  }
+  if (typeof s.name !== 'string' || !COMMAND_NAME_PATTERN.test(s.name)) {
+    return { ok: false, reason: `name must be 1-64 characters of A-Z a-z 0-9 . _ -, got ${shown(s.name)}` };
+  }
+  if (!Array.isArray(s.targets) || s.targets.length === 0) return { ok: false, reason: 'targets must be a non-empty list of device IDs' };
+  const seen = new Set<string>();
+  for (const t of s.targets) {
+    if (typeof t !== 'string' || !DEVICE_ID_PATTERN.test(t)) return { ok: false, reason: `targets: ${shown(t)} is not a device ID (1-64 characters of A-Z a-z 0-9 . _ -)` };
+    if (seen.has(t)) return { ok: false, reason: `targets must be unique; ${t} appears more than once` };
+    seen.add(t);
+  }
+  const params = checkParams(s.params);
+  if (!params.ok) return params;
+  const options = checkCommandOptions(s.options);
+  if (!options.ok) return options;
+  const ttlMs = int('ttlMs', s.ttlMs, MIN_TIMEOUT_MS, MAX_TTL_MS, DEFAULT_TTL_MS);
+  if (!ttlMs.ok) return ttlMs;
+  const concurrency = int('concurrency', s.concurrency, 1, MAX_ROLLOUT_CONCURRENCY, DEFAULT_ROLLOUT_CONCURRENCY);
+  if (!concurrency.ok) return concurrency;
+  const soakMs = int('soakMs', s.soakMs, 0, MAX_TTL_MS, 0);
+  if (!soakMs.ok) return soakMs;
+  const canary = s.canary === undefined ? { ok: true as const, value: { percent: 1 } } : waveSize('canary', s.canary);
+  if (!canary.ok) return canary;
+  const rawWaves = s.waves === undefined ? [{ percent: 10 }, { percent: 50 }, { percent: 100 }] : s.waves;
+  if (!Array.isArray(rawWaves) || rawWaves.length < 1 || rawWaves.length > MAX_WAVES) {
+    return { ok: false, reason: `waves must be a list of 1 to ${MAX_WAVES} wave sizes, got ${shown(rawWaves)}` };
+  }
+  const waves: WaveSize[] = [];
+  for (const [i, w] of rawWaves.entries()) {
+    const r = waveSize(`waves[${i}]`, w);
+    if (!r.ok) return r;
+    waves.push(r.value);
+  }
+  const rawGates = s.approvalAfter ?? [];
+  if (!Array.isArray(rawGates)) return { ok: false, reason: `approvalAfter must be a list of wave numbers, got ${shown(rawGates)}` };
+  for (const k of rawGates) {
+    const r = int('approvalAfter', k, 0, waves.length - 1, 0);
+    if (!r.ok) return r;
+  }
+  if (s.ratePerMinute !== undefined && !(typeof s.ratePerMinute === 'number' && s.ratePerMinute > 0 && s.ratePerMinute <= 1_000_000)) {
+    return { ok: false, reason: `ratePerMinute must be a number above 0 and at most 1000000, got ${shown(s.ratePerMinute)}` };
+  }
+  const a = s.abort ?? {};
+  if (!isObject(a)) return { ok: false, reason: `abort must be an object, got ${shown(a)}` };
+  if (a.failureShare !== undefined && !(typeof a.failureShare === 'number' && a.failureShare >= 0 && a.failureShare <= 1)) {
+    return { ok: false, reason: `abort.failureShare must be a number from 0 to 1, got ${shown(a.failureShare)}` };
+  }
+  const minFinished = int('abort.minFinished', a.minFinished, 1, Number.MAX_SAFE_INTEGER, 10);
+  if (!minFinished.ok) return minFinished;
+  if (a.countExpiredAsFailure !== undefined && typeof a.countExpiredAsFailure !== 'boolean') {
+    return { ok: false, reason: `abort.countExpiredAsFailure must be true or false, got ${shown(a.countExpiredAsFailure)}` };
+  }
+  const scope = a.scope ?? 'both';
+  if (scope !== 'wave' && scope !== 'overall' && scope !== 'both') return { ok: false, reason: `abort.scope must be wave, overall or both, got ${shown(scope)}` };
+  if (s.rampUp !== undefined && typeof s.rampUp !== 'boolean') return { ok: false, reason: `rampUp must be true or false, got ${shown(s.rampUp)}` };
+  const spec: RolloutSpec = {
+    rolloutId: s.rolloutId,
+    name: s.name,
+    params: params.value,
+    options: options.value,
+    ttlMs: ttlMs.value,
+    targets: s.targets as string[],
+    canary: canary.value,
+    waves,
+    soakMs: soakMs.value,
+    approvalAfter: [...new Set(rawGates as number[])].sort((x, y) => x - y),
+    concurrency: concurrency.value,
+    ...(s.ratePerMinute !== undefined ? { ratePerMinute: s.ratePerMinute as number } : {}),
+    abort: {
+      failureShare: (a.failureShare as number | undefined) ?? 0.1,
+      minFinished: minFinished.value,
+      countExpiredAsFailure: (a.countExpiredAsFailure as boolean | undefined) ?? false,
+      scope,
+    },
+    ...(s.rampUp !== undefined ? { rampUp: s.rampUp } : {}),
+  } as RolloutSpec;
+  return { ok: true, value: spec };
+}

@@ -1,0 +1,38 @@
+import { MAX_TTL_MS } from '../../protocol/command-limits';
+import { RolloutSpec } from '../../protocol/rollout-spec';
+import { validateRolloutSpec } from '../../protocol/validate-rollout-spec';
+
+function nested(depth: number): Record<string, unknown> {
+  let v: Record<string, unknown> = {};
+  for (let i = 1; i < depth; i++) v = { a: v };
+  return v;
+}
+
+describe('validateRolloutSpec (the rollout workflow checks its spec, without zod)', () => {
+  const minimal = { rolloutId: 'fw-2_3_1', name: 'update-firmware', targets: ['pump-1', 'pump-2', 'pump-3'] };
+
+  it('fills the same defaults as the zod schema, except rampUp (absent stays absent, for replay)', () => {
+    const r = validateRolloutSpec(minimal);
+    const { rampUp: _r, ...zodDefaults } = RolloutSpec.parse(minimal);
+    expect(r).toEqual({ ok: true, value: zodDefaults });
+    expect(validateRolloutSpec(RolloutSpec.parse(minimal))).toEqual({ ok: true, value: RolloutSpec.parse(minimal) });
+  });
+
+  it.each([
+    ['concurrency 0', { ...minimal, concurrency: 0 }, /^concurrency must be a whole number from 1 to 2000, got 0/],
+    ['params too deep', { ...minimal, params: nested(32) }, /^params must not nest/],
+    ['params too big', { ...minimal, params: { s: 'x'.repeat(33_000) } }, /^params must be plain JSON of at most 32768 bytes/],
+    ['no targets', { ...minimal, targets: [] }, /^targets must be a non-empty list/],
+    ['duplicate targets', { ...minimal, targets: ['a', 'a'] }, /^targets must be unique; a appears/],
+    ['bad target', { ...minimal, targets: ['a/b'] }, /^targets: "a\/b" is not a device ID/],
+    ['ttl above 30 days', { ...minimal, ttlMs: MAX_TTL_MS + 1 }, /^ttlMs must be a whole number/],
+    ['bad options', { ...minimal, options: { maxAttempts: 0 } }, /^options.maxAttempts must be/],
+    ['gate after the last wave', { ...minimal, approvalAfter: [3] }, /^approvalAfter must be a whole number from 0 to 2/],
+    ['bad wave', { ...minimal, waves: [{ percent: 0 }] }, /^waves\[0\] must be/],
+    ['not an object', null, /^the spec must be a JSON object/],
+  ])('refuses %s with a reason, as zod does', (_kind, spec, reason) => {
+    const r = validateRolloutSpec(spec);
+    expect(r.ok ? 'accepted' : r.reason).toMatch(reason);
+    expect(RolloutSpec.safeParse(spec).success).toBe(false);
+  });
+});
