@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { commandWorkflowId, type CommandSnapshot } from '../protocol/command-contract';
 import type { CommandState } from '../protocol/command-state';
 import type { RolloutActivities } from '../protocol/rollout-contract';
@@ -19,6 +19,10 @@ export function createRolloutActivities(client: Client): RolloutActivities {
         return outcome.state;
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return 'Failed';
+        // Terminated, timed out, or failed outside the command lifecycle: counted like a child
+        // that failed in this run (the rollout's outcomeAfterFailure). Rethrowing would make
+        // Temporal retry this activity for as long as the rollout lives.
+        if (err instanceof WorkflowFailedError) return 'Failed';
         throw err;
       } finally {
         clearInterval(beat);

@@ -1,6 +1,7 @@
 import { FleetSimulator, type FleetSimulatorOptions } from '../../device/fleet-simulator';
 import { RolloutClient, isFinal } from '../../client/rollout-client';
 import { RolloutIdAttribute } from '../../protocol/search-attributes';
+import { rolloutCommandId } from '../../workflows/rollout-plan';
 import type { RolloutStatusView } from '../../protocol/rollout-contract';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
@@ -154,6 +155,19 @@ describe('fleet rollouts', () => {
     expect(second.state).toBe('done');
     expect(second.overall.succeeded).toBe(8);
     expect(sim.stats()).toMatchObject({ commandsReceived: 8, executions: 8 });
+  });
+
+  test('a device whose command was terminated counts as failed; the rollout does not retry it forever', async () => {
+    const sim = await fleet(3);
+    const rolloutId = `term-${h.id}`;
+    const [victim] = sim.deviceIds;
+    // Someone terminated this device's command of an earlier run of the rollout.
+    const earlier = await h.client.send({ commandId: rolloutCommandId(rolloutId, victim), deviceId: victim, name: 'ping', ttlMs: 600_000 });
+    await h.client.temporal.workflow.getHandle(earlier.workflowId).terminate('operator stopped it');
+    const spec = { rolloutId, name: 'ping', targets: [...sim.deviceIds], waves: [{ percent: 100 }], abort: { failureShare: 1, minFinished: 1 } };
+    const final = await (await rollouts.start(spec)).result();
+    expect(final.state).toBe('done');
+    expect(final.overall).toMatchObject({ succeeded: 2, failed: 1 });
   });
 
   test('the CLI: start --wait --json streams progress, gates wait for `dco rollout approve`', async () => {
