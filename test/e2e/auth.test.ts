@@ -19,7 +19,7 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     broker = await MosquittoBroker.start({ dataDir: brokerDir, auth: { topicPrefixes: ['+/devices'] } });
     const auth = broker.auth!;
     for (const id of ['alice', 'bob', 'mallory', 'revoked-1']) creds[id] = { username: id, password: auth.addDevice(id) };
-    auth.reload();
+    await auth.reloadAndWait();
     h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
     await h.start();
   });

@@ -53,7 +53,7 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     broker = await MosquittoBroker.start({ dataDir: path.join(base.dir, 'hostile-broker'), auth: { topicPrefixes: ['+/devices'] } });
     const auth = broker.auth!;
     for (const id of [...devices, ...spoofers]) creds[id] = { username: id, password: auth.addDevice(id) };
-    auth.reload();
+    await auth.reloadAndWait();
     deadLetterDir = path.join(base.dir, 'deadletters');
     h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
     store = new DeadLetterStore({ dir: deadLetterDir });
