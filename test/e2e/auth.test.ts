@@ -1,5 +1,7 @@
 import mqtt from 'mqtt';
 import path from 'node:path';
+import { MqttPublisher } from '../../activities/mqtt-publisher';
+import { DeviceAgent } from '../../device/device-agent';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
 import { runCli } from '../support/run-cli';
 import { eventually } from '../support/eventually';
@@ -74,6 +76,59 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     expect(mallory.commands).toEqual([]);
     await mallory.stop();
   });
+
+  test('a device refused at first (its credentials do not exist yet: 135) connects once they exist and the broker reloaded, and completes a command', async () => {
+    const logs: string[] = [];
+    const password = 'chosen-late-password';
+    const agent = new DeviceAgent({
+      deviceId: 'late-1',
+      mqttUrl: broker.url,
+      username: 'late-1',
+      password,
+      topicPrefix: h.topicPrefix,
+      journalDir: path.join(h.dir, 'late-journals'),
+      handlers: { ping: async () => ({ late: true }) },
+      onLog: (message, details) => logs.push(`${message} ${JSON.stringify(details)}`),
+    });
+    const started = agent.start();
+    started.catch(() => {}); // awaited below; no unhandled rejection meanwhile
+    try {
+      await eventually(async () => logs.join('\n'), (text) => /Not authorized/.test(text));
+      broker.auth!.addDevice('late-1', password);
+      await broker.auth!.reloadAndWait();
+      await started;
+      const outcome = await (await h.client.send({ deviceId: 'late-1', name: 'ping' })).result();
+      expect(outcome.state).toBe('Succeeded');
+      expect(outcome.output).toEqual({ late: true });
+    } finally {
+      await agent.stop();
+    }
+  }, 60_000);
+
+  test('start() with wrong credentials fails within its timeout, naming the refusal (135, Not authorized)', async () => {
+    const options = {
+      deviceId: 'nobody-1',
+      mqttUrl: broker.url,
+      username: 'nobody-1',
+      password: 'guess',
+      topicPrefix: h.topicPrefix,
+      journalDir: path.join(h.dir, 'nobody-journals'),
+      handlers: {},
+      startTimeoutMs: 1_500,
+    };
+    const agent = new DeviceAgent(options);
+    const t0 = Date.now();
+    await expect(agent.start()).rejects.toThrow(/device nobody-1 could not connect .* within 1500 ms: .*Not authorized \(reason code 135\)/);
+    // Its timeout, plus at most one connection attempt in flight, not forever.
+    expect(Date.now() - t0).toBeLessThan(1_500 + 10_000);
+
+    const publisher = new MqttPublisher({ url: broker.url, username: 'dco-worker', password: 'guess' });
+    try {
+      await expect(publisher.waitConnected(1_500)).rejects.toThrow(/within 1500 ms: .*Not authorized \(reason code 135\)/);
+    } finally {
+      await publisher.close();
+    }
+  }, 30_000);
 
   test('`dco device rm` revokes at once: the connected device is dropped and cannot reconnect', async () => {
     const client = await connect({ ...creds['revoked-1'], clientId: 'device-revoked-1' });
