@@ -68,13 +68,17 @@ export function newPassword(): string {
  * (mode 600). Device passwords are printed once and never stored in clear.
  */
 export class BrokerAuth {
+  /** Every account (devices and services): the devices' listeners. */
   readonly passwordFile: string;
+  /** Only our service accounts: the services' listener, where any client ID may be used. */
+  readonly servicePasswordFile: string;
   readonly aclFile: string;
   readonly credentialsFile: string;
   readonly pidFile: string;
 
   constructor(readonly dir: string) {
     this.passwordFile = path.join(dir, 'passwords');
+    this.servicePasswordFile = path.join(dir, 'service-passwords');
     this.aclFile = path.join(dir, 'acl');
     this.credentialsFile = path.join(dir, 'service-credentials.json');
     this.pidFile = path.join(dir, 'mosquitto.pid');
@@ -84,11 +88,16 @@ export class BrokerAuth {
   ensure(prefixes: string[]): void {
     writeFileSync(this.aclFile, aclFile(prefixes));
     if (!existsSync(this.passwordFile)) writeFileSync(this.passwordFile, '');
+    const hadServiceFile = existsSync(this.servicePasswordFile);
+    if (!hadServiceFile) writeFileSync(this.servicePasswordFile, '');
     const creds = this.serviceCredentials();
     for (const user of Object.values(SERVICE_ACCOUNTS)) {
       if (!creds[user]) {
         creds[user] = newPassword();
         this.setPassword(user, creds[user]);
+        this.setServicePassword(user, creds[user]);
+      } else if (!hadServiceFile) {
+        this.setServicePassword(user, creds[user]); // a broker directory from before the services' listener
       }
     }
     writeFileSync(this.credentialsFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
@@ -131,6 +140,10 @@ export class BrokerAuth {
     execFileSync('mosquitto_passwd', ['-b', this.passwordFile, username, password], { stdio: 'pipe' });
   }
 
+  private setServicePassword(username: string, password: string): void {
+    execFileSync('mosquitto_passwd', ['-b', this.servicePasswordFile, username, password], { stdio: 'pipe' });
+  }
+
   /**
    * The plain listener the broker in this directory was configured with (its first `listener`
    * line in mosquitto.conf: the devices' listener), or undefined.
@@ -151,6 +164,7 @@ export class BrokerAuth {
    * directory; a BrokerReloadTimeoutError after `timeoutMs`.
    */
   async reloadAndWait(timeoutMs = 10_000, url = this.listenerUrl()): Promise<boolean> {
+    if (!this.brokerRunning()) return false; // nothing to wait for (and no probe account to add)
     if (!url) throw new Error(`no listener in ${path.join(this.dir, 'mosquitto.conf')}: pass the broker's URL`);
     this.setProbePassword();
     if (!this.reload()) return false;
@@ -177,6 +191,16 @@ export class BrokerAuth {
         reason = `${e.message}${typeof e.code === 'number' ? ` (reason code ${e.code})` : ''}`;
       }
       await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  private brokerRunning(): boolean {
+    if (!existsSync(this.pidFile)) return false;
+    try {
+      process.kill(Number(readFileSync(this.pidFile, 'utf8').trim()), 0);
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -26,7 +26,7 @@ export function deviceCommand(): Command {
       }
       // When a broker runs from there: returns once it accepts the new credentials, so a
       // device started right after this command is not refused.
-      const reloaded = auth.listenerUrl() ? await auth.reloadAndWait() : auth.reload();
+      const reloaded = await auth.reloadAndWait();
       if (opts.json) {
         process.stdout.write(JSON.stringify({ deviceId, username: deviceId, password, active: reloaded }) + '\n');
         return;

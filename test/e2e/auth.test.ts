@@ -20,9 +20,9 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     brokerDir = path.join(base.dir, 'auth-broker');
     broker = await MosquittoBroker.start({ dataDir: brokerDir, auth: { topicPrefixes: ['+/devices'] } });
     const auth = broker.auth!;
-    for (const id of ['alice', 'bob', 'mallory', 'revoked-1']) creds[id] = { username: id, password: auth.addDevice(id) };
+    for (const id of ['alice', 'bob', 'mallory', 'revoked-1', 'victim-b', 'thief-a']) creds[id] = { username: id, password: auth.addDevice(id) };
     await auth.reloadAndWait();
-    h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
+    h = new Harness({ url: broker.url, serviceUrl: broker.serviceUrl, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
     await h.start();
   });
   afterAll(async () => {
@@ -129,6 +129,68 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
       await publisher.close();
     }
   }, 30_000);
+
+  test("a device logging in with its own credentials but another device's client ID takes over neither its session nor its queued commands", async () => {
+    const victimLogs: string[] = [];
+    const victim = new DeviceAgent({
+      deviceId: 'victim-b',
+      mqttUrl: broker.url,
+      ...creds['victim-b'],
+      topicPrefix: h.topicPrefix,
+      journalDir: path.join(h.dir, 'victim-journals'),
+      handlers: { ping: async () => ({ me: 'victim-b' }) },
+      onLog: (message, details) => victimLogs.push(`${message} ${JSON.stringify(details)}`),
+    });
+    await victim.start();
+    let victimRunning = true;
+    const thiefOptions = { ...creds['thief-a'], clientId: 'device-victim-b', clean: false, properties: { sessionExpiryInterval: 3600 } };
+    const received: string[] = [];
+    try {
+      // While B is online: A's CONNECT with B's client ID must not kick B off.
+      const thief = await connect(thiefOptions);
+      thief.on('message', (topic) => received.push(topic));
+      const online = await (await h.client.send({ deviceId: 'victim-b', name: 'ping' })).result();
+      expect(online.output).toEqual({ me: 'victim-b' });
+      await thief.endAsync();
+
+      // While B is offline, a command waits in B's session (published as the worker would;
+      // the service itself holds commands for a device whose status is offline). A logging in
+      // with B's client ID gets neither B's session nor the command.
+      await victim.stop();
+      victimRunning = false;
+      const service = await mqtt.connectAsync(broker.serviceUrl, {
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        clientId: `queue-${h.id}`,
+        ...broker.auth!.credentialsOf('worker'),
+      });
+      const now = Date.now();
+      const command = {
+        v: 1,
+        commandId: `queued-${h.id}`,
+        name: 'ping',
+        params: {},
+        attempt: 1,
+        issuedAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 120_000).toISOString(),
+      };
+      await service.publishAsync(`${h.topicPrefix}/victim-b/commands`, JSON.stringify(command), { qos: 1 });
+      await service.endAsync();
+      const thief2 = await connect(thiefOptions);
+      thief2.on('message', (topic) => received.push(topic));
+      await victim.start();
+      victimRunning = true;
+      // B gets its queued command from its own session and runs it.
+      const entry = await eventually(async () => victim.journal.get(command.commandId), (e) => e?.result !== undefined);
+      expect(entry?.result?.status).toBe('succeeded');
+      await thief2.endAsync();
+      expect(received).toEqual([]);
+      // B was never kicked off (a takeover closes the old connection: reason 142).
+      expect(victimLogs.filter((l) => /lost or refused|still not connected/.test(l))).toEqual([]);
+    } finally {
+      if (victimRunning) await victim.stop();
+    }
+  }, 60_000);
 
   test('`dco device rm` revokes at once: the connected device is dropped and cannot reconnect', async () => {
     const client = await connect({ ...creds['revoked-1'], clientId: 'device-revoked-1' });
