@@ -1,5 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt';
-import { readFileSync } from 'node:fs';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import { brokerRefusal, publishProblem, PublishRefusedError } from './publish-guard';
 
 export interface MqttPublisherOptions {
@@ -11,6 +11,8 @@ export interface MqttPublisherOptions {
   clientId?: string;
   /** How long one publish may wait for the broker's PUBACK. */
   publishTimeoutMs?: number;
+  /** One line per refusal or lost connection (e.g. the worker's logger). */
+  log?: (message: string, details: Record<string, unknown>) => void;
 }
 
 export class BrokerUnavailableError extends Error {
@@ -31,15 +33,16 @@ export class MqttPublisher {
 
   constructor(private readonly options: MqttPublisherOptions) {
     this.publishTimeoutMs = options.publishTimeoutMs ?? 8_000;
-    this.client = mqtt.connect(options.url, {
-      protocolVersion: 5,
+    this.client = connectMqtt({
+      url: options.url,
+      name: 'publisher',
       clientId: options.clientId ?? `dco-publisher-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       clean: true,
-      reconnectPeriod: 1_000,
-      connectTimeout: 5_000,
+      connectTimeoutMs: 5_000,
       username: options.username,
       password: options.password,
-      ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
+      caFile: options.caFile,
+      log: options.log,
     });
     // Errors surface through `connected` and failed publishes; an unhandled 'error' would crash.
     this.client.on('error', () => {});
@@ -54,20 +57,9 @@ export class MqttPublisher {
     return this.client.connected;
   }
 
-  /** Resolves once connected, or rejects after `timeoutMs`. */
+  /** Resolves once connected, or rejects after `timeoutMs` with the broker's last refusal or error. */
   async waitConnected(timeoutMs = 10_000): Promise<void> {
-    if (this.client.connected) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.client.off('connect', onConnect);
-        reject(new BrokerUnavailableError(this.options.url));
-      }, timeoutMs);
-      const onConnect = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.client.once('connect', onConnect);
-    });
+    await waitForConnect(this.client, { name: 'publisher', url: this.options.url }, timeoutMs);
   }
 
   /**

@@ -1,4 +1,4 @@
-import mqtt from 'mqtt';
+import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import { PROTOCOL_VERSION, type CommandMessage } from '../protocol/messages';
 import { allDevicesTopic, deviceTopic } from '../protocol/topics';
 import { runConcurrently } from './percentiles';
@@ -8,7 +8,9 @@ import { runConcurrently } from './percentiles';
  * broker and simulated devices, with the same concurrency. The fastest a round trip can be.
  */
 export async function rawMqttRoundTrip(mqttUrl: string, topicPrefix: string, deviceIds: readonly string[], n: number, concurrency: number) {
-  const client = await mqtt.connectAsync(mqttUrl, { protocolVersion: 5, clean: true });
+  const name = 'raw MQTT baseline';
+  const client = connectMqtt({ url: mqttUrl, name, clean: true });
+  await waitForConnect(client, { name, url: mqttUrl });
   const waiting = new Map<string, () => void>();
   client.on('message', (_topic, payload) => {
     const { commandId } = JSON.parse(payload.toString()) as { commandId: string };

@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
-import mqtt from 'mqtt';
-import { readFileSync } from 'node:fs';
+import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import { COMMAND_WORKFLOW_TYPE } from '../protocol/command-contract';
 import { StatusMessage } from '../protocol/messages';
 import { CommandStateAttribute, DeviceIdAttribute } from '../protocol/search-attributes';
@@ -21,20 +20,24 @@ export interface DeviceEntry {
  * throw-away subscription. Returns when no new status arrived for `quietMs`.
  */
 export async function readRetainedStatuses(
-  o: { mqttUrl: string; username?: string; password?: string; caFile?: string; topicPrefix: string },
+  o: {
+    mqttUrl: string;
+    username?: string;
+    password?: string;
+    caFile?: string;
+    topicPrefix: string;
+    /** Fail after this long without a connection, naming the broker's last refusal or error. */
+    connectTimeoutMs?: number;
+    log?: (message: string, details: Record<string, unknown>) => void;
+  },
   quietMs = 300,
   maxMs = 10_000,
 ): Promise<Map<string, StatusMessage>> {
-  const client = await mqtt.connectAsync(o.mqttUrl, {
-    protocolVersion: 5,
-    clean: true,
-    username: o.username,
-    password: o.password,
-    ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
-    reconnectPeriod: 0,
-  });
+  const name = 'status reader';
+  const client = connectMqtt({ url: o.mqttUrl, name, clean: true, username: o.username, password: o.password, caFile: o.caFile, log: o.log });
   const statuses = new Map<string, StatusMessage>();
   try {
+    await waitForConnect(client, { name, url: o.mqttUrl }, o.connectTimeoutMs ?? 10_000);
     let last = Date.now();
     client.on('message', (topic, payload, packet) => {
       if (!packet.retain) return;
@@ -47,7 +50,7 @@ export async function readRetainedStatuses(
     const started = Date.now();
     while (Date.now() - last < quietMs && Date.now() - started < maxMs) await new Promise((r) => setTimeout(r, 50));
   } finally {
-    await client.endAsync();
+    await client.endAsync(!client.connected);
   }
   return statuses;
 }

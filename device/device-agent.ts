@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import {
   CommandMessage,
   PROTOCOL_VERSION,
@@ -60,6 +60,11 @@ export interface DeviceAgentOptions {
   sessionExpirySeconds?: number;
   /** Re-publish the online status this often (its `ts` tells operators when it was last seen). */
   heartbeatMs?: number;
+  /**
+   * How long start() waits for the first connection before it fails (naming the broker's last
+   * refusal). Until then, and after any later loss, it retries with backoff.
+   */
+  startTimeoutMs?: number;
   onLog?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -98,16 +103,18 @@ export class DeviceAgent {
   }
 
   async start(): Promise<void> {
-    const client = mqtt.connect(this.o.mqttUrl, {
-      protocolVersion: 5,
+    const name = `device ${this.o.deviceId}`;
+    const client = connectMqtt({
+      url: this.o.mqttUrl,
+      name,
       clientId: `device-${this.o.deviceId}`,
       clean: false,
-      properties: { sessionExpiryInterval: this.o.sessionExpirySeconds ?? 24 * 3600 },
+      sessionExpirySeconds: this.o.sessionExpirySeconds ?? 24 * 3600,
       username: this.o.username,
       password: this.o.password,
-      ...(this.o.caFile ? { ca: readFileSync(this.o.caFile) } : {}),
-      reconnectPeriod: 1_000,
+      caFile: this.o.caFile,
       will: { topic: this.topic('status'), payload: Buffer.from(this.status('offline')), qos: 1, retain: true },
+      log: (message, details) => this.log(message, details),
     });
     this.client = client;
     client.on('error', (err) => this.log('mqtt error', { error: err.message }));
@@ -116,7 +123,13 @@ export class DeviceAgent {
       void client.publishAsync(this.topic('status'), this.status('online'), { qos: 1, retain: true }).catch(() => {});
       if (!connack.sessionPresent) void client.subscribeAsync(this.topic('commands'), { qos: 1 }).catch(() => {});
     });
-    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    try {
+      await waitForConnect(client, { name, url: this.o.mqttUrl }, this.o.startTimeoutMs ?? 30_000);
+    } catch (err) {
+      await client.endAsync(true);
+      this.client = undefined;
+      throw err;
+    }
     await client.subscribeAsync(this.topic('commands'), { qos: 1 });
     await this.redeliverResults();
     this.heartbeat = setInterval(() => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import { CommandMessage, PROTOCOL_VERSION, type AckMessage, type ResultMessage, type StatusMessage } from '../protocol/messages';
 import { DEFAULT_TOPIC_PREFIX, deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
 import { CommandFailure, DeviceAgent, type CommandHandler } from './device-agent';
@@ -55,6 +56,8 @@ export interface FleetSimulatorOptions {
   sessionExpirySeconds?: number;
   /** Journal entries are kept this long after the command's expiresAt (protocol: well after). */
   journalRetentionMs?: number;
+  /** How long start() waits for each connection's first CONNACK before it fails, naming the last refusal. */
+  startTimeoutMs?: number;
   onLog?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -151,6 +154,7 @@ interface Settings {
   knownCommands?: Set<string>;
   retentionMs: number;
   publishWindow: number;
+  startTimeoutMs: number;
   log: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -201,16 +205,18 @@ class FleetConnection {
 
   async start(): Promise<void> {
     if (this.journalFile) this.loadJournal(this.journalFile);
-    const client = mqtt.connect(this.mqttOptions.url, {
-      protocolVersion: 5,
+    const name = `simulator connection ${this.clientId}`;
+    const client = connectMqtt({
+      url: this.mqttOptions.url,
+      name,
       clientId: this.clientId,
       clean: false,
-      properties: { sessionExpiryInterval: this.mqttOptions.sessionExpirySeconds },
+      sessionExpirySeconds: this.mqttOptions.sessionExpirySeconds,
       username: this.mqttOptions.username,
       password: this.mqttOptions.password,
-      reconnectPeriod: 1_000,
-      connectTimeout: 30_000,
-      resubscribe: false, // we subscribe at every connect ourselves
+      connectTimeoutMs: 30_000,
+      extra: { resubscribe: false }, // we subscribe at every connect ourselves
+      log: (message, details) => this.s.log(message, details),
     });
     this.client = client;
     // Attached before CONNACK: a persistent session delivers queued commands right after it.
@@ -229,6 +235,12 @@ class FleetConnection {
         }
       });
     });
+    try {
+      await waitForConnect(client, { name, url: this.mqttOptions.url }, this.s.startTimeoutMs);
+    } catch (err) {
+      await client.endAsync(true);
+      throw err;
+    }
     await ready;
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
@@ -497,6 +509,7 @@ export class FleetSimulator {
       knownCommands: o.knownCommands ? new Set(o.knownCommands) : undefined,
       retentionMs: o.journalRetentionMs ?? 24 * 3600_000,
       publishWindow: o.publishWindow ?? 100,
+      startTimeoutMs: o.startTimeoutMs ?? 60_000,
       log: o.onLog ?? (() => {}),
     };
   }
@@ -564,6 +577,7 @@ export class FleetSimulator {
           journalDir,
           handlers,
           sessionExpirySeconds: this.o.sessionExpirySeconds,
+          startTimeoutMs: s.startTimeoutMs,
           onLog: this.o.onLog,
           faults: {
             // Called for every valid command, repeats included: the place to count receipts.
@@ -585,7 +599,14 @@ export class FleetSimulator {
     for (let i = 0; i < this.agents.length; i += 50) await Promise.all(this.agents.slice(i, i + 50).map((a) => a.start()));
     const offline = devices.filter((x) => x.profile.offline);
     if (offline.length && (this.o.offlineStatus ?? 'offline') === 'offline') {
-      const client = await mqtt.connectAsync(this.o.mqttUrl, { protocolVersion: 5, username: this.o.username, password: this.o.password });
+      const name = 'simulator (offline statuses)';
+      const client = connectMqtt({ url: this.o.mqttUrl, name, username: this.o.username, password: this.o.password, log: s.log });
+      try {
+        await waitForConnect(client, { name, url: this.o.mqttUrl }, s.startTimeoutMs);
+      } catch (err) {
+        await client.endAsync(true);
+        throw err;
+      }
       const window = new PublishWindow(s.publishWindow);
       await Promise.all(
         offline.map((d) => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import mqtt from 'mqtt';
 import { DEVICE_ID_PATTERN } from '../protocol/ids';
 
 /** Accounts of our own services; device accounts are named by their deviceId. */
@@ -17,7 +18,23 @@ export const SERVICE_ACCOUNTS = {
 } as const;
 export type ServiceAccount = keyof typeof SERVICE_ACCOUNTS;
 
-const SERVICE_NAMES = new Set<string>(Object.values(SERVICE_ACCOUNTS));
+/**
+ * Has no rights at all: `reloadAndWait` gives it a fresh password before each reload and logs
+ * in with it, which proves the broker applied the password file as it is now.
+ */
+export const RELOAD_PROBE_ACCOUNT = 'dco-reload-probe';
+
+const SERVICE_NAMES = new Set<string>([...Object.values(SERVICE_ACCOUNTS), RELOAD_PROBE_ACCOUNT]);
+
+export class BrokerReloadTimeoutError extends Error {
+  constructor(url: string, timeoutMs: number, reason: string | undefined) {
+    super(
+      `the broker at ${url} did not apply its reloaded password file within ${timeoutMs} ms` +
+        `${reason ? ` (last probe: ${reason})` : ''}; new or changed credentials may not work yet`,
+    );
+    this.name = 'BrokerReloadTimeoutError';
+  }
+}
 
 /**
  * Mosquitto's ACL for our topics, one file for every topic prefix in use. Devices log in with
@@ -51,13 +68,17 @@ export function newPassword(): string {
  * (mode 600). Device passwords are printed once and never stored in clear.
  */
 export class BrokerAuth {
+  /** Every account (devices and services): the devices' listeners. */
   readonly passwordFile: string;
+  /** Only our service accounts: the services' listener, where any client ID may be used. */
+  readonly servicePasswordFile: string;
   readonly aclFile: string;
   readonly credentialsFile: string;
   readonly pidFile: string;
 
   constructor(readonly dir: string) {
     this.passwordFile = path.join(dir, 'passwords');
+    this.servicePasswordFile = path.join(dir, 'service-passwords');
     this.aclFile = path.join(dir, 'acl');
     this.credentialsFile = path.join(dir, 'service-credentials.json');
     this.pidFile = path.join(dir, 'mosquitto.pid');
@@ -67,11 +88,16 @@ export class BrokerAuth {
   ensure(prefixes: string[]): void {
     writeFileSync(this.aclFile, aclFile(prefixes));
     if (!existsSync(this.passwordFile)) writeFileSync(this.passwordFile, '');
+    const hadServiceFile = existsSync(this.servicePasswordFile);
+    if (!hadServiceFile) writeFileSync(this.servicePasswordFile, '');
     const creds = this.serviceCredentials();
     for (const user of Object.values(SERVICE_ACCOUNTS)) {
       if (!creds[user]) {
         creds[user] = newPassword();
         this.setPassword(user, creds[user]);
+        this.setServicePassword(user, creds[user]);
+      } else if (!hadServiceFile) {
+        this.setServicePassword(user, creds[user]); // a broker directory from before the services' listener
       }
     }
     writeFileSync(this.credentialsFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
@@ -89,11 +115,10 @@ export class BrokerAuth {
     return { username, password };
   }
 
-  /** Adds or replaces a device; returns its new password (shown once). */
-  addDevice(deviceId: string): string {
+  /** Adds or replaces a device; returns its new password (shown once). `password`: a chosen one (tests). */
+  addDevice(deviceId: string, password = newPassword()): string {
     if (!DEVICE_ID_PATTERN.test(deviceId)) throw new Error(`invalid deviceId "${deviceId}": 1-64 characters of A-Z a-z 0-9 . _ -`);
     if (SERVICE_NAMES.has(deviceId)) throw new Error(`"${deviceId}" is a service account name`);
-    const password = newPassword();
     this.setPassword(deviceId, password);
     return password;
   }
@@ -113,6 +138,78 @@ export class BrokerAuth {
 
   private setPassword(username: string, password: string): void {
     execFileSync('mosquitto_passwd', ['-b', this.passwordFile, username, password], { stdio: 'pipe' });
+  }
+
+  private setServicePassword(username: string, password: string): void {
+    execFileSync('mosquitto_passwd', ['-b', this.servicePasswordFile, username, password], { stdio: 'pipe' });
+  }
+
+  /**
+   * The plain listener the broker in this directory was configured with (its first `listener`
+   * line in mosquitto.conf: the devices' listener), or undefined.
+   */
+  listenerUrl(): string | undefined {
+    const conf = path.join(this.dir, 'mosquitto.conf');
+    if (!existsSync(conf)) return undefined;
+    const m = /^listener (\d+)(?: (\S+))?$/m.exec(readFileSync(conf, 'utf8'));
+    return m ? `mqtt://${m[2] ?? '127.0.0.1'}:${m[1]}` : undefined;
+  }
+
+  /**
+   * `reload()`, then waits until the broker has applied it. Mosquitto re-reads its files some
+   * time after the SIGHUP, so credentials added just before are refused until then (CONNACK
+   * 135). Before the signal the probe account gets a fresh password; we log in with it (short
+   * connections, no retries of their own) until it is accepted, which proves that everything
+   * written to the files before was applied too. False when no broker runs from this
+   * directory; a BrokerReloadTimeoutError after `timeoutMs`.
+   */
+  async reloadAndWait(timeoutMs = 10_000, url = this.listenerUrl()): Promise<boolean> {
+    if (!this.brokerRunning()) return false; // nothing to wait for (and no probe account to add)
+    if (!url) throw new Error(`no listener in ${path.join(this.dir, 'mosquitto.conf')}: pass the broker's URL`);
+    this.setProbePassword();
+    if (!this.reload()) return false;
+    const deadline = Date.now() + timeoutMs;
+    let reason: string | undefined;
+    for (;;) {
+      // The newest probe password: a later reload (another process) also covers our changes.
+      const password = this.serviceCredentials()[RELOAD_PROBE_ACCOUNT];
+      const left = deadline - Date.now();
+      if (left <= 0) throw new BrokerReloadTimeoutError(url, timeoutMs, reason);
+      try {
+        const client = await mqtt.connectAsync(url, {
+          protocolVersion: 5,
+          clean: true,
+          username: RELOAD_PROBE_ACCOUNT,
+          password,
+          reconnectPeriod: 0,
+          connectTimeout: Math.max(100, Math.min(2_000, left)),
+        });
+        await client.endAsync(true);
+        return true;
+      } catch (err) {
+        const e = err as Error & { code?: unknown };
+        reason = `${e.message}${typeof e.code === 'number' ? ` (reason code ${e.code})` : ''}`;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  private brokerRunning(): boolean {
+    if (!existsSync(this.pidFile)) return false;
+    try {
+      process.kill(Number(readFileSync(this.pidFile, 'utf8').trim()), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private setProbePassword(): void {
+    const creds = this.serviceCredentials();
+    creds[RELOAD_PROBE_ACCOUNT] = newPassword();
+    this.setPassword(RELOAD_PROBE_ACCOUNT, creds[RELOAD_PROBE_ACCOUNT]);
+    writeFileSync(this.credentialsFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(this.credentialsFile, 0o600);
   }
 
   /**

@@ -14,6 +14,8 @@ export interface LocalStackOptions {
   temporalPort?: number;
   uiPort?: number;
   mqttPort?: number;
+  /** With auth: the listener of our services (worker, bridge, gateway simulators); default a free port. */
+  mqttServicePort?: number;
   ui?: boolean;
   /** Broker authentication and per-device ACLs (on by default, as in production). */
   auth?: boolean;
@@ -63,8 +65,13 @@ export class LocalStack {
   get temporalAddress(): string {
     return this.temporal.address;
   }
+  /** The devices' listener: a login's client ID is its username (no session takeover). */
   get mqttUrl(): string {
     return this.mosquitto.url;
+  }
+  /** Where our services connect (service accounts only, any client ID); `mqttUrl` without auth. */
+  get mqttServiceUrl(): string {
+    return this.mosquitto.serviceUrl;
   }
   /** `mqtts://…` of the TLS listener, when there is one. */
   get mqttsUrl(): string | undefined {
@@ -86,6 +93,7 @@ export class LocalStack {
     ];
     if (o.ui !== false) ports.push([uiPort, 'Web UI', '--ui-port']);
     if (o.tls) ports.push([o.tls.port, 'MQTT over TLS', '--mqtts-port']);
+    if (o.mqttServicePort !== undefined && o.auth !== false) ports.push([o.mqttServicePort, 'MQTT for services', '--mqtt-service-port']);
     for (const [port, what, flag] of ports) {
       if (await canConnect(host, port)) {
         throw new Error(`port ${port} (${what}) is already in use on ${host}: stop what uses it (another \`dco up\`?) or pass ${flag}`);
@@ -102,6 +110,7 @@ export class LocalStack {
         dataDir: path.join(dataDir, 'mosquitto'),
         host,
         port: mqttPort,
+        ...(o.mqttServicePort !== undefined ? { servicePort: o.mqttServicePort } : {}),
         ...(o.auth === false ? {} : { auth: { topicPrefixes: [o.topicPrefix ?? DEFAULT_TOPIC_PREFIX] } }),
         ...(tls && o.tls ? { tls: { ...tls, port: o.tls.port } } : {}),
       }),
@@ -129,7 +138,7 @@ export class LocalStack {
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: this.temporalAddress,
-        MQTT_URL: this.mqttUrl,
+        MQTT_URL: this.mqttServiceUrl,
         DCO_TOPIC_PREFIX: this.topicPrefix,
         DCO_METRICS_ADDRESS: `127.0.0.1:${this.metricsPorts[name]}`,
         DCO_DEADLETTER_DIR: path.join(this.dataDir, 'deadletters'),

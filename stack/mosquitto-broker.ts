@@ -24,6 +24,11 @@ export interface MosquittoOptions {
    * stack/tls-certs.ts makes a development CA and certificate.
    */
   tls?: TlsListenerOptions;
+  /**
+   * With `auth`: the port of the services' listener (worker, bridges, gateway simulators),
+   * default a free port. See mosquittoConfig.
+   */
+  servicePort?: number;
   startTimeoutMs?: number;
 }
 
@@ -63,13 +68,38 @@ export function mosquittoConfig(o: {
   autosaveIntervalSeconds: number;
   auth?: BrokerAuth;
   tls?: Required<TlsListenerOptions>;
+  /** With auth: the services' listener. */
+  servicePort?: number;
 }): string {
-  const access = o.auth
-    ? ['allow_anonymous false', `password_file ${o.auth.passwordFile}`, `acl_file ${o.auth.aclFile}`]
-    : ['allow_anonymous true'];
+  const tlsLines = o.tls
+    ? [`cafile ${o.tls.caFile}`, `certfile ${o.tls.certFile}`, `keyfile ${o.tls.keyFile}`, 'require_certificate false']
+    : [];
+  // Without authentication: one listener (and the TLS one), anyone may use any client ID.
+  // With it, per_listener_settings true: each listener has its own logins.
+  // - Device listeners (plain and TLS): every account, and use_username_as_clientid, so a
+  //   login's client ID is its username: device A cannot connect as `device-B` and take over
+  //   B's session and queued commands. One connection per username there.
+  // - The services' listener: only our service accounts (a password file without devices),
+  //   any client ID, as many connections per account as they need (several bridges as
+  //   dco-bridge, the gateway simulator's connections as dco-gateway).
+  // use_username_as_clientid is always a listener setting in Mosquitto 2.0 (conf.c stores it
+  // on the current listener even with per_listener_settings false); the password file is what
+  // needs per_listener_settings true, or devices could log in on the services' listener.
+  const deviceAccess = o.auth
+    ? ['allow_anonymous false', `password_file ${o.auth.passwordFile}`, `acl_file ${o.auth.aclFile}`, 'use_username_as_clientid true']
+    : [];
+  const listeners = o.auth
+    ? [
+        `listener ${o.port} ${o.host}`,
+        ...deviceAccess,
+        ...(o.tls ? [`listener ${o.tls.port} ${o.host}`, ...deviceAccess, ...tlsLines] : []),
+        ...(o.servicePort !== undefined
+          ? [`listener ${o.servicePort} ${o.host}`, 'allow_anonymous false', `password_file ${o.auth.servicePasswordFile}`, `acl_file ${o.auth.aclFile}`]
+          : []),
+      ]
+    : [`listener ${o.port} ${o.host}`, ...(o.tls ? [`listener ${o.tls.port} ${o.host}`, ...tlsLines] : [])];
   return [
-    `listener ${o.port} ${o.host}`,
-    ...access,
+    ...(o.auth ? ['per_listener_settings true'] : ['allow_anonymous true']),
     `pid_file ${path.join(o.dataDir, 'mosquitto.pid')}`,
     // Started as root, Mosquitto would switch to the `mosquitto` user, which cannot reach data
     // under a private directory (mkdtemp, /root/...). Our local broker runs as whoever starts it.
@@ -86,17 +116,9 @@ export function mosquittoConfig(o: {
     'log_type warning',
     'log_type notice',
     'log_timestamp_format %Y-%m-%dT%H:%M:%S',
-    // Listener settings follow their `listener` line; everything above is global
-    // (per_listener_settings false), so this listener has the same logins and ACL.
-    ...(o.tls
-      ? [
-          `listener ${o.tls.port} ${o.host}`,
-          `cafile ${o.tls.caFile}`,
-          `certfile ${o.tls.certFile}`,
-          `keyfile ${o.tls.keyFile}`,
-          'require_certificate false',
-        ]
-      : []),
+    // Listener settings follow their `listener` line (the first one is the devices' listener:
+    // BrokerAuth.listenerUrl reads it).
+    ...listeners,
     '',
   ].join('\n');
 }
@@ -106,11 +128,16 @@ export class MosquittoBroker {
   private constructor(
     readonly process: ManagedProcess,
     readonly url: string,
-    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number; tlsPort?: number },
+    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number; tlsPort?: number; servicePort?: number },
     /** Present when authentication is on: accounts, ACL, reload. */
     readonly auth?: BrokerAuth,
     /** `mqtts://host:port` of the TLS listener, when there is one. */
     readonly tlsUrl?: string,
+    /**
+     * Where our services connect: with authentication its own listener (service accounts
+     * only, any client ID); without, the same as `url`.
+     */
+    readonly serviceUrl: string = url,
   ) {}
 
   static async start(o: MosquittoOptions): Promise<MosquittoBroker> {
@@ -128,10 +155,13 @@ export class MosquittoBroker {
     const tls = o.tls
       ? { ...o.tls, port: o.tls.port ?? (await freePort()), certFile: path.resolve(o.tls.certFile), keyFile: path.resolve(o.tls.keyFile), caFile: path.resolve(o.tls.caFile) }
       : undefined;
-    writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2, auth, tls }));
-    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port, tlsPort: tls?.port };
+    const servicePort = auth ? (o.servicePort ?? (await freePort())) : undefined;
+    writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2, auth, tls, servicePort }));
+    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port, tlsPort: tls?.port, servicePort };
     const tlsUrl = tls ? `mqtts://${host}:${tls.port}` : undefined;
-    const broker = new MosquittoBroker(MosquittoBroker.spawn(spawnArgs), `mqtt://${host}:${port}`, spawnArgs, auth, tlsUrl);
+    const url = `mqtt://${host}:${port}`;
+    const serviceUrl = servicePort !== undefined ? `mqtt://${host}:${servicePort}` : url;
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(spawnArgs), url, spawnArgs, auth, tlsUrl, serviceUrl);
     await broker.waitReady(o.startTimeoutMs ?? 15_000);
     return broker;
   }
@@ -142,17 +172,21 @@ export class MosquittoBroker {
 
   /** Starts the broker again with the same config, port and persistence file. */
   async restart(timeoutMs = 15_000): Promise<MosquittoBroker> {
-    const broker = new MosquittoBroker(MosquittoBroker.spawn(this.spawnArgs), this.url, this.spawnArgs, this.auth, this.tlsUrl);
+    const broker = new MosquittoBroker(MosquittoBroker.spawn(this.spawnArgs), this.url, this.spawnArgs, this.auth, this.tlsUrl, this.serviceUrl);
     await broker.waitReady(timeoutMs);
     return broker;
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
-    const { host, port, tlsPort, logFile } = this.spawnArgs;
+    const { host, port, tlsPort, servicePort, logFile } = this.spawnArgs;
     await waitFor(
       async () => {
         if (!this.process.running) throw new Error(`Mosquitto exited during start; see ${logFile}`);
-        return (await canConnect(host, port)) && (tlsPort === undefined || (await canConnect(host, tlsPort)));
+        return (
+          (await canConnect(host, port)) &&
+          (tlsPort === undefined || (await canConnect(host, tlsPort))) &&
+          (servicePort === undefined || (await canConnect(host, servicePort)))
+        );
       },
       timeoutMs,
       () => `Mosquitto did not accept connections on ${host}:${port} within ${timeoutMs} ms; see ${logFile}`,

@@ -67,9 +67,11 @@ export function demoCommand(): Command {
           device('lock-3', { unlock: async (p) => (await sleep(200), { unlocked: p.door }) }, { ignore: (c) => c.attempt === 1 }),
           device('gateway-5', { reboot: async () => ({}) }),
         );
-        auth?.reload();
-        // meter-4 was online once and went offline: its retained status says so.
         const meter = device('meter-4', { read: async () => ({ kWh: 1 }) });
+        // Every device has its credentials now; the broker applies a reload some time after
+        // the signal, so wait until it did (or fail loudly) before any device connects.
+        await auth?.reloadAndWait();
+        // meter-4 was online once and went offline: its retained status says so.
         await meter.start();
         await meter.stop();
         await Promise.all(devices.map((d) => d.start()));

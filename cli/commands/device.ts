@@ -16,7 +16,7 @@ export function deviceCommand(): Command {
     .argument('<deviceId>')
     .addOption(brokerDir())
     .option('--json', 'print {deviceId, username, password} as JSON')
-    .action((deviceId: string, opts) => {
+    .action(async (deviceId: string, opts) => {
       const auth = new BrokerAuth(opts.brokerDir);
       let password: string;
       try {
@@ -24,7 +24,9 @@ export function deviceCommand(): Command {
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
-      const reloaded = auth.reload();
+      // When a broker runs from there: returns once it accepts the new credentials, so a
+      // device started right after this command is not refused.
+      const reloaded = await auth.reloadAndWait();
       if (opts.json) {
         process.stdout.write(JSON.stringify({ deviceId, username: deviceId, password, active: reloaded }) + '\n');
         return;
@@ -34,7 +36,7 @@ export function deviceCommand(): Command {
           `device ${deviceId}`,
           `  username: ${deviceId}`,
           `  password: ${password}    (shown once; only its hash is stored)`,
-          reloaded ? '  active now: the broker reloaded its password file' : `  no broker runs from ${opts.brokerDir}: active when it starts (or send it SIGHUP)`,
+          reloaded ? '  active now: the broker reloaded its password file and accepts them' : `  no broker runs from ${opts.brokerDir}: active when it starts (or send it SIGHUP)`,
           '',
           'The device connects with these credentials and may only use its own topics, e.g.:',
           `  mosquitto_sub -V mqttv5 -u ${deviceId} -P '${password}' -q 1 -t devices/${deviceId}/commands`,

@@ -11,7 +11,8 @@ export function upCommand(): Command {
     .addOption(new Option('--host <ip>', 'address to listen on').default('127.0.0.1'))
     .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').default(7233).argParser(parsePort))
     .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').default(8233).argParser(parsePort))
-    .addOption(new Option('--mqtt-port <port>', 'MQTT port').default(1883).argParser(parsePort))
+    .addOption(new Option('--mqtt-port <port>', 'MQTT port of the devices').default(1883).argParser(parsePort))
+    .addOption(new Option('--mqtt-service-port <port>', 'MQTT port of our services (worker, bridge, dco sim --shared)').default(1884).argParser(parsePort))
     .option('--tls', 'also listen for MQTT over TLS (mqtts://), with a development CA and certificate made under <data-dir>/tls/ if missing')
     .addOption(new Option('--mqtts-port <port>', 'MQTT over TLS port (with --tls)').default(8883).argParser(parsePort))
     .option('--no-ui', 'do not serve the Web UI')
@@ -22,6 +23,7 @@ export function upCommand(): Command {
         temporalPort: opts.temporalPort,
         uiPort: opts.uiPort,
         mqttPort: opts.mqttPort,
+        mqttServicePort: opts.mqttServicePort,
         ui: opts.ui,
         ...(opts.tls ? { tls: { port: opts.mqttsPort } } : {}),
       });
@@ -39,7 +41,8 @@ export function printAddresses(stack: LocalStack): void {
     'dco is up:',
     `  Temporal   ${stack.temporalAddress}     (TEMPORAL_ADDRESS)`,
     `  Web UI     ${stack.uiUrl ?? '(off)'}`,
-    `  MQTT       ${stack.mqttUrl}     (MQTT_URL)`,
+    `  MQTT       ${stack.mqttUrl}     (MQTT_URL of devices: a login's client ID is its username)`,
+    ...(stack.mqttServiceUrl !== stack.mqttUrl ? [`  MQTT svc   ${stack.mqttServiceUrl}     (MQTT_URL of services: worker, bridge, dco devices, dco sim)`] : []),
     ...(stack.mqttsUrl && stack.tls ? [`  MQTT/TLS   ${stack.mqttsUrl}    (MQTT_URL, with MQTT_CA_FILE=${stack.tls.caFile})`] : []),
     `  metrics    ${stack.metricsUrls.worker} (worker), ${stack.metricsUrls.bridge} (bridge)`,
     `  logs       ${stack.logDir}`,

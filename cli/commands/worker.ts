@@ -25,7 +25,13 @@ export function workerCommand(): Command {
       const tracing = tracingPlugin('worker', opts.tracing || undefined);
       const connection = await connectNative(settings.temporalAddress, logger);
       const clientConnection = await connectWithRetry(`Temporal at ${settings.temporalAddress}`, () => Connection.connect({ address: settings.temporalAddress }), logger);
-      const publisher = new MqttPublisher({ url: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword, caFile: settings.mqttCaFile });
+      const publisher = new MqttPublisher({
+        url: settings.mqttUrl,
+        username: settings.mqttUsername,
+        password: settings.mqttPassword,
+        caFile: settings.mqttCaFile,
+        log: (message, details) => logger.warn(details, message),
+      });
       const worker = await createCommandWorker({
         ...workflowCode(tracing !== undefined, logger),
         connection,

@@ -63,6 +63,11 @@ export class ChaosStack {
     return this.broker!.url;
   }
 
+  /** Worker, bridge and the gateway fleet (several connections per account): the services' listener. */
+  get mqttServiceUrl(): string {
+    return this.broker!.serviceUrl;
+  }
+
   isUp(kind: ProcessKind): boolean {
     return this.instances.has(kind);
   }
@@ -140,7 +145,7 @@ export class ChaosStack {
           env: {
             ...process.env,
             TEMPORAL_ADDRESS: this.temporalAddress,
-            MQTT_URL: this.mqttUrl,
+            MQTT_URL: this.mqttServiceUrl,
             MQTT_USERNAME: account.username,
             MQTT_PASSWORD: account.password,
             DCO_TOPIC_PREFIX: DEFAULT_TOPIC_PREFIX,
@@ -155,7 +160,7 @@ export class ChaosStack {
       }
       case 'devices': {
         const gateway = this.broker!.auth!.credentialsOf('gateway');
-        const config: FleetProcessConfig = { ...this.o.fleet, mqttUrl: this.mqttUrl, ...gateway, journalDir: this.journalDir };
+        const config: FleetProcessConfig = { ...this.o.fleet, mqttUrl: this.mqttServiceUrl, ...gateway, journalDir: this.journalDir };
         return NodeProcess.start({
           name: 'devices',
           script: FLEET_MAIN,

@@ -1,5 +1,7 @@
 import mqtt from 'mqtt';
 import path from 'node:path';
+import { MqttPublisher } from '../../activities/mqtt-publisher';
+import { DeviceAgent } from '../../device/device-agent';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
 import { runCli } from '../support/run-cli';
 import { eventually } from '../support/eventually';
@@ -18,9 +20,9 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     brokerDir = path.join(base.dir, 'auth-broker');
     broker = await MosquittoBroker.start({ dataDir: brokerDir, auth: { topicPrefixes: ['+/devices'] } });
     const auth = broker.auth!;
-    for (const id of ['alice', 'bob', 'mallory', 'revoked-1']) creds[id] = { username: id, password: auth.addDevice(id) };
-    auth.reload();
-    h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
+    for (const id of ['alice', 'bob', 'mallory', 'revoked-1', 'victim-b', 'thief-a']) creds[id] = { username: id, password: auth.addDevice(id) };
+    await auth.reloadAndWait();
+    h = new Harness({ url: broker.url, serviceUrl: broker.serviceUrl, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
     await h.start();
   });
   afterAll(async () => {
@@ -74,6 +76,121 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     expect(mallory.commands).toEqual([]);
     await mallory.stop();
   });
+
+  test('a device refused at first (its credentials do not exist yet: 135) connects once they exist and the broker reloaded, and completes a command', async () => {
+    const logs: string[] = [];
+    const password = 'chosen-late-password';
+    const agent = new DeviceAgent({
+      deviceId: 'late-1',
+      mqttUrl: broker.url,
+      username: 'late-1',
+      password,
+      topicPrefix: h.topicPrefix,
+      journalDir: path.join(h.dir, 'late-journals'),
+      handlers: { ping: async () => ({ late: true }) },
+      onLog: (message, details) => logs.push(`${message} ${JSON.stringify(details)}`),
+    });
+    const started = agent.start();
+    started.catch(() => {}); // awaited below; no unhandled rejection meanwhile
+    try {
+      await eventually(async () => logs.join('\n'), (text) => /Not authorized/.test(text));
+      broker.auth!.addDevice('late-1', password);
+      await broker.auth!.reloadAndWait();
+      await started;
+      const outcome = await (await h.client.send({ deviceId: 'late-1', name: 'ping' })).result();
+      expect(outcome.state).toBe('Succeeded');
+      expect(outcome.output).toEqual({ late: true });
+    } finally {
+      await agent.stop();
+    }
+  }, 60_000);
+
+  test('start() with wrong credentials fails within its timeout, naming the refusal (135, Not authorized)', async () => {
+    const options = {
+      deviceId: 'nobody-1',
+      mqttUrl: broker.url,
+      username: 'nobody-1',
+      password: 'guess',
+      topicPrefix: h.topicPrefix,
+      journalDir: path.join(h.dir, 'nobody-journals'),
+      handlers: {},
+      startTimeoutMs: 1_500,
+    };
+    const agent = new DeviceAgent(options);
+    const t0 = Date.now();
+    await expect(agent.start()).rejects.toThrow(/device nobody-1 could not connect .* within 1500 ms: .*Not authorized \(reason code 135\)/);
+    // Its timeout, plus at most one connection attempt in flight, not forever.
+    expect(Date.now() - t0).toBeLessThan(1_500 + 10_000);
+
+    const publisher = new MqttPublisher({ url: broker.url, username: 'dco-worker', password: 'guess' });
+    try {
+      await expect(publisher.waitConnected(1_500)).rejects.toThrow(/within 1500 ms: .*Not authorized \(reason code 135\)/);
+    } finally {
+      await publisher.close();
+    }
+  }, 30_000);
+
+  test("a device logging in with its own credentials but another device's client ID takes over neither its session nor its queued commands", async () => {
+    const victimLogs: string[] = [];
+    const victim = new DeviceAgent({
+      deviceId: 'victim-b',
+      mqttUrl: broker.url,
+      ...creds['victim-b'],
+      topicPrefix: h.topicPrefix,
+      journalDir: path.join(h.dir, 'victim-journals'),
+      handlers: { ping: async () => ({ me: 'victim-b' }) },
+      onLog: (message, details) => victimLogs.push(`${message} ${JSON.stringify(details)}`),
+    });
+    await victim.start();
+    let victimRunning = true;
+    const thiefOptions = { ...creds['thief-a'], clientId: 'device-victim-b', clean: false, properties: { sessionExpiryInterval: 3600 } };
+    const received: string[] = [];
+    try {
+      // While B is online: A's CONNECT with B's client ID must not kick B off.
+      const thief = await connect(thiefOptions);
+      thief.on('message', (topic) => received.push(topic));
+      const online = await (await h.client.send({ deviceId: 'victim-b', name: 'ping' })).result();
+      expect(online.output).toEqual({ me: 'victim-b' });
+      await thief.endAsync();
+
+      // While B is offline, a command waits in B's session (published as the worker would;
+      // the service itself holds commands for a device whose status is offline). A logging in
+      // with B's client ID gets neither B's session nor the command.
+      await victim.stop();
+      victimRunning = false;
+      const service = await mqtt.connectAsync(broker.serviceUrl, {
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        clientId: `queue-${h.id}`,
+        ...broker.auth!.credentialsOf('worker'),
+      });
+      const now = Date.now();
+      const command = {
+        v: 1,
+        commandId: `queued-${h.id}`,
+        name: 'ping',
+        params: {},
+        attempt: 1,
+        issuedAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 120_000).toISOString(),
+      };
+      await service.publishAsync(`${h.topicPrefix}/victim-b/commands`, JSON.stringify(command), { qos: 1 });
+      await service.endAsync();
+      const thief2 = await connect(thiefOptions);
+      thief2.on('message', (topic) => received.push(topic));
+      await victim.start();
+      victimRunning = true;
+      // B gets its queued command from its own session and runs it.
+      const entry = await eventually(async () => victim.journal.get(command.commandId), (e) => e?.result !== undefined);
+      expect(entry?.result?.status).toBe('succeeded');
+      await thief2.endAsync();
+      expect(received).toEqual([]);
+      // B was never kicked off (a takeover closes the old connection: reason 142).
+      expect(victimLogs.filter((l) => /lost or refused|still not connected/.test(l))).toEqual([]);
+    } finally {
+      if (victimRunning) await victim.stop();
+    }
+  }, 60_000);
 
   test('`dco device rm` revokes at once: the connected device is dropped and cannot reconnect', async () => {
     const client = await connect({ ...creds['revoked-1'], clientId: 'device-revoked-1' });

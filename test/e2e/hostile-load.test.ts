@@ -53,9 +53,9 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     broker = await MosquittoBroker.start({ dataDir: path.join(base.dir, 'hostile-broker'), auth: { topicPrefixes: ['+/devices'] } });
     const auth = broker.auth!;
     for (const id of [...devices, ...spoofers]) creds[id] = { username: id, password: auth.addDevice(id) };
-    auth.reload();
+    await auth.reloadAndWait();
     deadLetterDir = path.join(base.dir, 'deadletters');
-    h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
+    h = new Harness({ url: broker.url, serviceUrl: broker.serviceUrl, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
     store = new DeadLetterStore({ dir: deadLetterDir });
     // No per-device budget here: the flood comes from the gateway account, which may write on any
     // device's topic, and this test counts every message's reason exactly. The budget has its
@@ -181,9 +181,10 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     }
 
     // --- publishers: the gateway account (any device topic), spoofers (their own accounts) -----
-    const connect = (c: { username: string; password: string }, clientId: string) =>
-      mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId, clean: true, reconnectPeriod: 0, ...c });
-    const gateway = await connect(broker.auth!.credentialsOf('gateway'), `hostile-gateway-${h.id}`);
+    const connect = (c: { username: string; password: string }, clientId: string, url = broker.url) =>
+      mqtt.connectAsync(url, { protocolVersion: 5, clientId, clean: true, reconnectPeriod: 0, ...c });
+    // The gateway account has several connections (this one, mosquitto_pub below): the services' listener.
+    const gateway = await connect(broker.auth!.credentialsOf('gateway'), `hostile-gateway-${h.id}`, broker.serviceUrl);
     const spoofClients = await Promise.all(spoofers.map((id) => connect(creds[id], `hostile-${id}`)));
     const sent: Record<string, number> = {};
     const refusals = { acl: 0, oversized: 0, unexpected: [] as string[] };
@@ -218,7 +219,7 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     const oversized = () =>
       new Promise<void>((resolve, reject) => {
         const gw = broker.auth!.credentialsOf('gateway');
-        const url = new URL(broker.url);
+        const url = new URL(broker.serviceUrl);
         const child = spawn(
           'mosquitto_pub',
           ['-V', 'mqttv5', '-h', url.hostname, '-p', url.port, '-u', gw.username, '-P', gw.password, '-i', `hostile-oversized-${h.id}`, '-q', '1', '-t', topic(devices[0], 'result'), '-l'],

@@ -27,7 +27,7 @@ describe('the local stack (dco up)', () => {
     connection = await Connection.connect({ address: stack.temporalAddress });
     // Authentication is on, as with `dco up`: the device needs its own credentials.
     const password = stack.mosquitto.auth!.addDevice('stack-1');
-    stack.mosquitto.auth!.reload();
+    await stack.mosquitto.auth!.reloadAndWait();
     device = new DeviceAgent({
       deviceId: 'stack-1',
       mqttUrl: stack.mqttUrl,

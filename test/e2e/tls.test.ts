@@ -19,7 +19,7 @@ describe('TLS listener (mqtts://) with a development CA', () => {
     broker = await MosquittoBroker.start({ dataDir: path.join(base.dir, 'tls-broker'), auth: { topicPrefixes: ['+/devices'] }, tls });
     const auth = broker.auth!;
     device = { username: 'tls-dev-1', password: auth.addDevice('tls-dev-1') };
-    auth.reload();
+    await auth.reloadAndWait();
     expect(broker.tlsUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
     h = new Harness({ url: broker.tlsUrl!, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge'), caFile: tls.caFile });
     await h.start();

@@ -43,9 +43,13 @@ export class Harness {
    * By default on the shared anonymous test broker; `broker` points it at another one (with
    * `caFile`, the CA of an mqtts:// broker, used by the worker, the bridge and the devices).
    */
-  constructor(private readonly broker?: { url: string; worker?: Credentials; bridge?: Credentials; caFile?: string }) {
+  /** Where the worker and the bridge connect (a broker's services' listener). */
+  readonly serviceMqttUrl: string;
+
+  constructor(private readonly broker?: { url: string; serviceUrl?: string; worker?: Credentials; bridge?: Credentials; caFile?: string }) {
     this.env = testEnv();
     this.mqttUrl = broker?.url ?? this.env.mqttUrl;
+    this.serviceMqttUrl = broker?.serviceUrl ?? this.mqttUrl;
     this.dir = mkdtempSync(path.join(this.env.dir, `h-${this.id}-`));
   }
 
@@ -59,7 +63,7 @@ export class Harness {
 
   async startWorker(): Promise<void> {
     this.nativeConnection ??= await NativeConnection.connect({ address: this.env.temporalAddress });
-    const publisher = new MqttPublisher({ url: this.mqttUrl, ...this.broker?.worker, caFile: this.broker?.caFile });
+    const publisher = new MqttPublisher({ url: this.serviceMqttUrl, ...this.broker?.worker, caFile: this.broker?.caFile });
     await publisher.waitConnected();
     const worker = await createCommandWorker({
       connection: this.nativeConnection,
@@ -91,7 +95,7 @@ export class Harness {
   async startBridge(extra: Partial<BridgeOptions> = {}): Promise<MqttBridge> {
     this.bridge = new MqttBridge({
       mqttCaFile: this.broker?.caFile,
-      mqttUrl: this.mqttUrl,
+      mqttUrl: this.serviceMqttUrl,
       mqttUsername: this.broker?.bridge?.username,
       mqttPassword: this.broker?.bridge?.password,
       topicPrefix: this.topicPrefix,
