@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { AckMessage, ResultMessage } from '../protocol/messages';
 
@@ -27,12 +27,24 @@ type JournalRecord =
  * synchronously before the device acts on it (before the ack, before running the handler),
  * so a device that dies at any moment never executes a command twice and can re-send what
  * it already answered. A torn last line (crash mid-write) is ignored on load.
+ *
+ * Each record is fsynced before the device acts on it (`durable`, the default): without it a
+ * power cut can lose the last records the OS had not yet written, and the device would run the
+ * command again when it is repeated. The cost is one fsync per record, three or four per
+ * command (docs/protocol.md, "The reference agent", has the measured figure).
+ * A command's first result is final: a later result record never replaces it.
  */
 export class CommandJournal {
   private readonly entries = new Map<string, JournalEntry>();
   readonly file: string;
 
-  constructor(dir: string, deviceId: string) {
+  private fd?: number;
+
+  constructor(
+    dir: string,
+    deviceId: string,
+    private readonly durable = true,
+  ) {
     mkdirSync(dir, { recursive: true });
     this.file = path.join(dir, `${deviceId}.journal.jsonl`);
     if (existsSync(this.file)) this.load();
@@ -59,13 +71,20 @@ export class CommandJournal {
     const entry = this.entries.get(r.commandId);
     if (!entry) return;
     if (r.type === 'executing') entry.executions++;
-    else if (r.type === 'result') entry.result = r.result;
+    else if (r.type === 'result') entry.result ??= r.result;
     else entry.resultDelivered = true;
   }
 
   private append(r: JournalRecord): void {
-    appendFileSync(this.file, JSON.stringify(r) + '\n');
+    this.fd ??= openSync(this.file, 'a');
+    writeSync(this.fd, JSON.stringify(r) + '\n');
+    if (this.durable) fsyncSync(this.fd);
     this.apply(r);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 
   get(commandId: string): JournalEntry | undefined {
@@ -85,8 +104,11 @@ export class CommandJournal {
     this.append({ type: 'executing', commandId, at: new Date().toISOString() });
   }
 
-  recordResult(commandId: string, result: ResultMessage): void {
+  /** False (and nothing written) when the command already has a result: the first one stands. */
+  recordResult(commandId: string, result: ResultMessage): boolean {
+    if (this.entries.get(commandId)?.result) return false;
     this.append({ type: 'result', commandId, at: new Date().toISOString(), result });
+    return true;
   }
 
   recordDelivered(commandId: string): void {

@@ -42,6 +42,8 @@ export interface DeviceFaults {
   dropAck?: (command: CommandMessage) => boolean;
   /** Return true to journal the result without publishing it (lost at a crash). */
   dropResult?: (command: CommandMessage) => boolean;
+  /** Awaited before each ack is published (a slow link): lets a test order events exactly. */
+  delayAck?: (ack: AckMessage) => Promise<void>;
 }
 
 export interface DeviceAgentOptions {
@@ -161,7 +163,7 @@ export class DeviceAgent {
     const command = parsed.data;
     if (this.o.faults?.ignore?.(command)) return;
     const known = this.journal.get(command.commandId);
-    if (known) return this.answerRepeat(command, known.ack, known.result);
+    if (known) return this.answerRepeat(command);
 
     const rejection =
       Date.parse(command.expiresAt) <= Date.now()
@@ -175,32 +177,44 @@ export class DeviceAgent {
     // Journal first: if we die after this line, the repeat of this command is answered, not run.
     this.journal.recordAck(command.commandId, command.name, ack);
     if (rejection) return this.publishAck(ack);
+    // Running from now on, before the ack is even on its way: a repeat that arrives while we
+    // wait for the ack's PUBACK must see it as running, or it would run it a second time.
+    this.running.add(command.commandId);
     if (!this.o.faults?.dropAck?.(command)) await this.publishAck(ack);
     await this.execute(command);
   }
 
-  private async answerRepeat(command: CommandMessage, ack: AckMessage, result?: ResultMessage): Promise<void> {
+  /**
+   * A command we already have: answer from the journal, never run it twice. The journal is
+   * read again after every wait, since the first execution may finish meanwhile: its real
+   * result must be sent, never replaced.
+   */
+  private async answerRepeat(command: CommandMessage): Promise<void> {
+    const { commandId } = command;
+    const ack = this.journal.get(commandId)!.ack;
     await this.publishAck(ack);
-    if (result) return this.publishResult(command.commandId, result);
-    const entry = this.journal.get(command.commandId)!;
+    const entry = this.journal.get(commandId)!;
+    if (entry.result) return this.publishResult(commandId, entry.result);
     // Accepted, no result, not running now: the device restarted before finishing. Run it
     // now if it never started; if it started, its outcome is unknown and must not repeat.
-    if (ack.status === 'accepted' && !this.running.has(command.commandId)) {
-      if (entry.executions === 0) return this.execute(command);
-      const lost: ResultMessage = {
-        v: PROTOCOL_VERSION,
-        commandId: command.commandId,
-        status: 'failed',
-        error: { code: 'interrupted', message: 'the device restarted while executing the command' },
-      };
-      this.journal.recordResult(command.commandId, lost);
-      return this.publishResult(command.commandId, lost);
+    if (ack.status !== 'accepted' || this.running.has(commandId)) return;
+    if (entry.executions === 0) {
+      this.running.add(commandId);
+      return this.execute(command);
     }
+    const lost: ResultMessage = {
+      v: PROTOCOL_VERSION,
+      commandId,
+      status: 'failed',
+      error: { code: 'interrupted', message: 'the device restarted while executing the command' },
+    };
+    this.journal.recordResult(commandId, lost);
+    return this.publishResult(commandId, lost);
   }
 
+  /** Runs the handler once; the caller has marked the command running. */
   private async execute(command: CommandMessage): Promise<void> {
     const handler = this.o.handlers[command.name]!;
-    this.running.add(command.commandId);
     this.journal.recordExecuting(command.commandId);
     let result: ResultMessage;
     try {
@@ -217,20 +231,24 @@ export class DeviceAgent {
     } finally {
       this.running.delete(command.commandId);
     }
-    this.journal.recordResult(command.commandId, result);
+    // The first result recorded stands (the journal never replaces it).
+    if (!this.journal.recordResult(command.commandId, result)) result = this.journal.get(command.commandId)!.result!;
     if (this.o.faults?.dropResult?.(command)) return;
     await this.publishResult(command.commandId, result);
   }
 
   private async publishAck(ack: AckMessage): Promise<void> {
-    await this.client!.publishAsync(this.topic('ack'), JSON.stringify(ack), { qos: 1 }).catch((err) =>
+    await this.o.faults?.delayAck?.(ack);
+    if (!this.client) return; // stopped meanwhile: the repeat of the command gets this answer
+    await this.client.publishAsync(this.topic('ack'), JSON.stringify(ack), { qos: 1 }).catch((err) =>
       this.log('ack publish failed; the service will re-send the command', { error: String(err) }),
     );
   }
 
   private async publishResult(commandId: string, result: ResultMessage): Promise<void> {
     try {
-      await this.client!.publishAsync(this.topic('result'), JSON.stringify(result), { qos: 1 });
+      if (!this.client) return; // stopped meanwhile: the journal re-sends it at the next start
+      await this.client.publishAsync(this.topic('result'), JSON.stringify(result), { qos: 1 });
       this.journal.recordDelivered(commandId);
     } catch (err) {
       this.log('result publish failed; it is re-sent at the next start or repeat', { error: String(err) });
@@ -244,17 +262,27 @@ export class DeviceAgent {
   /** A clean shutdown: status offline (retained), then disconnect. The session stays. */
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
-    if (!this.client) return;
-    await this.client.publishAsync(this.topic('status'), this.status('offline'), { qos: 1, retain: true }).catch(() => {});
-    await this.client.endAsync();
+    const client = this.client;
+    // Taken first: a second stop() (or crash()) finds nothing to do instead of waiting on an
+    // ended client's publish forever.
+    this.client = undefined;
+    if (!client) return;
+    // Only when connected: a QoS 1 publish on a client without a connection waits for the next
+    // one, and this client is about to end.
+    if (client.connected) await client.publishAsync(this.topic('status'), this.status('offline'), { qos: 1, retain: true }).catch(() => {});
+    await client.endAsync(!client.connected);
+    this.journal.close();
   }
 
   /** An abrupt loss (power cut, network gone): no goodbye, the broker publishes the Last Will. */
   async crash(): Promise<void> {
     clearInterval(this.heartbeat);
-    if (!this.client) return;
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
     // Destroy the socket without DISCONNECT so the broker sends the will.
-    this.client.stream.destroy();
-    await this.client.endAsync(true);
+    client.stream.destroy();
+    await client.endAsync(true);
+    this.journal.close();
   }
 }
