@@ -56,10 +56,15 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     await expect(mallory.ack(cmd.commandId, 'accepted', undefined, 'bob')).rejects.toThrow(/Not authorized/);
     await expect(mallory.result(cmd.commandId, 'failed', { error: { code: 'x', message: 'spoof' } }, 'bob')).rejects.toThrow(/Not authorized/);
     await expect(mallory.publish('status', { v: 1, state: 'offline', bootId: 'fake' }, 'bob')).rejects.toThrow(/Not authorized/);
-    // On its own topic the broker lets it through, and the bridge/workflow ignore it (wrong device).
+    // On its own topic the broker lets it through; the bridge sees that the command is bob's and
+    // dead-letters it as spoofed, before it reaches the workflow's history.
+    const spoofed = () => h.bridge!.counters.get('ack:spoofed');
+    const before = spoofed();
     await mallory.ack(cmd.commandId);
-    await eventually(() => handle.state(), (s) => s.history.some((e) => e.event === 'ignored-ack'));
-    expect((await handle.state()).state).toBe('Sent');
+    await eventually(async () => spoofed(), (n) => n === before + 1);
+    const state = await handle.state();
+    expect(state.state).toBe('Sent');
+    expect(state.history.filter((e) => e.event.startsWith('ignored-'))).toEqual([]);
     await bob.ack(cmd.commandId);
     await bob.result(cmd.commandId, 'succeeded', { output: { me: 'bob' } });
     expect((await handle.result()).output).toEqual({ me: 'bob' });

@@ -182,14 +182,13 @@ describe('a publish the broker refuses (PUBACK 0x87) ends the command, not the c
     const base = new Harness(); // only for its temp dir
     broker = await MosquittoBroker.start({ dataDir: path.join(base.dir, 'refusing-broker'), auth: { topicPrefixes: ['+/devices'] } });
     const auth = broker.auth!;
-    h = new Harness({ url: broker.url, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
+    h = new Harness({ url: broker.url, serviceUrl: broker.serviceUrl, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge') });
     // The worker may publish commands to `allowed-1` only: anything else gets PUBACK 0x87.
     const acl = aclFile(['+/devices']).replace('topic write +/devices/+/commands', `topic write ${h.topicPrefix}/allowed-1/commands`);
     expect(acl).toContain(`topic write ${h.topicPrefix}/allowed-1/commands`);
     writeFileSync(auth.aclFile, acl);
     passwords = { 'allowed-1': auth.addDevice('allowed-1'), 'denied-1': auth.addDevice('denied-1') };
-    auth.reload();
-    await new Promise((r) => setTimeout(r, 500)); // SIGHUP is asynchronous
+    await auth.reloadAndWait();
     await h.start();
   });
   afterAll(async () => {

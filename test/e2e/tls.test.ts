@@ -22,7 +22,9 @@ describe('TLS listener (mqtts://) with a development CA', () => {
     await auth.reloadAndWait();
     expect(broker.tlsUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
     h = new Harness({ url: broker.tlsUrl!, worker: auth.credentialsOf('worker'), bridge: auth.credentialsOf('bridge'), caFile: tls.caFile });
-    await h.start();
+    // A device listener keys each login's session by its username (use_username_as_clientid),
+    // so the bridge's lanes, all logged in as `bridge`, would take each other's session: one lane.
+    await h.start({ bridgeOptions: { lanes: 1 } });
   });
   afterAll(async () => {
     await h?.stop();

@@ -139,12 +139,17 @@ export class Harness {
    * the current workflow code: a non-deterministic change fails the test file that hit it.
    */
   async stop(): Promise<void> {
-    await replayAndRecord(this.client.temporal, this.started, this.env.bundlePath);
-    await Promise.all(this.devices.map((d) => d.stop().catch(() => {})));
-    await this.stopBridge();
-    await this.stopWorker();
-    await this.nativeConnection?.close();
-    await this.connection?.close();
+    try {
+      await replayAndRecord(this.client.temporal, this.started, this.env.bundlePath);
+    } finally {
+      // Even when the replay fails: a client left connected would reconnect after Jest tore
+      // the environment down, and crash the run.
+      await Promise.all(this.devices.map((d) => d.stop().catch(() => {})));
+      await this.stopBridge().catch(() => {});
+      await this.stopWorker().catch(() => {});
+      await this.nativeConnection?.close().catch(() => {});
+      await this.connection?.close().catch(() => {});
+    }
   }
 }
 
