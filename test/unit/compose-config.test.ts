@@ -5,6 +5,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../bridge/parse-device-message';
 import { loadSettings, SETTINGS_ENV } from '../../config/settings';
 import { SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
 import { allDevicesTopic, DEFAULT_TOPIC_PREFIX, deviceTopic, TOPIC_KINDS, type TopicKind } from '../../protocol/topics';
+import { BrokerAuth } from '../../stack/broker-auth';
 import { mosquittoConfig } from '../../stack/mosquitto-broker';
 import { DYNAMIC_CONFIG } from '../../stack/temporal-server';
 
@@ -117,17 +118,37 @@ function requiredVariables(text: string): Set<string> {
   return new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):\?/g)].map((m) => m[1]));
 }
 
-/** Mosquitto's config as `key → values` (repeated keys such as log_type keep every value). */
-function mosquittoSettings(text: string): Map<string, string[]> {
-  const settings = new Map<string, string[]>();
+type Settings = Map<string, string[]>;
+
+/**
+ * Mosquitto's config as Mosquitto 2 reads it with `per_listener_settings true`: the settings
+ * before the first `listener` line (`global`), and each listener's, from its `listener` line
+ * to the next one, by port. Each as `key → values` (repeated keys such as log_type keep every
+ * value).
+ */
+function mosquittoSections(text: string): { global: Settings; listeners: Map<string, Settings> } {
+  const global: Settings = new Map();
+  const listeners = new Map<string, Settings>();
+  let current = global;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const [key, ...rest] = line.split(/\s+/);
-    settings.set(key, [...(settings.get(key) ?? []), rest.join(' ')]);
+    if (key === 'listener') {
+      current = new Map();
+      listeners.set(rest[0], current);
+      continue;
+    }
+    current.set(key, [...(current.get(key) ?? []), rest.join(' ')]);
   }
-  return settings;
+  return { global, listeners };
 }
+
+/** Settings that, with per_listener_settings true, belong to a listener (mosquitto.conf(5)). */
+const LISTENER_SECURITY_KEYS = ['allow_anonymous', 'password_file', 'acl_file', 'psk_file', 'use_username_as_clientid', 'auth_plugin', 'plugin'];
+
+/** Bind-mounted files that scripts/compose-init.sh creates (secrets: never committed). */
+const GENERATED_FILES = ['./docker/mosquitto/passwords', './docker/mosquitto/service-passwords'];
 
 const bindMounts = (s: Service) =>
   (s.volumes ?? []).map((v) => {
@@ -155,13 +176,23 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('declares every named volume it uses, and every bind-mounted file exists (the password file is generated)', () => {
+  it('declares every named volume it uses, and every bind-mounted file exists (the password files are generated)', () => {
     const declared = Object.keys(compose.volumes ?? {});
     for (const [name, s] of Object.entries(services)) {
       for (const m of bindMounts(s)) {
         if (m.type === 'volume') expect({ name, volume: m.source, declared: declared.includes(m.source) }).toEqual({ name, volume: m.source, declared: true });
-        else if (m.source !== './docker/mosquitto/passwords') expect({ name, file: m.source, exists: existsSync(path.join(ROOT, m.source)) }).toEqual({ name, file: m.source, exists: true });
+        else if (!GENERATED_FILES.includes(m.source)) expect({ name, file: m.source, exists: existsSync(path.join(ROOT, m.source)) }).toEqual({ name, file: m.source, exists: true });
       }
+    }
+  });
+
+  it('mounts only generated files that scripts/compose-init.sh writes and git ignores', () => {
+    const script = read('scripts/compose-init.sh');
+    expect(script).toContain('PWFILE="$MOSQ_DIR/passwords"');
+    expect(script).toContain('SERVICE_PWFILE="$MOSQ_DIR/service-passwords"');
+    for (const file of GENERATED_FILES) {
+      const r = spawnSync('git', ['check-ignore', '-q', file], { cwd: ROOT });
+      expect({ file, ignored: r.status === 0 }).toEqual({ file, ignored: true });
     }
   });
 
@@ -184,7 +215,8 @@ describe('worker and bridge services', () => {
     const settings = loadSettings({}, env);
     expect(settings).toMatchObject({
       temporalAddress: 'temporal:7233',
-      mqttUrl: 'mqtt://mosquitto:1883',
+      // The services' listener (docker/mosquitto/mosquitto.conf), never the devices' one.
+      mqttUrl: 'mqtt://mosquitto:1884',
       mqttUsername: `dco-${name}`,
       topicPrefix: DEFAULT_TOPIC_PREFIX,
     });
@@ -244,24 +276,73 @@ describe('Temporal services', () => {
 });
 
 describe('Mosquitto', () => {
-  const conf = mosquittoSettings(read('docker/mosquitto/mosquitto.conf'));
-  const one = (key: string) => {
-    const values = conf.get(key);
-    if (values?.length !== 1) throw new Error(`mosquitto.conf: expected one "${key}", found ${values?.length ?? 0}`);
+  const { global: conf, listeners } = mosquittoSections(read('docker/mosquitto/mosquitto.conf'));
+  const one = (settings: Settings, key: string, where = 'mosquitto.conf') => {
+    const values = settings.get(key);
+    if (values?.length !== 1) throw new Error(`${where}: expected one "${key}", found ${values?.length ?? 0}`);
     return values[0];
   };
+  const listener = (port: string) => {
+    const settings = listeners.get(port);
+    if (!settings) throw new Error(`mosquitto.conf has no "listener ${port}"`);
+    return settings;
+  };
+  const DEVICES = '1883';
+  const SERVICES = '1884';
+  // Looked up in each test, so that a missing listener fails those tests, not the whole file.
+  const devices = () => listener(DEVICES);
+  const servicesListener = () => listener(SERVICES);
 
   it('requires passwords, persists, and limits payloads to the protocol maximum', () => {
-    expect(one('allow_anonymous')).toBe('false');
-    expect(one('persistence')).toBe('true');
-    expect(Number(one('message_size_limit'))).toBe(DEFAULT_MAX_PAYLOAD_BYTES);
-    expect(one('listener')).toBe('1883');
+    expect(one(conf, 'per_listener_settings')).toBe('true');
+    expect(one(conf, 'persistence')).toBe('true');
+    expect(Number(one(conf, 'message_size_limit'))).toBe(DEFAULT_MAX_PAYLOAD_BYTES);
+    expect([...listeners.keys()]).toEqual([DEVICES, SERVICES]);
+    for (const [port, settings] of listeners) expect({ port, allow_anonymous: one(settings, 'allow_anonymous') }).toEqual({ port, allow_anonymous: 'false' });
   });
 
-  it('shares its broker settings with the broker of `dco up` and the tests', () => {
-    const local = mosquittoSettings(mosquittoConfig({ host: '127.0.0.1', port: 1883, dataDir: '/data', autosaveIntervalSeconds: 2 }));
-    for (const key of ['persistence', 'autosave_interval', 'max_queued_messages', 'max_inflight_messages', 'message_size_limit', 'max_connections']) {
-      expect({ key, value: conf.get(key) }).toEqual({ key, value: local.get(key) });
+  it('writes every security setting after its listener line (before the first, Mosquitto would apply it to its default listener)', () => {
+    for (const key of LISTENER_SECURITY_KEYS) expect({ key, global: conf.has(key) }).toEqual({ key, global: false });
+  });
+
+  it('devices (1883): device accounts only, the ACL, and the client ID forced to the username (no session takeover)', () => {
+    expect(Object.fromEntries(devices())).toEqual({
+      allow_anonymous: ['false'],
+      password_file: ['/mosquitto/config/passwords'],
+      acl_file: ['/mosquitto/config/acl'],
+      use_username_as_clientid: ['true'],
+    });
+  });
+
+  it('services (1884): a password file of their own, the same ACL, any client ID', () => {
+    expect(Object.fromEntries(servicesListener())).toEqual({
+      allow_anonymous: ['false'],
+      password_file: ['/mosquitto/config/service-passwords'],
+      acl_file: ['/mosquitto/config/acl'],
+    });
+    expect(one(servicesListener(), 'password_file')).not.toBe(one(devices(), 'password_file'));
+  });
+
+  it('shares its broker and listener settings with the broker of `dco up` and the tests', () => {
+    const generated = mosquittoConfig({
+      host: '127.0.0.1',
+      port: 1883,
+      dataDir: '/data',
+      autosaveIntervalSeconds: 2,
+      auth: new BrokerAuth('/broker'), // only its file names are used
+      servicePort: 1884,
+    });
+    const local = mosquittoSections(generated);
+    for (const key of ['per_listener_settings', 'persistence', 'autosave_interval', 'max_queued_messages', 'max_inflight_messages', 'message_size_limit', 'max_connections']) {
+      expect({ key, value: conf.get(key) }).toEqual({ key, value: local.global.get(key) });
+    }
+    // The same listeners, in the same order (the first is the devices' one), with the same
+    // settings; the files by name (their directories differ).
+    expect([...local.listeners.keys()]).toEqual([DEVICES, SERVICES]);
+    const comparable = (settings: Settings) =>
+      Object.fromEntries([...settings].map(([key, values]) => [key, key.endsWith('_file') ? values.map((v) => path.basename(v)) : values]));
+    for (const port of [DEVICES, SERVICES]) {
+      expect({ port, settings: comparable(listener(port)) }).toEqual({ port, settings: comparable(local.listeners.get(port)!) });
     }
   });
 
@@ -270,11 +351,20 @@ describe('Mosquitto', () => {
     const mounts = bindMounts(mosquitto);
     const target = (source: string) => mounts.find((m) => m.source === source)?.target;
     expect(target('./docker/mosquitto/mosquitto.conf')).toBe('/mosquitto/config/mosquitto.conf');
-    expect(target('./docker/mosquitto/acl')).toBe(one('acl_file'));
-    expect(target('./docker/mosquitto/passwords')).toBe(one('password_file'));
-    expect(mounts.find((m) => m.source === './docker/mosquitto/passwords')).toMatchObject({ read_only: true, bind: { create_host_path: false } });
-    expect(`${target('mosquitto-data')}/`).toBe(one('persistence_location'));
+    for (const settings of [devices(), servicesListener()]) expect(target('./docker/mosquitto/acl')).toBe(one(settings, 'acl_file'));
+    expect(target('./docker/mosquitto/passwords')).toBe(one(devices(), 'password_file'));
+    expect(target('./docker/mosquitto/service-passwords')).toBe(one(servicesListener(), 'password_file'));
+    for (const file of GENERATED_FILES) expect(mounts.find((m) => m.source === file)).toMatchObject({ read_only: true, bind: { create_host_path: false } });
+    expect(`${target('mosquitto-data')}/`).toBe(one(conf, 'persistence_location'));
     expect(mosquitto.ulimits?.nofile?.soft).toBeGreaterThan(1024);
+  });
+
+  it('publishes only the devices\' listener; worker and bridge use the services\' one on the compose network', () => {
+    expect(service('mosquitto').ports).toEqual([`${DEVICES}:${DEVICES}`]);
+    for (const name of ['worker', 'bridge']) {
+      const url = new URL(environmentOf(name).MQTT_URL);
+      expect({ name, host: url.hostname, port: url.port }).toEqual({ name, host: 'mosquitto', port: SERVICES });
+    }
   });
 
   it('is the image scripts/compose-init.sh uses for mosquitto_passwd', () => {
@@ -283,10 +373,11 @@ describe('Mosquitto', () => {
     expect(image).toBe(service('mosquitto').image);
   });
 
-  it('checks health with the dco-health account that scripts/compose-init.sh creates', () => {
+  it('checks health with the dco-health account that scripts/compose-init.sh creates, on the services\' listener', () => {
     const test = service('mosquitto').healthcheck!.test.join(' ');
     expect(test).toContain('-u dco-health');
     expect(test).toContain('$$DCO_HEALTH_MQTT_PASSWORD');
+    expect(/ -p (\d+) /.exec(test)?.[1]).toBe(SERVICES);
     expect(read('scripts/compose-init.sh')).toMatch(/SERVICE_USERS=\(dco-worker dco-bridge dco-health\)/);
   });
 });
@@ -354,7 +445,7 @@ describe('Dockerfile', () => {
 
   it('keeps secrets and local state out of the build context', () => {
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
-    // `docker` covers docker/mosquitto/passwords.
+    // `docker` covers docker/mosquitto/passwords and service-passwords.
     for (const entry of ['.env', '.env.*', 'docker', 'node_modules', '.data', '.git']) expect(ignored).toContain(entry);
   });
 });
