@@ -102,7 +102,7 @@ async function throughput(address: string, mqttUrl: string, client: Client, dir:
   const workflowBundle = { codePath: prebuiltWorkflowBundle().codePath };
   const full = await createCommandWorker({ connection: native, namespace: 'default', taskQueue: 'bench-full', publisher, topicPrefix, client, workflowBundle });
   const bare = await createBareCommandWorker(native, client, 'bench-bare', workflowBundle);
-  const bridge = new MqttBridge({ mqttUrl, topicPrefix, temporal: client, logger, clientId: 'bench-bridge' });
+  const bridge = new MqttBridge({ mqttUrl, topicPrefix, taskQueue: 'bench-full', temporal: client, logger, clientId: 'bench-bridge' });
   const runs: Array<Promise<void>> = [full.run(), bare.run()];
   const ids = sim.deviceIds;
   try {

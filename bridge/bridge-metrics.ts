@@ -7,7 +7,7 @@ import { BRIDGE_DEAD_LETTER_REASONS } from './dead-letters';
  * (`ack:signalled`, `result:unknown-command`, `rejected:not-json`, `presence:signalled`, ...)
  * becomes `dco_bridge_messages_total{kind, outcome}`; rejections are also
  * `dco_bridge_dead_letters_total{reason}`, as are the bridge's own reasons (rate-limited,
- * unknown-command, spoofed, closed-command, signal-refused, signal-failed).
+ * unknown-command, spoofed, signal-refused, signal-failed).
  */
 export function exportBridgeMetrics(counters: BridgeCounters, registry: Registry): void {
   const messages = new Counter({ name: 'dco_bridge_messages_total', help: 'Messages and actions of the bridge by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] });

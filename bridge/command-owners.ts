@@ -69,9 +69,17 @@ export class CommandOwners {
     return closed;
   }
 
-  /** The command was found closed by a later call (a signal answered NotFound). */
-  markClosed(commandId: string, owner: string): void {
-    this.remember(commandId, { kind: 'closed', owner });
+  /**
+   * The command was found closed by a later call (a signal answered NotFound): asks Temporal
+   * again, for the state it ended in; without an answer, remembers it closed with no state.
+   */
+  async lookupClosed(commandId: string, owner: string): Promise<CommandLookup & { kind: 'closed' }> {
+    this.known.delete(commandId);
+    const found = await this.lookup(commandId);
+    if (found.kind === 'closed') return found;
+    const closed = { kind: 'closed' as const, owner };
+    this.remember(commandId, closed);
+    return closed;
   }
 
   private remember(commandId: string, entry: CommandLookup & { kind: 'open' | 'closed' }): void {

@@ -10,7 +10,8 @@ import { REJECT_REASONS, type RejectReason } from './parse-device-message';
  * - `rate-limited`: the device sent more than its budget (bridge/device-rate-limiter.ts);
  * - `unknown-command`: no command has that ID (never existed);
  * - `spoofed`: the command belongs to another device than the topic's; not signalled;
- * - `closed-command`: the command had already ended when the answer came (a late answer);
+ * - `closed-command`: no longer produced (a late answer is attached to its command as
+ *   `late-<commandId>`, protocol/late-answers-contract.ts); kept so older files still read;
  * - `signal-refused`: Temporal refused the signal for good (e.g. the execution's signal limit);
  * - `signal-failed`: Temporal stayed unavailable for longer than the bridge's retry budget.
  */

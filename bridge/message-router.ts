@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
-import type { DeviceMessage, DevicePresence } from '../protocol/command-contract';
+import { COMMAND_TASK_QUEUE, type DeviceMessage, type DevicePresence } from '../protocol/command-contract';
 import { MAX_JSON_DEPTH } from '../protocol/json-depth';
 import { BridgeCounters } from './bridge-counters';
 import { classifyDeviceMessage } from './classify-device-message';
@@ -29,6 +29,10 @@ export interface MessageRouterOptions {
   signals?: SignalForwarderOptions;
   presence?: PresenceWakerOptions;
   counters?: BridgeCounters;
+  /** Task queue of the worker that runs the late answers workflows (default COMMAND_TASK_QUEUE). */
+  taskQueue?: string;
+  /** How long a command's late answers record stays open without a new answer (tests shorten it). */
+  lateAnswersIdleMs?: number;
 }
 
 /**
@@ -39,8 +43,9 @@ export interface MessageRouterOptions {
  *   classify (topic, size, JSON, schema)          → dead letter by reason
  *   status → presence tracker → PresenceWaker    (off this path, batched, rate-limited)
  *   ack/result → device budget                    → `rate-limited`
- *              → owner and state, from Temporal   → `unknown-command`, `spoofed`, `closed-command`
+ *              → owner and state, from Temporal   → `unknown-command`, `spoofed`
  *              → repeats of the same answer       → dropped and counted (`duplicate-dropped`)
+ *              → command ended                    → attached to `late-<commandId>` (`late-recorded`)
  *              → signal (transient errors retried for a bounded time)
  *                                                 → `signal-refused`, `signal-failed`
  *
@@ -132,16 +137,13 @@ export class MessageRouter {
         this.counters.add(`${parsed.kind}:spoofed`);
         return void deadLetter('spoofed', `command ${commandId} belongs to device ${command.owner}, not ${parsed.deviceId}; not forwarded`, commandId);
       }
-      if (command.kind === 'closed') {
-        this.counters.add(`${parsed.kind}:closed-command`);
-        return void deadLetter('closed-command', `command ${commandId} had already ended${command.state ? ` (${command.state})` : ''} when the device sent ${parsed.kind} ${parsed.message.status}`, commandId);
-      }
       // Counted only once the owner is known: a spoofer's copies must not use up the budget of
       // repeats of the real device's answer.
       if (!this.repeats.admit(commandId, `${parsed.deviceId}/${parsed.kind}`, parsed.message.status)) {
         this.counters.add(`${parsed.kind}:duplicate-dropped`);
         return;
       }
+      if (command.kind === 'closed') return this.recordLate(message, command.owner, command.state, deadLetter);
       if (command.kind === 'unavailable') this.counters.add('spoof-check:skipped'); // the workflow still checks the device
       const forwarded = await this.forwarder.forward(message);
       switch (forwarded.outcome) {
@@ -150,9 +152,13 @@ export class MessageRouter {
           logger.debug({ deviceId: parsed.deviceId, commandId, kind: parsed.kind }, 'forwarded to workflow');
           return;
         case 'not-running':
-          if (command.kind === 'open') this.owners.markClosed(commandId, command.owner);
-          this.counters.add(`${parsed.kind}:closed-command`);
-          return void deadLetter('closed-command', `command ${commandId} ended before the device's ${parsed.kind} ${parsed.message.status} could be delivered`, commandId);
+          // It ended between the lookup and the signal: a late answer after all.
+          const closed = await this.owners.lookupClosed(commandId, command.kind === 'open' ? command.owner : parsed.deviceId);
+          if (closed.owner !== parsed.deviceId) {
+            this.counters.add(`${parsed.kind}:spoofed`);
+            return void deadLetter('spoofed', `command ${commandId} belongs to device ${closed.owner}, not ${parsed.deviceId}; not attached`, commandId);
+          }
+          return this.recordLate(message, closed.owner, closed.state, deadLetter);
         case 'refused':
           this.counters.add(`${parsed.kind}:signal-refused`);
           return void deadLetter('signal-refused', `Temporal refused the signal for command ${commandId}: ${forwarded.detail}`, commandId);
@@ -161,6 +167,28 @@ export class MessageRouter {
           return void deadLetter('signal-failed', `Temporal did not take the signal for command ${commandId}: ${forwarded.detail}`, commandId);
       }
     });
+  }
+
+  /**
+   * An answer for a command that already ended is evidence of what the device did: it is
+   * attached to the command's late answers record (`late-<commandId>`), never only dead-lettered.
+   */
+  private async recordLate(message: DeviceMessage, owner: string, endedAs: string | undefined, deadLetter: (reason: BridgeDeadLetterReason, detail: string, commandId?: string) => void): Promise<void> {
+    const { kind, message: m } = message;
+    const recorded = await this.forwarder.recordLate(message, { commandId: m.commandId, deviceId: owner, ...(endedAs ? { endedAs } : {}), ...(this.o.lateAnswersIdleMs ? { idleMs: this.o.lateAnswersIdleMs } : {}) }, this.o.taskQueue ?? COMMAND_TASK_QUEUE);
+    switch (recorded.outcome) {
+      case 'signalled':
+        this.counters.add(`${kind}:late-recorded`);
+        this.o.logger.info({ deviceId: message.deviceId, commandId: m.commandId, kind, status: m.status, endedAs }, 'answer for a command that had ended: attached as a late answer');
+        return;
+      case 'not-running': // signal-with-start starts what is not running: only a bug gets here
+      case 'refused':
+        this.counters.add(`${kind}:signal-refused`);
+        return void deadLetter('signal-refused', `Temporal refused the late answer of command ${m.commandId}: ${'detail' in recorded ? recorded.detail : 'not running'}`, m.commandId);
+      case 'gave-up':
+        this.counters.add(`${kind}:signal-failed`);
+        return void deadLetter('signal-failed', `Temporal did not take the late answer of command ${m.commandId}: ${recorded.detail}`, m.commandId);
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { commandWorkflowId, deviceMessageSignal, type DeviceMessage } from '../protocol/command-contract';
+import { LATE_ANSWERS_WORKFLOW_TYPE, lateAnswersWorkflowId, type LateAnswersInput } from '../protocol/late-answers-contract';
+import { DeviceIdAttribute } from '../protocol/search-attributes';
 import { classifyTemporalError, describeTemporalError } from './temporal-errors';
 
 export type ForwardOutcome =
@@ -51,10 +53,30 @@ export class SignalForwarder {
 
   async forward(message: DeviceMessage): Promise<ForwardOutcome> {
     const handle = this.client.workflow.getHandle(commandWorkflowId(message.message.commandId));
+    return this.withRetries(() => handle.signal(deviceMessageSignal, message));
+  }
+
+  /**
+   * Attaches an answer for a command that already ended to the command's late answers record
+   * (`late-<commandId>`), starting that workflow if it is not running.
+   */
+  async recordLate(message: DeviceMessage, input: LateAnswersInput, taskQueue: string): Promise<ForwardOutcome> {
+    return this.withRetries(() =>
+      this.client.workflow.signalWithStart(LATE_ANSWERS_WORKFLOW_TYPE, {
+        workflowId: lateAnswersWorkflowId(input.commandId),
+        taskQueue,
+        args: [input],
+        signal: deviceMessageSignal,
+        signalArgs: [message],
+        typedSearchAttributes: [{ key: DeviceIdAttribute, value: input.deviceId }],
+      }),
+    );
+  }
+
+  private async withRetries(call: () => Promise<unknown>): Promise<ForwardOutcome> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        const call = () => handle.signal(deviceMessageSignal, message);
         const withDeadline = this.client.connection?.withDeadline?.bind(this.client.connection);
         await (withDeadline ? withDeadline(Date.now() + this.callTimeoutMs, call) : call());
         return { outcome: 'signalled' };

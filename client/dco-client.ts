@@ -4,6 +4,7 @@ import {
   type ClientOptions,
   type ConnectionLike,
   type WorkflowHandle,
+  WorkflowNotFoundError,
 } from '@temporalio/client';
 import { z } from 'zod';
 import {
@@ -15,6 +16,7 @@ import {
   type CommandSnapshot,
 } from '../protocol/command-contract';
 import { CommandId } from '../protocol/ids';
+import { lateAnswersQuery, lateAnswersWorkflowId, type LateAnswers } from '../protocol/late-answers-contract';
 import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute } from '../protocol/search-attributes';
 import type { commandWorkflow } from '../workflows/command-workflow';
 import { generateCommandId, resolveExpiresAt, SendRequest, type SendRequestInput } from './send-request';
@@ -66,6 +68,21 @@ export class CommandHandle {
     const { status } = await this.handle.describe();
     if (status.name === 'RUNNING') return this.handle.query(snapshotQuery);
     return this.handle.result();
+  }
+
+  /**
+   * What the device reported after the command had ended (protocol/late-answers-contract.ts),
+   * or undefined when it reported nothing late. It never changes the command's state.
+   */
+  async lateAnswers(): Promise<LateAnswers | undefined> {
+    const late = this.handle.client.getHandle<(input: unknown) => Promise<LateAnswers>>(lateAnswersWorkflowId(this.commandId));
+    try {
+      const { status } = await late.describe();
+      return status.name === 'RUNNING' ? await late.query(lateAnswersQuery) : await late.result();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
   }
 
   /** Cancels the command: it ends `Cancelled` unless it already ended; nothing more is published. */

@@ -5,3 +5,4 @@ export * from './command-state';
 export * from './command-options';
 export * from './command-contract';
 export * from './search-attributes';
+export * from './late-answers-contract';

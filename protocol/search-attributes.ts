@@ -9,6 +9,8 @@ export const DeviceIdAttribute = defineSearchAttributeKey('DeviceId', SearchAttr
 export const CommandNameAttribute = defineSearchAttributeKey('CommandName', SearchAttributeType.KEYWORD);
 export const CommandStateAttribute = defineSearchAttributeKey('CommandState', SearchAttributeType.KEYWORD);
 export const RolloutIdAttribute = defineSearchAttributeKey('RolloutId', SearchAttributeType.KEYWORD);
+/** On `late-<commandId>` workflows: what the device reported after its command ended (e.g. `succeeded`). */
+export const LateOutcomeAttribute = defineSearchAttributeKey('LateOutcome', SearchAttributeType.KEYWORD);
 
 /** Every custom attribute the server must know, as `name → type` for registration. */
-export const SEARCH_ATTRIBUTES = [DeviceIdAttribute, CommandNameAttribute, CommandStateAttribute, RolloutIdAttribute];
+export const SEARCH_ATTRIBUTES = [DeviceIdAttribute, CommandNameAttribute, CommandStateAttribute, RolloutIdAttribute, LateOutcomeAttribute];

@@ -1,3 +1,4 @@
 // Every workflow the worker registers. Only workflow code may be imported from here.
 export { commandWorkflow } from './command-workflow';
 export { rolloutWorkflow } from './rollout-workflow';
+export { lateAnswersWorkflow } from './late-answers-workflow';

@@ -48,6 +48,7 @@ export function bridgeCommand(): Command {
         mqttCaFile: settings.mqttCaFile,
         deadLetters,
         topicPrefix: settings.topicPrefix,
+        taskQueue: settings.taskQueue,
         temporal: new Client({ connection, namespace: settings.namespace }),
         logger,
         clientId: opts.clientId,

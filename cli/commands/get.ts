@@ -20,8 +20,10 @@ export function getCommand(): Command {
       const connection = await connectClient(settings.temporalAddress);
       try {
         const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue });
-        const snapshot = await client.get(commandId).state();
-        process.stdout.write(opts.json ? JSON.stringify(commandJson(snapshot)) + '\n' : commandText(snapshot) + '\n');
+        const handle = client.get(commandId);
+        const snapshot = await handle.state();
+        const late = await handle.lateAnswers();
+        process.stdout.write(opts.json ? JSON.stringify(commandJson(snapshot, late)) + '\n' : commandText(snapshot, late) + '\n');
       } catch (err) {
         if (err instanceof InvalidRequestError) throw new UsageError(err.message);
         if (err instanceof WorkflowNotFoundError) throw new UsageError(`no command with id "${commandId}" in namespace ${settings.namespace}`);

@@ -17,6 +17,8 @@ export interface TemporalFacts {
   durationMs?: number;
   /** The distinct events of the command's history (published, ack-timeout, result-probe, …). */
   events?: string[];
+  /** What the device reported after the command ended (its late answers record), if anything. */
+  lateOutcome?: string;
 }
 
 export type ViolationKind = 'not-terminal-after-deadline' | 'executed-more-than-once' | 'journal-disagrees-with-temporal';
@@ -90,6 +92,9 @@ function disagreement(v: DeviceVerdict, t: TemporalFacts): string | undefined {
       return `the device accepted it (${v.executions} execution(s) started) but stored no result; ${temporal}`;
     case 'result': {
       const want: CommandState = v.status === 'succeeded' ? 'Succeeded' : 'Failed';
+      // The service stopped waiting, and the device's answer came afterwards: attached as the
+      // command's late outcome, it tells the same story.
+      if (state === 'TimedOut' && t.lateOutcome === v.status) return undefined;
       if (state !== want) return `the device's journal has result ${v.status}${v.errorCode ? ` (${v.errorCode})` : ''}, but ${temporal}`;
       if (want === 'Failed' && v.errorCode !== t.errorCode) return `the device failed it with ${v.errorCode}, Temporal recorded ${t.errorCode}`;
       return undefined;

@@ -22,16 +22,18 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     expect(statePath(outcome)).toEqual(['Created', 'Sent', 'Acknowledged', 'Succeeded']);
     expect(outcome.history.find((e) => e.event === 'ack-implied-by-result')).toBeDefined();
 
-    // Late messages for a closed command: the bridge counts them as such (not as unknown) and
-    // keeps them as dead letters; the outcome does not change.
-    const before = { ack: h.bridge!.counters.get('ack:closed-command'), result: h.bridge!.counters.get('result:closed-command') };
+    // Late messages for a closed command: the bridge attaches them to the command as late
+    // answers (not unknown, not dead letters); the outcome does not change.
+    const before = { ack: h.bridge!.counters.get('ack:late-recorded'), result: h.bridge!.counters.get('result:late-recorded') };
     await device.ack(cmd.commandId, 'accepted');
     await device.result(cmd.commandId, 'failed', { error: { code: 'x', message: 'late' } });
     await eventually(
-      async () => [h.bridge!.counters.get('ack:closed-command') - before.ack, h.bridge!.counters.get('result:closed-command') - before.result],
+      async () => [h.bridge!.counters.get('ack:late-recorded') - before.ack, h.bridge!.counters.get('result:late-recorded') - before.result],
       ([a, r]) => a === 1 && r === 1,
     );
-    expect(h.bridge!.deadLetters.latest(1)[0]).toMatchObject({ reason: 'closed-command', commandId: cmd.commandId });
+    const late = await eventually(() => handle.lateAnswers(), (l) => l?.answers.length === 2);
+    expect(late).toMatchObject({ endedAs: 'Succeeded', lateOutcome: 'failed' });
+    expect(h.bridge!.deadLetters.latest(20).filter((l) => l.commandId === cmd.commandId)).toEqual([]);
     expect((await handle.state()).state).toBe('Succeeded');
     await device.stop();
   });

@@ -15,7 +15,7 @@ describe('two bridges sharing device topics ($share)', () => {
   let fleet: FleetSimulator;
 
   const bridge = async (clientId: string) => {
-    const b = new MqttBridge({ mqttUrl: h.mqttUrl, topicPrefix: h.topicPrefix, temporal: h.client.temporal, logger: h.logger, clientId, shareGroup: group });
+    const b = new MqttBridge({ mqttUrl: h.mqttUrl, topicPrefix: h.topicPrefix, taskQueue: h.taskQueue, temporal: h.client.temporal, logger: h.logger, clientId, shareGroup: group });
     await b.start();
     bridges.push(b);
     return b;

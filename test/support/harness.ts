@@ -99,6 +99,7 @@ export class Harness {
       mqttUsername: this.broker?.bridge?.username,
       mqttPassword: this.broker?.bridge?.password,
       topicPrefix: this.topicPrefix,
+      taskQueue: this.taskQueue,
       temporal: this.client.temporal,
       logger: this.logger,
       clientId: `bridge-${this.id}`,

@@ -131,6 +131,14 @@ describe('chaos checker', () => {
     expect(result.violations[0].detail).toMatch(/journal has result succeeded, but Temporal says TimedOut/);
   });
 
+  test('TimedOut with the same late outcome as the journal tells one story; another late outcome does not', () => {
+    const run = consistentRun();
+    run.temporal.set('ok', { ...run.temporal.get('ok')!, state: 'TimedOut', reason: 'no result within 60000 ms of the ack', lateOutcome: 'succeeded' });
+    expect(check(run).result.disagreements).toBe(0);
+    run.temporal.set('ok', { ...run.temporal.get('ok')!, lateOutcome: 'failed' });
+    expect(check(run).result.disagreements).toBe(1);
+  });
+
   test('Temporal claiming an outcome the device never produced is a disagreement (a lost or corrupted journal)', () => {
     const run = consistentRun();
     run.journals.d1 = run.journals.d1.filter((r) => (r as { commandId: string }).commandId !== 'ok');

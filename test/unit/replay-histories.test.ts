@@ -18,16 +18,18 @@ const jsonIn = (d: string) => readdirSync(path.join(dir, d)).filter((f) => f.end
 const files = [...jsonIn('.'), ...jsonIn(EARLIER)];
 const load = (f: string) => historyFromJSON(JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
 const isRollout = (f: string) => path.basename(f).startsWith('rollout-');
+const isCommand = (f: string) => !isRollout(f) && !path.basename(f).startsWith('late-answers-');
 
 describe('replay of recorded command histories', () => {
   const workflowBundle = () => ({ codePath: testEnv().bundlePath });
 
-  test('there are recorded histories of both workflows, for every terminal state, before and after the patch', () => {
+  test('there are recorded histories of every workflow (commands, rollouts, late answers), for every terminal state, before and after the patch', () => {
     const current = files.filter((f) => !f.startsWith(EARLIER));
-    expect(current.filter((f) => !isRollout(f)).length).toBeGreaterThanOrEqual(10);
+    expect(current.filter(isCommand).length).toBeGreaterThanOrEqual(10);
     expect(current.filter(isRollout).length).toBeGreaterThanOrEqual(5);
-    expect(files.filter((f) => f.startsWith(EARLIER) && !isRollout(f)).length).toBeGreaterThanOrEqual(10);
+    expect(files.filter((f) => f.startsWith(EARLIER) && isCommand(f)).length).toBeGreaterThanOrEqual(10);
     expect(files.filter((f) => f.startsWith(EARLIER) && isRollout(f)).length).toBeGreaterThanOrEqual(5);
+    expect(current.filter((f) => path.basename(f).startsWith('late-answers-')).length).toBeGreaterThanOrEqual(2);
   });
 
   test.each(files)('%s replays without divergence', async (file) => {
