@@ -43,6 +43,19 @@ export const EXPIRES_AT_CLOCK_SKEW_MS = 5 * 60_000;
  */
 export const MIN_TIMEOUT_MS = SECOND;
 
+/**
+ * The service never publishes a command with less than this left before its `expiresAt`: a copy
+ * that cannot reach a device in time only adds a message that must be rejected.
+ */
+export const MIN_PUBLISH_LEFT_MS = SECOND;
+
+/**
+ * After `expiresAt`, a command that was published waits this much longer for an answer already
+ * on its way (the device took it just before expiry) before it ends `Expired`: an ack sent at
+ * expiresAt - 0.1 s must not end the command as "will not execute".
+ */
+export const EXPIRY_GRACE_MS = 5 * SECOND;
+
 /** Ranges and defaults of CommandOptions (the zod schema and the workflow use these). */
 export const COMMAND_OPTION_LIMITS = {
   /** Per attempt: how long to wait for the device's ack before publishing again. */

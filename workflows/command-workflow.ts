@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
+  PUBLISH_FAILURE_TYPES,
   deviceMessageSignal,
   devicePresenceSignal,
   snapshotQuery,
@@ -32,6 +33,7 @@ import {
 } from '../protocol/search-attributes';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from '../protocol/id-patterns';
 import { validateCommandRequest } from '../protocol/validate-command-request';
+import { EXPIRY_GRACE_MS, MIN_PUBLISH_LEFT_MS } from '../protocol/command-limits';
 import { backoffDelayMs } from './backoff';
 import {
   applyDeviceMessage,
@@ -60,6 +62,13 @@ const PUBLISH_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maxi
  * before the patch replay on the old path (regular activity, an upsert per change).
  */
 const LEAN_HISTORY_PATCH = 'lean-history';
+
+/**
+ * Commands started since this patch never publish with less than MIN_PUBLISH_LEFT_MS left, and
+ * once published wait EXPIRY_GRACE_MS past `expiresAt` for an answer in flight before they end
+ * `Expired`. Asked only near expiry, so other commands' histories carry no marker.
+ */
+const EXPIRY_GRACE_PATCH = 'expiry-grace';
 
 const { publishCommand: publishAsLocalActivity } = proxyLocalActivities<CommandActivities>({
   startToCloseTimeout: '10 seconds',
@@ -211,6 +220,19 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   const waitingForAck = () => record.state === 'Created' || record.state === 'Sent';
   const untilExpiry = () => expiresAtMs - Date.now();
   const isOffline = () => presence?.state === 'offline';
+  /** Too late to publish: expired, or (since the patch) less than MIN_PUBLISH_LEFT_MS left. */
+  const tooLateToPublish = () => {
+    const left = untilExpiry();
+    return left <= 0 || (left < MIN_PUBLISH_LEFT_MS && patched(EXPIRY_GRACE_PATCH));
+  };
+  /**
+   * Before ending Expired: if a copy may be out (a publish was started), give an answer on its
+   * way until EXPIRY_GRACE_MS past expiresAt. True when the device answered meanwhile.
+   */
+  const answeredWithinGrace = async (): Promise<boolean> => {
+    if (firstPublishedAt === undefined || !patched(EXPIRY_GRACE_PATCH)) return false;
+    return condition(() => !waitingForAck(), Math.max(1, untilExpiry() + EXPIRY_GRACE_MS));
+  };
 
   /** Publishes attempt `attempt + 1`; false when the device is offline (nothing published). */
   const publish = async (): Promise<boolean> => {
@@ -245,8 +267,13 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     // Until the device acknowledges: publish, wait, publish again.
     let unanswered = 0;
     while (waitingForAck()) {
-      if (untilExpiry() <= 0) {
-        const why = isOffline() ? 'time to live passed while the device was offline' : 'time to live passed before the device acknowledged';
+      if (tooLateToPublish()) {
+        if (await answeredWithinGrace()) break;
+        const why = isOffline()
+          ? 'time to live passed while the device was offline'
+          : untilExpiry() > 0
+            ? `less than ${MIN_PUBLISH_LEFT_MS} ms left before expiry: not published again`
+            : 'time to live passed before the device acknowledged';
         update(transition(record, 'Expired', now(), 'expired', why));
         break;
       }
@@ -264,6 +291,9 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         const failure = publishFailure(err);
         if (!failure) throw err;
         if (!waitingForAck()) break; // the device answered an earlier attempt meanwhile
+        const expired = untilExpiry() <= 0 || failure.type === PUBLISH_FAILURE_TYPES.expired;
+        // A try that failed may still have reached the broker: wait for an answer in flight.
+        if (expired && (await answeredWithinGrace())) break;
         update(endAfterPublishFailure(record, { ...failure, expired: untilExpiry() <= 0 }, now()));
         break;
       }
@@ -280,8 +310,10 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       }
       const delay = backoffDelayMs(unanswered, options.backoff, Math.random);
       if (delay >= untilExpiry()) {
-        // No time left for another attempt; a late ack may still arrive until expiry.
+        // No time left for another attempt; a late ack may still arrive until expiry (and,
+        // since the patch, during the grace after it).
         if (await condition(() => !waitingForAck(), Math.max(untilExpiry(), 1))) break;
+        if (await answeredWithinGrace()) break;
         update(transition(record, 'Expired', now(), 'expired', `time to live passed after ${attempt} unacknowledged attempt(s)`));
         break;
       }

@@ -59,7 +59,8 @@ describe('command outcomes', () => {
       name: 'ping',
       ackTimeoutMs: 1_000,
       maxAttempts: 100,
-      ttlMs: 2_500,
+      // Room for a second attempt with at least MIN_PUBLISH_LEFT_MS left, timers ~1 s late included.
+      ttlMs: 4_000,
       backoff: { initialMs: 200, maxMs: 200, jitter: 0 },
     });
     const outcome = await handle.result();
