@@ -56,6 +56,13 @@ export const MIN_PUBLISH_LEFT_MS = SECOND;
  */
 export const EXPIRY_GRACE_MS = 5 * SECOND;
 
+/**
+ * Re-publishes a command makes because its device came online or rebooted. They use no
+ * attempt (the ack timeout's re-publishes are bounded by maxAttempts), so a device in a boot
+ * loop would otherwise get a copy at every boot; past this many, reboots are only noted once.
+ */
+export const MAX_PRESENCE_REPUBLISHES = 10;
+
 /** Ranges and defaults of CommandOptions (the zod schema and the workflow use these). */
 export const COMMAND_OPTION_LIMITS = {
   /** Per attempt: how long to wait for the device's ack before publishing again. */

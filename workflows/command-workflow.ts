@@ -33,7 +33,7 @@ import {
 } from '../protocol/search-attributes';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from '../protocol/id-patterns';
 import { validateCommandRequest } from '../protocol/validate-command-request';
-import { EXPIRY_GRACE_MS, MIN_PUBLISH_LEFT_MS } from '../protocol/command-limits';
+import { EXPIRY_GRACE_MS, MAX_PRESENCE_REPUBLISHES, MIN_PUBLISH_LEFT_MS } from '../protocol/command-limits';
 import { backoffDelayMs } from './backoff';
 import {
   applyDeviceMessage,
@@ -69,6 +69,12 @@ const LEAN_HISTORY_PATCH = 'lean-history';
  * `Expired`. Asked only near expiry, so other commands' histories carry no marker.
  */
 const EXPIRY_GRACE_PATCH = 'expiry-grace';
+
+/**
+ * Commands started since this patch re-publish on presence (online, reboot) at most
+ * MAX_PRESENCE_REPUBLISHES times. Asked only when the budget is spent.
+ */
+const PRESENCE_BUDGET_PATCH = 'presence-budget';
 
 const { publishCommand: publishAsLocalActivity } = proxyLocalActivities<CommandActivities>({
   startToCloseTimeout: '10 seconds',
@@ -120,6 +126,9 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   let presence: DevicePresence | undefined;
   /** Set by a presence signal: publish again now, and why. */
   let republishBecause: string | undefined;
+  /** Presence-triggered re-publishes so far (bounded by MAX_PRESENCE_REPUBLISHES). */
+  let presenceRepublishes = 0;
+  let presenceBudgetNoted = false;
   let attempt = 0;
 
   /** When the first publish started: the device may answer before its PUBACK reaches us. */
@@ -212,9 +221,19 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       if (cameOnline) update(note(record, now(), 'device-online', `boot ${next.bootId}`));
       return;
     }
+    if (!rebooted && !cameOnline) return;
+    if (presenceRepublishes >= MAX_PRESENCE_REPUBLISHES && patched(PRESENCE_BUDGET_PATCH)) {
+      // A boot loop: the ack timeout's attempts still run; presence adds no more copies.
+      if (!presenceBudgetNoted) {
+        presenceBudgetNoted = true;
+        update(note(record, now(), 'presence-budget-spent', `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published`));
+      }
+      return;
+    }
+    presenceRepublishes++;
     if (rebooted) republishBecause = `device rebooted (boot ${before!.bootId} → ${next.bootId})`;
-    else if (cameOnline) republishBecause = 'device came back online';
-    if (republishBecause) update(note(record, now(), rebooted ? 'device-rebooted' : 'device-online', republishBecause));
+    else republishBecause = 'device came back online';
+    update(note(record, now(), rebooted ? 'device-rebooted' : 'device-online', republishBecause));
   });
 
   const waitingForAck = () => record.state === 'Created' || record.state === 'Sent';

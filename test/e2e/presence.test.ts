@@ -1,3 +1,4 @@
+import { MAX_PRESENCE_REPUBLISHES } from '../../protocol/command-limits';
 import { CommandFailure } from '../../device/device-agent';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
@@ -67,6 +68,34 @@ describe('presence and reboots', () => {
     expect(outcome.history.find((e) => e.event === 'device-rebooted')?.reason).toBe('device rebooted (boot boot-A → boot-B)');
     await device.stop();
   });
+
+  test(`a device in a boot loop gets at most ${MAX_PRESENCE_REPUBLISHES} presence re-publishes; later reboots are noted once, not re-published`, async () => {
+    const device = await raw('bootloop-1');
+    await device.publish('status', { v: 1, state: 'online', bootId: 'loop-0' });
+    const handle = await h.client.send({ deviceId: 'bootloop-1', name: 'ping', ackTimeoutMs: 120_000, maxAttempts: 1 });
+    await device.waitForCommands(1);
+    // Each reboot waits for its copy, so the bridge's coalescing cannot merge them.
+    for (let boot = 1; boot <= MAX_PRESENCE_REPUBLISHES; boot++) {
+      await device.publish('status', { v: 1, state: 'online', bootId: `loop-${boot}` });
+      await device.waitForCommands(1 + boot, 15_000);
+    }
+    // Three more reboots: each reaches the command (presence:signalled), none is re-published.
+    for (let boot = MAX_PRESENCE_REPUBLISHES + 1; boot <= MAX_PRESENCE_REPUBLISHES + 3; boot++) {
+      const signalled = h.bridge!.counters.get('presence:signalled');
+      await device.publish('status', { v: 1, state: 'online', bootId: `loop-${boot}` });
+      await eventually(async () => h.bridge!.counters.get('presence:signalled'), (n) => n > signalled);
+    }
+    await eventually(() => handle.state(), (st) => st.history.some((e) => e.event === 'presence-budget-spent'));
+    const last = device.commands.at(-1)!;
+    await device.ack(last.commandId);
+    await device.result(last.commandId);
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(outcome.history.filter((e) => e.event === 'published')).toHaveLength(1 + MAX_PRESENCE_REPUBLISHES);
+    expect(outcome.history.filter((e) => e.event === 'presence-budget-spent')).toHaveLength(1);
+    expect(device.commands).toHaveLength(1 + MAX_PRESENCE_REPUBLISHES);
+    await device.stop();
+  }, 120_000);
 
   test('executed before a reboot, result lost: the restarted device re-sends the stored result; it ran once', async () => {
     let runs = 0;
