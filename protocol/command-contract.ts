@@ -26,6 +26,35 @@ export interface CommandRequest {
   options: CommandOptions;
   /** Set when the command belongs to a rollout (search attribute RolloutId). */
   rolloutId?: string;
+  /** Rarely needed knobs (tests, operators); defaults in command-limits.ts. */
+  tuning?: CommandTuning;
+  /**
+   * Set only by the command workflow itself when it continues as new: where the previous run
+   * stopped. Callers never set it.
+   */
+  continued?: CommandContinuation;
+}
+
+export interface CommandTuning {
+  /** While the device is offline, ask again this often whether it is back (default 2 min). */
+  presenceRecheckMs?: number;
+  /** Continue as new once a run's history has this many events (default 10,000). */
+  maxHistoryEvents?: number;
+}
+
+/** What a command workflow run hands to the next one (continue-as-new): its whole state. */
+export interface CommandContinuation {
+  record: CommandSnapshot;
+  /** Runs before this one (1 for the first continuation). */
+  runs: number;
+  unanswered: number;
+  presence?: DevicePresence;
+  presenceRepublishes: number;
+  presenceBudgetNoted: boolean;
+  firstPublishedAt?: number;
+  acknowledgedAt?: number;
+  /** After the ack: when the result timeout ends (epoch ms). */
+  resultDeadline?: number;
 }
 
 /** What the bridge forwards from a device topic. `deviceId` is taken from the topic, not the payload. */

@@ -90,3 +90,14 @@ export const MAX_PARAMS_BYTES = 32 * 1024;
  * MAX_JSON_DEPTH (a device may refuse deeper JSON, as the bridge does).
  */
 export const MAX_PARAMS_DEPTH = MAX_JSON_DEPTH - 1;
+
+/**
+ * The command workflow continues as new once a run's history reaches this many events (or
+ * Temporal suggests it), carrying its whole record: far below Temporal's limit of 51,200
+ * events, so a command can wait offline for its full MAX_TTL_MS (a presence re-check costs
+ * about 6 events) or take result probes for weeks.
+ */
+export const COMMAND_TUNING_LIMITS = {
+  presenceRecheckMs: { min: SECOND, max: DAY, default: 2 * 60 * SECOND },
+  maxHistoryEvents: { min: 30, max: 40_000, default: 10_000 },
+} as const;

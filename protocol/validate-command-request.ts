@@ -7,10 +7,11 @@
  * The same numbers as the zod schemas (command-limits.ts, id-patterns.ts, json-depth.ts); a
  * unit test runs both on the same samples so they cannot drift apart. Errors are values.
  */
-import type { CommandRequest } from './command-contract';
+import type { CommandContinuation, CommandRequest, CommandTuning } from './command-contract';
 import {
   BACKOFF_LIMITS,
   COMMAND_OPTION_LIMITS,
+  COMMAND_TUNING_LIMITS,
   EXPIRES_AT_CLOCK_SKEW_MS,
   MAX_PARAMS_BYTES,
   MAX_PARAMS_DEPTH,
@@ -107,6 +108,32 @@ export function checkCommandOptions(value: unknown, field = 'options'): Validate
   return { ok: true, value: out as CommandOptions };
 }
 
+/** Tuning knobs; absent fields (or absent tuning) get the defaults. */
+export function checkTuning(value: unknown, field = 'tuning'): Validated<Required<CommandTuning>> {
+  if (value === undefined) value = {};
+  if (!isPlainObject(value)) return { ok: false, reason: `${field} must be an object, got ${shown(value)}` };
+  const out: Record<string, number> = {};
+  for (const key of ['presenceRecheckMs', 'maxHistoryEvents'] as const) {
+    const r = checkNumber(`${field}.${key}`, value[key], COMMAND_TUNING_LIMITS[key], true);
+    if (!r.ok) return r;
+    out[key] = r.value;
+  }
+  return { ok: true, value: out as Required<CommandTuning> };
+}
+
+/**
+ * The state a previous run handed over. Only the workflow writes it; checked enough that a
+ * forged one cannot make the command another device's or crash the run.
+ */
+export function checkContinuation(value: unknown, commandId: string, deviceId: string): Validated<CommandContinuation | undefined> {
+  if (value === undefined) return { ok: true, value: undefined };
+  const rule = 'continued is set only by the command workflow itself when it continues as new';
+  if (!isPlainObject(value) || !isPlainObject(value.record) || !Array.isArray(value.record.history)) return { ok: false, reason: rule };
+  if (value.record.commandId !== commandId || value.record.deviceId !== deviceId) return { ok: false, reason: `${rule} (its record is another command's)` };
+  if (typeof value.runs !== 'number' || typeof value.unanswered !== 'number' || typeof value.presenceRepublishes !== 'number') return { ok: false, reason: rule };
+  return { ok: true, value: value as unknown as CommandContinuation };
+}
+
 /**
  * An ISO-8601 timestamp (RFC 3339: seconds and an offset, as the wire protocol requires) no
  * later than `startedAtMs` + MAX_TTL_MS (plus a little clock skew). A past one is valid: the
@@ -141,6 +168,10 @@ export function validateCommandRequest(input: unknown, startedAtMs: number): Val
   if (!options.ok) return options;
   const params = checkParams(input.params);
   if (!params.ok) return params;
+  const tuning = input.tuning === undefined ? undefined : checkTuning(input.tuning);
+  if (tuning && !tuning.ok) return tuning;
+  const continued = checkContinuation(input.continued, input.commandId as string, input.deviceId as string);
+  if (!continued.ok) return continued;
   const request: CommandRequest = {
     commandId: input.commandId as string,
     deviceId: input.deviceId as string,
@@ -149,6 +180,8 @@ export function validateCommandRequest(input: unknown, startedAtMs: number): Val
     expiresAt: expiresAt.value,
     options: options.value,
     ...(input.rolloutId !== undefined ? { rolloutId: input.rolloutId as string } : {}),
+    ...(tuning ? { tuning: tuning.value } : {}),
+    ...(continued.value ? { continued: continued.value } : {}),
   };
   return { ok: true, value: request };
 }

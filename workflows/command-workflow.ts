@@ -4,6 +4,7 @@ import {
   TemporalFailure,
   condition,
   isCancellation,
+  makeContinueAsNewFunc,
   log,
   patched,
   proxyActivities,
@@ -33,7 +34,7 @@ import {
 } from '../protocol/search-attributes';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from '../protocol/id-patterns';
 import { validateCommandRequest } from '../protocol/validate-command-request';
-import { EXPIRY_GRACE_MS, MAX_PRESENCE_REPUBLISHES, MIN_PUBLISH_LEFT_MS } from '../protocol/command-limits';
+import { COMMAND_TUNING_LIMITS, EXPIRY_GRACE_MS, MAX_PRESENCE_REPUBLISHES, MIN_PUBLISH_LEFT_MS } from '../protocol/command-limits';
 import { backoffDelayMs } from './backoff';
 import {
   applyDeviceMessage,
@@ -89,10 +90,11 @@ const { publishCommand: publishAsActivity } = proxyActivities<CommandActivities>
 });
 
 /**
- * While a device is offline, ask again this often whether it is back: a safety net for a
- * presence signal that never came (the bridge was down when the device returned).
+ * Commands started since this patch continue as new when a run's history grows past
+ * `tuning.maxHistoryEvents` (or Temporal suggests it). Asked only then, so shorter commands'
+ * histories carry no marker, and long histories of older commands replay as they ran.
  */
-const PRESENCE_RECHECK_MS = 2 * 60_000;
+const CONTINUE_AS_NEW_PATCH = 'continue-as-new';
 
 /**
  * After the ack, publish the same command again after this much silence. The device's journal
@@ -122,18 +124,26 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   const lean = patched(LEAN_HISTORY_PATCH);
   const publishCommand = lean ? publishAsLocalActivity : publishAsActivity;
   const expiresAtMs = Date.parse(request.expiresAt);
-  let record = newRecord(request, now());
-  let presence: DevicePresence | undefined;
+  /**
+   * While a device is offline, ask again this often whether it is back: a safety net for a
+   * presence signal that never came (the bridge was down when the device returned).
+   */
+  const presenceRecheckMs = request.tuning?.presenceRecheckMs ?? COMMAND_TUNING_LIMITS.presenceRecheckMs.default;
+  const maxHistoryEvents = request.tuning?.maxHistoryEvents ?? COMMAND_TUNING_LIMITS.maxHistoryEvents.default;
+  // A continued run picks up exactly where the previous one stopped.
+  const carried = request.continued;
+  let record = carried?.record ?? newRecord(request, now());
+  let presence: DevicePresence | undefined = carried?.presence;
   /** Set by a presence signal: publish again now, and why. */
   let republishBecause: string | undefined;
   /** Presence-triggered re-publishes so far (bounded by MAX_PRESENCE_REPUBLISHES). */
-  let presenceRepublishes = 0;
-  let presenceBudgetNoted = false;
-  let attempt = 0;
+  let presenceRepublishes = carried?.presenceRepublishes ?? 0;
+  let presenceBudgetNoted = carried?.presenceBudgetNoted ?? false;
+  let attempt = record.attempts;
 
   /** When the first publish started: the device may answer before its PUBACK reaches us. */
-  let firstPublishedAt: number | undefined;
-  let acknowledgedAt: number | undefined;
+  let firstPublishedAt: number | undefined = carried?.firstPublishedAt;
+  let acknowledgedAt: number | undefined = carried?.acknowledgedAt;
   const observe = (state: CommandState) => {
     // A log line per state change, with the IDs people search logs by (the SDK adds the
     // workflow ID and run ID, and does not log again when a workflow is replayed).
@@ -179,7 +189,9 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     });
   };
 
-  let observedState: CommandState | undefined;
+  // A continued run has logged and counted its state already.
+  let observedState: CommandState | undefined = carried ? record.state : undefined;
+  if (carried) setCurrentDetails(describeForHumans(record));
   const update = (next: CommandSnapshot) => {
     record = next;
     if (record.state === observedState) return;
@@ -282,9 +294,36 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     return true;
   };
 
+  /** Time to hand over to a new run (history long enough), at a point where nothing is in flight. */
+  const shouldContinueAsNew = () => {
+    const info = workflowInfo();
+    return (info.continueAsNewSuggested || info.historyLength >= maxHistoryEvents) && patched(CONTINUE_AS_NEW_PATCH);
+  };
+  let unanswered = carried?.unanswered ?? 0;
+  const continueNow = async (resultDeadline?: number): Promise<never> => {
+    const runs = (carried?.runs ?? 0) + 1;
+    update(note(record, now(), 'continued-as-new', `run ${runs + 1} of this command starts (the last run's history had ${workflowInfo().historyLength} events)`));
+    // Memo (the request digest) and search attributes (DeviceId, CommandState, ...) go along
+    // explicitly: the bridge finds the new run by them.
+    const info = workflowInfo();
+    return makeContinueAsNewFunc<typeof commandWorkflow>({ memo: info.memo, typedSearchAttributes: info.typedSearchAttributes })({
+      ...request,
+      continued: {
+        record,
+        runs,
+        unanswered,
+        ...(presence ? { presence } : {}),
+        presenceRepublishes,
+        presenceBudgetNoted,
+        ...(firstPublishedAt !== undefined ? { firstPublishedAt } : {}),
+        ...(acknowledgedAt !== undefined ? { acknowledgedAt } : {}),
+        ...(resultDeadline !== undefined ? { resultDeadline } : {}),
+      },
+    });
+  };
+
   try {
     // Until the device acknowledges: publish, wait, publish again.
-    let unanswered = 0;
     while (waitingForAck()) {
       if (tooLateToPublish()) {
         if (await answeredWithinGrace()) break;
@@ -300,7 +339,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         if (record.history.at(-1)?.event !== 'device-offline') {
           update(note(record, now(), 'device-offline', 'waiting for the device to come online; no attempt is used'));
         }
-        const woke = await condition(() => !waitingForAck() || !isOffline(), Math.max(1, Math.min(untilExpiry(), PRESENCE_RECHECK_MS)));
+        if (shouldContinueAsNew()) await continueNow();
+        const woke = await condition(() => !waitingForAck() || !isOffline(), Math.max(1, Math.min(untilExpiry(), presenceRecheckMs)));
         if (!woke && untilExpiry() > 0) presence = undefined; // forget, and let the next publish look again
         continue;
       }
@@ -344,9 +384,10 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     // Acknowledged: wait for the result, re-publishing on a reboot or a long silence.
     if (record.state === 'Acknowledged') {
       // The loop above ended in the workflow task that applied the ack: now is ack time.
-      const deadline = Date.now() + options.resultTimeoutMs;
+      const deadline = carried?.resultDeadline ?? Date.now() + options.resultTimeoutMs;
       while (!isTerminal(record.state)) {
         const left = deadline - Date.now();
+        if (left > 0 && shouldContinueAsNew()) await continueNow(deadline);
         if (left <= 0) {
           update(transition(record, 'TimedOut', now(), 'result-timeout', `no result within ${options.resultTimeoutMs} ms of the ack`));
           break;
