@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
 import { commandWorkflowId } from '../protocol/command-contract';
-import { CommandStateAttribute, DeviceIdAttribute } from '../protocol/search-attributes';
+import { CommandStateAttribute, DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
 
 /** What the bridge knows about a command before it signals anything. */
 export type CommandLookup =
   /** Running, for this device. */
   | { kind: 'open'; owner: string }
   /** Ended; `state` is its terminal command state as Temporal shows it. */
-  | { kind: 'closed'; owner: string; state?: string }
+  | { kind: 'closed'; owner: string; state?: string; rolloutId?: string }
   /** No command has this ID. */
   | { kind: 'unknown' }
   /** Temporal could not say (down, or the command's DeviceId is not visible yet). */
@@ -64,7 +64,8 @@ export class CommandOwners {
       this.remember(commandId, open);
       return open;
     }
-    const closed = { kind: 'closed' as const, owner, state: description.typedSearchAttributes.get(CommandStateAttribute) };
+    const rolloutId = description.typedSearchAttributes.get(RolloutIdAttribute);
+    const closed = { kind: 'closed' as const, owner, state: description.typedSearchAttributes.get(CommandStateAttribute), ...(rolloutId ? { rolloutId } : {}) };
     this.remember(commandId, closed);
     return closed;
   }

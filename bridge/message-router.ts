@@ -143,7 +143,7 @@ export class MessageRouter {
         this.counters.add(`${parsed.kind}:duplicate-dropped`);
         return;
       }
-      if (command.kind === 'closed') return this.recordLate(message, command.owner, command.state, deadLetter);
+      if (command.kind === 'closed') return this.recordLate(message, command, deadLetter);
       if (command.kind === 'unavailable') this.counters.add('spoof-check:skipped'); // the workflow still checks the device
       const forwarded = await this.forwarder.forward(message);
       switch (forwarded.outcome) {
@@ -158,7 +158,7 @@ export class MessageRouter {
             this.counters.add(`${parsed.kind}:spoofed`);
             return void deadLetter('spoofed', `command ${commandId} belongs to device ${closed.owner}, not ${parsed.deviceId}; not attached`, commandId);
           }
-          return this.recordLate(message, closed.owner, closed.state, deadLetter);
+          return this.recordLate(message, closed, deadLetter);
         case 'refused':
           this.counters.add(`${parsed.kind}:signal-refused`);
           return void deadLetter('signal-refused', `Temporal refused the signal for command ${commandId}: ${forwarded.detail}`, commandId);
@@ -173,9 +173,21 @@ export class MessageRouter {
    * An answer for a command that already ended is evidence of what the device did: it is
    * attached to the command's late answers record (`late-<commandId>`), never only dead-lettered.
    */
-  private async recordLate(message: DeviceMessage, owner: string, endedAs: string | undefined, deadLetter: (reason: BridgeDeadLetterReason, detail: string, commandId?: string) => void): Promise<void> {
+  private async recordLate(
+    message: DeviceMessage,
+    command: { owner: string; state?: string; rolloutId?: string },
+    deadLetter: (reason: BridgeDeadLetterReason, detail: string, commandId?: string) => void,
+  ): Promise<void> {
     const { kind, message: m } = message;
-    const recorded = await this.forwarder.recordLate(message, { commandId: m.commandId, deviceId: owner, ...(endedAs ? { endedAs } : {}), ...(this.o.lateAnswersIdleMs ? { idleMs: this.o.lateAnswersIdleMs } : {}) }, this.o.taskQueue ?? COMMAND_TASK_QUEUE);
+    const endedAs = command.state;
+    const input = {
+      commandId: m.commandId,
+      deviceId: command.owner,
+      ...(endedAs ? { endedAs } : {}),
+      ...(command.rolloutId ? { rolloutId: command.rolloutId } : {}),
+      ...(this.o.lateAnswersIdleMs ? { idleMs: this.o.lateAnswersIdleMs } : {}),
+    };
+    const recorded = await this.forwarder.recordLate(message, input, this.o.taskQueue ?? COMMAND_TASK_QUEUE);
     switch (recorded.outcome) {
       case 'signalled':
         this.counters.add(`${kind}:late-recorded`);

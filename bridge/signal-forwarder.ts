@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { commandWorkflowId, deviceMessageSignal, type DeviceMessage } from '../protocol/command-contract';
 import { LATE_ANSWERS_WORKFLOW_TYPE, lateAnswersWorkflowId, type LateAnswersInput } from '../protocol/late-answers-contract';
-import { DeviceIdAttribute } from '../protocol/search-attributes';
+import { DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
 import { classifyTemporalError, describeTemporalError } from './temporal-errors';
 
 export type ForwardOutcome =
@@ -68,7 +68,10 @@ export class SignalForwarder {
         args: [input],
         signal: deviceMessageSignal,
         signalArgs: [message],
-        typedSearchAttributes: [{ key: DeviceIdAttribute, value: input.deviceId }],
+        typedSearchAttributes: [
+          { key: DeviceIdAttribute, value: input.deviceId },
+          ...(input.rolloutId ? [{ key: RolloutIdAttribute, value: input.rolloutId }] : []),
+        ],
       }),
     );
   }

@@ -16,6 +16,7 @@ import { RolloutId, RolloutSpec, type RolloutSpecInput } from '../protocol/rollo
 import { CommandNameAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
 import type { rolloutWorkflow } from '../workflows/rollout-workflow';
 import { InvalidRequestError } from './dco-client';
+import { LATE_ANSWERS_WORKFLOW_TYPE, LATE_OUTCOMES } from '../protocol/late-answers-contract';
 
 /** The rollout refused an approval (no gate there, already approved, ...): the message says why. */
 export class ApprovalRefusedError extends Error {
@@ -44,6 +45,20 @@ export class RolloutHandle {
 
   result(): Promise<RolloutStatusView> {
     return this.handle.result();
+  }
+
+  /**
+   * Answers its devices sent after their command had ended (late answers, counted apart from
+   * the terminal states): late outcome → commands. From visibility, so it may lag a second.
+   */
+  async lateAnswers(): Promise<Record<string, number>> {
+    const base = `WorkflowType = '${LATE_ANSWERS_WORKFLOW_TYPE}' AND RolloutId = '${this.rolloutId}'`;
+    const out: Record<string, number> = {};
+    for (const outcome of LATE_OUTCOMES) {
+      const { count } = await this.handle.client.count(`${base} AND LateOutcome = '${outcome}'`);
+      if (count > 0) out[outcome] = count;
+    }
+    return out;
   }
 
   pause(reason?: string): Promise<void> {

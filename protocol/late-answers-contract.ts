@@ -28,6 +28,8 @@ export interface LateAnswersInput {
   deviceId: string;
   /** The command's terminal state when the first late answer came, as Temporal showed it. */
   endedAs?: string;
+  /** The command's rollout, if any: the record carries the RolloutId search attribute, so a rollout counts its late answers. */
+  rolloutId?: string;
   /** How long the record stays open without a new answer (default LATE_ANSWERS_IDLE_MS). */
   idleMs?: number;
 }
@@ -63,5 +65,8 @@ export const MAX_LATE_ANSWERS_KEPT = 8;
 export const LATE_ANSWERS_IDLE_MS = 60 * 60_000;
 /** It takes at most this many signals, then ends (a flood cannot grow its history for long). */
 export const MAX_LATE_SIGNALS_PER_RUN = 200;
+
+/** The values of the LateOutcome search attribute (a result's status, else an ack's). */
+export const LATE_OUTCOMES = ['succeeded', 'failed', 'accepted', 'rejected'] as const;
 
 export const lateAnswersQuery = defineQuery<LateAnswers>('lateAnswers');

@@ -133,7 +133,8 @@ export function rolloutCommand(): Command {
             return;
           }
           const s = await handle.status();
-          process.stdout.write(opts.json ? JSON.stringify(s) + '\n' : rolloutLine(s) + '\n' + waveLines(s));
+          const late = await handle.lateAnswers();
+          process.stdout.write(opts.json ? JSON.stringify({ ...s, lateAnswers: late }) + '\n' : rolloutLine(s) + '\n' + waveLines(s) + lateLine(late));
         } finally {
           await connection.close();
         }
@@ -144,6 +145,12 @@ export function rolloutCommand(): Command {
   control('cancel', 'stop the rollout for good (in-flight commands finish and are counted)', (h, o) => h.cancel(o.reason as string | undefined));
   control('approve', 'open the approval gate after the current (or --wave) wave', (h, o) => h.approve(o.wave as number | undefined));
   return rollout;
+}
+
+/** Late answers are not outcomes: they say what devices did after their command had ended. */
+function lateLine(late: Record<string, number>): string {
+  const parts = Object.entries(late).map(([outcome, n]) => `${outcome} ${n}`);
+  return parts.length ? `  late answers (after the command ended; states above unchanged): ${parts.join(', ')}\n` : '';
 }
 
 function waveLines(s: RolloutStatusView): string {

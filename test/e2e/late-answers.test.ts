@@ -1,4 +1,6 @@
 import { LateOutcomeAttribute } from '../../protocol/search-attributes';
+import { RolloutClient } from '../../client/rollout-client';
+import { commandWorkflowId } from '../../protocol/command-contract';
 import { lateAnswersWorkflowId } from '../../protocol/late-answers-contract';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
@@ -87,6 +89,33 @@ describe('late answers are attached to their command', () => {
     expect((await onTime.result()).state).toBe('Succeeded');
     expect(await onTime.lateAnswers()).toBeUndefined();
     await eventually(async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name, (s) => s === 'COMPLETED');
+    await device.stop();
+  });
+
+  test("a rollout counts its devices' late answers apart from the terminal states", async () => {
+    const device = await raw('late-r1');
+    const rollouts = new RolloutClient(h.client.temporal, h.taskQueue);
+    const rolloutId = `late-${h.id}`;
+    const rollout = await rollouts.start({
+      rolloutId,
+      name: 'ping',
+      targets: ['late-r1'],
+      canary: { count: 1 },
+      waves: [{ percent: 100 }],
+      options: { ackTimeoutMs: 1_000, maxAttempts: 1 },
+    });
+    h.started.push(rollout.workflowId);
+    const final = await rollout.result();
+    expect(final.overall.timedOut).toBe(1);
+    const [cmd] = await device.waitForCommands(1);
+    h.started.push(commandWorkflowId(cmd.commandId), lateAnswersWorkflowId(cmd.commandId));
+    await device.result(cmd.commandId, 'succeeded');
+    expect(await eventually(() => rollout.lateAnswers(), (l) => l.succeeded === 1)).toEqual({ succeeded: 1 });
+    expect((await rollout.status()).overall.timedOut).toBe(1); // the outcome stays what it was
+    const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, DCO_TASK_QUEUE: h.taskQueue };
+    const text = (await runCli(['rollout', 'status', rolloutId], env)).stdout;
+    expect(text).toMatch(/late answers \(after the command ended; states above unchanged\): succeeded 1/);
+    await eventually(async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name, (st) => st === 'COMPLETED');
     await device.stop();
   });
 
