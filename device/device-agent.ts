@@ -10,6 +10,7 @@ import {
 } from '../protocol/messages';
 import { deviceTopic } from '../protocol/topics';
 import { CommandJournal } from './command-journal';
+import { decideNewCommand, decideRepeat } from './command-decisions';
 
 /** Thrown by a handler to report a failed execution with a code the service can act on. */
 export class CommandFailure extends Error {
@@ -165,18 +166,12 @@ export class DeviceAgent {
     const known = this.journal.get(command.commandId);
     if (known) return this.answerRepeat(command);
 
-    const rejection =
-      Date.parse(command.expiresAt) <= Date.now()
-        ? 'expired'
-        : !Object.hasOwn(this.o.handlers, command.name)
-          ? `unknown-command: ${command.name}`
-          : this.o.faults?.reject?.(command);
-    const ack: AckMessage = rejection
-      ? { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'rejected', reason: rejection }
-      : { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'accepted' };
+    const { ack, execute } = decideNewCommand(command, Date.now(), () =>
+      !Object.hasOwn(this.o.handlers, command.name) ? `unknown-command: ${command.name}` : this.o.faults?.reject?.(command),
+    );
     // Journal first: if we die after this line, the repeat of this command is answered, not run.
     this.journal.recordAck(command.commandId, command.name, ack);
-    if (rejection) return this.publishAck(ack);
+    if (!execute) return this.publishAck(ack);
     // Running from now on, before the ack is even on its way: a repeat that arrives while we
     // wait for the ack's PUBACK must see it as running, or it would run it a second time.
     this.running.add(command.commandId);
@@ -191,25 +186,20 @@ export class DeviceAgent {
    */
   private async answerRepeat(command: CommandMessage): Promise<void> {
     const { commandId } = command;
-    const ack = this.journal.get(commandId)!.ack;
-    await this.publishAck(ack);
-    const entry = this.journal.get(commandId)!;
-    if (entry.result) return this.publishResult(commandId, entry.result);
-    // Accepted, no result, not running now: the device restarted before finishing. Run it
-    // now if it never started; if it started, its outcome is unknown and must not repeat.
-    if (ack.status !== 'accepted' || this.running.has(commandId)) return;
-    if (entry.executions === 0) {
-      this.running.add(commandId);
-      return this.execute(command);
+    await this.publishAck(this.journal.get(commandId)!.ack);
+    const decision = decideRepeat(commandId, this.journal.get(commandId)!, this.running.has(commandId));
+    switch (decision.kind) {
+      case 'resend-result':
+        return this.publishResult(commandId, decision.result);
+      case 'ack-only':
+        return;
+      case 'run-now':
+        this.running.add(commandId);
+        return this.execute(command);
+      case 'report-interrupted':
+        this.journal.recordResult(commandId, decision.result);
+        return this.publishResult(commandId, decision.result);
     }
-    const lost: ResultMessage = {
-      v: PROTOCOL_VERSION,
-      commandId,
-      status: 'failed',
-      error: { code: 'interrupted', message: 'the device restarted while executing the command' },
-    };
-    this.journal.recordResult(commandId, lost);
-    return this.publishResult(commandId, lost);
   }
 
   /** Runs the handler once; the caller has marked the command running. */

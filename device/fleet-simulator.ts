@@ -9,6 +9,7 @@ import { DEFAULT_TOPIC_PREFIX, deviceTopic, parseDeviceTopic, type TopicKind } f
 import { CommandFailure, DeviceAgent, type CommandHandler } from './device-agent';
 import { hash32, seededPermutation, uniformFor } from './seeded-random';
 import { simulatedDeviceIds } from './simulator';
+import { decideNewCommand, decideRepeat } from './command-decisions';
 
 /**
  * A large simulated fleet that follows docs/protocol.md per device. In the default `shared`
@@ -303,42 +304,36 @@ class FleetConnection {
       this.stats.duplicatesAnswered++;
       return this.answerRepeat(device, command, known);
     }
-    const rejection =
-      Date.parse(command.expiresAt) <= Date.now()
-        ? 'expired'
-        : this.s.knownCommands && !this.s.knownCommands.has(command.name)
-          ? `unknown-command: ${command.name}`
-          : device.profile.rejecting
-            ? 'simulated-rejection'
-            : undefined;
-    const ack: AckMessage = rejection
-      ? { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'rejected', reason: rejection }
-      : { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'accepted' };
+    const { ack, execute } = decideNewCommand(command, Date.now(), () =>
+      this.s.knownCommands && !this.s.knownCommands.has(command.name)
+        ? `unknown-command: ${command.name}`
+        : device.profile.rejecting
+          ? 'simulated-rejection'
+          : undefined,
+    );
     const entry: Entry = { name: command.name, expiresAtMs: Date.parse(command.expiresAt), ack, executions: 0, delivered: false, running: false };
     this.entries.set(key, entry);
     // Journal before the ack: a repeat after a crash is then answered, not run.
     this.journal({ t: 'ack', d: device.id, c: command.commandId, n: command.name, x: entry.expiresAtMs, ack });
-    if (!rejection && dropsAck(this.s, device.id, command.commandId)) this.stats.acksDropped++;
+    if (execute && dropsAck(this.s, device.id, command.commandId)) this.stats.acksDropped++;
     else void this.sendAck(device.id, ack);
-    if (!rejection) this.execute(device, command.commandId, entry);
+    if (execute) this.execute(device, command.commandId, entry);
   }
 
   private answerRepeat(device: SimDevice, command: CommandMessage, entry: Entry): void {
     void this.sendAck(device.id, entry.ack);
-    if (entry.result) {
-      void this.sendResult(device.id, command.commandId, entry);
-      return;
+    // The simulator acts synchronously: the journal cannot change between the ack and this.
+    const decision = decideRepeat(command.commandId, entry, entry.running);
+    switch (decision.kind) {
+      case 'resend-result':
+        return void this.sendResult(device.id, command.commandId, entry);
+      case 'ack-only':
+        return;
+      case 'run-now':
+        return this.execute(device, command.commandId, entry);
+      case 'report-interrupted':
+        return this.finish(device.id, command.commandId, entry, decision.result);
     }
-    if (entry.ack.status !== 'accepted' || entry.running) return;
-    // Accepted, not running, no result: we stopped before finishing. Never started: run it now.
-    // Started: its effect is unknown and it must not run again (protocol rule 2).
-    if (entry.executions === 0) return this.execute(device, command.commandId, entry);
-    this.finish(device.id, command.commandId, entry, {
-      v: PROTOCOL_VERSION,
-      commandId: command.commandId,
-      status: 'failed',
-      error: { code: 'interrupted', message: 'the simulator stopped while executing the command' },
-    });
   }
 
   private execute(device: SimDevice, commandId: string, entry: Entry): void {

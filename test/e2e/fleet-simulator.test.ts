@@ -244,7 +244,7 @@ describe('fleet simulator, shared connections', () => {
     await svc.send(first.deviceIds, (d) => `long.${d}`, 2);
     await eventually(async () => svc.count(svc.results, first.deviceIds), (n) => n === 5);
     for (const d of first.deviceIds) {
-      expect(svc.results.get(d)).toEqual([{ v: 1, commandId: `long.${d}`, status: 'failed', error: { code: 'interrupted', message: 'the simulator stopped while executing the command' } }]);
+      expect(svc.results.get(d)).toEqual([{ v: 1, commandId: `long.${d}`, status: 'failed', error: { code: 'interrupted', message: 'the device restarted while executing the command' } }]);
     }
     expect(second.stats()).toMatchObject({ executions: 0, duplicatesAnswered: 5 });
   }, 30_000);

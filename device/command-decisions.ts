@@ -1,0 +1,57 @@
+/**
+ * The device side of the protocol (docs/protocol.md, "Device rules") as pure decisions: no
+ * MQTT, no disk, no clock (time is passed in). The reference agent (device-agent.ts) and the
+ * fleet simulator (fleet-simulator.ts) both act on these, so their answers cannot drift apart.
+ */
+import { PROTOCOL_VERSION, type AckMessage, type CommandMessage, type ResultMessage } from '../protocol/messages';
+
+/** Why a command is not run, in the order the rules check it; undefined: accept it. */
+export function rejectionOf(command: CommandMessage, nowMs: number, deviceReason: () => string | undefined): string | undefined {
+  // Rule 3: at or after expiresAt it must not run, and the reason is exactly `expired`.
+  if (Date.parse(command.expiresAt) <= nowMs) return 'expired';
+  return deviceReason();
+}
+
+/** A command seen for the first time: the ack to journal and send, and whether to run it. */
+export function decideNewCommand(command: CommandMessage, nowMs: number, deviceReason: () => string | undefined): { ack: AckMessage; execute: boolean } {
+  const reason = rejectionOf(command, nowMs, deviceReason);
+  const ack: AckMessage = reason
+    ? { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'rejected', reason }
+    : { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'accepted' };
+  return { ack, execute: reason === undefined };
+}
+
+/** What the journal holds for a command the device has seen before. */
+export interface KnownCommand {
+  ack: AckMessage;
+  result?: ResultMessage;
+  /** Executions started (journaled before the handler ran). */
+  executions: number;
+}
+
+export type RepeatDecision =
+  /** Finished: send the stored result again (the first result is final). */
+  | { kind: 'resend-result'; result: ResultMessage }
+  /** Rejected, or running right now (its result follows): the ack was all. */
+  | { kind: 'ack-only' }
+  /** Accepted but never started (the device stopped in between): run it now, once. */
+  | { kind: 'run-now' }
+  /** Started before a restart, no result: its effect is unknown; report it, never run again. */
+  | { kind: 'report-interrupted'; result: ResultMessage };
+
+/**
+ * A repeat (re-publish or QoS 1 redelivery): the stored ack is sent again first; then this,
+ * decided from the journal as it is *after* that ack went out (the first execution may have
+ * finished meanwhile, and its real result must be what the repeat gets).
+ */
+export function decideRepeat(commandId: string, known: KnownCommand, running: boolean): RepeatDecision {
+  if (known.result) return { kind: 'resend-result', result: known.result };
+  if (known.ack.status !== 'accepted' || running) return { kind: 'ack-only' };
+  if (known.executions === 0) return { kind: 'run-now' };
+  return {
+    kind: 'report-interrupted',
+    result: { v: PROTOCOL_VERSION, commandId, status: 'failed', error: { code: 'interrupted', message: INTERRUPTED_MESSAGE } },
+  };
+}
+
+export const INTERRUPTED_MESSAGE = 'the device restarted while executing the command';
