@@ -65,9 +65,21 @@ export class CommandHandle {
 
   /** The current state; for a finished command, its final snapshot. */
   async state(): Promise<CommandSnapshot> {
-    const { status } = await this.handle.describe();
-    if (status.name === 'RUNNING') return this.handle.query(snapshotQuery);
-    return this.handle.result();
+    // A long command continues as new now and then: a query may reach the run that just
+    // handed over. Ask again (the next describe finds the new run); a few tries are plenty.
+    for (let tries = 1; ; tries++) {
+      const { status } = await this.handle.describe();
+      if (status.name === 'RUNNING') {
+        try {
+          return await this.handle.query(snapshotQuery);
+        } catch (err) {
+          if (tries >= 3) throw err;
+          continue;
+        }
+      }
+      if (status.name === 'CONTINUED_AS_NEW' && tries < 3) continue;
+      return this.handle.result();
+    }
   }
 
   /**

@@ -34,8 +34,18 @@ import {
 } from '../protocol/search-attributes';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from '../protocol/id-patterns';
 import { validateCommandRequest } from '../protocol/validate-command-request';
-import { COMMAND_TUNING_LIMITS, EXPIRY_GRACE_MS, MAX_PRESENCE_REPUBLISHES, MIN_PUBLISH_LEFT_MS } from '../protocol/command-limits';
-import { backoffDelayMs } from './backoff';
+import { COMMAND_TUNING_LIMITS, EXPIRY_GRACE_MS } from '../protocol/command-limits';
+import {
+  ackPhaseStep,
+  ackWindowMs,
+  afterSilence,
+  expiredReason,
+  expiryGraceWaitMs,
+  presenceStep,
+  probeAfterWait,
+  resultPhaseStep,
+  type Since,
+} from './command-plan';
 import {
   applyDeviceMessage,
   endAfterPublishFailure,
@@ -64,18 +74,12 @@ const PUBLISH_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maxi
  */
 const LEAN_HISTORY_PATCH = 'lean-history';
 
-/**
- * Commands started since this patch never publish with less than MIN_PUBLISH_LEFT_MS left, and
- * once published wait EXPIRY_GRACE_MS past `expiresAt` for an answer in flight before they end
- * `Expired`. Asked only near expiry, so other commands' histories carry no marker.
- */
-const EXPIRY_GRACE_PATCH = 'expiry-grace';
-
-/**
- * Commands started since this patch re-publish on presence (online, reboot) at most
- * MAX_PRESENCE_REPUBLISHES times. Asked only when the budget is spent.
- */
-const PRESENCE_BUDGET_PATCH = 'presence-budget';
+// The expiry-grace and presence-budget patches are asked by the plan (command-plan.ts):
+// - expiry-grace: nothing is published with less than MIN_PUBLISH_LEFT_MS left, and once
+//   published a command waits EXPIRY_GRACE_MS past `expiresAt` for an answer in flight before
+//   it ends `Expired`; asked only near expiry, so other histories carry no marker;
+// - presence-budget: at most MAX_PRESENCE_REPUBLISHES re-publishes on presence; asked only
+//   when the budget is spent.
 
 const { publishCommand: publishAsLocalActivity } = proxyLocalActivities<CommandActivities>({
   startToCloseTimeout: '10 seconds',
@@ -96,14 +100,6 @@ const { publishCommand: publishAsActivity } = proxyActivities<CommandActivities>
  */
 const CONTINUE_AS_NEW_PATCH = 'continue-as-new';
 
-/**
- * After the ack, publish the same command again after this much silence. The device's journal
- * answers a repeated command with its stored ack and result, so a result lost on the way (a
- * broker killed before it saved the message) is recovered instead of ending in TimedOut.
- */
-function resultProbeMs(ackTimeoutMs: number): number {
-  return Math.max(2 * ackTimeoutMs, 5_000);
-}
 
 /**
  * One device command: publish, wait for ack, wait for result, re-publish on silence, and end
@@ -118,6 +114,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   // check the input first. Invalid input ends at once as Rejected; it issues no command that a
   // valid input would, so histories of valid commands replay unchanged.
   const checked = validateCommandRequest(input, workflowInfo().startTime.getTime());
+  /** Whether this command started after a patch; asked by the plan only where it matters. */
+  const since: Since = (patch) => patched(patch);
   if (!checked.ok) return refuseInvalidRequest(input, `${INVALID_REQUEST}: ${checked.reason}`);
   const request = checked.value;
   const { options } = request;
@@ -222,47 +220,40 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   setHandler(snapshotQuery, () => record);
   setHandler(deviceMessageSignal, (message) => update(applyDeviceMessage(record, message, now())));
   setHandler(devicePresenceSignal, (next) => {
-    const before = presence;
-    if (next.deviceId !== request.deviceId) return;
-    if (before && Date.parse(next.observedAt) < Date.parse(before.observedAt)) return; // stale
-    presence = next;
-    if (isTerminal(record.state) || next.state !== 'online') return;
-    const rebooted = before !== undefined && before.bootId !== next.bootId;
-    const cameOnline = before === undefined || before.state !== 'online';
-    if (record.state === 'Created') {
-      if (cameOnline) update(note(record, now(), 'device-online', `boot ${next.bootId}`));
-      return;
+    const step = presenceStep(
+      { deviceId: request.deviceId, known: presence, state: record.state, terminal: isTerminal(record.state), republishes: presenceRepublishes, budgetNoted: presenceBudgetNoted },
+      next,
+      since,
+    );
+    if (step.kind !== 'ignore' || step.keep) presence = next;
+    switch (step.kind) {
+      case 'ignore':
+        return;
+      case 'note-online':
+        return update(note(record, now(), 'device-online', step.detail));
+      case 'budget-spent':
+        if (step.note) {
+          presenceBudgetNoted = true;
+          update(note(record, now(), 'presence-budget-spent', step.detail));
+        }
+        return;
+      case 'republish':
+        presenceRepublishes++;
+        republishBecause = step.because;
+        return update(note(record, now(), step.event, step.because));
     }
-    if (!rebooted && !cameOnline) return;
-    if (presenceRepublishes >= MAX_PRESENCE_REPUBLISHES && patched(PRESENCE_BUDGET_PATCH)) {
-      // A boot loop: the ack timeout's attempts still run; presence adds no more copies.
-      if (!presenceBudgetNoted) {
-        presenceBudgetNoted = true;
-        update(note(record, now(), 'presence-budget-spent', `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published`));
-      }
-      return;
-    }
-    presenceRepublishes++;
-    if (rebooted) republishBecause = `device rebooted (boot ${before!.bootId} → ${next.bootId})`;
-    else republishBecause = 'device came back online';
-    update(note(record, now(), rebooted ? 'device-rebooted' : 'device-online', republishBecause));
   });
 
   const waitingForAck = () => record.state === 'Created' || record.state === 'Sent';
   const untilExpiry = () => expiresAtMs - Date.now();
   const isOffline = () => presence?.state === 'offline';
-  /** Too late to publish: expired, or (since the patch) less than MIN_PUBLISH_LEFT_MS left. */
-  const tooLateToPublish = () => {
-    const left = untilExpiry();
-    return left <= 0 || (left < MIN_PUBLISH_LEFT_MS && patched(EXPIRY_GRACE_PATCH));
-  };
   /**
    * Before ending Expired: if a copy may be out (a publish was started), give an answer on its
    * way until EXPIRY_GRACE_MS past expiresAt. True when the device answered meanwhile.
    */
   const answeredWithinGrace = async (): Promise<boolean> => {
-    if (firstPublishedAt === undefined || !patched(EXPIRY_GRACE_PATCH)) return false;
-    return condition(() => !waitingForAck(), Math.max(1, untilExpiry() + EXPIRY_GRACE_MS));
+    const waitMs = expiryGraceWaitMs({ publishStarted: firstPublishedAt !== undefined, leftMs: untilExpiry(), graceMs: EXPIRY_GRACE_MS }, since);
+    return waitMs > 0 && condition(() => !waitingForAck(), waitMs);
   };
 
   /** Publishes attempt `attempt + 1`; false when the device is offline (nothing published). */
@@ -325,22 +316,16 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   try {
     // Until the device acknowledges: publish, wait, publish again.
     while (waitingForAck()) {
-      if (tooLateToPublish()) {
+      const step = ackPhaseStep({ leftMs: untilExpiry(), offline: isOffline(), lastEvent: record.history.at(-1)?.event, presenceRecheckMs }, since);
+      if (step.kind === 'expire') {
         if (await answeredWithinGrace()) break;
-        const why = isOffline()
-          ? 'time to live passed while the device was offline'
-          : untilExpiry() > 0
-            ? `less than ${MIN_PUBLISH_LEFT_MS} ms left before expiry: not published again`
-            : 'time to live passed before the device acknowledged';
-        update(transition(record, 'Expired', now(), 'expired', why));
+        update(transition(record, 'Expired', now(), 'expired', expiredReason({ offline: isOffline(), leftMs: untilExpiry() })));
         break;
       }
-      if (isOffline()) {
-        if (record.history.at(-1)?.event !== 'device-offline') {
-          update(note(record, now(), 'device-offline', 'waiting for the device to come online; no attempt is used'));
-        }
+      if (step.kind === 'wait-offline') {
+        if (step.noteOffline) update(note(record, now(), 'device-offline', 'waiting for the device to come online; no attempt is used'));
         if (shouldContinueAsNew()) await continueNow();
-        const woke = await condition(() => !waitingForAck() || !isOffline(), Math.max(1, Math.min(untilExpiry(), presenceRecheckMs)));
+        const woke = await condition(() => !waitingForAck() || !isOffline(), step.waitMs);
         if (!woke && untilExpiry() > 0) presence = undefined; // forget, and let the next publish look again
         continue;
       }
@@ -359,26 +344,25 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       republishBecause = undefined;
       if (!waitingForAck()) break; // the device answered while we waited for the PUBACK
 
-      const ackWindow = Math.min(options.ackTimeoutMs, untilExpiry());
-      if (await condition(() => !waitingForAck() || republishBecause !== undefined, Math.max(ackWindow, 1))) continue;
+      if (await condition(() => !waitingForAck() || republishBecause !== undefined, ackWindowMs(options.ackTimeoutMs, untilExpiry()))) continue;
 
       unanswered++;
-      if (unanswered >= options.maxAttempts) {
-        update(transition(record, 'TimedOut', now(), 'ack-timeout', `no ack after ${attempt} attempt(s)`));
+      const next = afterSilence({ unanswered, attempt, leftMs: untilExpiry(), options }, Math.random);
+      if (next.kind === 'time-out') {
+        update(transition(record, 'TimedOut', now(), 'ack-timeout', next.reason));
         break;
       }
-      const delay = backoffDelayMs(unanswered, options.backoff, Math.random);
-      if (delay >= untilExpiry()) {
+      if (next.kind === 'wait-until-expiry') {
         // No time left for another attempt; a late ack may still arrive until expiry (and,
         // since the patch, during the grace after it).
-        if (await condition(() => !waitingForAck(), Math.max(untilExpiry(), 1))) break;
+        if (await condition(() => !waitingForAck(), next.waitMs)) break;
         if (await answeredWithinGrace()) break;
-        update(transition(record, 'Expired', now(), 'expired', `time to live passed after ${attempt} unacknowledged attempt(s)`));
+        update(transition(record, 'Expired', now(), 'expired', next.expiredReason));
         break;
       }
-      update(note(record, now(), 'ack-timeout', `no ack for attempt ${attempt}; publishing again in ${delay} ms`));
+      update(note(record, now(), 'ack-timeout', next.note));
       // An ack for the previous attempt during the backoff still counts; a reboot cuts it short.
-      await condition(() => !waitingForAck() || republishBecause !== undefined, Math.max(delay, 1));
+      await condition(() => !waitingForAck() || republishBecause !== undefined, Math.max(next.delayMs, 1));
     }
 
     // Acknowledged: wait for the result, re-publishing on a reboot or a long silence.
@@ -386,20 +370,18 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       // The loop above ended in the workflow task that applied the ack: now is ack time.
       const deadline = carried?.resultDeadline ?? Date.now() + options.resultTimeoutMs;
       while (!isTerminal(record.state)) {
-        const left = deadline - Date.now();
-        if (left > 0 && shouldContinueAsNew()) await continueNow(deadline);
-        if (left <= 0) {
-          update(transition(record, 'TimedOut', now(), 'result-timeout', `no result within ${options.resultTimeoutMs} ms of the ack`));
+        const step = resultPhaseStep({ deadlineMs: deadline, nowMs: Date.now(), resultTimeoutMs: options.resultTimeoutMs, ackTimeoutMs: options.ackTimeoutMs });
+        if (step.kind === 'wait' && shouldContinueAsNew()) await continueNow(deadline);
+        if (step.kind === 'time-out') {
+          update(transition(record, 'TimedOut', now(), 'result-timeout', step.reason));
           break;
         }
-        const woke = await condition(
-          () => isTerminal(record.state) || republishBecause !== undefined,
-          Math.min(left, resultProbeMs(options.ackTimeoutMs)),
-        );
+        const woke = await condition(() => isTerminal(record.state) || republishBecause !== undefined, step.waitMs);
         if (isTerminal(record.state) || deadline - Date.now() <= 0) continue;
-        if (!woke) update(note(record, now(), 'result-probe', 'no result yet; publishing again so the device re-sends it'));
+        const probe = probeAfterWait({ woke, offline: isOffline(), leftMs: untilExpiry() });
+        if (probe.note) update(note(record, now(), 'result-probe', 'no result yet; publishing again so the device re-sends it'));
         republishBecause = undefined;
-        if (!isOffline() && untilExpiry() > 0) {
+        if (probe.publish) {
           try {
             await publish();
           } catch (err) {

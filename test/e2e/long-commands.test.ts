@@ -55,7 +55,10 @@ describe('long commands continue as new', () => {
     const outcome = await handle.result();
     expect(outcome.state).toBe('Succeeded');
     expect(outcome.output).toEqual({ waited: true });
-    expect(outcome.attempts).toBe(1); // waiting offline used no attempt, in any run
+    // Waiting offline used no attempt, in any run: dozens of re-checks, at most two publishes
+    // (the re-check that finds the device back, and the re-publish its online status may add
+    // when it reaches the command after that publish).
+    expect(outcome.attempts).toBeLessThanOrEqual(2);
     expect(outcome.history[0].event).toBe('created'); // the whole record came along
     expect(notes(outcome, 'continued-as-new')).toBeGreaterThanOrEqual(2);
 

@@ -1,0 +1,165 @@
+import fc from 'fast-check';
+import type { DevicePresence } from '../../protocol/command-contract';
+import { MAX_PRESENCE_REPUBLISHES, MIN_PUBLISH_LEFT_MS } from '../../protocol/command-limits';
+import {
+  ackPhaseStep,
+  ackWindowMs,
+  afterSilence,
+  EXPIRY_GRACE_PATCH,
+  expiredReason,
+  expiryGraceWaitMs,
+  PRESENCE_BUDGET_PATCH,
+  presenceStep,
+  probeAfterWait,
+  resultPhaseStep,
+  resultProbeMs,
+  type PatchId,
+} from '../../workflows/command-plan';
+
+/** A `since` that records what was asked: the workflow's history gets a marker per ask. */
+function patches(answer: boolean) {
+  const asked: PatchId[] = [];
+  return { asked, since: (p: PatchId) => (asked.push(p), answer) };
+}
+const options = { maxAttempts: 3, backoff: { initialMs: 1_000, maxMs: 30_000, multiplier: 2, jitter: 0 } };
+
+describe('command plan: before the ack', () => {
+  test('time left and online: publish, without asking any patch', () => {
+    const p = patches(true);
+    expect(ackPhaseStep({ leftMs: 60_000, offline: false, lastEvent: 'created', presenceRecheckMs: 120_000 }, p.since)).toEqual({ kind: 'publish' });
+    expect(p.asked).toEqual([]);
+  });
+
+  test('expired: end, and no patch is asked (the old code ended too)', () => {
+    const p = patches(true);
+    expect(ackPhaseStep({ leftMs: 0, offline: false, lastEvent: 'published', presenceRecheckMs: 1 }, p.since)).toEqual({ kind: 'expire' });
+    expect(p.asked).toEqual([]);
+  });
+
+  test(`under ${MIN_PUBLISH_LEFT_MS} ms left: the expiry-grace patch decides (asked exactly then)`, () => {
+    const on = patches(true);
+    expect(ackPhaseStep({ leftMs: MIN_PUBLISH_LEFT_MS - 1, offline: false, lastEvent: undefined, presenceRecheckMs: 1 }, on.since)).toEqual({ kind: 'expire' });
+    expect(on.asked).toEqual([EXPIRY_GRACE_PATCH]);
+    const off = patches(false);
+    expect(ackPhaseStep({ leftMs: MIN_PUBLISH_LEFT_MS - 1, offline: false, lastEvent: undefined, presenceRecheckMs: 1 }, off.since)).toEqual({ kind: 'publish' });
+  });
+
+  test('offline: wait for the re-check or expiry, whichever is first, noting it once', () => {
+    const p = patches(true);
+    expect(ackPhaseStep({ leftMs: 50_000, offline: true, lastEvent: 'created', presenceRecheckMs: 120_000 }, p.since)).toEqual({ kind: 'wait-offline', waitMs: 50_000, noteOffline: true });
+    expect(ackPhaseStep({ leftMs: 500_000, offline: true, lastEvent: 'device-offline', presenceRecheckMs: 120_000 }, p.since)).toEqual({ kind: 'wait-offline', waitMs: 120_000, noteOffline: false });
+  });
+
+  test('expired reasons say why', () => {
+    expect(expiredReason({ offline: true, leftMs: 10 })).toBe('time to live passed while the device was offline');
+    expect(expiredReason({ offline: false, leftMs: 10 })).toBe(`less than ${MIN_PUBLISH_LEFT_MS} ms left before expiry: not published again`);
+    expect(expiredReason({ offline: false, leftMs: -5 })).toBe('time to live passed before the device acknowledged');
+  });
+
+  test('the ack window is the ack timeout cut at expiry, at least 1 ms', () => {
+    expect(ackWindowMs(10_000, 60_000)).toBe(10_000);
+    expect(ackWindowMs(10_000, 3_000)).toBe(3_000);
+    expect(ackWindowMs(10_000, -3)).toBe(1);
+  });
+
+  test('after a silent attempt: time out at the last one, without drawing a back-off', () => {
+    const random = jest.fn(() => 0.5);
+    expect(afterSilence({ unanswered: 3, attempt: 3, leftMs: 60_000, options }, random)).toEqual({ kind: 'time-out', reason: 'no ack after 3 attempt(s)' });
+    expect(random).not.toHaveBeenCalled();
+  });
+
+  test('after a silent attempt: back off, or wait out the expiry when the back-off would pass it', () => {
+    expect(afterSilence({ unanswered: 2, attempt: 2, leftMs: 60_000, options }, () => 0.5)).toEqual({ kind: 'back-off', delayMs: 2_000, note: 'no ack for attempt 2; publishing again in 2000 ms' });
+    expect(afterSilence({ unanswered: 2, attempt: 2, leftMs: 1_500, options }, () => 0.5)).toEqual({
+      kind: 'wait-until-expiry',
+      waitMs: 1_500,
+      expiredReason: 'time to live passed after 2 unacknowledged attempt(s)',
+    });
+  });
+
+  test('the expiry grace: only when a copy may be out and the command has the patch', () => {
+    expect(expiryGraceWaitMs({ publishStarted: false, leftMs: 100, graceMs: 5_000 }, patches(true).since)).toBe(0);
+    const never = patches(true);
+    expiryGraceWaitMs({ publishStarted: false, leftMs: 100, graceMs: 5_000 }, never.since);
+    expect(never.asked).toEqual([]); // nothing out: no marker either
+    expect(expiryGraceWaitMs({ publishStarted: true, leftMs: 100, graceMs: 5_000 }, patches(false).since)).toBe(0);
+    expect(expiryGraceWaitMs({ publishStarted: true, leftMs: -300, graceMs: 5_000 }, patches(true).since)).toBe(4_700);
+    expect(expiryGraceWaitMs({ publishStarted: true, leftMs: -9_000, graceMs: 5_000 }, patches(true).since)).toBe(1);
+  });
+});
+
+describe('command plan: after the ack', () => {
+  test('wait for the result up to the next probe, time out at the deadline', () => {
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 40_000, resultTimeoutMs: 60_000, ackTimeoutMs: 10_000 })).toEqual({ kind: 'wait', waitMs: resultProbeMs(10_000) });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 95_000, resultTimeoutMs: 60_000, ackTimeoutMs: 10_000 })).toEqual({ kind: 'wait', waitMs: 5_000 });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 100_000, resultTimeoutMs: 60_000, ackTimeoutMs: 10_000 })).toEqual({ kind: 'time-out', reason: 'no result within 60000 ms of the ack' });
+  });
+
+  test('probes: after silence, noted; published only to a device that can take it before expiry', () => {
+    expect(probeAfterWait({ woke: false, offline: false, leftMs: 10 })).toEqual({ note: true, publish: true });
+    expect(probeAfterWait({ woke: true, offline: false, leftMs: 10 })).toEqual({ note: false, publish: true });
+    expect(probeAfterWait({ woke: false, offline: true, leftMs: 10 })).toEqual({ note: true, publish: false });
+    expect(probeAfterWait({ woke: false, offline: false, leftMs: 0 })).toEqual({ note: true, publish: false });
+  });
+
+  test('the probe interval is twice the ack timeout, at least 5 s', () => {
+    expect(resultProbeMs(1_000)).toBe(5_000);
+    expect(resultProbeMs(10_000)).toBe(20_000);
+  });
+});
+
+describe('command plan: presence', () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 1, 4, 10, 0, s)).toISOString();
+  const p = (state: 'online' | 'offline', bootId: string, s: number, deviceId = 'd1'): DevicePresence => ({ deviceId, state, bootId, observedAt: at(s) });
+  const base = { deviceId: 'd1', known: p('online', 'A', 1), state: 'Sent' as const, terminal: false, republishes: 0, budgetNoted: false };
+
+  test('another device, or an older status: ignored and not kept', () => {
+    expect(presenceStep(base, p('online', 'B', 5, 'd2'), patches(true).since)).toEqual({ kind: 'ignore', keep: false });
+    expect(presenceStep(base, p('online', 'B', 0), patches(true).since)).toEqual({ kind: 'ignore', keep: false });
+  });
+
+  test('offline, no change, or a finished command: kept, nothing done', () => {
+    expect(presenceStep(base, p('offline', 'A', 5), patches(true).since)).toEqual({ kind: 'ignore', keep: true });
+    expect(presenceStep(base, p('online', 'A', 5), patches(true).since)).toEqual({ kind: 'ignore', keep: true });
+    expect(presenceStep({ ...base, terminal: true, state: 'Succeeded' }, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'ignore', keep: true });
+  });
+
+  test('not published yet: online is only noted', () => {
+    expect(presenceStep({ ...base, state: 'Created', known: p('offline', 'A', 1) }, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'note-online', detail: 'boot B' });
+  });
+
+  test('a reboot or a return while the command is out: publish again, saying why', () => {
+    expect(presenceStep(base, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'republish', event: 'device-rebooted', because: 'device rebooted (boot A → B)' });
+    expect(presenceStep({ ...base, known: p('offline', 'A', 1) }, p('online', 'A', 5), patches(true).since)).toEqual({ kind: 'republish', event: 'device-online', because: 'device came back online' });
+  });
+
+  test(`past ${MAX_PRESENCE_REPUBLISHES} re-publishes: the budget is spent (noted once); without the patch, as before`, () => {
+    const spent = { ...base, republishes: MAX_PRESENCE_REPUBLISHES };
+    const on = patches(true);
+    expect(presenceStep(spent, p('online', 'B', 5), on.since)).toMatchObject({ kind: 'budget-spent', note: true });
+    expect(on.asked).toEqual([PRESENCE_BUDGET_PATCH]);
+    expect(presenceStep({ ...spent, budgetNoted: true }, p('online', 'B', 5), on.since)).toMatchObject({ kind: 'budget-spent', note: false });
+    expect(presenceStep(spent, p('online', 'B', 5), patches(false).since)).toMatchObject({ kind: 'republish' });
+    const under = patches(true);
+    presenceStep({ ...base, republishes: MAX_PRESENCE_REPUBLISHES - 1 }, p('online', 'B', 5), under.since);
+    expect(under.asked).toEqual([]); // under the budget the marker is never written
+  });
+
+  test('property: with the patch, a boot loop never gets more than the budget of re-publishes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(5)), { maxLength: 60 }), (events) => {
+        let known: DevicePresence | undefined = p('online', 'boot-0', 0);
+        let republishes = 0;
+        let budgetNoted = false;
+        events.forEach(([online, boot], i) => {
+          const next = p(online ? 'online' : 'offline', `boot-${boot}`, i + 1);
+          const step = presenceStep({ deviceId: 'd1', known, state: 'Sent', terminal: false, republishes, budgetNoted }, next, () => true);
+          if (step.kind !== 'ignore' || step.keep) known = next;
+          if (step.kind === 'republish') republishes++;
+          if (step.kind === 'budget-spent' && step.note) budgetNoted = true;
+        });
+        expect(republishes).toBeLessThanOrEqual(MAX_PRESENCE_REPUBLISHES);
+      }),
+    );
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * The command workflow's decisions, as pure functions like rollout-plan.ts: no Temporal API,
+ * no clock (times are passed in), no randomness of their own (a draw is injected). The
+ * workflow (command-workflow.ts) only wires them to timers, signals and the publish activity;
+ * each path is unit-tested in test/unit/command-plan.test.ts.
+ *
+ * Where a decision depends on a patch (a rule added after commands were already running), the
+ * function asks an injected `since(patch)` only at the point the old code would have differed,
+ * so the workflow's history gets the marker exactly where it always did.
+ */
+import type { DevicePresence } from '../protocol/command-contract';
+import { MAX_PRESENCE_REPUBLISHES, MIN_PUBLISH_LEFT_MS } from '../protocol/command-limits';
+import type { CommandOptions } from '../protocol/command-options';
+import type { CommandState } from '../protocol/command-state';
+import { backoffDelayMs } from './backoff';
+
+export const EXPIRY_GRACE_PATCH = 'expiry-grace';
+export const PRESENCE_BUDGET_PATCH = 'presence-budget';
+export type PatchId = typeof EXPIRY_GRACE_PATCH | typeof PRESENCE_BUDGET_PATCH;
+/** True when the running command started after the patch (Temporal's `patched`). */
+export type Since = (patch: PatchId) => boolean;
+
+// ---- before the ack ---------------------------------------------------------------------
+
+export type AckPhaseStep =
+  /** No time left to publish: end Expired (after the grace, if a copy may be out; see expiredReason). */
+  | { kind: 'expire' }
+  /** Known offline: wait for it (no attempt used), noting it once. */
+  | { kind: 'wait-offline'; waitMs: number; noteOffline: boolean }
+  | { kind: 'publish' };
+
+/** What to do at the top of each round before the ack. */
+export function ackPhaseStep(
+  s: { leftMs: number; offline: boolean; lastEvent: string | undefined; presenceRecheckMs: number },
+  since: Since,
+): AckPhaseStep {
+  // Since expiry-grace: nothing is published with less than MIN_PUBLISH_LEFT_MS left.
+  const tooLate = s.leftMs <= 0 || (s.leftMs < MIN_PUBLISH_LEFT_MS && since(EXPIRY_GRACE_PATCH));
+  if (tooLate) return { kind: 'expire' };
+  if (s.offline) {
+    return { kind: 'wait-offline', waitMs: Math.max(1, Math.min(s.leftMs, s.presenceRecheckMs)), noteOffline: s.lastEvent !== 'device-offline' };
+  }
+  return { kind: 'publish' };
+}
+
+/** Why a command that was too late to publish ended Expired, as of when it ends (after any grace). */
+export function expiredReason(s: { offline: boolean; leftMs: number }): string {
+  if (s.offline) return 'time to live passed while the device was offline';
+  if (s.leftMs > 0) return `less than ${MIN_PUBLISH_LEFT_MS} ms left before expiry: not published again`;
+  return 'time to live passed before the device acknowledged';
+}
+
+/** The ack window of one attempt: the ack timeout, cut at expiry (at least 1 ms). */
+export function ackWindowMs(ackTimeoutMs: number, leftMs: number): number {
+  return Math.max(Math.min(ackTimeoutMs, leftMs), 1);
+}
+
+export type AfterSilence =
+  /** That was the last attempt. */
+  | { kind: 'time-out'; reason: string }
+  /** No time for another attempt: wait for a late ack until expiry, then end Expired. */
+  | { kind: 'wait-until-expiry'; waitMs: number; expiredReason: string }
+  /** Publish again after this back-off. */
+  | { kind: 'back-off'; delayMs: number; note: string };
+
+/**
+ * An attempt's ack window passed in silence; `unanswered` counts it. The back-off is drawn
+ * (`random`) only when another attempt is possible, as the workflow always did.
+ */
+export function afterSilence(
+  s: { unanswered: number; attempt: number; leftMs: number; options: Pick<CommandOptions, 'maxAttempts' | 'backoff'> },
+  random: () => number,
+): AfterSilence {
+  if (s.unanswered >= s.options.maxAttempts) return { kind: 'time-out', reason: `no ack after ${s.attempt} attempt(s)` };
+  const delayMs = backoffDelayMs(s.unanswered, s.options.backoff, random);
+  if (delayMs >= s.leftMs) {
+    return { kind: 'wait-until-expiry', waitMs: Math.max(s.leftMs, 1), expiredReason: `time to live passed after ${s.attempt} unacknowledged attempt(s)` };
+  }
+  return { kind: 'back-off', delayMs, note: `no ack for attempt ${s.attempt}; publishing again in ${delayMs} ms` };
+}
+
+/**
+ * How long to wait, past expiresAt, for an answer on its way before ending Expired: only when
+ * a copy may be out (a publish was started) and since the expiry-grace patch; else 0 (no wait).
+ */
+export function expiryGraceWaitMs(s: { publishStarted: boolean; leftMs: number; graceMs: number }, since: Since): number {
+  if (!s.publishStarted || !since(EXPIRY_GRACE_PATCH)) return 0;
+  return Math.max(1, s.leftMs + s.graceMs);
+}
+
+// ---- after the ack ----------------------------------------------------------------------
+
+/**
+ * After the ack, publish the same command again after this much silence. The device's journal
+ * answers a repeated command with its stored ack and result, so a result lost on the way (a
+ * broker killed before it saved the message) is recovered instead of ending in TimedOut.
+ */
+export function resultProbeMs(ackTimeoutMs: number): number {
+  return Math.max(2 * ackTimeoutMs, 5_000);
+}
+
+export type ResultPhaseStep = { kind: 'time-out'; reason: string } | { kind: 'wait'; waitMs: number };
+
+/** Each round after the ack: the result deadline, or the wait until the next probe. */
+export function resultPhaseStep(s: { deadlineMs: number; nowMs: number; resultTimeoutMs: number; ackTimeoutMs: number }): ResultPhaseStep {
+  const left = s.deadlineMs - s.nowMs;
+  if (left <= 0) return { kind: 'time-out', reason: `no result within ${s.resultTimeoutMs} ms of the ack` };
+  return { kind: 'wait', waitMs: Math.min(left, resultProbeMs(s.ackTimeoutMs)) };
+}
+
+/** After that wait, with no result: probe (publish again) when the device can get it. */
+export function probeAfterWait(s: { woke: boolean; offline: boolean; leftMs: number }): { note: boolean; publish: boolean } {
+  return { note: !s.woke, publish: !s.offline && s.leftMs > 0 };
+}
+
+// ---- presence ---------------------------------------------------------------------------
+
+export type PresenceStep =
+  /** Nothing to do (another device, a stale status, the command ended, offline, no change). */
+  | { kind: 'ignore'; keep: boolean }
+  /** Not published yet: a note that it is online. */
+  | { kind: 'note-online'; detail: string }
+  /** Publish again now. */
+  | { kind: 'republish'; event: 'device-rebooted' | 'device-online'; because: string }
+  /** The re-publish budget is spent: note it (once). */
+  | { kind: 'budget-spent'; note: boolean; detail: string };
+
+/**
+ * A presence signal (the bridge saw the device come online or reboot). `keep` says whether the
+ * new presence replaces the one known (not for another device or a stale one).
+ */
+export function presenceStep(
+  s: { deviceId: string; known: DevicePresence | undefined; state: CommandState; terminal: boolean; republishes: number; budgetNoted: boolean },
+  next: DevicePresence,
+  since: Since,
+): PresenceStep {
+  const before = s.known;
+  if (next.deviceId !== s.deviceId) return { kind: 'ignore', keep: false };
+  if (before && Date.parse(next.observedAt) < Date.parse(before.observedAt)) return { kind: 'ignore', keep: false }; // stale
+  if (s.terminal || next.state !== 'online') return { kind: 'ignore', keep: true };
+  const rebooted = before !== undefined && before.bootId !== next.bootId;
+  const cameOnline = before === undefined || before.state !== 'online';
+  if (s.state === 'Created') return cameOnline ? { kind: 'note-online', detail: `boot ${next.bootId}` } : { kind: 'ignore', keep: true };
+  if (!rebooted && !cameOnline) return { kind: 'ignore', keep: true };
+  if (s.republishes >= MAX_PRESENCE_REPUBLISHES && since(PRESENCE_BUDGET_PATCH)) {
+    // A boot loop: the ack timeout's attempts still run; presence adds no more copies.
+    return { kind: 'budget-spent', note: !s.budgetNoted, detail: `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published` };
+  }
+  return rebooted
+    ? { kind: 'republish', event: 'device-rebooted', because: `device rebooted (boot ${before!.bootId} → ${next.bootId})` }
+    : { kind: 'republish', event: 'device-online', because: 'device came back online' };
+}
