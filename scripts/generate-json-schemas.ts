@@ -1,22 +1,22 @@
 /**
- * Writes the JSON Schemas of the wire messages to protocol/json-schema/ (`npm run gen:schemas`).
- * Stale `*.schema.json` files (a message that no longer exists) are removed.
+ * Writes the JSON Schemas of the wire messages to protocol/json-schema/ and those of the
+ * Temporal contract to protocol/json-schema/service/ (`npm run gen:schemas`).
+ * Stale `*.schema.json` files (a schema that no longer exists) are removed.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { JSON_SCHEMA_DIR, renderJsonSchemas } from './json-schemas';
+import { JSON_SCHEMA_DIR, renderJsonSchemas, renderServiceJsonSchemas, SERVICE_JSON_SCHEMA_DIR } from './json-schemas';
 
-function main(): void {
-  const files = renderJsonSchemas();
-  mkdirSync(JSON_SCHEMA_DIR, { recursive: true });
-  for (const existing of readdirSync(JSON_SCHEMA_DIR)) {
+function writeDir(dir: string, files: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const existing of readdirSync(dir)) {
     if (existing.endsWith('.schema.json') && !(existing in files)) {
-      rmSync(path.join(JSON_SCHEMA_DIR, existing));
-      console.log(`removed ${path.relative(process.cwd(), path.join(JSON_SCHEMA_DIR, existing))}`);
+      rmSync(path.join(dir, existing));
+      console.log(`removed ${path.relative(process.cwd(), path.join(dir, existing))}`);
     }
   }
   for (const [name, content] of Object.entries(files)) {
-    const file = path.join(JSON_SCHEMA_DIR, name);
+    const file = path.join(dir, name);
     let current: string | undefined;
     try {
       current = readFileSync(file, 'utf8');
@@ -31,6 +31,11 @@ function main(): void {
       console.log(`wrote ${rel}`);
     }
   }
+}
+
+function main(): void {
+  writeDir(JSON_SCHEMA_DIR, renderJsonSchemas());
+  writeDir(SERVICE_JSON_SCHEMA_DIR, renderServiceJsonSchemas());
 }
 
 main();
