@@ -17,6 +17,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   PUBLISH_FAILURE_TYPES,
+  commandWorkflowId,
   deviceMessageSignal,
   devicePresenceSignal,
   snapshotQuery,
@@ -118,6 +119,11 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   const since: Since = (patch) => patched(patch);
   if (!checked.ok) return refuseInvalidRequest(input, `${INVALID_REQUEST}: ${checked.reason}`);
   const request = checked.value;
+  // The bridge delivers answers to command-<commandId>: under any other ID the command would
+  // never hear its device, and would publish a commandId that is not its own.
+  if (workflowInfo().workflowId !== commandWorkflowId(request.commandId)) {
+    return refuseInvalidRequest(input, `${INVALID_REQUEST}: the workflow ID must be ${commandWorkflowId(request.commandId)} (command-<commandId>), got ${workflowInfo().workflowId}`);
+  }
   const { options } = request;
   const lean = patched(LEAN_HISTORY_PATCH);
   const publishCommand = lean ? publishAsLocalActivity : publishAsActivity;

@@ -66,7 +66,7 @@ describe('long commands continue as new', () => {
     // new, is replayed here (and kept when recording histories).
     const first = await h.client.temporal.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
     expect(first.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: h.env.bundlePath } }, first, `${handle.workflowId} first run`);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: h.env.bundlePath } }, first, handle.workflowId);
     if (process.env.RECORD_HISTORIES) {
       mkdirSync(process.env.RECORD_HISTORIES, { recursive: true });
       writeFileSync(path.join(process.env.RECORD_HISTORIES, 'continued-as-new-first-run.json'), historyToJSON(first) + '\n');

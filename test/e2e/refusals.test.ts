@@ -141,6 +141,17 @@ describe('refusals end in a command state and stop nothing else', () => {
       expect(outcome.state).toBe('Succeeded');
     });
 
+    test('a commandId that is not the one in the workflow ID ends at once as Rejected; nothing is published', async () => {
+      const device = await new RawDevice('tcli-mismatch', h.env.mqttUrl, h.topicPrefix).start();
+      const outcome = await resultOf(await temporalStart(`tcli-mis-${h.id}`, rawRequest(`someone-else-${h.id}`, 'tcli-mismatch')));
+      expect(outcome.state).toBe('Rejected');
+      expect(outcome.reason).toBe(`invalid request: the workflow ID must be command-someone-else-${h.id} (command-<commandId>), got command-tcli-mis-${h.id}`);
+      expect(outcome.attempts).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(device.commands).toEqual([]);
+      await device.stop();
+    });
+
     test('missing options get the client defaults', async () => {
       await h.startDevice('tcli-defaults');
       const input = rawRequest(`tcli-def-${h.id}`, 'tcli-defaults');

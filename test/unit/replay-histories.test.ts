@@ -20,6 +20,18 @@ const load = (f: string) => historyFromJSON(JSON.parse(readFileSync(path.join(di
 const isRollout = (f: string) => path.basename(f).startsWith('rollout-');
 const isCommand = (f: string) => !isRollout(f) && !path.basename(f).startsWith('late-answers-');
 
+/**
+ * The workflow ID the history ran under: a command checks that its ID is command-<commandId>,
+ * so it is derived from the input (a history does not record its own ID). Others: the file.
+ */
+function workflowIdOf(history: ReturnType<typeof load>, file: string): string {
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  if (started?.workflowType?.name !== 'commandWorkflow') return file;
+  const payload = started.input?.payloads?.[0]?.data;
+  const input = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as { commandId?: unknown }) : undefined;
+  return typeof input?.commandId === 'string' ? `command-${input.commandId}` : file;
+}
+
 describe('replay of recorded command histories', () => {
   const workflowBundle = () => ({ codePath: testEnv().bundlePath });
 
@@ -33,7 +45,8 @@ describe('replay of recorded command histories', () => {
   });
 
   test.each(files)('%s replays without divergence', async (file) => {
-    await Worker.runReplayHistory({ workflowBundle: workflowBundle() }, load(file), file);
+    const history = load(file);
+    await Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, workflowIdOf(history, file));
   });
 
   test('a history that does not match the code is detected (publish as a local activity)', async () => {
@@ -43,7 +56,7 @@ describe('replay of recorded command histories', () => {
     const data = marker.markerRecordedEventAttributes!.details!.data.payloads![0];
     const decoded = JSON.parse(Buffer.from(data.data!).toString('utf8'));
     data.data = Buffer.from(JSON.stringify({ ...decoded, activity_type: 'sendSms' }));
-    await expect(Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, 'tampered')).rejects.toThrow(
+    await expect(Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, workflowIdOf(history, 'tampered'))).rejects.toThrow(
       DeterminismViolationError,
     );
   });
@@ -52,7 +65,7 @@ describe('replay of recorded command histories', () => {
     const history = load(path.join(EARLIER, 'succeeded.json'));
     const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType = { name: 'sendSms' };
-    await expect(Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, 'tampered')).rejects.toThrow(
+    await expect(Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, workflowIdOf(history, 'tampered'))).rejects.toThrow(
       DeterminismViolationError,
     );
   });
