@@ -14,6 +14,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { Command } from 'commander';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +50,7 @@ const program = new Command('bench')
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-throughput', 'only the rollouts')
   .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
+  .option('--slowed', 'also run the all-succeed rollout with every process pinned to one core (taskset): a machine about half as fast')
   .parse();
 const opts = program.opts();
 
@@ -76,6 +78,15 @@ async function main() {
       const servers = { temporal: temporal.process.pid!, mosquitto: mosquitto.process.pid! };
       results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0, servers);
       results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2, servers);
+      if (opts.slowed) results.rolloutSlowed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'slow', 0, servers, true);
+      const bare = (results.throughput as { variants?: Array<{ name: string; perSecond: number }> } | undefined)?.variants?.find((v) => v.name === 'command workflow, no MQTT')?.perSecond;
+      if (bare) {
+        // The rollout's speed should track the engine's (issue 17: >= 0.9 on both machines' speeds).
+        for (const key of ['rolloutAllSucceed', 'rolloutSlowed']) {
+          const r = results[key] as { devicesPerSecond: number; rolloutVsBareWorkflow?: number } | undefined;
+          if (r) r.rolloutVsBareWorkflow = Math.round((r.devicesPerSecond / bare) * 100) / 100;
+        }
+      }
     }
   } finally {
     await connection.close();
@@ -141,7 +152,7 @@ async function throughput(address: string, mqttUrl: string, client: Client, dir:
 }
 
 /** 2 and 3. A rollout over a simulated fleet with the worker and the bridge as their own processes. */
-async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number, servers: Record<string, number>) {
+async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number, servers: Record<string, number>, slowed = false) {
   const fleetSize = opts.fleet as number;
   const topicPrefix = `bench-${name}/devices`;
   const taskQueue = `bench-rollout-${name}`;
@@ -158,6 +169,8 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     const rollouts = new RolloutClient(client, taskQueue);
     // Where the time goes: CPU seconds per process during the rollout.
     const pids: Record<string, number> = { ...servers, worker: worker.pid!, bridge: bridge.pid!, 'simulator+client': process.pid };
+    // Slowed: every process of the system on one core, as on a machine half as fast.
+    if (slowed) for (const pid of Object.values(pids)) pinToCores(pid, '0');
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));
     const t0 = performance.now();
     const handle = await rollouts.start({
@@ -171,8 +184,10 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       abort: { failureShare: 0.1, minFinished: 10 },
     });
     let last = '';
+    const limits: number[] = [];
     for (;;) {
       const s = await handle.status();
+      if (s.concurrency) limits.push(s.concurrency.limit);
       const line = `   ${s.state} ${s.currentWave} finished ${fleetSize - s.overall.pending - s.overall.inFlight}/${fleetSize} in flight ${s.overall.inFlight} (generation ${s.generation})`;
       if (line !== last) say(line);
       last = line;
@@ -185,7 +200,14 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       Object.entries(pids).map(([k, pid]) => [k, Math.round((((cpuSeconds(pid) ?? 0) - cpuBefore[k]) / (wallMs / 1000)) * 100) / 100]),
     );
     const stats = sim.stats();
+    const sorted = [...limits].sort((a, b) => a - b);
     return {
+      slowed,
+      // Publishes a device received per device reached: 1.0 when nothing was re-published.
+      publishesPerDevice: stats.commandsReceived ? Math.round((stats.commandsReceived / Math.max(1, fleetSize - final.overall.pending)) * 1000) / 1000 : undefined,
+      adaptiveConcurrency: final.concurrency
+        ? { ...final.concurrency, sampledLimit: { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1), samples: sorted.length } }
+        : undefined,
       devices: fleetSize,
       state: final.state,
       abortReason: final.abortReason,
@@ -203,8 +225,18 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       target: failureRate ? 'as few devices as possible before the abort' : 'wallSeconds <= 120 and workerPeakRssMb <= 512',
     };
   } finally {
+    if (slowed) for (const pid of [...Object.values(servers), process.pid]) pinToCores(pid, `0-${os.cpus().length - 1}`);
     await Promise.all([worker.stop(), bridge.stop()]);
     await sim.stop();
+  }
+}
+
+/** Pins every thread of a process to the given cores (taskset from util-linux). */
+function pinToCores(pid: number, cores: string): void {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+  } catch (err) {
+    say(`   could not pin pid ${pid} to cores ${cores}: ${(err as Error).message}`);
   }
 }
 

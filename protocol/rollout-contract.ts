@@ -40,6 +40,8 @@ export interface RolloutStatusView {
   cancelReason?: string;
   /** Continue-as-new generations so far (history stays bounded at any fleet size). */
   generation: number;
+  /** Adaptive concurrency (RolloutSpec.adaptive): the limit in flight now, its range so far, and its decreases. */
+  concurrency?: { limit: number; min: number; max: number; decreases: number };
 }
 
 export interface RolloutInput {

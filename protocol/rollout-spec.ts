@@ -132,6 +132,13 @@ export const RolloutSpec = z
      * trips per wave.
      */
     rampUp: z.boolean().default(true),
+    /**
+     * Adaptive concurrency: the number in flight follows how fast device commands come back
+     * (AIMD on the time from start to ack; workflows/adaptive-concurrency.ts), with
+     * `concurrency` as its ceiling, so a slow machine or a busy Temporal does not turn queueing
+     * into ack timeouts and re-publishes.
+     */
+    adaptive: z.boolean().default(true),
   })
   .superRefine((s, ctx) => {
     for (const k of s.approvalAfter) {

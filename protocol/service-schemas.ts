@@ -188,7 +188,7 @@ export const LateAnswersSchema = z.object({
 export const RolloutInputSchema = z.object({
   spec: RolloutSpec.describe(
     'The rollout. Defaults are those RolloutClient fills in, with one exception for a spec started directly: ' +
-      'without rampUp it runs without ramp-up (rollouts started before rampUp existed must replay as they ran), so send rampUp: true to get it. ' +
+      'without rampUp (or adaptive) it runs without ramp-up (or adaptive concurrency): rollouts started before they existed must replay as they ran, so send rampUp: true and adaptive: true to get them. ' +
       'Not expressible in JSON Schema: targets must be unique, approvalAfter entries must be below the number of waves, params size and depth.',
   ),
 });
@@ -246,4 +246,8 @@ export const RolloutStatusSchema = z.object({
   abortReason: z.string().optional().describe('Why it aborted, e.g. a failure share above the abort rule, or "invalid rollout: ...".'),
   cancelReason: z.string().optional(),
   generation: Count.describe('Continue-as-new generations so far.'),
+  concurrency: z
+    .object({ limit: Count, min: Count, max: Count, decreases: Count })
+    .optional()
+    .describe('Adaptive concurrency (spec.adaptive): the limit in flight now (at most spec.concurrency), the lowest and highest so far, and how often it was decreased.'),
 });

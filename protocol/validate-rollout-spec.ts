@@ -4,8 +4,8 @@
  * directly (another language, the `temporal` CLI) is checked here, so that, say, concurrency 0
  * ends the rollout with a reason instead of waiting forever for a free slot.
  *
- * Missing fields get the zod schema's defaults, except `rampUp`: rollouts started before it
- * existed have none and must replay as they ran (without ramp-up).
+ * Missing fields get the zod schema's defaults, except `rampUp` and `adaptive`: rollouts
+ * started before they existed have none and must replay as they ran (without them).
  */
 import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from './id-patterns';
@@ -96,6 +96,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   const scope = a.scope ?? 'both';
   if (scope !== 'wave' && scope !== 'overall' && scope !== 'both') return { ok: false, reason: `abort.scope must be wave, overall or both, got ${shown(scope)}` };
   if (s.rampUp !== undefined && typeof s.rampUp !== 'boolean') return { ok: false, reason: `rampUp must be true or false, got ${shown(s.rampUp)}` };
+  if (s.adaptive !== undefined && typeof s.adaptive !== 'boolean') return { ok: false, reason: `adaptive must be true or false, got ${shown(s.adaptive)}` };
   const spec: RolloutSpec = {
     rolloutId: s.rolloutId,
     name: s.name,
@@ -116,6 +117,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
       scope,
     },
     ...(s.rampUp !== undefined ? { rampUp: s.rampUp } : {}),
+    ...(s.adaptive !== undefined ? { adaptive: s.adaptive } : {}),
   } as RolloutSpec;
   return { ok: true, value: spec };
 }

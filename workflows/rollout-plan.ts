@@ -7,6 +7,7 @@
 import { isTerminal, type CommandState } from '../protocol/command-state';
 import { COMMAND_ID_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from '../protocol/id-patterns';
 import type { AbortRule, RolloutSpec, WaveSize } from '../protocol/rollout-spec';
+import { adaptiveLimit, adaptivePolicy, newAdaptiveState, observe, type AdaptivePolicy, type AdaptiveSample, type AdaptiveState } from './adaptive-concurrency';
 
 // ---- waves -------------------------------------------------------------------------------
 
@@ -189,6 +190,8 @@ export interface RateState {
  * the concurrency (never by the fleet size).
  */
 export interface RolloutProgress {
+  /** Adaptive concurrency (RolloutSpec.adaptive), carried over continue-as-new with the rest. */
+  adaptive?: { policy: AdaptivePolicy; state: AdaptiveState };
   waves: WaveProgress[];
   /** Index of the wave being run; commands are only ever started in this wave. */
   current: number;
@@ -203,15 +206,27 @@ export interface RolloutProgress {
 }
 
 /** `rampUp` is optional: rollouts started before it existed run without it (replay). */
-export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & { rampUp?: boolean };
+export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & { rampUp?: boolean; adaptive?: boolean };
 
 /** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
 export function rateCapacity(ratePerMinute: number): number {
   return Math.max(1, Math.ceil(ratePerMinute / 60));
 }
 
-export function newProgress(targetCount: number, spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter' | 'ratePerMinute'>, nowMs: number): RolloutProgress {
+export function newProgress(
+  targetCount: number,
+  spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter' | 'ratePerMinute'> & { adaptive?: boolean; concurrency?: number; options?: { ackTimeoutMs: number }; abort?: { minFinished: number } },
+  nowMs: number,
+): RolloutProgress {
+  const adaptive =
+    spec.adaptive === true && spec.concurrency !== undefined && spec.options
+      ? (() => {
+          const policy = adaptivePolicy(spec.concurrency, spec.options.ackTimeoutMs);
+          return { policy, state: newAdaptiveState(policy, Math.max(10, spec.abort?.minFinished ?? 10)) };
+        })()
+      : undefined;
   return {
+    ...(adaptive ? { adaptive } : {}),
     waves: planWaves(targetCount, spec).map((w) => ({ ...w, counts: emptyCounts(w.end - w.start) })),
     current: 0,
     inFlight: [],
@@ -240,11 +255,14 @@ function isComplete(w: WaveProgress): boolean {
  * allows twice as many in flight as have finished. What may have started (finished + limit)
  * never shrinks, and the limit is at least 1 whenever nothing is in flight.
  */
-export function inFlightLimit(wave: WaveProgress, spec: RolloutLimits): number {
-  if (spec.rampUp !== true) return spec.concurrency;
+export function inFlightLimit(wave: WaveProgress, spec: RolloutLimits, adaptive?: RolloutProgress['adaptive']): number {
+  const ceiling = adaptive ? Math.min(spec.concurrency, adaptiveLimit(adaptive.state)) : spec.concurrency;
+  if (spec.rampUp !== true) return ceiling;
   const probe = Math.max(1, spec.abort.minFinished);
   const finished = sizeOf(wave.counts) - wave.counts.pending - wave.counts.inFlight;
-  return Math.min(spec.concurrency, finished < probe ? probe - finished : 2 * finished);
+  // The probe runs whole whatever the adaptive limit: it is what the abort rule judges.
+  if (finished < probe) return Math.min(spec.concurrency, probe - finished);
+  return Math.min(ceiling, 2 * finished);
 }
 
 /**
@@ -255,7 +273,7 @@ export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutL
   if (p.paused || p.aborted || p.cancelled) return 0;
   const wave = p.waves[p.current];
   if (!wave) return 0;
-  let n = Math.min(wave.counts.pending, Math.max(0, inFlightLimit(wave, spec) - p.inFlight.length));
+  let n = Math.min(wave.counts.pending, Math.max(0, inFlightLimit(wave, spec, p.adaptive) - p.inFlight.length));
   if (spec.ratePerMinute) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, spec.ratePerMinute).tokens + EPSILON));
   return Math.max(0, n);
 }
@@ -299,10 +317,18 @@ function indexOf(sorted: readonly number[], value: number): number {
  * is not terminal, changes nothing. Checks the abort rule; once aborted, later finishes are still
  * counted but the first reason stays.
  */
-export function recordFinished(p: RolloutProgress, targetIndex: number, state: CommandState, nowMs: number, spec: RolloutLimits): RolloutProgress {
+export function recordFinished(
+  p: RolloutProgress,
+  targetIndex: number,
+  state: CommandState,
+  nowMs: number,
+  spec: RolloutLimits,
+  sample?: AdaptiveSample,
+): RolloutProgress {
   const key = outcomeKey(state);
   const at = indexOf(p.inFlight, targetIndex);
   if (!key || at < 0) return p;
+  if (p.adaptive && sample) p = { ...p, adaptive: { ...p.adaptive, state: observe(p.adaptive.state, sample, nowMs, p.adaptive.policy) } };
   const wave = p.waves.find((w) => targetIndex >= w.start && targetIndex < w.end);
   if (!wave) return p;
   const counts = { ...wave.counts, inFlight: wave.counts.inFlight - 1, [key]: wave.counts[key] + 1 };
@@ -416,6 +442,7 @@ export interface RolloutStatus {
   pauseReason?: string;
   abortReason?: string;
   cancelReason?: string;
+  concurrency?: { limit: number; min: number; max: number; decreases: number };
 }
 
 export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLimits): RolloutStatus {
@@ -427,6 +454,9 @@ export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLi
     ...(p.paused ? { pauseReason: p.paused.reason } : {}),
     ...(p.aborted ? { abortReason: p.aborted.reason } : {}),
     ...(p.cancelled ? { cancelReason: p.cancelled.reason } : {}),
+    ...(p.adaptive
+      ? { concurrency: { limit: Math.min(spec.concurrency, adaptiveLimit(p.adaptive.state)), min: p.adaptive.state.min, max: p.adaptive.state.max, decreases: p.adaptive.state.decreases } }
+      : {}),
   };
 }
 

@@ -15,7 +15,8 @@ import {
   CancellationScope,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { commandWorkflowId, type CommandRequest } from '../protocol/command-contract';
+import { commandWorkflowId, type CommandRequest, type CommandSnapshot } from '../protocol/command-contract';
+import type { AdaptiveSample } from './adaptive-concurrency';
 import type { CommandState } from '../protocol/command-state';
 import {
   approveRolloutUpdate,
@@ -139,7 +140,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     },
   );
 
-  const finished = (target: number, state: CommandState) => changed(recordFinished(progress, target, state, Date.now(), spec));
+  const finished = (target: number, state: CommandState, sample?: AdaptiveSample) =>
+    changed(recordFinished(progress, target, state, Date.now(), spec, sample));
 
   /**
    * Starts the device command for target `t` and counts its outcome when it ends. Not
@@ -159,6 +161,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
         rolloutId: spec.rolloutId,
       };
       let state: CommandState;
+      let sample: AdaptiveSample | undefined;
+      const startedAtMs = Date.now();
       try {
         const child = await startChild(commandWorkflow, {
           workflowId: commandWorkflowId(commandId),
@@ -174,11 +178,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
             { key: RolloutIdAttribute, value: spec.rolloutId },
           ],
         });
-        state = (await child.result()).state;
+        const outcome = await child.result();
+        state = outcome.state;
+        sample = adaptiveSampleOf(outcome, startedAtMs);
       } catch (err) {
         state = await outcomeAfterFailure(err, commandId);
       }
-      finished(t, state);
+      finished(t, state, sample);
     });
 
   const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_EVENTS_PER_RUN;
@@ -283,4 +289,14 @@ function describeRollout(s: RolloutStatusView): string {
   if (s.pauseReason) parts.push(`paused: ${s.pauseReason}`);
   if (s.cancelReason) parts.push(`cancelled: ${s.cancelReason}`);
   return parts.join(' · ');
+}
+
+/**
+ * What a finished command says about the system's load (adaptive concurrency): the time from
+ * the rollout starting it to its device's ack. Commands no device answered say nothing.
+ */
+function adaptiveSampleOf(outcome: CommandSnapshot, startedAtMs: number): AdaptiveSample {
+  const answeredAt = outcome.history.find((e) => e.state === 'Acknowledged' || e.state === 'Rejected' || e.state === 'Succeeded' || e.state === 'Failed')?.at;
+  const answered = answeredAt !== undefined && outcome.history.some((e) => e.event.startsWith('ack-') || e.event.startsWith('result-'));
+  return { latencyMs: answeredAt ? Date.parse(answeredAt) - startedAtMs : 0, attempts: outcome.attempts, answered };
 }

@@ -57,6 +57,7 @@ export function rolloutCommand(): Command {
     .addOption(new Option('--abort-at <share>', 'abort when the failure share passes this, e.g. 10% (default)').argParser(parseRate))
     .addOption(new Option('--min-finished <n>', 'verdicts needed before the abort rule applies (default 10)').argParser(parsePositiveInt))
     .option('--no-ramp-up', 'start each wave at full concurrency (default: start with --min-finished devices and double)')
+    .option('--no-adaptive', 'keep --concurrency in flight whatever the latency (default: adapt, with --concurrency as the ceiling)')
     .option('--approve-after-canary', 'wait for `dco rollout approve` after the canary')
     .addOption(new Option('--ttl <duration>', 'time to live of each device command (default 10m)').argParser(parseDuration))
     .option('--wait', 'follow the rollout to its end: a progress bar per wave (or JSON lines with --json)')
@@ -84,6 +85,7 @@ export function rolloutCommand(): Command {
         ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
         ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
         ...(opts.rampUp === false ? { rampUp: false } : {}),
+        ...(opts.adaptive === false ? { adaptive: false } : {}),
         abort: { ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}), ...(opts.minFinished ? { minFinished: opts.minFinished } : {}) },
       };
       const check = RolloutSpec.safeParse(input);

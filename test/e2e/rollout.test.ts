@@ -72,6 +72,38 @@ describe('fleet rollouts', () => {
     expect(one.typedSearchAttributes.get(RolloutIdAttribute)).toBe(`all-${h.id}`);
   });
 
+  test('adaptive concurrency: fast answers raise the limit (never above --concurrency); answers that needed a re-publish cut it', async () => {
+    const quick = await fleet(60, { latencyMs: 0 });
+    const fast = await (await rollouts.start({ rolloutId: `adapt-${h.id}`, name: 'ping', targets: [...quick.deviceIds], canary: { count: 1 }, waves: [{ percent: 100 }], concurrency: 30 })).result();
+    expect(fast.state).toBe('done');
+    expect(fast.concurrency).toBeDefined();
+    expect(fast.concurrency!.max).toBeGreaterThan(10); // grew from its start at 10
+    expect(fast.concurrency!.max).toBeLessThanOrEqual(30);
+    expect(fast.concurrency!.limit).toBeLessThanOrEqual(30);
+
+    // Every first ack is lost and the result takes longer than the ack timeout: each command is
+    // acknowledged only after a re-publish, the congestion signal.
+    const lossy = await fleet(20, { dropAckRate: 1, latencyMs: 2_000 });
+    const cut = await (
+      await rollouts.start({
+        rolloutId: `adapt-cut-${h.id}`,
+        name: 'ping',
+        targets: [...lossy.deviceIds],
+        canary: { count: 1 },
+        waves: [{ percent: 100 }],
+        options: { ackTimeoutMs: 1_000, backoff: { initialMs: 100, maxMs: 100, jitter: 0 } },
+        abort: { minFinished: 1 },
+      })
+    ).result();
+    expect(cut.overall.succeeded).toBe(20);
+    expect(cut.concurrency!.decreases).toBeGreaterThanOrEqual(1);
+    expect(cut.concurrency!.min).toBeLessThan(10);
+
+    const fixed = await (await rollouts.start({ rolloutId: `adapt-off-${h.id}`, name: 'ping', targets: [...quick.deviceIds].slice(0, 5), canary: { count: 1 }, waves: [{ percent: 100 }], adaptive: false })).result();
+    expect(fixed.state).toBe('done');
+    expect(fixed.concurrency).toBeUndefined();
+  }, 120_000);
+
   test('a failing canary aborts the rollout: with the ramp-up only minFinished devices get the command', async () => {
     const sim = await fleet(40, { failureRate: 1 });
     const r = await rollouts.start({

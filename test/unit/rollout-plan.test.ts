@@ -35,7 +35,8 @@ import {
 
 const T0 = 1_770_000_000_000;
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `d${i}`);
-const specOf = (n: number, patch: Partial<RolloutSpecInput> = {}) => RolloutSpec.parse({ rolloutId: 'r1', name: 'reboot', targets: ids(n), ...patch });
+// The planner's own tests run without adaptive concurrency (its samples come from the workflow; see adaptive-concurrency.test.ts and the rollout e2e test).
+const specOf = (n: number, patch: Partial<RolloutSpecInput> = {}) => RolloutSpec.parse({ rolloutId: 'r1', name: 'reboot', targets: ids(n), adaptive: false, ...patch });
 const ranges = (n: number, patch: Partial<RolloutSpecInput> = {}) => planWaves(n, specOf(n, patch)).map((w) => `${w.name}:${w.start}-${w.end}${w.approvalAfter ? '!' : ''}`);
 const rule = (patch: Partial<AbortRule> = {}): AbortRule => AbortRule.parse(patch);
 const counts = (patch: Partial<RolloutCounts>): RolloutCounts => ({ ...emptyCounts(), ...patch });

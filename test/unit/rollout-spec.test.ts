@@ -35,6 +35,7 @@ describe('RolloutSpec defaults', () => {
       concurrency: 100,
       abort: { failureShare: 0.1, minFinished: 10, countExpiredAsFailure: false, scope: 'both' },
       rampUp: true,
+      adaptive: true,
     });
     expect(spec.ratePerMinute).toBeUndefined();
   });

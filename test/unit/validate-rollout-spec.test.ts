@@ -11,9 +11,9 @@ function nested(depth: number): Record<string, unknown> {
 describe('validateRolloutSpec (the rollout workflow checks its spec, without zod)', () => {
   const minimal = { rolloutId: 'fw-2_3_1', name: 'update-firmware', targets: ['pump-1', 'pump-2', 'pump-3'] };
 
-  it('fills the same defaults as the zod schema, except rampUp (absent stays absent, for replay)', () => {
+  it('fills the same defaults as the zod schema, except rampUp and adaptive (absent stays absent, for replay)', () => {
     const r = validateRolloutSpec(minimal);
-    const { rampUp: _r, ...zodDefaults } = RolloutSpec.parse(minimal);
+    const { rampUp: _r, adaptive: _a, ...zodDefaults } = RolloutSpec.parse(minimal);
     expect(r).toEqual({ ok: true, value: zodDefaults });
     expect(validateRolloutSpec(RolloutSpec.parse(minimal))).toEqual({ ok: true, value: RolloutSpec.parse(minimal) });
   });
