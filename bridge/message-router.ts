@@ -8,6 +8,7 @@ import { CommandOwners } from './command-owners';
 import { deadLetterOf, DeadLetterStore, type BridgeDeadLetterReason } from './dead-letters';
 import { DEFAULT_DEVICE_RATE, DeviceRateLimiter, type DeviceRate } from './device-rate-limiter';
 import { DEFAULT_MAX_REPEATS, DuplicateGuard } from './duplicate-guard';
+import { isRedundantLateAnswer } from './late-answer-filter';
 import { PerKeyOrder } from './per-key-order';
 import { PresenceTracker } from './presence-tracker';
 import { PresenceWaker, type PresenceWakerOptions } from './presence-waker';
@@ -45,7 +46,8 @@ export interface MessageRouterOptions {
  *   ack/result → device budget                    → `rate-limited`
  *              → owner and state, from Temporal   → `unknown-command`, `spoofed`
  *              → repeats of the same answer       → dropped and counted (`duplicate-dropped`)
- *              → command ended                    → attached to `late-<commandId>` (`late-recorded`)
+ *              → command ended                    → attached to `late-<commandId>` (`late-recorded`),
+ *                                                   unless it repeats the outcome (`late-redundant`)
  *              → signal (transient errors retried for a bounded time)
  *                                                 → `signal-refused`, `signal-failed`
  *
@@ -180,6 +182,10 @@ export class MessageRouter {
   ): Promise<void> {
     const { kind, message: m } = message;
     const endedAs = command.state;
+    if (isRedundantLateAnswer(endedAs, kind, m.status)) {
+      this.counters.add(`${kind}:late-redundant`);
+      return;
+    }
     const input = {
       commandId: m.commandId,
       deviceId: command.owner,

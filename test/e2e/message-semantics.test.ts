@@ -22,17 +22,18 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     expect(statePath(outcome)).toEqual(['Created', 'Sent', 'Acknowledged', 'Succeeded']);
     expect(outcome.history.find((e) => e.event === 'ack-implied-by-result')).toBeDefined();
 
-    // Late messages for a closed command: the bridge attaches them to the command as late
-    // answers (not unknown, not dead letters); the outcome does not change.
-    const before = { ack: h.bridge!.counters.get('ack:late-recorded'), result: h.bridge!.counters.get('result:late-recorded') };
+    // Late messages for a closed command: the ack repeats what the result implied (counted as
+    // redundant); the contradicting result is attached to the command as a late answer (not
+    // unknown, not a dead letter); the outcome does not change.
+    const before = { ack: h.bridge!.counters.get('ack:late-redundant'), result: h.bridge!.counters.get('result:late-recorded') };
     await device.ack(cmd.commandId, 'accepted');
     await device.result(cmd.commandId, 'failed', { error: { code: 'x', message: 'late' } });
     await eventually(
-      async () => [h.bridge!.counters.get('ack:late-recorded') - before.ack, h.bridge!.counters.get('result:late-recorded') - before.result],
+      async () => [h.bridge!.counters.get('ack:late-redundant') - before.ack, h.bridge!.counters.get('result:late-recorded') - before.result],
       ([a, r]) => a === 1 && r === 1,
     );
-    const late = await eventually(() => handle.lateAnswers(), (l) => l?.answers.length === 2);
-    expect(late).toMatchObject({ endedAs: 'Succeeded', lateOutcome: 'failed' });
+    const late = await eventually(() => handle.lateAnswers(), (l) => l?.answers.length === 1);
+    expect(late).toMatchObject({ endedAs: 'Succeeded', lateOutcome: 'failed', answers: [{ kind: 'result', status: 'failed' }] });
     expect(h.bridge!.deadLetters.latest(20).filter((l) => l.commandId === cmd.commandId)).toEqual([]);
     expect((await handle.state()).state).toBe('Succeeded');
     await device.stop();
