@@ -50,6 +50,7 @@ const program = new Command('bench')
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-throughput', 'only the rollouts')
   .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
+  .option('--fixed-concurrency', 'rollouts keep --rollout-concurrency in flight (adaptive off): the baseline for the adaptive runs')
   .option('--slowed', 'also run the all-succeed rollout with every process pinned to one core (taskset): a machine about half as fast')
   .parse();
 const opts = program.opts();
@@ -181,6 +182,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       canary: { percent: 1 },
       waves: [{ percent: 100 }],
       concurrency: opts.rolloutConcurrency,
+      adaptive: !opts.fixedConcurrency,
       abort: { failureShare: 0.1, minFinished: 10 },
     });
     let last = '';
