@@ -203,9 +203,11 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     );
     const stats = sim.stats();
     const sorted = [...limits].sort((a, b) => a - b);
+    const events = await historyEvents(client, handle.workflowId, final.rolloutId, sim.deviceIds, fleetSize - final.overall.pending);
     return {
       slowed,
       // Publishes a device received per device reached: 1.0 when nothing was re-published.
+      historyEvents: events,
       publishesPerDevice: stats.commandsReceived ? Math.round((stats.commandsReceived / Math.max(1, fleetSize - final.overall.pending)) * 1000) / 1000 : undefined,
       adaptiveConcurrency: final.concurrency
         ? { ...final.concurrency, sampledLimit: { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1), samples: sorted.length } }
@@ -231,6 +233,27 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     await Promise.all([worker.stop(), bridge.stop()]);
     await sim.stop();
   }
+}
+
+/**
+ * Where Temporal's work goes: history events of a sample of the device commands (median), and
+ * of the rollout itself per device it reached (every run of its continue-as-new chain).
+ */
+async function historyEvents(client: Client, rolloutWorkflowId: string, rolloutId: string, deviceIds: readonly string[], reached: number) {
+  const sample = deviceIds.slice(0, Math.min(20, reached));
+  const perCommand: number[] = [];
+  for (const d of sample) {
+    const desc = await client.workflow.getHandle(`command-${rolloutId}.${d}`).describe().catch(() => undefined);
+    if (desc?.historyLength) perCommand.push(desc.historyLength);
+  }
+  perCommand.sort((a, b) => a - b);
+  let rolloutEvents = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${rolloutWorkflowId}'` })) rolloutEvents += run.historyLength ?? 0;
+  return {
+    perCommandMedian: perCommand[Math.floor(perCommand.length / 2)],
+    commandsSampled: perCommand.length,
+    rolloutPerDevice: reached ? Math.round((rolloutEvents / reached) * 100) / 100 : undefined,
+  };
 }
 
 /** Pins every thread of a process to the given cores (taskset from util-linux). */
