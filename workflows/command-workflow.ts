@@ -299,10 +299,10 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   let unanswered = carried?.unanswered ?? 0;
   const continueNow = async (resultDeadline?: number): Promise<never> => {
     const runs = (carried?.runs ?? 0) + 1;
-    update(note(record, now(), 'continued-as-new', `run ${runs + 1} of this command starts (the last run's history had ${workflowInfo().historyLength} events)`));
+    const info = workflowInfo();
+    update(note(record, now(), 'continued-as-new', `run ${runs + 1} of this command starts (the last run's history had ${info.historyLength} events)`));
     // Memo (the request digest) and search attributes (DeviceId, CommandState, ...) go along
     // explicitly: the bridge finds the new run by them.
-    const info = workflowInfo();
     return makeContinueAsNewFunc<typeof commandWorkflow>({ memo: info.memo, typedSearchAttributes: info.typedSearchAttributes })({
       ...request,
       continued: {

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { COMMAND_WORKFLOW_TYPE, commandWorkflowId, snapshotQuery, type CommandSnapshot } from '../../protocol/command-contract';
-import { lateAnswersQuery, lateAnswersWorkflowId, type LateAnswers } from '../../protocol/late-answers-contract';
+import { CommandHandle } from '../../client/dco-client';
 import type { TemporalFacts } from './checker';
 import { withTimeout } from './command-sender';
 
@@ -30,7 +30,7 @@ export async function describeCommand(client: Client, commandId: string): Promis
   let snapshot: CommandSnapshot | undefined;
   if (status === 'COMPLETED') snapshot = await withTimeout(handle.result() as Promise<CommandSnapshot>, 10_000);
   else if (status === 'RUNNING') snapshot = await withTimeout(handle.query(snapshotQuery), 10_000).catch(() => undefined);
-  const late = snapshot?.state === 'TimedOut' ? await withTimeout(lateAnswersOf(client, commandId), 10_000) : undefined;
+  const late = snapshot?.state === 'TimedOut' ? await withTimeout(new CommandHandle(commandId, handle).lateAnswers(), 10_000) : undefined;
   return {
     commandId,
     status,
@@ -74,14 +74,3 @@ export async function collectTemporalFacts(client: Client, commandIds: readonly 
   return out;
 }
 
-/** The command's late answers record, or undefined when the device reported nothing late. */
-async function lateAnswersOf(client: Client, commandId: string): Promise<LateAnswers | undefined> {
-  const handle = client.workflow.getHandle(lateAnswersWorkflowId(commandId));
-  try {
-    const { status } = await handle.describe();
-    return status.name === 'RUNNING' ? await handle.query(lateAnswersQuery) : ((await handle.result()) as LateAnswers);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
