@@ -57,6 +57,15 @@ export const MIN_PUBLISH_LEFT_MS = SECOND;
 export const EXPIRY_GRACE_MS = 5 * SECOND;
 
 /**
+ * The ack and result deadlines measure the device, not our queues: an answer the device sent in
+ * time may still wait in the bridge's lanes or behind other workflow tasks when the deadline's
+ * timer fires. Before a command ends `TimedOut` it waits this much longer for such an answer, and
+ * keeps the device's real outcome if one comes (its `receivedAt`, the bridge's receive time, tells
+ * whether the device or our queues were late). Bounded, and spent only on the way to TimedOut.
+ */
+export const DELIVERY_GRACE_MS = 5 * SECOND;
+
+/**
  * Re-publishes a command makes because its device came online or rebooted. They use no
  * attempt (the ack timeout's re-publishes are bounded by maxAttempts), so a device in a boot
  * loop would otherwise get a copy at every boot; past this many, reboots are only noted once.

@@ -29,9 +29,15 @@ export interface TemporalServerOptions {
  *   rollout drains its in-flight commands at each new run, and a 10,000-device rollout then
  *   needs 4 runs instead of 8 (205 s instead of 228 s). 8,000 is also the rollout's own cap,
  *   far below Temporal's hard limits (51,200 events, 50 MB).
+ * - The dev server turns on `system.forceSearchAttributesCacheRefreshOnRead` so that search
+ *   attributes added at run time are usable at once: then every search-attribute lookup (each
+ *   start, upsert and visibility write) re-reads them from SQLite, 5% of the server's CPU in a
+ *   rollout profile (perf). Ours are all registered when the server starts (`--search-attribute`),
+ *   so the server's normal 60 s cache is safe: 20.5 → 16.6 ms of server CPU per rollout device.
  */
 export const DYNAMIC_CONFIG = [
   'system.enableActivityEagerExecution=true',
+  'system.forceSearchAttributesCacheRefreshOnRead=false',
   'limit.historyCount.suggestContinueAsNew=8000',
   'limit.historySize.suggestContinueAsNew=16777216',
 ];

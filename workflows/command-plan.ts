@@ -16,7 +16,8 @@ import { backoffDelayMs } from './backoff';
 
 export const EXPIRY_GRACE_PATCH = 'expiry-grace';
 export const PRESENCE_BUDGET_PATCH = 'presence-budget';
-export type PatchId = typeof EXPIRY_GRACE_PATCH | typeof PRESENCE_BUDGET_PATCH;
+export const DELIVERY_GRACE_PATCH = 'delivery-grace';
+export type PatchId = typeof EXPIRY_GRACE_PATCH | typeof PRESENCE_BUDGET_PATCH | typeof DELIVERY_GRACE_PATCH;
 /** True when the running command started after the patch (Temporal's `patched`). */
 export type Since = (patch: PatchId) => boolean;
 
@@ -86,6 +87,27 @@ export function afterSilence(
 export function expiryGraceWaitMs(s: { publishStarted: boolean; leftMs: number; graceMs: number }, since: Since): number {
   if (!s.publishStarted || !since(EXPIRY_GRACE_PATCH)) return 0;
   return Math.max(1, s.leftMs + s.graceMs);
+}
+
+/**
+ * How long to wait, at a deadline, for an answer still in our queues before ending TimedOut:
+ * DELIVERY_GRACE_MS since the delivery-grace patch (asked only here, on the way to TimedOut,
+ * so other histories carry no marker), else 0.
+ */
+export function deliveryGraceWaitMs(graceMs: number, since: Since): number {
+  return since(DELIVERY_GRACE_PATCH) ? graceMs : 0;
+}
+
+/**
+ * The note kept when an answer came during the delivery grace: whether the device was late
+ * (the bridge received it after the deadline) or only our queues were.
+ */
+export function deliveredAfterDeadline(s: { deadlineMs: number; receivedAtMs: number | undefined; appliedAtMs: number }): { event: string; detail: string } {
+  if (s.receivedAtMs !== undefined && s.receivedAtMs <= s.deadlineMs) {
+    return { event: 'delivered-late', detail: `the answer reached the bridge ${s.deadlineMs - s.receivedAtMs} ms before the deadline and waited ${s.appliedAtMs - s.receivedAtMs} ms in our queues: on time` };
+  }
+  const late = s.receivedAtMs === undefined ? s.appliedAtMs - s.deadlineMs : s.receivedAtMs - s.deadlineMs;
+  return { event: 'answered-after-deadline', detail: `the device answered ${late} ms after the deadline, within the delivery grace; its outcome is kept` };
 }
 
 // ---- after the ack ----------------------------------------------------------------------

@@ -35,11 +35,13 @@ import {
 } from '../protocol/search-attributes';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from '../protocol/id-patterns';
 import { validateCommandRequest } from '../protocol/validate-command-request';
-import { COMMAND_TUNING_LIMITS, EXPIRY_GRACE_MS } from '../protocol/command-limits';
+import { COMMAND_TUNING_LIMITS, DELIVERY_GRACE_MS, EXPIRY_GRACE_MS } from '../protocol/command-limits';
 import {
   ackPhaseStep,
   ackWindowMs,
   afterSilence,
+  deliveredAfterDeadline,
+  deliveryGraceWaitMs,
   expiredReason,
   expiryGraceWaitMs,
   presenceStep,
@@ -58,7 +60,7 @@ import {
   startAttempt,
   transition,
 } from './command-record';
-import { recordAckLatency, recordFinished, recordResultLatency } from './command-metrics';
+import { recordAckLatency, recordFinished, recordPublish, recordResultLatency, type PublishCause } from './command-metrics';
 import { describeForHumans } from './command-summary';
 
 /** The broker is local infrastructure: a publish either gets its PUBACK in seconds or is retried. */
@@ -140,6 +142,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   let presence: DevicePresence | undefined = carried?.presence;
   /** Set by a presence signal: publish again now, and why. */
   let republishBecause: string | undefined;
+  /** Why the next publish happens (the dco_command_publishes metric). */
+  let publishCause: PublishCause = 'first';
   /** Presence-triggered re-publishes so far (bounded by MAX_PRESENCE_REPUBLISHES). */
   let presenceRepublishes = carried?.presenceRepublishes ?? 0;
   let presenceBudgetNoted = carried?.presenceBudgetNoted ?? false;
@@ -224,7 +228,12 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   update(record);
 
   setHandler(snapshotQuery, () => record);
-  setHandler(deviceMessageSignal, (message) => update(applyDeviceMessage(record, message, now())));
+  /** The bridge's receive time of the latest device answer (for the delivery grace's note). */
+  let lastAnswerReceivedAt: string | undefined;
+  setHandler(deviceMessageSignal, (message) => {
+    lastAnswerReceivedAt = message.receivedAt;
+    update(applyDeviceMessage(record, message, now()));
+  });
   setHandler(devicePresenceSignal, (next) => {
     const step = presenceStep(
       { deviceId: request.deviceId, known: presence, state: record.state, terminal: isTerminal(record.state), republishes: presenceRepublishes, budgetNoted: presenceBudgetNoted },
@@ -246,6 +255,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       case 'republish':
         presenceRepublishes++;
         republishBecause = step.because;
+        publishCause = step.event;
         return update(note(record, now(), step.event, step.because));
     }
   });
@@ -260,6 +270,19 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   const answeredWithinGrace = async (): Promise<boolean> => {
     const waitMs = expiryGraceWaitMs({ publishStarted: firstPublishedAt !== undefined, leftMs: untilExpiry(), graceMs: EXPIRY_GRACE_MS }, since);
     return waitMs > 0 && condition(() => !waitingForAck(), waitMs);
+  };
+
+  /**
+   * At a deadline, before ending TimedOut: the device's answer may still be in our queues
+   * (bridge lanes, workflow task backlog). Wait DELIVERY_GRACE_MS for it; true (and a note
+   * saying who was late) when it came.
+   */
+  const answeredWithinDeliveryGrace = async (answered: () => boolean, deadlineMs: number): Promise<boolean> => {
+    const waitMs = deliveryGraceWaitMs(DELIVERY_GRACE_MS, since);
+    if (waitMs <= 0 || !(await condition(answered, waitMs))) return false;
+    const late = deliveredAfterDeadline({ deadlineMs, receivedAtMs: lastAnswerReceivedAt ? Date.parse(lastAnswerReceivedAt) : undefined, appliedAtMs: Date.now() });
+    update(note(record, now(), late.event, late.detail));
+    return true;
   };
 
   /** Publishes attempt `attempt + 1`; false when the device is offline (nothing published). */
@@ -287,6 +310,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       return false;
     }
     attempt++;
+    recordPublish(publishCause);
     update(recordPublished(record, now()));
     return true;
   };
@@ -350,11 +374,14 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       republishBecause = undefined;
       if (!waitingForAck()) break; // the device answered while we waited for the PUBACK
 
-      if (await condition(() => !waitingForAck() || republishBecause !== undefined, ackWindowMs(options.ackTimeoutMs, untilExpiry()))) continue;
+      const windowMs = ackWindowMs(options.ackTimeoutMs, untilExpiry());
+      const ackDeadlineMs = Date.now() + windowMs;
+      if (await condition(() => !waitingForAck() || republishBecause !== undefined, windowMs)) continue;
 
       unanswered++;
       const next = afterSilence({ unanswered, attempt, leftMs: untilExpiry(), options }, Math.random);
       if (next.kind === 'time-out') {
+        if (await answeredWithinDeliveryGrace(() => !waitingForAck(), ackDeadlineMs)) break;
         update(transition(record, 'TimedOut', now(), 'ack-timeout', next.reason));
         break;
       }
@@ -367,6 +394,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         break;
       }
       update(note(record, now(), 'ack-timeout', next.note));
+      publishCause = 'ack-timeout';
       // An ack for the previous attempt during the backoff still counts; a reboot cuts it short.
       await condition(() => !waitingForAck() || republishBecause !== undefined, Math.max(next.delayMs, 1));
     }
@@ -379,6 +407,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         const step = resultPhaseStep({ deadlineMs: deadline, nowMs: Date.now(), resultTimeoutMs: options.resultTimeoutMs, ackTimeoutMs: options.ackTimeoutMs });
         if (step.kind === 'wait' && shouldContinueAsNew()) await continueNow(deadline);
         if (step.kind === 'time-out') {
+          if (await answeredWithinDeliveryGrace(() => isTerminal(record.state), deadline)) break;
           update(transition(record, 'TimedOut', now(), 'result-timeout', step.reason));
           break;
         }
@@ -386,6 +415,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         if (isTerminal(record.state) || deadline - Date.now() <= 0) continue;
         const probe = probeAfterWait({ woke, offline: isOffline(), leftMs: untilExpiry() });
         if (probe.note) update(note(record, now(), 'result-probe', 'no result yet; publishing again so the device re-sends it'));
+        if (!woke) publishCause = 'result-probe';
         republishBecause = undefined;
         if (probe.publish) {
           try {

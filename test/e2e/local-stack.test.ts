@@ -1,3 +1,4 @@
+import { countByCause } from '../../bench/publish-causes';
 import { Connection } from '@temporalio/client';
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
@@ -58,6 +59,8 @@ describe('the local stack (dco up)', () => {
     );
     expect(worker).toMatch(/dco_commands_finished\{[^}]*state="Succeeded"[^}]*\} 1/);
     expect(worker).toContain('dco_command_ack_latency');
+    // One command, answered at once: published once, for the first time.
+    expect(countByCause(worker)).toEqual({ first: 1 });
     const bridge = await fetch(stack.metricsUrls.bridge).then((r) => r.text());
     expect(bridge).toMatch(/dco_bridge_messages_total\{kind="ack",outcome="signalled"\} 1/);
     const health = await fetch(stack.metricsUrls.bridge.replace('/metrics', '/healthz'));

@@ -5,6 +5,9 @@ import {
   ackPhaseStep,
   ackWindowMs,
   afterSilence,
+  DELIVERY_GRACE_PATCH,
+  deliveredAfterDeadline,
+  deliveryGraceWaitMs,
   EXPIRY_GRACE_PATCH,
   expiredReason,
   expiryGraceWaitMs,
@@ -85,6 +88,29 @@ describe('command plan: before the ack', () => {
     expect(expiryGraceWaitMs({ publishStarted: true, leftMs: 100, graceMs: 5_000 }, patches(false).since)).toBe(0);
     expect(expiryGraceWaitMs({ publishStarted: true, leftMs: -300, graceMs: 5_000 }, patches(true).since)).toBe(4_700);
     expect(expiryGraceWaitMs({ publishStarted: true, leftMs: -9_000, graceMs: 5_000 }, patches(true).since)).toBe(1);
+  });
+});
+
+describe('command plan: the delivery grace at a deadline', () => {
+  test('since the patch, the grace is waited; before it, not (and the patch is asked exactly once)', () => {
+    const on = patches(true);
+    expect(deliveryGraceWaitMs(5_000, on.since)).toBe(5_000);
+    expect(on.asked).toEqual([DELIVERY_GRACE_PATCH]);
+    const off = patches(false);
+    expect(deliveryGraceWaitMs(5_000, off.since)).toBe(0);
+  });
+
+  test('an answer the bridge received before the deadline was on time: only our queues were late', () => {
+    expect(deliveredAfterDeadline({ deadlineMs: 10_000, receivedAtMs: 9_800, appliedAtMs: 12_300 })).toEqual({
+      event: 'delivered-late',
+      detail: 'the answer reached the bridge 200 ms before the deadline and waited 2500 ms in our queues: on time',
+    });
+  });
+
+  test('an answer the bridge received after the deadline was the device being late; its outcome is still kept', () => {
+    expect(deliveredAfterDeadline({ deadlineMs: 10_000, receivedAtMs: 11_500, appliedAtMs: 11_600 }).event).toBe('answered-after-deadline');
+    expect(deliveredAfterDeadline({ deadlineMs: 10_000, receivedAtMs: 11_500, appliedAtMs: 11_600 }).detail).toContain('1500 ms after the deadline');
+    expect(deliveredAfterDeadline({ deadlineMs: 10_000, receivedAtMs: undefined, appliedAtMs: 10_700 }).detail).toContain('700 ms after the deadline');
   });
 });
 
