@@ -35,6 +35,7 @@ import { createBareCommandWorker } from './bare-workflow-baseline';
 import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
 import { noisyNeighbour, reconnectStorm } from './isolation';
 import { freePort } from '../stack/net';
+import { SUGGESTED_QUICK_RESULT_MS } from '../device/command-decisions';
 import { publishCauses } from './publish-causes';
 
 const program = new Command('bench')
@@ -53,6 +54,9 @@ const program = new Command('bench')
   .option('--skip-throughput', 'only the rollouts')
   .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
   .option('--fixed-concurrency', 'rollouts keep --rollout-concurrency in flight (adaptive off): the baseline for the adaptive runs')
+  // Protocol rule 5's shortcut: the simulated devices (50 ms per command) answer with the result
+  // alone when it is ready within this window; 0: they always ack first (two messages each).
+  .option('--quick-result-ms <n>', 'rollouts: devices answer with the result alone when done within this (0: always ack first)', (v) => Number(v), SUGGESTED_QUICK_RESULT_MS)
   .option('--slowed', 'also run the all-succeed rollout with every process pinned to one core (taskset): a machine about half as fast')
   .parse();
 const opts = program.opts();
@@ -197,7 +201,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   const topicPrefix = `bench-${name}/devices`;
   const taskQueue = `bench-rollout-${name}`;
   say(`${failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}`);
-  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, journalDir: path.join(dir, name) });
+  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name) });
   await sim.start();
   const env = { ...process.env, TEMPORAL_ADDRESS: address, MQTT_URL: mqttUrl, DCO_TASK_QUEUE: taskQueue, DCO_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' };
   const metricsAddress = `127.0.0.1:${await freePort()}`;
@@ -262,6 +266,8 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       devicesPerSecond: Math.round(((fleetSize - final.overall.pending) / wallMs) * 1000),
       overall: final.overall,
       devicesThatReceivedTheCommand: stats.commandsReceived,
+      // What the devices sent back: with --quick-result-ms, quick commands need no ack.
+      deviceAnswers: { acks: stats.acksSent, results: stats.resultsSent },
       maxExecutionsPerCommand: stats.maxExecutionsPerCommand,
       workerPeakRssMb: worker.pid ? peakRssMb(worker.pid) : undefined,
       bridgePeakRssMb: bridge.pid ? peakRssMb(bridge.pid) : undefined,

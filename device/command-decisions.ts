@@ -21,6 +21,19 @@ export function decideNewCommand(command: CommandMessage, nowMs: number, deviceR
   return { ack, execute: reason === undefined };
 }
 
+/**
+ * Rule 5's shortcut: a command whose result is ready within `quickResultMs` of its arrival is
+ * answered with the result alone (a result counts as ack and result). One message instead of
+ * two for the device's link and the broker, and one signal and one workflow task fewer for the
+ * service. 0 turns it off (always ack first).
+ */
+export function resultIsQuick(elapsedMs: number, quickResultMs: number): boolean {
+  return quickResultMs > 0 && elapsedMs <= quickResultMs;
+}
+
+/** For a device that uses the shortcut: 100 ms hides no progress a person or a rollout would miss. */
+export const SUGGESTED_QUICK_RESULT_MS = 100;
+
 /** What the journal holds for a command the device has seen before. */
 export interface KnownCommand {
   ack: AckMessage;

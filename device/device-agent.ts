@@ -59,6 +59,12 @@ export interface DeviceAgentOptions {
   journalDir: string;
   handlers: Record<string, CommandHandler>;
   faults?: DeviceFaults;
+  /**
+   * Rule 5's shortcut: a command whose handler returns within this many ms is answered with its
+   * result alone, no ack (a result counts as both; SUGGESTED_QUICK_RESULT_MS is 100). The ack of
+   * a longer command goes out when this time has passed. 0 (default): ack first, always.
+   */
+  quickResultMs?: number;
   /** How long the broker keeps the device's session and queued commands while it is offline. */
   sessionExpirySeconds?: number;
   /** Re-publish the online status this often (its `ts` tells operators when it was last seen). */
@@ -175,8 +181,23 @@ export class DeviceAgent {
     // Running from now on, before the ack is even on its way: a repeat that arrives while we
     // wait for the ack's PUBACK must see it as running, or it would run it a second time.
     this.running.add(command.commandId);
-    if (!this.o.faults?.dropAck?.(command)) await this.publishAck(ack);
-    await this.execute(command);
+    if (this.o.faults?.dropAck?.(command)) return this.execute(command);
+    const quickMs = this.o.quickResultMs ?? 0;
+    if (quickMs <= 0) {
+      await this.publishAck(ack);
+      return this.execute(command);
+    }
+    let handled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const window = new Promise<void>((resolve) => (timer = setTimeout(resolve, quickMs)));
+    const execution = this.execute(command, () => {
+      handled = true;
+      clearTimeout(timer);
+    });
+    await Promise.race([window, execution]);
+    clearTimeout(timer);
+    if (!handled) await this.publishAck(ack); // still running: say it was received
+    await execution;
   }
 
   /**
@@ -202,8 +223,8 @@ export class DeviceAgent {
     }
   }
 
-  /** Runs the handler once; the caller has marked the command running. */
-  private async execute(command: CommandMessage): Promise<void> {
+  /** Runs the handler once; the caller has marked the command running. `onHandled`: the handler returned or threw. */
+  private async execute(command: CommandMessage, onHandled?: () => void): Promise<void> {
     const handler = this.o.handlers[command.name]!;
     this.journal.recordExecuting(command.commandId);
     let result: ResultMessage;
@@ -220,6 +241,7 @@ export class DeviceAgent {
       result = { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'failed', error: { code, message: String((err as Error)?.message ?? err) } };
     } finally {
       this.running.delete(command.commandId);
+      onHandled?.();
     }
     // The first result recorded stands (the journal never replaces it).
     if (!this.journal.recordResult(command.commandId, result)) result = this.journal.get(command.commandId)!.result!;

@@ -9,7 +9,7 @@ import { DEFAULT_TOPIC_PREFIX, deviceTopic, parseDeviceTopic, type TopicKind } f
 import { CommandFailure, DeviceAgent, type CommandHandler } from './device-agent';
 import { hash32, seededPermutation, uniformFor } from './seeded-random';
 import { simulatedDeviceIds } from './simulator';
-import { decideNewCommand, decideRepeat } from './command-decisions';
+import { decideNewCommand, decideRepeat, resultIsQuick } from './command-decisions';
 
 /**
  * A large simulated fleet that follows docs/protocol.md per device. In the default `shared`
@@ -48,6 +48,11 @@ export interface FleetSimulatorOptions {
   slowRate?: number;
   /** Share of commands (not devices) whose first ack is lost; the result still comes. */
   dropAckRate?: number;
+  /**
+   * Shared mode: a command that finishes within this many ms of arrival is answered with its
+   * result alone, no ack (protocol rule 5: a result counts as both). 0 (default): always ack.
+   */
+  quickResultMs?: number;
   /** Offline devices: a retained `offline` status (known to presence, commands are held and expire) or none at all (commands time out). */
   offlineStatus?: 'offline' | 'none';
   /** Commands the devices know; others are rejected `unknown-command: …`. Default: any name. */
@@ -152,6 +157,7 @@ interface Settings {
   latencyMs: number;
   slowLatencyMs: number;
   dropAckRate: number;
+  quickResultMs: number;
   knownCommands?: Set<string>;
   retentionMs: number;
   publishWindow: number;
@@ -316,7 +322,7 @@ class FleetConnection {
     // Journal before the ack: a repeat after a crash is then answered, not run.
     this.journal({ t: 'ack', d: device.id, c: command.commandId, n: command.name, x: entry.expiresAtMs, ack });
     if (execute && dropsAck(this.s, device.id, command.commandId)) this.stats.acksDropped++;
-    else void this.sendAck(device.id, ack);
+    else if (!(execute && resultIsQuick(latencyOf(this.s, device, command.commandId), this.s.quickResultMs))) void this.sendAck(device.id, ack);
     if (execute) this.execute(device, command.commandId, entry);
   }
 
@@ -494,6 +500,7 @@ export class FleetSimulator {
     if (this.index.size !== n) throw new RangeError('device IDs must be unique');
     this.profiles = fleetProfiles(n, o);
     this.mode = o.mode ?? 'shared';
+    if (this.mode === 'per-device' && (o.quickResultMs ?? 0) > 0) throw new RangeError('quickResultMs is for the shared mode (per-device agents take DeviceAgentOptions.quickResultMs)');
     const latencyMs = o.latencyMs ?? 200;
     this.settings = {
       prefix: o.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
@@ -501,6 +508,7 @@ export class FleetSimulator {
       latencyMs,
       slowLatencyMs: o.slowLatencyMs ?? 10 * latencyMs,
       dropAckRate: o.dropAckRate ?? 0,
+      quickResultMs: o.quickResultMs ?? 0,
       knownCommands: o.knownCommands ? new Set(o.knownCommands) : undefined,
       retentionMs: o.journalRetentionMs ?? 24 * 3600_000,
       publishWindow: o.publishWindow ?? 100,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decideNewCommand, decideRepeat, INTERRUPTED_MESSAGE, type KnownCommand } from '../../device/command-decisions';
+import { decideNewCommand, decideRepeat, INTERRUPTED_MESSAGE, resultIsQuick, type KnownCommand } from '../../device/command-decisions';
 import type { CommandMessage } from '../../protocol/messages';
 
 const NOW = Date.UTC(2026, 1, 4, 10, 0, 0);
@@ -61,5 +61,14 @@ describe('device-side decisions (shared by the reference agent and the simulator
         if (d.kind === 'report-interrupted') expect(running).toBe(false);
       }),
     );
+  });
+});
+
+describe('resultIsQuick (rule 5: the result alone answers a command finished at once)', () => {
+  test('within the window the ack is skipped; beyond it, or with the window off, the ack goes first', () => {
+    expect(resultIsQuick(0, 100)).toBe(true);
+    expect(resultIsQuick(100, 100)).toBe(true);
+    expect(resultIsQuick(101, 100)).toBe(false);
+    expect(resultIsQuick(0, 0)).toBe(false);
   });
 });
