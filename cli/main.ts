@@ -11,9 +11,11 @@ import { sendCommand, UsageError } from './commands/send';
 import { simCommand } from './commands/sim';
 import { upCommand } from './commands/up';
 import { workerCommand } from './commands/worker';
+import { version } from '../package.json';
 
 const program = new Command('dco')
   .description('Device Command Orchestrator: durable device commands over MQTT, on Temporal')
+  .version(version, '-V, --version', 'print the version of dco')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -109,6 +109,11 @@ describe('dco CLI', () => {
     expect(bad.stderr).toContain('expected a whole number >= 0');
   });
 
+  test('`dco --version` prints the package version and exits 0', async () => {
+    const r = await runCli(['--version'], env);
+    expect({ code: r.code, out: r.stdout.trim() }).toEqual({ code: 0, out: require('../../package.json').version });
+  });
+
   test('an unknown commandId is a clear error', async () => {
     const r = await runCli(['get', 'never-sent-anything'], env);
     expect(r.code).toBe(2);
