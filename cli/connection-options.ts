@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { localCredentials } from '../config/local-credentials';
-import { loadSettings, SETTINGS_ENV, type Settings } from '../config/settings';
+import { loadSettings, SECRET_FILE_ENV, SETTINGS_ENV, type Settings } from '../config/settings';
 import type { ServiceAccount } from '../stack/broker-auth';
 
 /** Adds the connection flags every service command shares; each falls back to its env variable. */
@@ -12,7 +12,8 @@ export function withConnectionOptions(cmd: Command): Command {
   flag('task-queue', 'taskQueue', 'task queue of the command workers');
   flag('mqtt-url', 'mqttUrl', 'MQTT broker URL');
   flag('mqtt-username', 'mqttUsername', 'MQTT username');
-  flag('mqtt-password', 'mqttPassword', 'MQTT password');
+  flag('mqtt-password', 'mqttPassword', 'MQTT password (visible in `ps`: prefer --mqtt-password-file)');
+  cmd.addOption(new Option('--mqtt-password-file <file>', `file holding the MQTT password (env ${SECRET_FILE_ENV.mqttPassword})`));
   flag('mqtt-ca-file', 'mqttCaFile', 'CA certificate (PEM) that signed the broker certificate, for mqtts:// URLs');
   flag('topic-prefix', 'topicPrefix', 'first topic levels of device topics');
   return cmd;
@@ -30,6 +31,7 @@ export function settingsFrom(opts: Record<string, string | undefined>, account?:
     mqttUrl: opts.mqttUrl,
     mqttUsername: opts.mqttUsername,
     mqttPassword: opts.mqttPassword,
+    mqttPasswordFile: opts.mqttPasswordFile,
     mqttCaFile: opts.mqttCaFile,
     topicPrefix: opts.topicPrefix,
   });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
 import { DEFAULT_TOPIC_PREFIX, isValidTopicPrefix } from '../protocol/topics';
@@ -46,12 +46,28 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   topicPrefix: 'DCO_TOPIC_PREFIX',
 };
 
+/**
+ * Secrets may come from a file instead (the `*_FILE` convention of container images), so they
+ * appear on no command line and in no process environment: `--mqtt-password-file` or
+ * `MQTT_PASSWORD_FILE` names a file whose content (one trailing newline dropped) is the password.
+ */
+export const SECRET_FILE_ENV = { mqttPassword: 'MQTT_PASSWORD_FILE' } as const;
+
+export type SettingsFlags = Partial<Record<keyof Settings | 'mqttPasswordFile', string | undefined>>;
+
 /** Flags win over the environment; invalid values fail with the name of the setting. */
-export function loadSettings(flags: Partial<Record<keyof Settings, string | undefined>> = {}, env = process.env): Settings {
+export function loadSettings(flags: SettingsFlags = {}, env = process.env): Settings {
   const raw: Record<string, string | undefined> = {};
   for (const key of Object.keys(SETTINGS_ENV) as (keyof Settings)[]) {
     // An empty variable counts as unset, as shells and compose files often leave them.
     raw[key] = flags[key] || env[SETTINGS_ENV[key]] || undefined;
+  }
+  const passwordFile = flags.mqttPasswordFile || env[SECRET_FILE_ENV.mqttPassword] || undefined;
+  if (passwordFile) {
+    if (raw.mqttPassword) {
+      throw new Error(`invalid settings:\n  mqttPassword: give ${SETTINGS_ENV.mqttPassword} or ${SECRET_FILE_ENV.mqttPassword} (--mqtt-password or --mqtt-password-file), not both`);
+    }
+    raw.mqttPassword = readSecretFile(passwordFile, SECRET_FILE_ENV.mqttPassword);
   }
   const parsed = Settings.safeParse(raw);
   if (!parsed.success) {
@@ -62,4 +78,17 @@ export function loadSettings(flags: Partial<Record<keyof Settings, string | unde
     throw new Error(`invalid settings:\n  ${lines.join('\n  ')}`);
   }
   return parsed.data;
+}
+
+/** The secret in `file`, without the newline an editor or `echo` leaves at its end. */
+export function readSecretFile(file: string, setting: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`invalid settings:\n  ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it must name a readable file holding the secret`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (!secret) throw new Error(`invalid settings:\n  ${setting}: ${file} is empty; it must hold the secret`);
+  return secret;
 }

@@ -137,11 +137,11 @@ export class BrokerAuth {
   }
 
   private setPassword(username: string, password: string): void {
-    execFileSync('mosquitto_passwd', ['-b', this.passwordFile, username, password], { stdio: 'pipe' });
+    hashPassword(this.passwordFile, username, password);
   }
 
   private setServicePassword(username: string, password: string): void {
-    execFileSync('mosquitto_passwd', ['-b', this.servicePasswordFile, username, password], { stdio: 'pipe' });
+    hashPassword(this.servicePasswordFile, username, password);
   }
 
   /**
@@ -227,4 +227,14 @@ export class BrokerAuth {
       return false;
     }
   }
+}
+
+/**
+ * Adds or replaces `username` in a Mosquitto password file. The password goes to
+ * `mosquitto_passwd` on its standard input (asked twice, as at a terminal), never as an
+ * argument (`-b`), which anyone on the machine could read in `ps` while it runs.
+ */
+export function hashPassword(passwordFile: string, username: string, password: string): void {
+  if (/[\r\n]/.test(password)) throw new Error('a password must not contain line breaks');
+  execFileSync('mosquitto_passwd', [passwordFile, username], { input: `${password}\n${password}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
 }

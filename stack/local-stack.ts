@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/topics';
 import type { ServiceAccount } from './broker-auth';
@@ -142,7 +142,7 @@ export class LocalStack {
         DCO_TOPIC_PREFIX: this.topicPrefix,
         DCO_METRICS_ADDRESS: `127.0.0.1:${this.metricsPorts[name]}`,
         DCO_DEADLETTER_DIR: path.join(this.dataDir, 'deadletters'),
-        ...credentialsEnv(this.credentials(name)),
+        ...this.credentialsEnv(name),
       },
     });
     this.services.set(name, proc);
@@ -161,6 +161,22 @@ export class LocalStack {
     );
   }
 
+  /**
+   * A service's MQTT login for its environment: the password goes in a file of its own (mode
+   * 600, `MQTT_PASSWORD_FILE`), so it is on no command line and in no process environment.
+   */
+  private credentialsEnv(name: 'worker' | 'bridge'): NodeJS.ProcessEnv {
+    const c = this.credentials(name);
+    if (!c) return {};
+    const dir = path.join(this.dataDir, 'secrets');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, `${name}-mqtt-password`);
+    writeFileSync(file, c.password, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    // An MQTT_PASSWORD of our own environment must not reach it too (undefined: not passed on).
+    return { MQTT_USERNAME: c.username, MQTT_PASSWORD: undefined, MQTT_PASSWORD_FILE: file };
+  }
+
   /** The current process of a service (it changes when the service is restarted). */
   service(name: 'worker' | 'bridge'): ManagedProcess | undefined {
     return this.services.get(name);
@@ -173,6 +189,4 @@ export class LocalStack {
   }
 }
 
-function credentialsEnv(c: { username: string; password: string } | undefined): Record<string, string> {
-  return c ? { MQTT_USERNAME: c.username, MQTT_PASSWORD: c.password } : {};
-}
+

@@ -1,6 +1,6 @@
 import { countByCause } from '../../bench/publish-causes';
 import { Connection } from '@temporalio/client';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DcoClient } from '../../client/dco-client';
 import { DeviceAgent } from '../../device/device-agent';
@@ -65,6 +65,29 @@ describe('the local stack (dco up)', () => {
     expect(bridge).toMatch(/dco_bridge_messages_total\{kind="ack",outcome="signalled"\} 1/);
     const health = await fetch(stack.metricsUrls.bridge.replace('/metrics', '/healthz'));
     expect(health.status).toBe(200);
+  });
+
+  test('no MQTT password is on any command line or in the services\' environment while the stack runs', async () => {
+    const services = JSON.parse(readFileSync(path.join(dir, 'mosquitto', 'service-credentials.json'), 'utf8')) as Record<string, string>;
+    const secrets = [...Object.values(services), stack.mosquitto.auth!.addDevice('stack-secret')];
+    expect(secrets.length).toBeGreaterThanOrEqual(3);
+    const commandLines = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        } catch {
+          return ''; // ended meanwhile
+        }
+      });
+    expect(commandLines.length).toBeGreaterThan(3);
+    expect(secrets.filter((secret) => commandLines.some((line) => line.includes(secret)))).toEqual([]);
+    for (const name of ['worker', 'bridge'] as const) {
+      const environ = readFileSync(`/proc/${stack.service(name)!.pid}/environ`, 'utf8').split('\0');
+      expect(environ.filter((kv) => kv.startsWith('MQTT_PASSWORD='))).toEqual([]);
+      expect(environ.some((kv) => kv.startsWith('MQTT_PASSWORD_FILE='))).toBe(true);
+      expect(secrets.filter((secret) => environ.some((kv) => kv.includes(secret)))).toEqual([]);
+    }
   });
 
   test('a worker killed with SIGKILL is restarted and commands keep completing', async () => {
