@@ -31,3 +31,12 @@ fi
 
 # Finds temporal on PATH or in the cache, else builds it (and says so).
 node -e "require('tsx/cjs'); console.error('Temporal CLI: ' + require('./stack/temporal-binary.ts').ensureTemporalBinary())"
+
+# The Python example of docs/service-api.md is run by a test, with the Temporal SDK for Python
+# in a virtual environment of its own (nothing installed into the system's Python).
+PY_VENV="${HOME}/.cache/dco/python-temporalio-1.35.0"
+if [ ! -x "$PY_VENV/bin/python" ] || ! "$PY_VENV/bin/python" -c 'import temporalio' 2>/dev/null; then
+  say "Installing the Temporal Python SDK (temporalio 1.35.0) into $PY_VENV"
+  python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install -q --disable-pip-version-check temporalio==1.35.0
+fi
