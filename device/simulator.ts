@@ -16,6 +16,8 @@ export interface SimulatorOptions {
   failureRate: number;
   rejectRate: number;
   dropAckRate: number;
+  /** Protocol rule 5's shortcut (DeviceAgentOptions.quickResultMs); 0 or absent: always ack first. */
+  quickResultMs?: number;
   /** Share of devices that stay offline (never connect): commands to them wait, then expire. */
   offlineRate: number;
   random?: () => number;
@@ -51,6 +53,7 @@ export class Simulator {
           topicPrefix: this.o.topicPrefix,
           journalDir: path.join(this.o.dataDir, 'journals'),
           handlers: simulatedHandlers({ latencyMs: this.o.latencyMs, failureRate: this.o.failureRate, random }),
+          quickResultMs: this.o.quickResultMs,
           faults: {
             reject: () => (random() < this.o.rejectRate ? 'simulated-rejection' : undefined),
             dropAck: () => random() < this.o.dropAckRate,

@@ -16,6 +16,11 @@ export function simCommand(): Command {
     .addOption(new Option('--failure-rate <share>', 'share of executions that fail').default(0).argParser(parseRate))
     .addOption(new Option('--reject-rate <share>', 'share of commands rejected').default(0).argParser(parseRate))
     .addOption(new Option('--drop-ack-rate <share>', 'share of acks never sent').default(0).argParser(parseRate))
+    .addOption(
+      new Option('--quick-result <duration>', 'answer with the result alone (no ack) when a command finishes within this, e.g. 100ms (protocol rule 5; default: always ack first)')
+        .default(0, 'off')
+        .argParser(parseDuration),
+    )
     .addOption(new Option('--offline-rate <share>', 'share of devices that never come online').default(0).argParser(parseRate))
     .addOption(new Option('--data-dir <dir>', 'where device journals live').default(path.join('.data', 'sim')))
     .addOption(
@@ -40,6 +45,7 @@ export function simCommand(): Command {
         failureRate: opts.failureRate,
         rejectRate: opts.rejectRate,
         dropAckRate: opts.dropAckRate,
+        quickResultMs: opts.quickResult,
         offlineRate: opts.offlineRate,
         onLog: (message, details) => logger.info(details ?? {}, message),
       });
@@ -73,6 +79,7 @@ async function runShared(opts: Record<string, any>, settings: ReturnType<typeof 
     failureRate: opts.failureRate,
     rejectRate: opts.rejectRate,
     dropAckRate: opts.dropAckRate,
+    quickResultMs: opts.quickResult,
     offlineRate: opts.offlineRate,
     slowRate: opts.slowRate,
     onLog: (message, details) => logger.info(details ?? {}, message),
