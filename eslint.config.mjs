@@ -10,7 +10,7 @@ const NOT_IN_WORKFLOWS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'bench/results/**', 'protocol/json-schema/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', 'bench/results/**', 'protocol/json-schema/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   {
     files: ['**/*.ts'],
     // Some comments disable rules of the wider recommended sets, for whoever turns them on.

@@ -6,7 +6,6 @@ import {
   type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import { z } from 'zod';
 import {
   COMMAND_TASK_QUEUE,
   COMMAND_WORKFLOW_TYPE,
@@ -21,33 +20,11 @@ import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute } from '
 import type { commandWorkflow } from '../workflows/command-workflow';
 import { generateCommandId, resolveExpiresAt, SendRequest, type SendRequestInput } from './send-request';
 import { REQUEST_DIGEST_MEMO, requestDigest } from './request-digest';
+import { RolloutClient } from './rollout-client';
 
-export class InvalidRequestError extends Error {
-  constructor(readonly issues: z.core.$ZodIssue[]) {
-    super(`invalid request: ${z.prettifyError(new z.ZodError(issues))}`);
-    this.name = 'InvalidRequestError';
-  }
-}
+export { CommandConflictError, InvalidRequestError } from './errors';
+import { CommandConflictError, InvalidRequestError } from './errors';
 
-/**
- * A `send` with a commandId that an existing command already uses for another device, name or
- * params: idempotency must not hide that the caller meant something else.
- */
-export class CommandConflictError extends Error {
-  constructor(
-    readonly commandId: string,
-    readonly existing: { deviceId?: string; name?: string },
-  ) {
-    super(
-      `command ${commandId} already exists with another device, name or params` +
-        `${existing.deviceId ? ` (device ${existing.deviceId}, command ${existing.name})` : ''}; ` +
-        'use a new commandId, or send exactly the same request to get the existing command back',
-    );
-    this.name = 'CommandConflictError';
-  }
-}
-
-/** A started (or found) command. */
 export class CommandHandle {
   constructor(
     readonly commandId: string,
@@ -115,10 +92,13 @@ export interface DcoClientOptions {
 export class DcoClient {
   readonly temporal: Client;
   private readonly taskQueue: string;
+  /** Fleet-wide rollouts on the same connection, namespace and task queue. */
+  readonly rollouts: RolloutClient;
 
   constructor(options: DcoClientOptions) {
     this.temporal = new Client({ connection: options.connection, namespace: options.namespace ?? 'default', plugins: options.plugins });
     this.taskQueue = options.taskQueue ?? COMMAND_TASK_QUEUE;
+    this.rollouts = new RolloutClient(this.temporal, this.taskQueue);
   }
 
   /**

@@ -15,7 +15,7 @@ import {
 import { RolloutId, RolloutSpec, type RolloutSpecInput } from '../protocol/rollout-spec';
 import { CommandNameAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
 import type { rolloutWorkflow } from '../workflows/rollout-workflow';
-import { InvalidRequestError } from './dco-client';
+import { InvalidRequestError } from './errors';
 import { LATE_ANSWERS_WORKFLOW_TYPE, LATE_OUTCOMES } from '../protocol/late-answers-contract';
 
 /** The rollout refused an approval (no gate there, already approved, ...): the message says why. */

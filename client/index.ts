@@ -1,0 +1,13 @@
+/**
+ * The client of dco for services (the `@dco/client` package, scripts/pack-client.sh): send
+ * device commands and run rollouts through Temporal, typed and validated. One entry point,
+ * `DcoClient`, with the rollouts as `client.rollouts` (like the Temporal SDK's `Client`).
+ */
+export { DcoClient, CommandHandle, type DcoClientOptions } from './dco-client';
+export { CommandConflictError, InvalidRequestError } from './errors';
+export { RolloutClient, RolloutHandle, ApprovalRefusedError, isFinal } from './rollout-client';
+export type { SendRequestInput } from './send-request';
+export type { CommandSnapshot, HistoryEntry } from '../protocol/command-contract';
+export type { CommandState } from '../protocol/command-state';
+export type { RolloutSpecInput } from '../protocol/rollout-spec';
+export type { RolloutStatusView } from '../protocol/rollout-contract';
