@@ -23,8 +23,25 @@ export const Settings = z.object({
     .string()
     .refine(isValidTopicPrefix, 'topic prefix must be plain topic levels, e.g. "devices" or "site1/devices"')
     .default(DEFAULT_TOPIC_PREFIX),
+  // Temporal over TLS (a self-hosted cluster with TLS or mTLS, Temporal Cloud): the names of
+  // Temporal's own environment configuration, so one set of variables serves dco and the SDKs.
+  /** TLS with the system's CAs; implied by any other TLS setting or an API key. `false` turns it off. */
+  temporalTls: z.enum(['true', 'false', '1', '0']).optional(),
+  /** PEM of the CA that signed the Temporal frontend's certificate (a private CA). */
+  temporalTlsServerCaCertPath: existingFile('the PEM file of the CA that signed the Temporal server certificate'),
+  /** mTLS: this client's certificate and key (PEM). */
+  temporalTlsClientCertPath: existingFile('the PEM file of the client certificate'),
+  temporalTlsClientKeyPath: existingFile('the PEM file of the client key'),
+  /** The name in the server's certificate, when it differs from the address's host. */
+  temporalTlsServerName: z.string().min(1).optional(),
+  /** Temporal Cloud API key (prefer TEMPORAL_API_KEY_FILE: it then appears in no environment). */
+  temporalApiKey: z.string().min(1).optional(),
 });
 export type Settings = z.infer<typeof Settings>;
+
+function existingFile(what: string) {
+  return z.string().refine((f) => existsSync(f), `no such file (expected ${what})`).optional();
+}
 
 function isMqttUrl(value: string): boolean {
   try {
@@ -44,6 +61,12 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   mqttPassword: 'MQTT_PASSWORD',
   mqttCaFile: 'MQTT_CA_FILE',
   topicPrefix: 'DCO_TOPIC_PREFIX',
+  temporalTls: 'TEMPORAL_TLS',
+  temporalTlsServerCaCertPath: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  temporalTlsClientCertPath: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  temporalTlsClientKeyPath: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  temporalTlsServerName: 'TEMPORAL_TLS_SERVER_NAME',
+  temporalApiKey: 'TEMPORAL_API_KEY',
 };
 
 /**
@@ -51,9 +74,10 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
  * appear on no command line and in no process environment: `--mqtt-password-file` or
  * `MQTT_PASSWORD_FILE` names a file whose content (one trailing newline dropped) is the password.
  */
-export const SECRET_FILE_ENV = { mqttPassword: 'MQTT_PASSWORD_FILE' } as const;
+export const SECRET_FILE_ENV = { mqttPassword: 'MQTT_PASSWORD_FILE', temporalApiKey: 'TEMPORAL_API_KEY_FILE' } as const;
+type SecretKey = keyof typeof SECRET_FILE_ENV;
 
-export type SettingsFlags = Partial<Record<keyof Settings | 'mqttPasswordFile', string | undefined>>;
+export type SettingsFlags = Partial<Record<keyof Settings | 'mqttPasswordFile' | 'temporalApiKeyFile', string | undefined>>;
 
 /** Flags win over the environment; invalid values fail with the name of the setting. */
 export function loadSettings(flags: SettingsFlags = {}, env = process.env): Settings {
@@ -62,12 +86,12 @@ export function loadSettings(flags: SettingsFlags = {}, env = process.env): Sett
     // An empty variable counts as unset, as shells and compose files often leave them.
     raw[key] = flags[key] || env[SETTINGS_ENV[key]] || undefined;
   }
-  const passwordFile = flags.mqttPasswordFile || env[SECRET_FILE_ENV.mqttPassword] || undefined;
-  if (passwordFile) {
-    if (raw.mqttPassword) {
-      throw new Error(`invalid settings:\n  mqttPassword: give ${SETTINGS_ENV.mqttPassword} or ${SECRET_FILE_ENV.mqttPassword} (--mqtt-password or --mqtt-password-file), not both`);
-    }
-    raw.mqttPassword = readSecretFile(passwordFile, SECRET_FILE_ENV.mqttPassword);
+  const fileFlags: Record<SecretKey, string | undefined> = { mqttPassword: flags.mqttPasswordFile, temporalApiKey: flags.temporalApiKeyFile };
+  for (const key of Object.keys(SECRET_FILE_ENV) as SecretKey[]) {
+    const file = fileFlags[key] || env[SECRET_FILE_ENV[key]] || undefined;
+    if (!file) continue;
+    if (raw[key]) throw new Error(`invalid settings:\n  ${key}: give ${SETTINGS_ENV[key]} or ${SECRET_FILE_ENV[key]}, not both`);
+    raw[key] = readSecretFile(file, SECRET_FILE_ENV[key]);
   }
   const parsed = Settings.safeParse(raw);
   if (!parsed.success) {

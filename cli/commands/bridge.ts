@@ -5,7 +5,7 @@ import { exportBridgeMetrics } from '../../bridge/bridge-metrics';
 import { MqttBridge } from '../../bridge/mqtt-bridge';
 import { serveMetrics } from '../../config/metrics-server';
 import { createLogger } from '../../config/logger';
-import { connectWithRetry } from '../../config/temporal-connect';
+import { connectWithRetry, temporalConnectionOptions } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseDuration, parsePositiveInt } from '../parse-options';
 import { DEFAULT_LANES, MAX_LANES } from '../../bridge/mqtt-bridge';
@@ -37,7 +37,7 @@ export function bridgeCommand(): Command {
       const logger = createLogger('bridge');
       const connection = await connectWithRetry(
         `Temporal at ${settings.temporalAddress}`,
-        () => Connection.connect({ address: settings.temporalAddress, connectTimeout: 5_000 }),
+        () => Connection.connect({ ...temporalConnectionOptions(settings), connectTimeout: 5_000 }),
         logger,
       );
       const deadLetters = new DeadLetterStore({ dir: opts.deadletterDir, logger });

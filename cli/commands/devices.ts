@@ -10,7 +10,7 @@ export function devicesCommand(): Command {
     .option('--json', 'print one JSON array')
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'worker');
-      const connection = await connectClient(settings.temporalAddress);
+      const connection = await connectClient(settings);
       try {
         const devices = await listDevices(new Client({ connection, namespace: settings.namespace }), {
           mqttUrl: settings.mqttUrl,

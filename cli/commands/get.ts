@@ -17,7 +17,7 @@ export function getCommand(): Command {
       const settings = settingsFrom(opts);
       const id = CommandId.safeParse(commandId);
       if (!id.success) throw new UsageError(z.prettifyError(id.error));
-      const connection = await connectClient(settings.temporalAddress);
+      const connection = await connectClient(settings);
       try {
         const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue });
         const handle = client.get(commandId);

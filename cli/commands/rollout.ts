@@ -90,7 +90,7 @@ export function rolloutCommand(): Command {
       };
       const check = RolloutSpec.safeParse(input);
       if (!check.success) throw new UsageError(z.prettifyError(check.error));
-      const connection = await connectClient(settings.temporalAddress);
+      const connection = await connectClient(settings);
       try {
         const client = new RolloutClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
         const handle = await client.start(input).catch((err) => {
@@ -117,7 +117,7 @@ export function rolloutCommand(): Command {
       .option('--wait', 'status: follow until the rollout ends')
       .action(async (rolloutId: string, opts) => {
         const settings = settingsFrom(opts);
-        const connection = await connectClient(settings.temporalAddress);
+        const connection = await connectClient(settings);
         try {
           const client = new RolloutClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
           let handle: RolloutHandle;

@@ -45,7 +45,7 @@ export function sendCommand(): Command {
       // Bad input is reported before anything is contacted.
       const invalid = SendRequest.safeParse(request);
       if (!invalid.success) throw new UsageError(z.prettifyError(invalid.error));
-      const connection = await connectClient(settings.temporalAddress);
+      const connection = await connectClient(settings);
       try {
         const tracing = tracingPlugin('client', opts.tracing || undefined);
         const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue, ...(tracing ? { plugins: [tracing] } : {}) });

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { MqttPublisher } from '../../activities/mqtt-publisher';
 import { createLogger, type Logger } from '../../config/logger';
 import { Client, Connection } from '@temporalio/client';
-import { connectNative, connectWithRetry } from '../../config/temporal-connect';
+import { connectNative, connectWithRetry, temporalConnectionOptions } from '../../config/temporal-connect';
 import { installTemporalRuntime } from '../../config/temporal-runtime';
 import { tracingPlugin } from '../../config/tracing';
 import { prebuiltWorkflowBundle } from '../../workers/workflow-bundle';
@@ -23,8 +23,8 @@ export function workerCommand(): Command {
       const logger = createLogger('worker');
       installTemporalRuntime(logger, 'INFO', opts.metricsAddress);
       const tracing = tracingPlugin('worker', opts.tracing || undefined);
-      const connection = await connectNative(settings.temporalAddress, logger);
-      const clientConnection = await connectWithRetry(`Temporal at ${settings.temporalAddress}`, () => Connection.connect({ address: settings.temporalAddress }), logger);
+      const connection = await connectNative(settings, logger);
+      const clientConnection = await connectWithRetry(`Temporal at ${settings.temporalAddress}`, () => Connection.connect(temporalConnectionOptions(settings)), logger);
       const publisher = new MqttPublisher({
         url: settings.mqttUrl,
         username: settings.mqttUsername,

@@ -57,6 +57,12 @@ describe('loadSettings', () => {
       mqttPassword: 'MQTT_PASSWORD',
       mqttCaFile: 'MQTT_CA_FILE',
       topicPrefix: 'DCO_TOPIC_PREFIX',
+      temporalTls: 'TEMPORAL_TLS',
+      temporalTlsServerCaCertPath: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+      temporalTlsClientCertPath: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      temporalTlsClientKeyPath: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+      temporalTlsServerName: 'TEMPORAL_TLS_SERVER_NAME',
+      temporalApiKey: 'TEMPORAL_API_KEY',
     });
     expect(Object.keys(SETTINGS_ENV).sort()).toEqual(Object.keys(Settings.shape).sort());
   });
