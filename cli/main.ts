@@ -12,6 +12,7 @@ import { simCommand } from './commands/sim';
 import { upCommand } from './commands/up';
 import { workerCommand } from './commands/worker';
 import { version } from '../package.json';
+import { completionScript } from './completion';
 
 const program = new Command('dco')
   .description('Device Command Orchestrator: durable device commands over MQTT, on Temporal')
@@ -22,6 +23,18 @@ const program = new Command('dco')
 for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
   program.addCommand(withExitOverride(cmd));
 }
+
+program.addCommand(
+  withExitOverride(
+    new Command('completion')
+      .description('print a shell completion script: eval "$(dco completion bash)" (or zsh)')
+      .argument('<shell>', 'bash or zsh')
+      .action((shell: string) => {
+        if (shell !== 'bash' && shell !== 'zsh') throw new UsageError(`unknown shell "${shell}": bash or zsh`);
+        process.stdout.write(completionScript(program, shell));
+      }),
+  ),
+);
 
 /** Usage errors anywhere in the tree end up in our handler below (exit code 2). */
 function withExitOverride(cmd: Command): Command {
