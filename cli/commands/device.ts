@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_BROKER_DIR } from '../../config/local-credentials';
 import { BrokerAuth } from '../../stack/broker-auth';
-import { UsageError } from './send';
+import { UsageError } from '../usage-error';
 
 /**
  * Device credentials in the broker's password file (hashed by mosquitto_passwd). The broker

@@ -6,7 +6,7 @@ import { DcoClient, InvalidRequestError } from '../../client/dco-client';
 import { connectClient } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { commandJson, commandText } from '../format-command';
-import { UsageError } from './send';
+import { UsageError } from '../usage-error';
 
 export function getCommand(): Command {
   return withConnectionOptions(new Command('get'))

@@ -11,7 +11,7 @@ import { parseRatePerMinute, parseWaves, parseWaveSize, RolloutSpec, type Rollou
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseDuration, parseJsonObject, parsePositiveInt, parseRate } from '../parse-options';
 import { RolloutBars, rolloutLine } from '../rollout-progress';
-import { UsageError } from './send';
+import { UsageError } from '../usage-error';
 
 const asArg = <T>(parse: (v: string) => T) => (v: string) => {
   try {

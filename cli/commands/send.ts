@@ -9,6 +9,7 @@ import type { CommandSnapshot } from '../../protocol/command-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { commandJson, commandText, historyLines } from '../format-command';
 import { parseDuration, parseJsonObject, parsePositiveInt, parseTimestamp } from '../parse-options';
+import { UsageError } from '../usage-error';
 
 export function sendCommand(): Command {
   return withConnectionOptions(new Command('send'))
@@ -83,12 +84,4 @@ async function follow(state: () => Promise<CommandSnapshot>, outcome: Promise<Co
     await new Promise((r) => setTimeout(r, 300));
   }
   return outcome;
-}
-
-/** Bad input from the user: printed without a stack trace, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }
