@@ -76,6 +76,14 @@ const PUBLISH_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maxi
  * before the patch replay on the old path (regular activity, an upsert per change).
  */
 const LEAN_HISTORY_PATCH = 'lean-history';
+// When the old path can go: `patched()` costs every command a marker and a TemporalChangeVersion
+// search-attribute upsert (a visibility write; the SDK core adds it and has no switch), about a
+// tenth of the dev server's CPU per command. Once no command started before this patch can be
+// open (MAX_TTL_MS, 30 days, after every worker runs it) and none is queried by replay:
+//   1. one release with `deprecatePatch(LEAN_HISTORY_PATCH)` (still a marker; old workers can
+//      replay new histories), the old branch deleted;
+//   2. the next release without the call: no marker, no upsert. The histories in
+//      test/replay/histories/earlier-versions/ then no longer replay and leave the test.
 
 // The expiry-grace and presence-budget patches are asked by the plan (command-plan.ts):
 // - expiry-grace: nothing is published with less than MIN_PUBLISH_LEFT_MS left, and once
