@@ -22,9 +22,12 @@ import { generateCommandId, resolveExpiresAt, SendRequest, type SendRequestInput
 import { REQUEST_DIGEST_MEMO, requestDigest } from './request-digest';
 import { RolloutClient } from './rollout-client';
 
-export { CommandConflictError, InvalidRequestError } from './errors';
 import { CommandConflictError, InvalidRequestError } from './errors';
 
+// Where callers inside this repository have always imported them from.
+export { CommandConflictError, InvalidRequestError };
+
+/** A started (or found) command. */
 export class CommandHandle {
   constructor(
     readonly commandId: string,

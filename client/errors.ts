@@ -25,5 +25,3 @@ export class CommandConflictError extends Error {
     this.name = 'CommandConflictError';
   }
 }
-
-/** A started (or found) command. */

@@ -1,5 +1,5 @@
 /**
- * The client of dco for services (the `@dco/client` package, scripts/pack-client.sh): send
+ * The client of dco for services (the `@dco/client` package, built by scripts/pack-client.ts): send
  * device commands and run rollouts through Temporal, typed and validated. One entry point,
  * `DcoClient`, with the rollouts as `client.rollouts` (like the Temporal SDK's `Client`).
  */

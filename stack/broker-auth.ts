@@ -234,7 +234,7 @@ export class BrokerAuth {
  * `mosquitto_passwd` on its standard input (asked twice, as at a terminal), never as an
  * argument (`-b`), which anyone on the machine could read in `ps` while it runs.
  */
-export function hashPassword(passwordFile: string, username: string, password: string): void {
+function hashPassword(passwordFile: string, username: string, password: string): void {
   if (/[\r\n]/.test(password)) throw new Error('a password must not contain line breaks');
   execFileSync('mosquitto_passwd', [passwordFile, username], { input: `${password}\n${password}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
 }

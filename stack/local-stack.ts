@@ -188,5 +188,3 @@ export class LocalStack {
     await Promise.all([this.mosquitto.stop(), this.temporal.stop()]);
   }
 }
-
-
