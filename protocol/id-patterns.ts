@@ -16,3 +16,13 @@ export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
  * 63 + 1 + a 64-character deviceId fits the 128 allowed for a commandId.
  */
 export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+
+/**
+ * Reported device attributes (the status message's `attributes`): short, printable, no quotes,
+ * so that a value can be a search attribute and sit inside a visibility query as it is.
+ */
+export const ATTRIBUTE_VALUE_PATTERN = /^[A-Za-z0-9._:/+@ -]{1,64}$/;
+/** An IANA time zone name, e.g. `Europe/Berlin` or `America/Argentina/Buenos_Aires`. */
+export const TIME_ZONE_PATTERN = /^[A-Za-z_]{1,32}(\/[A-Za-z0-9_+-]{1,32}){0,3}$/;
+export const TAG_PATTERN = /^[A-Za-z0-9._:-]{1,32}$/;
+export const MAX_TAGS = 16;

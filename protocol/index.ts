@@ -6,3 +6,4 @@ export * from './command-options';
 export * from './command-contract';
 export * from './search-attributes';
 export * from './late-answers-contract';
+export * from './device-contract';

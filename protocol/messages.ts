@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommandId, CommandName } from './ids';
+import { ATTRIBUTE_VALUE_PATTERN, MAX_TAGS, TAG_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
 
 /**
  * Wire protocol v1: the JSON payloads on the four device topics.
@@ -51,6 +52,25 @@ export const ResultMessage = z.object({
   error: CommandError.optional(),
 });
 
+/**
+ * A reported attribute value: short, printable, no quotes, so it can be a search attribute
+ * and be written inside a visibility query (`DeviceModel = "pump-x2"`) as it is.
+ */
+const AttributeValue = z.string().regex(ATTRIBUTE_VALUE_PATTERN, 'letters, digits, spaces and . _ : / + @ -, 1 to 64 characters');
+
+/**
+ * What a device says about itself (additive in v1: optional, and a device that never sends it
+ * keeps working). Bounded, so that no device can grow its record or the visibility store.
+ */
+export const DeviceAttributes = z.object({
+  model: AttributeValue.optional(),
+  firmware: AttributeValue.optional(),
+  site: AttributeValue.optional(),
+  /** An IANA time zone name, e.g. `Europe/Berlin` (maintenance windows are local time). */
+  timeZone: z.string().regex(TIME_ZONE_PATTERN, 'an IANA time zone name such as Europe/Berlin').optional(),
+  tags: z.array(z.string().regex(TAG_PATTERN, 'letters, digits and . _ : -, 1 to 32 characters')).max(MAX_TAGS).optional(),
+});
+
 /** `devices/{deviceId}/status`, device → service. Retained; the Last Will says `offline`. */
 export const StatusMessage = z.object({
   v: Version,
@@ -58,10 +78,17 @@ export const StatusMessage = z.object({
   /** Changes at every start of the device: a new bootId means the device rebooted. */
   bootId: z.string().min(1).max(128),
   ts: IsoTimestamp.optional(),
+  /**
+   * The device's full set of reported attributes; a status without it keeps the last ones
+   * (the Last Will has none). Invalid attributes are ignored, never the status: presence must
+   * not depend on a firmware's formatting.
+   */
+  attributes: DeviceAttributes.optional().catch(undefined),
 });
 
 export type CommandMessage = z.infer<typeof CommandMessage>;
 export type AckMessage = z.infer<typeof AckMessage>;
 export type ResultMessage = z.infer<typeof ResultMessage>;
 export type StatusMessage = z.infer<typeof StatusMessage>;
+export type DeviceAttributes = z.infer<typeof DeviceAttributes>;
 export type CommandError = z.infer<typeof CommandError>;

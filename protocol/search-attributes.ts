@@ -12,5 +12,16 @@ export const RolloutIdAttribute = defineSearchAttributeKey('RolloutId', SearchAt
 /** On `late-<commandId>` workflows: what the device reported after its command ended (e.g. `succeeded`). */
 export const LateOutcomeAttribute = defineSearchAttributeKey('LateOutcome', SearchAttributeType.KEYWORD);
 
+/**
+ * On `device-<deviceId>` entities: presence and what the device reports about itself, so the
+ * fleet can be filtered (`WorkflowType = "deviceWorkflow" AND DeviceFirmware = "1.4.2"`). With
+ * the five above these are 9 of the dev server's 10 Keywords; time zone and tags are kept by
+ * the entity, not indexed.
+ */
+export const DevicePresenceAttribute = defineSearchAttributeKey('DevicePresence', SearchAttributeType.KEYWORD);
+export const DeviceModelAttribute = defineSearchAttributeKey('DeviceModel', SearchAttributeType.KEYWORD);
+export const DeviceFirmwareAttribute = defineSearchAttributeKey('DeviceFirmware', SearchAttributeType.KEYWORD);
+export const DeviceSiteAttribute = defineSearchAttributeKey('DeviceSite', SearchAttributeType.KEYWORD);
+
 /** Every custom attribute the server must know, as `name → type` for registration. */
-export const SEARCH_ATTRIBUTES = [DeviceIdAttribute, CommandNameAttribute, CommandStateAttribute, RolloutIdAttribute, LateOutcomeAttribute];
+export const SEARCH_ATTRIBUTES = [DeviceIdAttribute, CommandNameAttribute, CommandStateAttribute, RolloutIdAttribute, LateOutcomeAttribute, DevicePresenceAttribute, DeviceModelAttribute, DeviceFirmwareAttribute, DeviceSiteAttribute];

@@ -1,0 +1,74 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { DeviceAttributes } from './messages';
+
+/**
+ * The device entity: one long-running workflow per device, `device-<deviceId>`, the durable
+ * record of what the service knows about the device: presence, boot, when it was last heard
+ * and what it reports about itself. The bridge creates it with the device's first status
+ * (signal-with-start) and forwards every change of status to it; it continues as new before
+ * its history grows long. Only types and definitions live here.
+ */
+
+export const DEVICE_WORKFLOW_TYPE = 'deviceWorkflow';
+
+/** Another prefix than `command-` and `late-`: no device ID can collide with a command's workflow. */
+export function deviceWorkflowId(deviceId: string): string {
+  return `device-${deviceId}`;
+}
+
+/** A device status as the bridge forwards it. `deviceId` comes from the topic, not the payload. */
+export interface DeviceStatusReport {
+  deviceId: string;
+  state: 'online' | 'offline';
+  bootId: string;
+  /** When the bridge received it (its clock): reports are applied in this order. */
+  receivedAt: string;
+  /** The status's `ts`, by the device's clock. */
+  deviceTs?: string;
+  /** Present when the device reported its attributes in this status. */
+  attributes?: DeviceAttributes;
+}
+
+export type DeviceEventKind = 'first-seen' | 'came-online' | 'went-offline' | 'rebooted' | 'attributes-changed';
+
+export interface DeviceEvent {
+  /** The bridge's receive time of the status that caused it. */
+  at: string;
+  event: DeviceEventKind;
+  detail: string;
+}
+
+export interface DeviceSnapshot {
+  deviceId: string;
+  /** `unknown` until the first status (an entity may be created by a command, later). */
+  presence: 'online' | 'offline' | 'unknown';
+  bootId?: string;
+  /** Since when the device has been in `presence` (receive time of the status that said so). */
+  presenceSince?: string;
+  /** The receive time of the latest status applied; heartbeats that change nothing are not forwarded. */
+  lastStatusAt?: string;
+  /** The latest status's `ts`, by the device's clock. */
+  deviceTs?: string;
+  firstSeenAt?: string;
+  /** Boot IDs seen: 1 after the first status, +1 per reboot. */
+  boots: number;
+  attributes: DeviceAttributes;
+  /** The latest changes, newest last (at most DEVICE_EVENTS_KEPT). */
+  recent: DeviceEvent[];
+  /** Reports applied; ignored as older than the latest applied (out of order); refused as malformed. */
+  reports: { applied: number; stale: number; invalid: number };
+}
+
+export interface DeviceEntityInput {
+  deviceId: string;
+  /** Set only by the entity itself when it continues as new: the record so far. */
+  continued?: { snapshot: DeviceSnapshot; runs: number };
+  /** Continue as new once a run's history has this many events (tests lower it). */
+  maxHistoryEvents?: number;
+}
+
+export const DEVICE_EVENTS_KEPT = 20;
+export const DEVICE_MAX_HISTORY_EVENTS = 2_000;
+
+export const deviceStatusSignal = defineSignal<[DeviceStatusReport]>('deviceStatus');
+export const deviceSnapshotQuery = defineQuery<DeviceSnapshot>('deviceSnapshot');
