@@ -2,3 +2,4 @@
 export { commandWorkflow } from './command-workflow';
 export { rolloutWorkflow } from './rollout-workflow';
 export { lateAnswersWorkflow } from './late-answers-workflow';
+export { deviceWorkflow } from './device-workflow';

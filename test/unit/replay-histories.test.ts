@@ -18,7 +18,8 @@ const jsonIn = (d: string) => readdirSync(path.join(dir, d)).filter((f) => f.end
 const files = [...jsonIn('.'), ...jsonIn(EARLIER)];
 const load = (f: string) => historyFromJSON(JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
 const isRollout = (f: string) => path.basename(f).startsWith('rollout-');
-const isCommand = (f: string) => !isRollout(f) && !path.basename(f).startsWith('late-answers-');
+const isDevice = (f: string) => path.basename(f).startsWith('device-');
+const isCommand = (f: string) => !isRollout(f) && !isDevice(f) && !path.basename(f).startsWith('late-answers-');
 
 /**
  * The workflow ID the history ran under: a command checks that its ID is command-<commandId>,
@@ -26,22 +27,26 @@ const isCommand = (f: string) => !isRollout(f) && !path.basename(f).startsWith('
  */
 function workflowIdOf(history: ReturnType<typeof load>, file: string): string {
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  if (started?.workflowType?.name !== 'commandWorkflow') return file;
-  const payload = started.input?.payloads?.[0]?.data;
-  const input = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as { commandId?: unknown }) : undefined;
+  const type = started?.workflowType?.name;
+  if (type !== 'commandWorkflow' && type !== 'deviceWorkflow') return file;
+  const payload = started?.input?.payloads?.[0]?.data;
+  const input = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as { commandId?: unknown; deviceId?: unknown }) : undefined;
+  // A device entity checks that its ID is device-<deviceId> the same way.
+  if (type === 'deviceWorkflow') return typeof input?.deviceId === 'string' ? `device-${input.deviceId}` : file;
   return typeof input?.commandId === 'string' ? `command-${input.commandId}` : file;
 }
 
 describe('replay of recorded command histories', () => {
   const workflowBundle = () => ({ codePath: testEnv().bundlePath });
 
-  test('there are recorded histories of every workflow (commands, rollouts, late answers), for every terminal state, before and after the patch', () => {
+  test('there are recorded histories of every workflow (commands, rollouts, late answers, device entities), for every terminal state, before and after the patch', () => {
     const current = files.filter((f) => !f.startsWith(EARLIER));
     expect(current.filter(isCommand).length).toBeGreaterThanOrEqual(10);
     expect(current.filter(isRollout).length).toBeGreaterThanOrEqual(5);
     expect(files.filter((f) => f.startsWith(EARLIER) && isCommand(f)).length).toBeGreaterThanOrEqual(10);
     expect(files.filter((f) => f.startsWith(EARLIER) && isRollout(f)).length).toBeGreaterThanOrEqual(5);
     expect(current.filter((f) => path.basename(f).startsWith('late-answers-')).length).toBeGreaterThanOrEqual(2);
+    expect(current.filter(isDevice).length).toBeGreaterThanOrEqual(2);
   });
 
   test.each(files)('%s replays without divergence', async (file) => {

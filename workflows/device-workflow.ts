@@ -1,0 +1,94 @@
+import { ApplicationFailure, condition, log, makeContinueAsNewFunc, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  DEVICE_MAX_HISTORY_EVENTS,
+  deviceSnapshotQuery,
+  deviceStatusSignal,
+  deviceWorkflowId,
+  type DeviceEntityInput,
+  type DeviceSnapshot,
+} from '../protocol/device-contract';
+import { DEVICE_ID_PATTERN } from '../protocol/id-patterns';
+import {
+  DeviceFirmwareAttribute,
+  DeviceIdAttribute,
+  DeviceModelAttribute,
+  DevicePresenceAttribute,
+  DeviceSiteAttribute,
+} from '../protocol/search-attributes';
+import { applyStatusReport, checkStatusReport, countInvalidReport, emptyDeviceRecord } from './device-record';
+
+/**
+ * `device-<deviceId>`: the device entity (protocol/device-contract.ts). It keeps the device's
+ * presence, boot and reported attributes from the status reports the bridge forwards, shows
+ * them as search attributes, and continues as new before its history grows long. It never
+ * ends by itself: a device is a thing that exists, whether online or not.
+ */
+export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
+  const info = workflowInfo();
+  // Started by hand or from another language with a wrong input: fail at once and say why,
+  // rather than keep a record under the wrong name.
+  if (typeof input?.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(input.deviceId)) {
+    throw ApplicationFailure.nonRetryable(`invalid device entity input: deviceId must match ${DEVICE_ID_PATTERN}`, 'InvalidDeviceEntityInput');
+  }
+  if (info.workflowId !== deviceWorkflowId(input.deviceId)) {
+    throw ApplicationFailure.nonRetryable(`the workflow ID must be ${deviceWorkflowId(input.deviceId)} (device-<deviceId>), got ${info.workflowId}`, 'InvalidDeviceEntityInput');
+  }
+  const { deviceId } = input;
+  const maxHistoryEvents = input.maxHistoryEvents ?? DEVICE_MAX_HISTORY_EVENTS;
+  let record: DeviceSnapshot = input.continued?.snapshot ?? emptyDeviceRecord(deviceId);
+
+  setHandler(deviceSnapshotQuery, () => record);
+  setHandler(deviceStatusSignal, (raw) => {
+    const checked = checkStatusReport(deviceId, raw);
+    if (!checked.ok) {
+      record = countInvalidReport(record);
+      log.warn('device status report refused', { deviceId, reason: checked.reason });
+      return;
+    }
+    const applied = applyStatusReport(record, checked.report);
+    record = applied.record;
+    for (const e of applied.events) log.info(`device ${e.event}`, { deviceId, detail: e.detail });
+    if (applied.events.length > 0) show(record);
+  });
+  show(record);
+
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxHistoryEvents);
+  const runs = (input.continued?.runs ?? 0) + 1;
+  // Search attributes go along explicitly: operators find the new run by them.
+  const now = workflowInfo();
+  return makeContinueAsNewFunc<typeof deviceWorkflow>({ typedSearchAttributes: now.typedSearchAttributes, memo: now.memo })({
+    ...input,
+    continued: { snapshot: record, runs },
+  });
+}
+
+/** Upserts the search attributes that differ from what the server shows, and the Web UI's summary. */
+function show(record: DeviceSnapshot): void {
+  const wanted: SearchAttributeUpdatePair[] = [
+    { key: DeviceIdAttribute, value: record.deviceId },
+    { key: DevicePresenceAttribute, value: record.presence },
+    { key: DeviceModelAttribute, value: record.attributes.model ?? null },
+    { key: DeviceFirmwareAttribute, value: record.attributes.firmware ?? null },
+    { key: DeviceSiteAttribute, value: record.attributes.site ?? null },
+  ];
+  const shown = workflowInfo().typedSearchAttributes;
+  const changed = wanted.filter((pair) => (shown.get(pair.key) ?? null) !== pair.value);
+  if (changed.length > 0) upsertSearchAttributes(changed);
+  setCurrentDetails(describeDevice(record));
+}
+
+function describeDevice(r: DeviceSnapshot): string {
+  const attrs = Object.entries(r.attributes)
+    .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(' ') : v}`)
+    .join(', ');
+  const last = r.recent.at(-1);
+  return [
+    `Device ${r.deviceId}: ${r.presence}${r.presenceSince ? ` since ${r.presenceSince}` : ''}${r.bootId ? `, boot ${r.bootId} (${r.boots} seen)` : ''}.`,
+    attrs ? `Reports ${attrs}.` : 'Reports no attributes.',
+    last ? `Last change: ${last.event} at ${last.at} (${last.detail}).` : '',
+    `Statuses applied ${r.reports.applied}, out of order ${r.reports.stale}, refused ${r.reports.invalid}.`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
