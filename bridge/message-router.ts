@@ -7,6 +7,7 @@ import { classifyDeviceMessage } from './classify-device-message';
 import { CommandOwners } from './command-owners';
 import { deadLetterOf, DeadLetterStore, type BridgeDeadLetterReason } from './dead-letters';
 import { DEFAULT_DEVICE_RATE, DeviceRateLimiter, type DeviceRate } from './device-rate-limiter';
+import { DeviceStatusForwarder, type DeviceStatusForwarderOptions } from './device-status-forwarder';
 import { DEFAULT_MAX_REPEATS, DuplicateGuard } from './duplicate-guard';
 import { isRedundantLateAnswer } from './late-answer-filter';
 import { PerKeyOrder } from './per-key-order';
@@ -29,6 +30,8 @@ export interface MessageRouterOptions {
   maxRepeats?: number;
   signals?: SignalForwarderOptions;
   presence?: PresenceWakerOptions;
+  /** How status changes reach the device entities (rate, concurrency). */
+  deviceStatus?: Omit<DeviceStatusForwarderOptions, 'taskQueue'>;
   counters?: BridgeCounters;
   /** Task queue of the worker that runs the late answers workflows (default COMMAND_TASK_QUEUE). */
   taskQueue?: string;
@@ -43,6 +46,7 @@ export interface MessageRouterOptions {
  *
  *   classify (topic, size, JSON, schema)          → dead letter by reason
  *   status → presence tracker → PresenceWaker    (off this path, batched, rate-limited)
+ *          → DeviceStatusForwarder → device-<id> (off this path, coalesced, rate-limited)
  *   ack/result → device budget                    → `rate-limited`
  *              → owner and state, from Temporal   → `unknown-command`, `spoofed`
  *              → repeats of the same answer       → dropped and counted (`duplicate-dropped`)
@@ -60,6 +64,7 @@ export class MessageRouter {
   readonly presence = new PresenceTracker();
   readonly deadLetters: DeadLetterStore;
   readonly waker: PresenceWaker;
+  readonly deviceStatuses: DeviceStatusForwarder;
   private readonly owners: CommandOwners;
   private readonly forwarder: SignalForwarder;
   private readonly rate?: DeviceRateLimiter;
@@ -71,6 +76,7 @@ export class MessageRouter {
     this.deadLetters = o.deadLetters ?? new DeadLetterStore({ logger: o.logger });
     this.owners = new CommandOwners(o.temporal);
     this.waker = new PresenceWaker(o.temporal, this.counters, o.logger, o.presence);
+    this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, { ...o.deviceStatus, taskQueue: o.taskQueue ?? COMMAND_TASK_QUEUE });
     this.rate = o.deviceRate === false ? undefined : new DeviceRateLimiter(o.deviceRate ?? DEFAULT_DEVICE_RATE);
     this.repeats = new DuplicateGuard(o.maxRepeats ?? DEFAULT_MAX_REPEATS);
     this.forwarder = new SignalForwarder(o.temporal, {
@@ -124,6 +130,10 @@ export class MessageRouter {
       logger.debug({ deviceId: parsed.deviceId, state: presence.state, change, retained }, 'device status');
       // Only live changes (including those queued while the bridge was down) wake commands.
       if (!retained && (change === 'came-online' || change === 'rebooted')) this.waker.wake(presence);
+      // Retained ones too: a device that came online while the bridge was away is still news
+      // for its entity (and the first status of a device creates it).
+      const { ts, attributes } = parsed.message;
+      this.deviceStatuses.report({ deviceId: presence.deviceId, state: presence.state, bootId: presence.bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) });
       return;
     }
 
@@ -210,6 +220,6 @@ export class MessageRouter {
   }
 
   async stop(): Promise<void> {
-    await this.waker.stop();
+    await Promise.all([this.waker.stop(), this.deviceStatuses.stop()]);
   }
 }

@@ -11,6 +11,7 @@ import { parseDuration, parsePositiveInt } from '../parse-options';
 import { DEFAULT_LANES, MAX_LANES } from '../../bridge/mqtt-bridge';
 import { DEFAULT_DEVICE_RATE } from '../../bridge/device-rate-limiter';
 import { DEFAULT_MAX_REPEATS } from '../../bridge/duplicate-guard';
+import { DEFAULT_DEVICE_STATUS_RATE } from '../../bridge/device-status-forwarder';
 import { untilStopped } from '../until-stopped';
 
 export function bridgeCommand(): Command {
@@ -31,6 +32,12 @@ export function bridgeCommand(): Command {
     .addOption(new Option('--device-burst <n>', 'messages a device may send at once before its budget applies').default(DEFAULT_DEVICE_RATE.burst).argParser(parsePositiveInt).env('DCO_DEVICE_BURST'))
     .addOption(new Option('--device-rate <n>', 'messages per second a device may send, sustained; past it they are dead letters `rate-limited`').default(DEFAULT_DEVICE_RATE.perSecond).argParser(parsePositiveInt).env('DCO_DEVICE_RATE'))
     .addOption(new Option('--max-repeats <n>', 'copies of one answer forwarded to Temporal; later copies are dropped and counted').default(DEFAULT_MAX_REPEATS).argParser(parsePositiveInt).env('DCO_MAX_REPEATS'))
+    .addOption(
+      new Option('--device-status-rate <n>', 'status changes forwarded to device entities per second at most (a reconnect storm is drained at this rate)')
+        .default(DEFAULT_DEVICE_STATUS_RATE)
+        .argParser(parsePositiveInt)
+        .env('DCO_DEVICE_STATUS_RATE'),
+    )
     .addOption(new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down').default(24 * 3600_000, '24h').argParser(parseDuration))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'bridge');
@@ -57,6 +64,7 @@ export function bridgeCommand(): Command {
         lanes: opts.lanes,
         deviceRate: { burst: opts.deviceBurst, perSecond: opts.deviceRate },
         maxRepeats: opts.maxRepeats,
+        deviceStatus: { perSecond: opts.deviceStatusRate },
       });
       const metrics = opts.metricsAddress ? await serveMetrics(opts.metricsAddress, () => bridge.connected) : undefined;
       if (metrics) exportBridgeMetrics(bridge.counters, metrics.registry);

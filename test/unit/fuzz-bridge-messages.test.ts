@@ -290,6 +290,8 @@ describe('MessageRouter (fake Temporal): arbitrary and hostile input', () => {
         };
       },
       list: () => (async function* () {})(),
+      // Statuses go to the device entities; their fate is not what this property is about.
+      signalWithStart: async () => ({}),
     },
   } as unknown as Client;
 
@@ -298,6 +300,7 @@ describe('MessageRouter (fake Temporal): arbitrary and hostile input', () => {
   // on its own (both limits have tests of their own).
   const bridge = new MessageRouter({ topicPrefix: P, temporal, logger: createLogger('fuzz', 'silent'), deadLetters, deviceRate: false, maxRepeats: Infinity });
   const handle = (topic: string, payload: Buffer) => bridge.route(topic, payload, false);
+  afterAll(() => bridge.stop());
 
   /** The counters that name a message's outcome (others, like presence:*, count side actions). */
   const OUTCOME = /^(rejected:.+|status|ack:.+|result:.+)$/;

@@ -1,0 +1,134 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../config/logger';
+import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
+import { deviceStatusSignal, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceStatusReport } from '../protocol/device-contract';
+import { DeviceIdAttribute } from '../protocol/search-attributes';
+import type { BridgeCounters } from './bridge-counters';
+import { classifyTemporalError, describeTemporalError } from './temporal-errors';
+
+export interface DeviceStatusForwarderOptions {
+  /** Status reports sent to device entities per second at most (default 20). */
+  perSecond?: number;
+  /** Signal-with-start calls in flight at once (default 2). */
+  concurrency?: number;
+  /** Task queue of the worker that runs the device entities (default COMMAND_TASK_QUEUE). */
+  taskQueue?: string;
+}
+
+export const DEFAULT_DEVICE_STATUS_RATE = 20;
+
+/**
+ * Hands each change of a device's status to its entity (`device-<deviceId>`, signal-with-start:
+ * the first status creates it), off the path of acks and results and at a bounded rate: a
+ * reconnect storm of 10,000 devices, or a bridge start that reads 10,000 retained statuses,
+ * is then a backlog drained at `perSecond`, not 10,000 calls competing with the answers that
+ * commands wait for. The newest report per device wins (one entry however fast a device
+ * flaps), and a status that repeats what was last forwarded (same state, boot and attributes)
+ * costs nothing.
+ *
+ * Not durable, and it need not be: what a lost report would have said is still the device's
+ * retained status, which the broker sends again at the bridge's next subscribe.
+ */
+export class DeviceStatusForwarder {
+  private readonly pending = new Map<string, DeviceStatusReport>();
+  /** What was last forwarded per device, to skip repeats (a heartbeat, a redelivery). */
+  private readonly forwarded = new Map<string, string>();
+  private running?: Promise<void>;
+  private stopped = false;
+  private readonly gapMs: number;
+  private readonly concurrency: number;
+  private nextAt = 0;
+
+  constructor(
+    private readonly temporal: Pick<Client, 'workflow'>,
+    private readonly counters: BridgeCounters,
+    private readonly logger: Logger,
+    private readonly o: DeviceStatusForwarderOptions = {},
+  ) {
+    const perSecond = o.perSecond ?? DEFAULT_DEVICE_STATUS_RATE;
+    if (!(perSecond > 0)) throw new Error(`device status rate must be a positive number, not ${perSecond}`);
+    this.gapMs = 1000 / perSecond;
+    this.concurrency = Math.max(1, o.concurrency ?? 2);
+  }
+
+  report(next: DeviceStatusReport): void {
+    if (this.stopped) return;
+    const queued = this.pending.get(next.deviceId);
+    if (queued) {
+      this.counters.add('device-status:coalesced');
+      // No attributes means "keep the last ones": do not lose those of the report it replaces.
+      if (!next.attributes && queued.attributes) next = { ...next, attributes: queued.attributes };
+      this.pending.delete(next.deviceId);
+    } else if (this.forwarded.get(next.deviceId) === digest(next)) {
+      this.counters.add('device-status:unchanged');
+      return;
+    }
+    this.pending.set(next.deviceId, next);
+    this.running ??= this.loop().finally(() => (this.running = undefined));
+  }
+
+  /** Reports waiting to be forwarded. */
+  get backlog(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves when every recorded report was attempted (tests, clean shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.pending.clear();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    while ((this.pending.size > 0 || inFlight.size > 0) && !this.stopped) {
+      if (this.pending.size === 0 || inFlight.size >= this.concurrency) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const wait = this.nextAt - Date.now();
+      if (wait > 0) {
+        await new Promise((r) => setTimeout(r, wait));
+        continue; // stop() may have emptied the queue meanwhile
+      }
+      this.nextAt = Math.max(Date.now(), this.nextAt) + this.gapMs;
+      const [deviceId, report] = this.pending.entries().next().value as [string, DeviceStatusReport];
+      this.pending.delete(deviceId);
+      const call = this.forward(report).finally(() => inFlight.delete(call));
+      inFlight.add(call);
+    }
+    await Promise.all(inFlight);
+  }
+
+  private async forward(report: DeviceStatusReport): Promise<void> {
+    try {
+      await this.temporal.workflow.signalWithStart(DEVICE_WORKFLOW_TYPE, {
+        workflowId: deviceWorkflowId(report.deviceId),
+        taskQueue: this.o.taskQueue ?? COMMAND_TASK_QUEUE,
+        args: [{ deviceId: report.deviceId }],
+        signal: deviceStatusSignal,
+        signalArgs: [report],
+        typedSearchAttributes: [{ key: DeviceIdAttribute, value: report.deviceId }],
+      });
+      this.forwarded.set(report.deviceId, digest(report));
+      this.counters.add('device-status:forwarded');
+    } catch (err) {
+      const transient = classifyTemporalError(err) === 'transient';
+      this.counters.add(transient ? 'device-status:retry' : 'device-status:refused');
+      this.logger.warn({ deviceId: report.deviceId, err: describeTemporalError(err) }, transient ? 'could not forward a device status; trying again' : 'Temporal refused a device status');
+      // Again later, unless a newer report came meanwhile (it carries what this one said).
+      if (transient && !this.stopped && !this.pending.has(report.deviceId)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (!this.stopped && !this.pending.has(report.deviceId)) this.pending.set(report.deviceId, report);
+      }
+    }
+  }
+}
+
+function digest(r: DeviceStatusReport): string {
+  return JSON.stringify([r.state, r.bootId, r.attributes ?? null]);
+}

@@ -1,0 +1,95 @@
+import { BridgeCounters } from '../../bridge/bridge-counters';
+import { DeviceStatusForwarder } from '../../bridge/device-status-forwarder';
+import { createLogger } from '../../config/logger';
+import type { DeviceStatusReport } from '../../protocol/device-contract';
+
+/** The forwarder's bookkeeping (coalescing, repeats, pacing, retries) with Temporal's call recorded. */
+function setup(o: { perSecond?: number; fail?: (n: number) => unknown } = {}) {
+  const calls: Array<{ at: number; workflowId: string; report: DeviceStatusReport }> = [];
+  let n = 0;
+  const temporal = {
+    workflow: {
+      signalWithStart: async (_type: string, opts: { workflowId: string; signalArgs: [DeviceStatusReport] }) => {
+        const err = o.fail?.(n++);
+        if (err) throw err;
+        calls.push({ at: Date.now(), workflowId: opts.workflowId, report: opts.signalArgs[0] });
+      },
+    },
+  };
+  const counters = new BridgeCounters();
+  const forwarder = new DeviceStatusForwarder(temporal as never, counters, createLogger('test', 'silent'), { perSecond: o.perSecond ?? 1000, concurrency: 2 });
+  return { calls, counters, forwarder };
+}
+let t = 0;
+const report = (deviceId: string, over: Partial<DeviceStatusReport> = {}): DeviceStatusReport => ({ deviceId, state: 'online', bootId: 'b1', receivedAt: new Date(Date.UTC(2026, 0, 1) + ++t).toISOString(), ...over });
+
+describe('DeviceStatusForwarder', () => {
+  test('the newest report per device is forwarded; one queued behind another replaces it', async () => {
+    const { calls, counters, forwarder } = setup({ perSecond: 10 });
+    forwarder.report(report('a'));
+    forwarder.report(report('b', { state: 'offline' }));
+    forwarder.report(report('b', { state: 'online', bootId: 'b2' }));
+    await forwarder.idle();
+    expect(calls.map((c) => `${c.workflowId} ${c.report.state} ${c.report.bootId}`)).toEqual(['device-a online b1', 'device-b online b2']);
+    expect(counters.get('device-status:coalesced')).toBe(1);
+    expect(counters.get('device-status:forwarded')).toBe(2);
+  });
+
+  test('a report without attributes that replaces one with attributes keeps them ("no attributes" means "keep the last")', async () => {
+    const { calls, forwarder } = setup({ perSecond: 10 });
+    forwarder.report(report('x')); // goes out first; the next two wait behind the pacing
+    forwarder.report(report('a', { attributes: { firmware: '2.0' } }));
+    forwarder.report(report('a', { state: 'offline' }));
+    await forwarder.idle();
+    expect(calls.at(-1)!.report).toMatchObject({ deviceId: 'a', state: 'offline', attributes: { firmware: '2.0' } });
+  });
+
+  test('a status that repeats what was last forwarded costs nothing', async () => {
+    const { calls, counters, forwarder } = setup();
+    forwarder.report(report('a', { attributes: { model: 'm' } }));
+    await forwarder.idle();
+    forwarder.report(report('a', { attributes: { model: 'm' } }));
+    await forwarder.idle();
+    forwarder.report(report('a', { attributes: { model: 'n' } }));
+    await forwarder.idle();
+    expect(calls.map((c) => c.report.attributes?.model)).toEqual(['m', 'n']);
+    expect(counters.get('device-status:unchanged')).toBe(1);
+  });
+
+  test('calls are paced: 5 devices at 20 per second take at least 4 gaps of 50 ms', async () => {
+    const { calls, forwarder } = setup({ perSecond: 20 });
+    for (const d of ['a', 'b', 'c', 'd', 'e']) forwarder.report(report(d));
+    await forwarder.idle();
+    expect(calls).toHaveLength(5);
+    for (let i = 1; i < calls.length; i++) expect(calls[i].at - calls[i - 1].at).toBeGreaterThanOrEqual(45); // timer granularity
+  });
+
+  test('a transient failure is tried again; a refusal is counted and dropped', async () => {
+    const unavailable = Object.assign(new Error('unavailable'), { code: 14 });
+    const invalid = Object.assign(new Error('invalid'), { code: 3 });
+    const retried = setup({ fail: (n) => (n === 0 ? unavailable : undefined) });
+    retried.forwarder.report(report('a'));
+    await retried.forwarder.idle();
+    expect(retried.calls).toHaveLength(1);
+    expect(retried.counters.get('device-status:retry')).toBe(1);
+
+    const refused = setup({ fail: () => invalid });
+    refused.forwarder.report(report('a'));
+    await refused.forwarder.idle();
+    expect(refused.calls).toHaveLength(0);
+    expect(refused.counters.get('device-status:refused')).toBe(1);
+  });
+
+  test('stop() while a report waits for its turn: nothing more is sent, and stop resolves without error', async () => {
+    const { calls, counters, forwarder } = setup({ perSecond: 2 });
+    forwarder.report(report('a'));
+    forwarder.report(report('b')); // waits ~500 ms for its turn
+    await new Promise((r) => setImmediate(r));
+    await expect(forwarder.stop()).resolves.toBeUndefined();
+    expect(calls.map((c) => c.workflowId)).toEqual(['device-a']);
+    forwarder.report(report('c')); // after stop: ignored
+    await forwarder.idle();
+    expect(calls).toHaveLength(1);
+    expect(counters.get('device-status:forwarded')).toBe(1);
+  });
+});
