@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import { z } from 'zod';
 import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import {
   CommandMessage,
+  DeviceAttributes,
   PROTOCOL_VERSION,
   type AckMessage,
   type ResultMessage,
@@ -74,6 +76,12 @@ export interface DeviceAgentOptions {
    * refusal). Until then, and after any later loss, it retries with backoff.
    */
   startTimeoutMs?: number;
+  /**
+   * What the device reports about itself (model, firmware, site, …), the full set, in every
+   * `online` status; never in `offline` or the Last Will. Unset: the status has none, and the
+   * service keeps what it was last told. Checked with the protocol's schema (RangeError).
+   */
+  attributes?: DeviceAttributes;
   onLog?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -92,9 +100,11 @@ export class DeviceAgent {
   private heartbeat?: NodeJS.Timeout;
   private readonly running = new Set<string>();
   private readonly prefix: string;
+  private attributes?: DeviceAttributes;
 
   constructor(private readonly o: DeviceAgentOptions) {
     this.prefix = o.topicPrefix ?? 'devices';
+    this.attributes = o.attributes && checkedAttributes(o.attributes);
     this.journal = new CommandJournal(o.journalDir, o.deviceId);
   }
 
@@ -108,7 +118,17 @@ export class DeviceAgent {
 
   private status(state: StatusMessage['state']): string {
     const s: StatusMessage = { v: PROTOCOL_VERSION, state, bootId: this.bootId, ts: new Date().toISOString() };
+    if (state === 'online' && this.attributes) s.attributes = this.attributes;
     return JSON.stringify(s);
+  }
+
+  /**
+   * New attributes (e.g. the firmware after an update), the full set: re-publishes the retained
+   * `online` status at once when connected, else the next connect sends them.
+   */
+  async setAttributes(attributes: DeviceAttributes): Promise<void> {
+    this.attributes = checkedAttributes(attributes);
+    if (this.client?.connected) await this.client.publishAsync(this.topic('status'), this.status('online'), { qos: 1, retain: true });
   }
 
   async start(): Promise<void> {
@@ -297,4 +317,10 @@ export class DeviceAgent {
     await client.endAsync(true);
     this.journal.close();
   }
+}
+
+function checkedAttributes(attributes: DeviceAttributes): DeviceAttributes {
+  const parsed = DeviceAttributes.safeParse(attributes);
+  if (!parsed.success) throw new RangeError(`invalid device attributes: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }

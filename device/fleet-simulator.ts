@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
-import { CommandMessage, PROTOCOL_VERSION, type AckMessage, type ResultMessage, type StatusMessage } from '../protocol/messages';
+import { CommandMessage, PROTOCOL_VERSION, type AckMessage, type DeviceAttributes, type ResultMessage, type StatusMessage } from '../protocol/messages';
 import { DEFAULT_TOPIC_PREFIX, deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
 import { CommandFailure, DeviceAgent, type CommandHandler } from './device-agent';
 import { hash32, seededPermutation, uniformFor } from './seeded-random';
+import { simulatedAttributes, simulatedFirmware } from './simulated-attributes';
 import { simulatedDeviceIds } from './simulator';
 import { decideNewCommand, decideRepeat, resultIsQuick } from './command-decisions';
 
@@ -55,6 +56,8 @@ export interface FleetSimulatorOptions {
   quickResultMs?: number;
   /** Offline devices: a retained `offline` status (known to presence, commands are held and expire) or none at all (commands time out). */
   offlineStatus?: 'offline' | 'none';
+  /** The firmware every device reports in its `online` status attributes (simulated-attributes.ts); default 1.0.0. */
+  firmware?: string;
   /** Commands the devices know; others are rejected `unknown-command: …`. Default: any name. */
   knownCommands?: readonly string[];
   /** Shared mode: unacknowledged QoS 1 publishes per connection, so a status burst does not flood the broker. */
@@ -132,6 +135,7 @@ interface SimDevice {
   index: number;
   profile: DeviceProfile;
   bootId: string;
+  attributes: DeviceAttributes;
 }
 
 /** One command in a device's journal (shared mode keeps all of a connection's devices in one map). */
@@ -272,7 +276,7 @@ class FleetConnection {
   }
 
   private status(d: SimDevice, state: StatusMessage['state']): StatusMessage {
-    return { v: PROTOCOL_VERSION, state, bootId: d.bootId, ts: new Date().toISOString() };
+    return { v: PROTOCOL_VERSION, state, bootId: d.bootId, ts: new Date().toISOString(), ...(state === 'online' ? { attributes: d.attributes } : {}) };
   }
 
   private async publish(deviceId: string, kind: TopicKind, body: object, retain = false): Promise<boolean> {
@@ -481,6 +485,7 @@ export class FleetSimulator {
   private readonly profiles: DeviceProfile[];
   private readonly index = new Map<string, number>();
   private readonly settings: Settings;
+  private readonly firmware: string;
   private readonly mode: 'shared' | 'per-device';
   private connections: FleetConnection[] = [];
   private agents: DeviceAgent[] = [];
@@ -499,6 +504,7 @@ export class FleetSimulator {
     this.deviceIds.forEach((id, i) => this.index.set(id, i));
     if (this.index.size !== n) throw new RangeError('device IDs must be unique');
     this.profiles = fleetProfiles(n, o);
+    this.firmware = simulatedFirmware(o.firmware);
     this.mode = o.mode ?? 'shared';
     if (this.mode === 'per-device' && (o.quickResultMs ?? 0) > 0) throw new RangeError('quickResultMs is for the shared mode (per-device agents take DeviceAgentOptions.quickResultMs)');
     const latencyMs = o.latencyMs ?? 200;
@@ -529,7 +535,13 @@ export class FleetSimulator {
 
   async start(): Promise<void> {
     const boot = randomUUID(); // a new bootId per device at every start of the simulator
-    const devices: SimDevice[] = this.deviceIds.map((id, index) => ({ id, index, profile: this.profiles[index], bootId: `${boot}-${index}` }));
+    const devices: SimDevice[] = this.deviceIds.map((id, index) => ({
+      id,
+      index,
+      profile: this.profiles[index],
+      bootId: `${boot}-${index}`,
+      attributes: simulatedAttributes(index, this.firmware),
+    }));
     if (this.mode === 'per-device') return this.startAgents(devices);
     const k = Math.min(devices.length, this.o.connections ?? Math.ceil(devices.length / DEVICES_PER_CONNECTION));
     if (!(k >= 1)) throw new RangeError(`connections must be at least 1, got ${this.o.connections}`);
@@ -581,6 +593,7 @@ export class FleetSimulator {
           handlers,
           sessionExpirySeconds: this.o.sessionExpirySeconds,
           startTimeoutMs: s.startTimeoutMs,
+          attributes: d.attributes,
           onLog: this.o.onLog,
           faults: {
             // Called for every valid command, repeats included: the place to count receipts.

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DeviceAgent } from './device-agent';
+import { simulatedAttributes, simulatedFirmware } from './simulated-attributes';
 import { simulatedHandlers } from './simulated-handlers';
 
 export interface SimulatorOptions {
@@ -20,6 +21,8 @@ export interface SimulatorOptions {
   quickResultMs?: number;
   /** Share of devices that stay offline (never connect): commands to them wait, then expire. */
   offlineRate: number;
+  /** The firmware every device reports in its status attributes (simulated-attributes.ts); default 1.0.0. */
+  firmware?: string;
   random?: () => number;
   onLog?: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -38,7 +41,8 @@ export class Simulator {
 
   async start(): Promise<void> {
     const random = this.o.random ?? Math.random;
-    for (const deviceId of simulatedDeviceIds(this.o.devices, this.o.idPrefix)) {
+    const firmware = simulatedFirmware(this.o.firmware);
+    for (const [index, deviceId] of simulatedDeviceIds(this.o.devices, this.o.idPrefix).entries()) {
       if (random() < this.o.offlineRate) {
         this.offline.push(deviceId);
         continue;
@@ -54,6 +58,7 @@ export class Simulator {
           journalDir: path.join(this.o.dataDir, 'journals'),
           handlers: simulatedHandlers({ latencyMs: this.o.latencyMs, failureRate: this.o.failureRate, random }),
           quickResultMs: this.o.quickResultMs,
+          attributes: simulatedAttributes(index, firmware),
           faults: {
             reject: () => (random() < this.o.rejectRate ? 'simulated-rejection' : undefined),
             dropAck: () => random() < this.o.dropAckRate,

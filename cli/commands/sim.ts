@@ -2,10 +2,12 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import { createLogger } from '../../config/logger';
 import { FleetSimulator } from '../../device/fleet-simulator';
+import { DEFAULT_SIMULATED_FIRMWARE, simulatedFirmware } from '../../device/simulated-attributes';
 import { Simulator } from '../../device/simulator';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseDuration, parsePositiveInt, parseRate } from '../parse-options';
 import { untilStopped } from '../until-stopped';
+import { UsageError } from '../usage-error';
 
 export function simCommand(): Command {
   return withConnectionOptions(new Command('sim'))
@@ -28,7 +30,14 @@ export function simCommand(): Command {
     )
     .addOption(new Option('--slow-rate <share>', '--shared: share of slow devices (10x latency)').default(0).argParser(parseRate))
     .addOption(new Option('--seed <n>', '--shared: seed of the device profiles').default(1).argParser(parsePositiveInt))
+    .addOption(new Option('--firmware <v>', 'the firmware every device reports (status attributes; models sim-a/sim-b and sites site-0…3 follow the device\'s index)').default(DEFAULT_SIMULATED_FIRMWARE))
     .action(async (opts) => {
+      // A bad --firmware is a usage error (exit 2) before anything connects.
+      try {
+        simulatedFirmware(opts.firmware);
+      } catch (err) {
+        throw new UsageError(`--firmware: ${(err as Error).message}`);
+      }
       const settings = settingsFrom(opts, 'gateway');
       const logger = createLogger('sim');
       if (opts.shared !== undefined) return runShared(opts, settings, logger);
@@ -47,6 +56,7 @@ export function simCommand(): Command {
         dropAckRate: opts.dropAckRate,
         quickResultMs: opts.quickResult,
         offlineRate: opts.offlineRate,
+        firmware: opts.firmware,
         onLog: (message, details) => logger.info(details ?? {}, message),
       });
       await sim.start();
@@ -82,6 +92,7 @@ async function runShared(opts: Record<string, any>, settings: ReturnType<typeof 
     quickResultMs: opts.quickResult,
     offlineRate: opts.offlineRate,
     slowRate: opts.slowRate,
+    firmware: opts.firmware,
     onLog: (message, details) => logger.info(details ?? {}, message),
   });
   await fleet.start();
