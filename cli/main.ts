@@ -19,6 +19,9 @@ const program = new Command('dco')
   .description('Device Command Orchestrator: durable device commands over MQTT, on Temporal')
   .version(version, '-V, --version', 'print the version of dco')
   .showHelpAfterError('(run with --help for usage)')
+  // Lets a command's options after its subcommand go to the subcommand (`dco devices show x --json`);
+  // commander honours a command's positional options only when its parent enables them too.
+  .enablePositionalOptions()
   .exitOverride();
 
 for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
