@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
 import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
-import { deviceStatusSignal, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceStatusReport } from '../protocol/device-contract';
+import { deviceStatusSignal, deviceTaskQueue, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceStatusReport } from '../protocol/device-contract';
 import { DeviceIdAttribute } from '../protocol/search-attributes';
 import type { BridgeCounters } from './bridge-counters';
 import { classifyTemporalError, describeTemporalError } from './temporal-errors';
@@ -11,7 +11,7 @@ export interface DeviceStatusForwarderOptions {
   perSecond?: number;
   /** Signal-with-start calls in flight at once (default 2). */
   concurrency?: number;
-  /** Task queue of the worker that runs the device entities (default COMMAND_TASK_QUEUE). */
+  /** Task queue of the worker that runs the device entities (default deviceTaskQueue(COMMAND_TASK_QUEUE)). */
   taskQueue?: string;
 }
 
@@ -108,7 +108,7 @@ export class DeviceStatusForwarder {
     try {
       await this.temporal.workflow.signalWithStart(DEVICE_WORKFLOW_TYPE, {
         workflowId: deviceWorkflowId(report.deviceId),
-        taskQueue: this.o.taskQueue ?? COMMAND_TASK_QUEUE,
+        taskQueue: this.o.taskQueue ?? deviceTaskQueue(COMMAND_TASK_QUEUE),
         args: [{ deviceId: report.deviceId }],
         signal: deviceStatusSignal,
         signalArgs: [report],

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
 import { COMMAND_TASK_QUEUE, type DeviceMessage, type DevicePresence } from '../protocol/command-contract';
+import { deviceTaskQueue } from '../protocol/device-contract';
 import { MAX_JSON_DEPTH } from '../protocol/json-depth';
 import { BridgeCounters } from './bridge-counters';
 import { classifyDeviceMessage } from './classify-device-message';
@@ -76,7 +77,7 @@ export class MessageRouter {
     this.deadLetters = o.deadLetters ?? new DeadLetterStore({ logger: o.logger });
     this.owners = new CommandOwners(o.temporal);
     this.waker = new PresenceWaker(o.temporal, this.counters, o.logger, o.presence);
-    this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, { ...o.deviceStatus, taskQueue: o.taskQueue ?? COMMAND_TASK_QUEUE });
+    this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, { ...o.deviceStatus, taskQueue: deviceTaskQueue(o.taskQueue ?? COMMAND_TASK_QUEUE) });
     this.rate = o.deviceRate === false ? undefined : new DeviceRateLimiter(o.deviceRate ?? DEFAULT_DEVICE_RATE);
     this.repeats = new DuplicateGuard(o.maxRepeats ?? DEFAULT_MAX_REPEATS);
     this.forwarder = new SignalForwarder(o.temporal, {

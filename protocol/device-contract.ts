@@ -16,6 +16,15 @@ export function deviceWorkflowId(deviceId: string): string {
   return `device-${deviceId}`;
 }
 
+/**
+ * The entities' own task queue beside the commands' (`<queue>-devices`): their worker keeps
+ * only a few of them in memory, so a fleet of devices that rarely change costs the worker
+ * nothing, and entity work never waits in line with command tasks.
+ */
+export function deviceTaskQueue(commandTaskQueue: string): string {
+  return `${commandTaskQueue}-devices`;
+}
+
 /** A device status as the bridge forwards it. `deviceId` comes from the topic, not the payload. */
 export interface DeviceStatusReport {
   deviceId: string;

@@ -7,15 +7,22 @@ import { installTemporalRuntime } from '../../config/temporal-runtime';
 import { tracingPlugin } from '../../config/tracing';
 import { prebuiltWorkflowBundle } from '../../workers/workflow-bundle';
 import { createCommandWorker } from '../../workers/command-worker';
+import { createDeviceWorker, DEFAULT_CACHED_DEVICE_ENTITIES } from '../../workers/device-worker';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parsePositiveInt } from '../parse-options';
 
 export function workerCommand(): Command {
   return withConnectionOptions(new Command('worker'))
-    .description('run a command worker: executes command workflows and publishes commands over MQTT')
+    .description('run a command worker: executes command workflows and publishes commands over MQTT, and the device entities')
     .addOption(new Option('--max-workflow-tasks <n>', 'concurrent workflow tasks').argParser(parsePositiveInt))
     .addOption(new Option('--max-activities <n>', 'concurrent activities (publishes)').argParser(parsePositiveInt))
     .addOption(new Option('--max-cached-workflows <n>', 'workflows kept in memory between tasks (SDK default: from the V8 heap limit)').argParser(parsePositiveInt))
+    .addOption(
+      new Option('--max-cached-devices <n>', 'device entities kept in memory between their status changes (the others are replayed from history when they change)')
+        .default(DEFAULT_CACHED_DEVICE_ENTITIES)
+        .argParser(parsePositiveInt)
+        .env('DCO_MAX_CACHED_DEVICES'),
+    )
     .option('--tracing', 'OpenTelemetry spans for workflows and activities, as JSON lines on stderr (or DCO_TRACING=1)')
     .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (SDK and command metrics) here').env('DCO_METRICS_ADDRESS'))
     .action(async (opts) => {
@@ -32,8 +39,9 @@ export function workerCommand(): Command {
         caFile: settings.mqttCaFile,
         log: (message, details) => logger.warn(details, message),
       });
+      const code = workflowCode(tracing !== undefined, logger);
       const worker = await createCommandWorker({
-        ...workflowCode(tracing !== undefined, logger),
+        ...code,
         connection,
         namespace: settings.namespace,
         taskQueue: settings.taskQueue,
@@ -47,9 +55,17 @@ export function workerCommand(): Command {
           ...(opts.maxCachedWorkflows ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
         },
       });
+      const devices = await createDeviceWorker({
+        ...code,
+        connection,
+        namespace: settings.namespace,
+        commandTaskQueue: settings.taskQueue,
+        ...(tracing ? { plugins: [tracing] } : {}),
+        maxCachedEntities: opts.maxCachedDevices,
+      });
       logger.info({ taskQueue: settings.taskQueue, temporal: settings.temporalAddress, mqtt: settings.mqttUrl }, 'worker started');
-      // The worker stops itself on SIGINT/SIGTERM, finishing the tasks it holds.
-      await worker.run();
+      // Each worker stops itself on SIGINT/SIGTERM, finishing the tasks it holds.
+      await Promise.all([worker.run(), devices.run()]);
       await publisher.close();
       await connection.close();
       await clientConnection.close();

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { deviceSnapshotQuery, deviceStatusSignal, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceSnapshot } from '../../protocol/device-contract';
+import { deviceSnapshotQuery, deviceStatusSignal, deviceTaskQueue, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceSnapshot } from '../../protocol/device-contract';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
 import { RawDevice } from '../support/raw-device';
@@ -46,6 +46,8 @@ describe('device entity', () => {
     const s = await entityWhen(deviceId, (x) => x.presence === 'online');
     expect(s).toMatchObject({ deviceId, presence: 'online', bootId: 'boot-A', boots: 1, attributes: { model: 'pump-x2', firmware, site: 'plant 7', timeZone: 'Europe/Berlin', tags: ['north', 'beta'] } });
     expect(s.recent.map((e) => e.event)).toEqual(['first-seen']);
+    // On the entities' own task queue, whose worker keeps only a few of them in memory.
+    expect((await h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).describe()).taskQueue).toBe(deviceTaskQueue(h.taskQueue));
 
     const query = `WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND DeviceFirmware = '${firmware}' AND DeviceModel = 'pump-x2' AND DeviceSite = 'plant 7' AND DevicePresence = 'online'`;
     await eventually(() => listIds(query), (ids) => ids.length === 1);
@@ -114,7 +116,7 @@ describe('device entity', () => {
     // Started as the bridge does, with a short history limit so it continues as new soon.
     const handle = await h.client.temporal.workflow.signalWithStart(DEVICE_WORKFLOW_TYPE, {
       workflowId,
-      taskQueue: h.taskQueue,
+      taskQueue: deviceTaskQueue(h.taskQueue),
       args: [{ deviceId, maxHistoryEvents: 20 }],
       signal: deviceStatusSignal,
       signalArgs: [{ deviceId, state: 'online', bootId: 'b0', receivedAt: new Date().toISOString() }],
@@ -140,7 +142,7 @@ describe('device entity', () => {
   });
 
   test('started by hand under the wrong ID, an entity fails at once and says why', async () => {
-    const handle = await h.client.temporal.workflow.start(DEVICE_WORKFLOW_TYPE, { workflowId: `device-${id('a')}`, taskQueue: h.taskQueue, args: [{ deviceId: id('b') }] });
+    const handle = await h.client.temporal.workflow.start(DEVICE_WORKFLOW_TYPE, { workflowId: `device-${id('a')}`, taskQueue: deviceTaskQueue(h.taskQueue), args: [{ deviceId: id('b') }] });
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String((err as WorkflowFailedError).cause?.message)).toBe(`the workflow ID must be device-${id('b')} (device-<deviceId>), got device-${id('a')}`);

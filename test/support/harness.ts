@@ -10,6 +10,7 @@ import { replayAndRecord } from './replay-recorder';
 import { createLogger } from '../../config/logger';
 import { DeviceAgent, type CommandHandler, type DeviceFaults } from '../../device/device-agent';
 import { createCommandWorker } from '../../workers/command-worker';
+import { createDeviceWorker } from '../../workers/device-worker';
 import { testEnv, type TestEnv } from '../setup/test-env';
 
 export interface Credentials {
@@ -30,7 +31,7 @@ export class Harness {
   client!: DcoClient;
   connection!: Connection;
   private nativeConnection?: NativeConnection;
-  private workerRun?: { worker: Worker; done: Promise<void>; publisher: MqttPublisher };
+  private workerRun?: { worker: Worker; devices: Worker; done: Promise<void>; publisher: MqttPublisher };
   bridge?: MqttBridge;
   readonly devices: DeviceAgent[] = [];
   /** Workflow IDs of every command this harness started: replayed at stop(). */
@@ -74,15 +75,22 @@ export class Harness {
       client: this.client.temporal,
       workflowBundle: { codePath: this.env.bundlePath },
     });
-    const done = worker.run();
-    this.workerRun = { worker, done, publisher };
+    const devices = await createDeviceWorker({
+      connection: this.nativeConnection,
+      namespace: 'default',
+      commandTaskQueue: this.taskQueue,
+      workflowBundle: { codePath: this.env.bundlePath },
+    });
+    const done = Promise.all([worker.run(), devices.run()]).then(() => undefined);
+    this.workerRun = { worker, devices, done, publisher };
   }
 
   async stopWorker(): Promise<void> {
     if (!this.workerRun) return;
-    const { worker, done, publisher } = this.workerRun;
+    const { worker, devices, done, publisher } = this.workerRun;
     this.workerRun = undefined;
     worker.shutdown();
+    devices.shutdown();
     await done;
     await publisher.close();
   }
