@@ -11,6 +11,11 @@ export interface DeviceStatusForwarderOptions {
   perSecond?: number;
   /** Signal-with-start calls in flight at once (default 2). */
   concurrency?: number;
+  /**
+   * Retained statuses (read at a subscribe: a bridge start or reconnect) forwarded per second
+   * at most, when no live change waits (default a tenth of perSecond, at least 1).
+   */
+  backfillPerSecond?: number;
   /** Task queue of the worker that runs the device entities (default deviceTaskQueue(COMMAND_TASK_QUEUE)). */
   taskQueue?: string;
 }
@@ -26,11 +31,19 @@ export const DEFAULT_DEVICE_STATUS_RATE = 20;
  * flaps), and a status that repeats what was last forwarded (same state, boot and attributes)
  * costs nothing.
  *
+ * Retained statuses wait in a queue of their own, drained only when no live change waits
+ * and at a tenth of the rate: a bridge restart re-reads every device's retained status, which
+ * mostly repeats what the entities know, so it must not cost the fleet's entities a task each
+ * at full speed, nor delay the live changes behind it.
+ *
  * Not durable, and it need not be: what a lost report would have said is still the device's
  * retained status, which the broker sends again at the bridge's next subscribe.
  */
 export class DeviceStatusForwarder {
+  /** Live changes, newest per device, forwarded first. */
   private readonly pending = new Map<string, DeviceStatusReport>();
+  /** Retained statuses read at a subscribe, forwarded when no live change waits. */
+  private readonly backfill = new Map<string, DeviceStatusReport>();
   /** What was last forwarded per device, to skip repeats (a heartbeat, a redelivery). */
   private readonly forwarded = new Map<string, string>();
   private running?: Promise<void>;
@@ -38,6 +51,8 @@ export class DeviceStatusForwarder {
   private readonly gapMs: number;
   private readonly concurrency: number;
   private nextAt = 0;
+  private readonly backfillGapMs: number;
+  private nextBackfillAt = 0;
 
   constructor(
     private readonly temporal: Pick<Client, 'workflow'>,
@@ -48,11 +63,32 @@ export class DeviceStatusForwarder {
     const perSecond = o.perSecond ?? DEFAULT_DEVICE_STATUS_RATE;
     if (!(perSecond > 0)) throw new Error(`device status rate must be a positive number, not ${perSecond}`);
     this.gapMs = 1000 / perSecond;
+    const backfill = o.backfillPerSecond ?? Math.max(1, perSecond / 10);
+    if (!(backfill > 0)) throw new Error(`device status backfill rate must be a positive number, not ${backfill}`);
+    this.backfillGapMs = 1000 / backfill;
     this.concurrency = Math.max(1, o.concurrency ?? 2);
   }
 
-  report(next: DeviceStatusReport): void {
+  /** `retained`: the status was read at a subscribe (the broker's copy), not published now. */
+  report(next: DeviceStatusReport, retained = false): void {
     if (this.stopped) return;
+    if (retained) {
+      // A live change already waiting is at least as new.
+      if (this.pending.has(next.deviceId)) return void this.counters.add('device-status:coalesced');
+      if (this.backfill.has(next.deviceId)) this.counters.add('device-status:coalesced');
+      else if (this.forwarded.get(next.deviceId) === digest(next)) return void this.counters.add('device-status:unchanged');
+      this.backfill.delete(next.deviceId);
+      this.backfill.set(next.deviceId, next);
+      this.running ??= this.loop().finally(() => (this.running = undefined));
+      return;
+    }
+    // A live change replaces the retained copy waiting for the same device.
+    const stale = this.backfill.get(next.deviceId);
+    if (stale) {
+      this.backfill.delete(next.deviceId);
+      this.counters.add('device-status:coalesced');
+      if (!next.attributes && stale.attributes) next = { ...next, attributes: stale.attributes };
+    }
     const queued = this.pending.get(next.deviceId);
     if (queued) {
       this.counters.add('device-status:coalesced');
@@ -67,9 +103,9 @@ export class DeviceStatusForwarder {
     this.running ??= this.loop().finally(() => (this.running = undefined));
   }
 
-  /** Reports waiting to be forwarded. */
+  /** Reports waiting to be forwarded, live and retained. */
   get backlog(): number {
-    return this.pending.size;
+    return this.pending.size + this.backfill.size;
   }
 
   /** Resolves when every recorded report was attempted (tests, clean shutdown). */
@@ -80,24 +116,30 @@ export class DeviceStatusForwarder {
   async stop(): Promise<void> {
     this.stopped = true;
     this.pending.clear();
+    this.backfill.clear();
     await this.running;
   }
 
   private async loop(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
-    while ((this.pending.size > 0 || inFlight.size > 0) && !this.stopped) {
-      if (this.pending.size === 0 || inFlight.size >= this.concurrency) {
+    while ((this.backlog > 0 || inFlight.size > 0) && !this.stopped) {
+      if (this.backlog === 0 || inFlight.size >= this.concurrency) {
         await Promise.race(inFlight);
         continue;
       }
-      const wait = this.nextAt - Date.now();
+      const live = this.pending.size > 0;
+      const now = Date.now();
+      const wait = Math.max(this.nextAt, live ? 0 : this.nextBackfillAt) - now;
       if (wait > 0) {
-        await new Promise((r) => setTimeout(r, wait));
-        continue; // stop() may have emptied the queue meanwhile
+        // At most one gap: a live change that arrives meanwhile is not held behind a backfill wait.
+        await new Promise((r) => setTimeout(r, Math.min(wait, this.gapMs)));
+        continue; // stop() may have emptied the queues meanwhile
       }
-      this.nextAt = Math.max(Date.now(), this.nextAt) + this.gapMs;
-      const [deviceId, report] = this.pending.entries().next().value as [string, DeviceStatusReport];
-      this.pending.delete(deviceId);
+      this.nextAt = Math.max(now, this.nextAt) + this.gapMs;
+      if (!live) this.nextBackfillAt = Math.max(now, this.nextBackfillAt) + this.backfillGapMs;
+      const queue = live ? this.pending : this.backfill;
+      const [deviceId, report] = queue.entries().next().value as [string, DeviceStatusReport];
+      queue.delete(deviceId);
       const call = this.forward(report).finally(() => inFlight.delete(call));
       inFlight.add(call);
     }
@@ -123,7 +165,7 @@ export class DeviceStatusForwarder {
       // Again later, unless a newer report came meanwhile (it carries what this one said).
       if (transient && !this.stopped && !this.pending.has(report.deviceId)) {
         await new Promise((r) => setTimeout(r, 1000));
-        if (!this.stopped && !this.pending.has(report.deviceId)) this.pending.set(report.deviceId, report);
+        if (!this.stopped && !this.pending.has(report.deviceId) && !this.backfill.has(report.deviceId)) this.pending.set(report.deviceId, report);
       }
     }
   }

@@ -134,7 +134,7 @@ export class MessageRouter {
       // Retained ones too: a device that came online while the bridge was away is still news
       // for its entity (and the first status of a device creates it).
       const { ts, attributes } = parsed.message;
-      this.deviceStatuses.report({ deviceId: presence.deviceId, state: presence.state, bootId: presence.bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) });
+      this.deviceStatuses.report({ deviceId: presence.deviceId, state: presence.state, bootId: presence.bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) }, retained);
       return;
     }
 

@@ -6,7 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import mqtt from 'mqtt';
 import { deviceSnapshotQuery, deviceStatusSignal, deviceTaskQueue, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceSnapshot } from '../../protocol/device-contract';
+import { deviceTopic } from '../../protocol/topics';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
 import { RawDevice } from '../support/raw-device';
@@ -146,5 +148,22 @@ describe('device entity', () => {
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String((err as WorkflowFailedError).cause?.message)).toBe(`the workflow ID must be device-${id('b')} (device-<deviceId>), got device-${id('a')}`);
+  });
+
+  test('a status retained while no bridge ran reaches the entity when a bridge starts (the backfill of retained statuses)', async () => {
+    const deviceId = id('while-away');
+    const topic = deviceTopic(h.topicPrefix, deviceId, 'status');
+    await h.stopBridge();
+    const c = await mqtt.connectAsync(h.env.mqttUrl, { protocolVersion: 5 });
+    try {
+      await c.publishAsync(topic, JSON.stringify({ v: 1, state: 'online', bootId: 'boot-W', attributes: { firmware: '3.0.0' } }), { qos: 1, retain: true });
+      await h.startBridge();
+      const s = await entityWhen(deviceId, (x) => x.presence === 'online', 30_000);
+      expect(s).toMatchObject({ deviceId, bootId: 'boot-W', boots: 1, attributes: { firmware: '3.0.0' } });
+      expect(h.bridge!.counters.toJSON()['device-status:forwarded']).toBeGreaterThanOrEqual(1);
+    } finally {
+      await c.publishAsync(topic, '', { qos: 1, retain: true }); // clears the retained status
+      await c.endAsync();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { createLogger } from '../../config/logger';
 import type { DeviceStatusReport } from '../../protocol/device-contract';
 
 /** The forwarder's bookkeeping (coalescing, repeats, pacing, retries) with Temporal's call recorded. */
-function setup(o: { perSecond?: number; fail?: (n: number) => unknown } = {}) {
+function setup(o: { perSecond?: number; backfillPerSecond?: number; fail?: (n: number) => unknown } = {}) {
   const calls: Array<{ at: number; workflowId: string; report: DeviceStatusReport }> = [];
   let n = 0;
   const temporal = {
@@ -17,7 +17,7 @@ function setup(o: { perSecond?: number; fail?: (n: number) => unknown } = {}) {
     },
   };
   const counters = new BridgeCounters();
-  const forwarder = new DeviceStatusForwarder(temporal as never, counters, createLogger('test', 'silent'), { perSecond: o.perSecond ?? 1000, concurrency: 2 });
+  const forwarder = new DeviceStatusForwarder(temporal as never, counters, createLogger('test', 'silent'), { perSecond: o.perSecond ?? 1000, backfillPerSecond: o.backfillPerSecond, concurrency: 2 });
   return { calls, counters, forwarder };
 }
 let t = 0;
@@ -91,5 +91,41 @@ describe('DeviceStatusForwarder', () => {
     await forwarder.idle();
     expect(calls).toHaveLength(1);
     expect(counters.get('device-status:forwarded')).toBe(1);
+  });
+
+  test('retained statuses (a bridge start) wait behind live changes, and go at the backfill rate', async () => {
+    const { calls, counters, forwarder } = setup({ perSecond: 100, backfillPerSecond: 10 });
+    for (const d of ['r1', 'r2', 'r3', 'r4']) forwarder.report(report(d), true);
+    forwarder.report(report('live-1'));
+    forwarder.report(report('live-2'));
+    await forwarder.idle();
+    const order = calls.map((c) => c.workflowId.replace('device-', ''));
+    // r1 may have gone out before the live ones arrived; every other retained one waits behind them.
+    expect(order.filter((d) => d !== 'r1')).toEqual(['live-1', 'live-2', 'r2', 'r3', 'r4']);
+    const retainedAt = calls.filter((c) => c.workflowId.startsWith('device-r')).map((c) => c.at);
+    for (let i = 1; i < retainedAt.length; i++) expect(retainedAt[i] - retainedAt[i - 1]).toBeGreaterThanOrEqual(95); // 10/s, timer slack
+    expect(counters.get('device-status:forwarded')).toBe(6);
+  });
+
+  test('a live change replaces the retained copy waiting for the same device, keeping its attributes; a retained copy never replaces a live one', async () => {
+    const { calls, counters, forwarder } = setup({ perSecond: 100, backfillPerSecond: 1 });
+    forwarder.report(report('x'), true); // goes out at once; the next retained one waits a second
+    forwarder.report(report('a', { attributes: { firmware: '1.0' } }), true);
+    forwarder.report(report('a', { state: 'offline' }));
+    forwarder.report(report('b', { state: 'offline', bootId: 'b9' }));
+    forwarder.report(report('b'), true);
+    await forwarder.idle();
+    expect(calls.map((c) => `${c.workflowId} ${c.report.state} ${c.report.attributes?.firmware ?? '-'}`)).toEqual(['device-x online -', 'device-a offline 1.0', 'device-b offline -']);
+    expect(counters.get('device-status:coalesced')).toBe(2);
+  });
+
+  test('a retained status that repeats what was last forwarded costs nothing', async () => {
+    const { calls, counters, forwarder } = setup();
+    forwarder.report(report('a'));
+    await forwarder.idle();
+    forwarder.report(report('a'), true); // e.g. the bridge's MQTT session was lost and it subscribed again
+    await forwarder.idle();
+    expect(calls).toHaveLength(1);
+    expect(counters.get('device-status:unchanged')).toBe(1);
   });
 });
