@@ -8,7 +8,7 @@ import { workflowsPath } from './command-worker';
  * replayed from its history (at most DEVICE_MAX_HISTORY_EVENTS events) when it next changes.
  * This bound is what keeps the worker's memory flat however many devices there are.
  */
-export const DEFAULT_CACHED_DEVICE_ENTITIES = 100;
+export const DEFAULT_CACHED_DEVICE_ENTITIES = 20;
 
 /**
  * Entity tasks run at once. Status changes are paced by the bridge (--device-status-rate), so
