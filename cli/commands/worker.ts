@@ -6,8 +6,8 @@ import { connectNative, connectWithRetry, temporalConnectionOptions } from '../.
 import { installTemporalRuntime } from '../../config/temporal-runtime';
 import { tracingPlugin } from '../../config/tracing';
 import { prebuiltWorkflowBundle } from '../../workers/workflow-bundle';
-import { createCommandWorker } from '../../workers/command-worker';
-import { createDeviceWorker, DEFAULT_CACHED_DEVICE_ENTITIES } from '../../workers/device-worker';
+import { DEFAULT_CACHED_DEVICE_ENTITIES } from '../../workers/device-worker';
+import { createServiceWorkers } from '../../workers/service-workers';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parsePositiveInt } from '../parse-options';
 
@@ -40,7 +40,7 @@ export function workerCommand(): Command {
         log: (message, details) => logger.warn(details, message),
       });
       const code = workflowCode(tracing !== undefined, logger);
-      const worker = await createCommandWorker({
+      const workers = await createServiceWorkers({
         ...code,
         connection,
         namespace: settings.namespace,
@@ -54,18 +54,11 @@ export function workerCommand(): Command {
           ...(opts.maxActivities ? { maxConcurrentActivityTaskExecutions: opts.maxActivities } : {}),
           ...(opts.maxCachedWorkflows ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
         },
-      });
-      const devices = await createDeviceWorker({
-        ...code,
-        connection,
-        namespace: settings.namespace,
-        commandTaskQueue: settings.taskQueue,
-        ...(tracing ? { plugins: [tracing] } : {}),
         maxCachedEntities: opts.maxCachedDevices,
       });
       logger.info({ taskQueue: settings.taskQueue, temporal: settings.temporalAddress, mqtt: settings.mqttUrl }, 'worker started');
       // Each worker stops itself on SIGINT/SIGTERM, finishing the tasks it holds.
-      await Promise.all([worker.run(), devices.run()]);
+      await workers.run();
       await publisher.close();
       await connection.close();
       await clientConnection.close();

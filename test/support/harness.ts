@@ -9,8 +9,7 @@ import type { SendRequestInput } from '../../client/send-request';
 import { replayAndRecord } from './replay-recorder';
 import { createLogger } from '../../config/logger';
 import { DeviceAgent, type CommandHandler, type DeviceFaults } from '../../device/device-agent';
-import { createCommandWorker } from '../../workers/command-worker';
-import { createDeviceWorker } from '../../workers/device-worker';
+import { createServiceWorkers, type ServiceWorkers } from '../../workers/service-workers';
 import { testEnv, type TestEnv } from '../setup/test-env';
 
 export interface Credentials {
@@ -31,7 +30,7 @@ export class Harness {
   client!: DcoClient;
   connection!: Connection;
   private nativeConnection?: NativeConnection;
-  private workerRun?: { worker: Worker; devices: Worker; done: Promise<void>; publisher: MqttPublisher };
+  private workerRun?: { workers: ServiceWorkers; done: Promise<void>; publisher: MqttPublisher };
   bridge?: MqttBridge;
   readonly devices: DeviceAgent[] = [];
   /** Workflow IDs of every command this harness started: replayed at stop(). */
@@ -66,7 +65,7 @@ export class Harness {
     this.nativeConnection ??= await NativeConnection.connect({ address: this.env.temporalAddress });
     const publisher = new MqttPublisher({ url: this.serviceMqttUrl, ...this.broker?.worker, caFile: this.broker?.caFile });
     await publisher.waitConnected();
-    const worker = await createCommandWorker({
+    const workers = await createServiceWorkers({
       connection: this.nativeConnection,
       namespace: 'default',
       taskQueue: this.taskQueue,
@@ -75,22 +74,15 @@ export class Harness {
       client: this.client.temporal,
       workflowBundle: { codePath: this.env.bundlePath },
     });
-    const devices = await createDeviceWorker({
-      connection: this.nativeConnection,
-      namespace: 'default',
-      commandTaskQueue: this.taskQueue,
-      workflowBundle: { codePath: this.env.bundlePath },
-    });
-    const done = Promise.all([worker.run(), devices.run()]).then(() => undefined);
-    this.workerRun = { worker, devices, done, publisher };
+    const done = workers.run();
+    this.workerRun = { workers, done, publisher };
   }
 
   async stopWorker(): Promise<void> {
     if (!this.workerRun) return;
-    const { worker, devices, done, publisher } = this.workerRun;
+    const { workers, done, publisher } = this.workerRun;
     this.workerRun = undefined;
-    worker.shutdown();
-    devices.shutdown();
+    workers.shutdown();
     await done;
     await publisher.close();
   }
