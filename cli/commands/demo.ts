@@ -55,6 +55,8 @@ export function demoCommand(): Command {
             journalDir: path.join(opts.dataDir, 'demo-devices'),
             handlers,
             faults,
+            // What it reports about itself: kept by its device entity (`dco devices show`).
+            attributes: { model: deviceId.replace(/-\d+$/, '-demo'), firmware: '1.0.0', site: 'demo-lab' },
           });
         devices.push(
           device('thermostat-1', { 'set-config': async (p) => (await sleep(400), { applied: p }) }),
@@ -104,8 +106,10 @@ export function demoCommand(): Command {
         if (stack.uiUrl) {
           say(`\nInspect them in the Temporal Web UI: ${stack.uiUrl}/namespaces/default/workflows`);
           say(`  e.g. only pump-2: ${stack.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`DeviceId="pump-2"`)}`);
+          say(`  the devices' own records: ${stack.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowType="deviceWorkflow"`)}`);
         }
         say(`Try it yourself:  TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/dco send thermostat-1 set-config --params '{"targetC":19}' --wait`);
+        say(`  one device's record (presence, boots, attributes, open commands):  TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/dco devices show thermostat-1`);
         if (!opts.exit) {
           say('\nThe system keeps running; press Ctrl-C to stop it.');
           await untilStopped();
