@@ -36,7 +36,7 @@ import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
 import { noisyNeighbour, reconnectStorm } from './isolation';
 import { freePort } from '../stack/net';
 import { SUGGESTED_QUICK_RESULT_MS } from '../device/command-decisions';
-import { publishCauses } from './publish-causes';
+import { bridgeOutcomes, publishCauses } from './publish-causes';
 
 const program = new Command('bench')
   .option('--commands <n>', 'commands per throughput variant', (v) => Number(v), 1000)
@@ -50,6 +50,7 @@ const program = new Command('bench')
   // memory), and an explicit cache size keeps the SDK from deriving a small one from that cap.
   .option('--worker-heap-mb <n>', 'rollout worker: --max-old-space-size (0: Node default)', (v) => Number(v), 400)
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
+  .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before, as after a bridge restart: retained statuses, the slower backfill)")
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-throughput', 'only the rollouts')
   .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
@@ -202,15 +203,17 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   const taskQueue = `bench-rollout-${name}`;
   say(`${failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}`);
   const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name) });
-  await sim.start();
+  if (!opts.statusesLive) await sim.start();
   const env = { ...process.env, TEMPORAL_ADDRESS: address, MQTT_URL: mqttUrl, DCO_TASK_QUEUE: taskQueue, DCO_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' };
   const metricsAddress = `127.0.0.1:${await freePort()}`;
+  const bridgeMetricsAddress = `127.0.0.1:${await freePort()}`;
   const workerArgs = ['--metrics-address', metricsAddress, ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : [])];
   const workerEnv = opts.workerHeapMb ? { ...env, NODE_OPTIONS: `--max-old-space-size=${opts.workerHeapMb}` } : env;
   const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [DCO, 'worker', ...workerArgs], logFile: path.join(dir, `${name}-worker.log`), env: workerEnv });
-  const bridge = new ManagedProcess({ name: 'bridge', command: process.execPath, args: [DCO, 'bridge', '--client-id', `bench-bridge-${name}`], logFile: path.join(dir, `${name}-bridge.log`), env });
+  const bridge = new ManagedProcess({ name: 'bridge', command: process.execPath, args: [DCO, 'bridge', '--client-id', `bench-bridge-${name}`, '--metrics-address', bridgeMetricsAddress], logFile: path.join(dir, `${name}-bridge.log`), env });
   try {
     await new Promise((r) => setTimeout(r, 8_000)); // both connect and the worker bundles its workflows
+    if (opts.statusesLive) await sim.start();
     const rollouts = new RolloutClient(client, taskQueue);
     // Where the time goes: CPU seconds per process during the rollout.
     const pids: Record<string, number> = { ...servers, worker: worker.pid!, bridge: bridge.pid!, 'simulator+client': process.pid };
@@ -249,8 +252,12 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     const sorted = [...limits].sort((a, b) => a - b);
     const events = await historyEvents(client, handle.workflowId, final.rolloutId, sim.deviceIds, fleetSize - final.overall.pending);
     const causes = await publishCauses(metricsAddress).catch((err) => ({ unavailable: String(err) }));
+    const entityReports = await bridgeOutcomes(bridgeMetricsAddress, 'device-status').catch((err) => ({ unavailable: String(err) }));
     return {
       slowed,
+      statuses: opts.statusesLive ? 'live' : 'retained',
+      // Status reports to the device entities during the rollout (the bridge's dco_bridge_messages_total{kind="device-status"}).
+      deviceEntityReports: entityReports,
       // Publishes a device received per device reached: 1.0 when nothing was re-published.
       historyEvents: events,
       publishesPerDevice: stats.commandsReceived ? Math.round((stats.commandsReceived / Math.max(1, fleetSize - final.overall.pending)) * 1000) / 1000 : undefined,

@@ -1,4 +1,4 @@
-import { countByCause } from '../../bench/publish-causes';
+import { countByCause, countOutcomes } from '../../bench/publish-causes';
 
 describe('countByCause', () => {
   it('sums the publishes of each cause over task queues and ignores other metrics', () => {
@@ -16,5 +16,19 @@ describe('countByCause', () => {
 
   it('is empty when nothing was published', () => {
     expect(countByCause('dco_commands_finished{state="Succeeded"} 1\n')).toEqual({});
+  });
+});
+
+describe('countOutcomes', () => {
+  it("sums one kind's outcomes of the bridge's counters, whatever the label order, and ignores other kinds", () => {
+    const text = [
+      '# TYPE dco_bridge_messages_total counter',
+      'dco_bridge_messages_total{kind="device-status",outcome="forwarded"} 120',
+      'dco_bridge_messages_total{outcome="unchanged",kind="device-status"} 7',
+      'dco_bridge_messages_total{kind="ack",outcome="signalled"} 3000',
+      'dco_bridge_dead_letters_total{reason="spoofed"} 2',
+    ].join('\n');
+    expect(countOutcomes(text, 'device-status')).toEqual({ forwarded: 120, unchanged: 7 });
+    expect(countOutcomes(text, 'presence')).toEqual({});
   });
 });
