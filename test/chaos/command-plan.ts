@@ -1,4 +1,4 @@
-import type { DeviceProfile } from '../../device/fleet-simulator';
+import type { DeviceProfile } from '../../device/fleet-profiles';
 import { mulberry32 } from '../../device/seeded-random';
 
 /** What a device's profile says a command to it ends as, if nothing is interrupted. */

@@ -2,7 +2,7 @@ import { Connection } from '@temporalio/client';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DcoClient } from '../../client/dco-client';
-import { fleetProfiles } from '../../device/fleet-simulator';
+import { fleetProfiles } from '../../device/fleet-profiles';
 import { simulatedDeviceIds } from '../../device/simulator';
 import { ChaosStack, PROCESS_KINDS } from './chaos-stack';
 import { checkChaosRun, type TemporalFacts } from './checker';
