@@ -1,6 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import type { BridgeCounters } from './bridge-counters';
-import { BRIDGE_DEAD_LETTER_REASONS } from './dead-letters';
+import { BRIDGE_DEAD_LETTER_REASONS } from './dead-letter-record';
 
 /**
  * The bridge's counters as Prometheus metrics. Every outcome the bridge counts
@@ -15,7 +15,7 @@ export function exportBridgeMetrics(counters: BridgeCounters, registry: Registry
   counters.onAdd((name, n) => {
     const [kind, outcome = 'ok'] = name.split(':', 2);
     messages.inc({ kind, outcome }, n);
-    // The same reasons as bridge/dead-letters.ts and `dco deadletters`.
+    // The same reasons as bridge/dead-letter-record.ts and `dco deadletters`.
     if (kind === 'rejected' || (BRIDGE_DEAD_LETTER_REASONS as readonly string[]).includes(outcome)) deadLetters.inc({ reason: outcome }, n);
   });
 }

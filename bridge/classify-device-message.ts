@@ -1,5 +1,5 @@
 import { MAX_JSON_DEPTH } from '../protocol/json-depth';
-import { deadLetterOf, type DeadLetterInput } from './dead-letters';
+import { deadLetterOf, type DeadLetterInput } from './dead-letter-record';
 import { DEFAULT_MAX_PAYLOAD_BYTES, parseDeviceMessage, type ParsedDeviceMessage } from './parse-device-message';
 
 export interface ClassifyOptions {

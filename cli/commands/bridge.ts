@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { Command, Option } from 'commander';
-import { DEFAULT_DEADLETTER_DIR, DeadLetterStore } from '../../bridge/dead-letters';
+import { DEFAULT_DEADLETTER_DIR } from '../../bridge/dead-letter-record';
+import { DeadLetterStore } from '../../bridge/dead-letter-store';
 import { exportBridgeMetrics } from '../../bridge/bridge-metrics';
 import { MqttBridge } from '../../bridge/mqtt-bridge';
 import { serveMetrics } from '../../config/metrics-server';

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEAD_LETTER_REASONS, DEFAULT_DEADLETTER_DIR, readDeadLetters, type DeadLetter } from '../../bridge/dead-letters';
+import { readDeadLetters } from '../../bridge/dead-letter-files';
+import { DEAD_LETTER_REASONS, DEFAULT_DEADLETTER_DIR, type DeadLetter } from '../../bridge/dead-letter-record';
 
 /**
  * What the bridge rejected: counts per reason since the record began (exact, also for entries

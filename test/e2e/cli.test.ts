@@ -83,7 +83,8 @@ describe('dco CLI', () => {
   });
 
   test('`dco deadletters` prints counts per reason and the latest entries; bad options exit 2', async () => {
-    const { DeadLetterStore, deadLetterOf } = await import('../../bridge/dead-letters');
+    const { DeadLetterStore } = await import('../../bridge/dead-letter-store');
+    const { deadLetterOf } = await import('../../bridge/dead-letter-record');
     const dir = path.join(h.dir, 'deadletters-cli');
     const store = new DeadLetterStore({ dir });
     store.add(deadLetterOf('devices/d1/ack', Buffer.from('{"v":1,'), 'not-json', 'Unexpected end of JSON input', { prefix: 'devices' }));

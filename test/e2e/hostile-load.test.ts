@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import mqtt, { type MqttClient } from 'mqtt';
 import path from 'node:path';
-import { DeadLetterStore, emptyTotals, type DeadLetterReason, type DeadLetterTotals } from '../../bridge/dead-letters';
+import { emptyTotals, type DeadLetterReason, type DeadLetterTotals } from '../../bridge/dead-letter-record';
+import { DeadLetterStore } from '../../bridge/dead-letter-store';
 import { DEFAULT_MAX_PAYLOAD_BYTES, REJECT_REASONS } from '../../bridge/parse-device-message';
 import type { CommandHandle } from '../../client/dco-client';
 import { mulberry32 } from '../../device/seeded-random';

@@ -2,14 +2,9 @@ import fc from 'fast-check';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  DEAD_LETTER_REASONS,
-  deadLetterOf,
-  DeadLetterStore,
-  emptyTotals,
-  readDeadLetters,
-  type DeadLetterReason,
-} from '../../bridge/dead-letters';
+import { readDeadLetters } from '../../bridge/dead-letter-files';
+import { DEAD_LETTER_REASONS, deadLetterOf, emptyTotals, type DeadLetterReason } from '../../bridge/dead-letter-record';
+import { DeadLetterStore } from '../../bridge/dead-letter-store';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'dco-dl-'));
 const T = '2026-02-04T10:00:00.000Z';

@@ -1,7 +1,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import fc from 'fast-check';
 import { classifyDeviceMessage, type Classification } from '../../bridge/classify-device-message';
-import { DEAD_LETTER_REASONS, DeadLetterStore, type DeadLetterReason } from '../../bridge/dead-letters';
+import { DEAD_LETTER_REASONS, type DeadLetterReason } from '../../bridge/dead-letter-record';
+import { DeadLetterStore } from '../../bridge/dead-letter-store';
 import { MessageRouter } from '../../bridge/message-router';
 import { DEFAULT_MAX_PAYLOAD_BYTES, parseDeviceMessage, REJECT_REASONS } from '../../bridge/parse-device-message';
 import { createLogger } from '../../config/logger';
