@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { localCredentials } from '../config/local-credentials';
+import { localCredentials } from '../stack/local-credentials';
 import { loadSettings, SECRET_FILE_ENV, SETTINGS_ENV, type Settings } from '../config/settings';
 import type { ServiceAccount } from '../stack/broker-auth';
 
@@ -28,7 +28,7 @@ export function withConnectionOptions(cmd: Command): Command {
 
 /**
  * Settings from flags and env. With `account`, a process next to a local `dco up` broker that
- * was given no MQTT credentials uses that service account's (see config/local-credentials.ts).
+ * was given no MQTT credentials uses that service account's (see stack/local-credentials.ts).
  */
 export function settingsFrom(opts: Record<string, any>, account?: ServiceAccount): Settings {
   const settings = loadSettings({

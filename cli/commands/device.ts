@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_BROKER_DIR } from '../../config/local-credentials';
+import { DEFAULT_BROKER_DIR } from '../../stack/local-credentials';
 import { BrokerAuth } from '../../stack/broker-auth';
 import { UsageError } from '../usage-error';
 

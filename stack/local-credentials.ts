@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { BrokerAuth, type ServiceAccount } from '../stack/broker-auth';
+import { BrokerAuth, type ServiceAccount } from './broker-auth';
 
 /** Where `dco up` keeps the broker's files by default. */
 export const DEFAULT_BROKER_DIR = path.join('.data', 'mosquitto');
