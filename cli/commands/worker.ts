@@ -8,6 +8,7 @@ import { tracingPlugin } from '../../config/tracing';
 import { prebuiltWorkflowBundle } from '../../workers/workflow-bundle';
 import { DEFAULT_CACHED_DEVICE_ENTITIES } from '../../workers/device-worker';
 import { createServiceWorkers } from '../../workers/service-workers';
+import { deviceTaskQueue } from '../../protocol/device-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parsePositiveInt } from '../parse-options';
 
@@ -56,7 +57,11 @@ export function workerCommand(): Command {
         },
         maxCachedEntities: opts.maxCachedDevices,
       });
-      logger.info({ taskQueue: settings.taskQueue, temporal: settings.temporalAddress, mqtt: settings.mqttUrl }, 'worker started');
+      logger.info(
+        { taskQueue: settings.taskQueue, deviceTaskQueue: deviceTaskQueue(settings.taskQueue), temporal: settings.temporalAddress, mqtt: settings.mqttUrl },
+        // The SDK warns "No activities registered" for the entities' queue: expected, they have none.
+        'worker started',
+      );
       // Each worker stops itself on SIGINT/SIGTERM, finishing the tasks it holds.
       await workers.run();
       await publisher.close();
