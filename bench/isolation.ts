@@ -99,6 +99,7 @@ export async function reconnectStorm(o: Setup, devices = 10_000, withinMs = 10_0
   const storm = publishFromChild(o.mqttUrl, 'bench-storm', statuses, withinMs);
   const run = await runCommands(o, 'during the storm');
   const published = await storm;
+  const entityBacklog = o.bridge.router.deviceStatuses.backlog;
   await o.bridge.router.waker.idle();
   const after = o.bridge.counters.toJSON();
   const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
@@ -110,6 +111,12 @@ export async function reconnectStorm(o: Setup, devices = 10_000, withinMs = 10_0
     timedOut: run.states.TimedOut ?? 0,
     visibilityListCalls: d('presence:list'),
     presenceSignals: d('presence:signalled'),
+    // The storm's statuses reach the device entities at the forwarder's rate, behind the commands.
+    deviceEntities: {
+      reportsForwarded: d('device-status:forwarded'),
+      reportsCoalesced: d('device-status:coalesced'),
+      backlogWhenCommandsDone: entityBacklog,
+    },
     target: 'no command TimedOut; ack p99 reported',
   };
 }
