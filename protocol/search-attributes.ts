@@ -15,13 +15,31 @@ export const LateOutcomeAttribute = defineSearchAttributeKey('LateOutcome', Sear
 /**
  * On `device-<deviceId>` entities: presence and what the device reports about itself, so the
  * fleet can be filtered (`WorkflowType = "deviceWorkflow" AND DeviceFirmware = "1.4.2"`). With
- * the five above these are 9 of the dev server's 10 Keywords; time zone and tags are kept by
- * the entity, not indexed.
+ * the five above these are 9 of the dev server's 10 Keywords; the tags are a KeywordList (the
+ * dev server allows 3), the time zone is kept by the entity, not indexed.
  */
 export const DevicePresenceAttribute = defineSearchAttributeKey('DevicePresence', SearchAttributeType.KEYWORD);
 export const DeviceModelAttribute = defineSearchAttributeKey('DeviceModel', SearchAttributeType.KEYWORD);
 export const DeviceFirmwareAttribute = defineSearchAttributeKey('DeviceFirmware', SearchAttributeType.KEYWORD);
 export const DeviceSiteAttribute = defineSearchAttributeKey('DeviceSite', SearchAttributeType.KEYWORD);
+/** A device's reported tags: `DeviceTags = "north"` matches a device with that tag among others. */
+export const DeviceTagsAttribute = defineSearchAttributeKey('DeviceTags', SearchAttributeType.KEYWORD_LIST);
 
 /** Every custom attribute the server must know, as `name → type` for registration. */
-export const SEARCH_ATTRIBUTES = [DeviceIdAttribute, CommandNameAttribute, CommandStateAttribute, RolloutIdAttribute, LateOutcomeAttribute, DevicePresenceAttribute, DeviceModelAttribute, DeviceFirmwareAttribute, DeviceSiteAttribute];
+export const SEARCH_ATTRIBUTES = [
+  DeviceIdAttribute,
+  CommandNameAttribute,
+  CommandStateAttribute,
+  RolloutIdAttribute,
+  LateOutcomeAttribute,
+  DevicePresenceAttribute,
+  DeviceModelAttribute,
+  DeviceFirmwareAttribute,
+  DeviceSiteAttribute,
+  DeviceTagsAttribute,
+] as const;
+
+/** The type's name as the Temporal CLI spells it (`--search-attribute Name=Keyword`, `--type KeywordList`). */
+export function cliTypeName(key: (typeof SEARCH_ATTRIBUTES)[number]): 'Keyword' | 'KeywordList' {
+  return key.type === SearchAttributeType.KEYWORD_LIST ? 'KeywordList' : 'Keyword';
+}

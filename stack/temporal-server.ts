@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
+import { cliTypeName, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
 import { ManagedProcess } from './managed-process';
 import { freePort, waitFor } from './net';
 import { ensureTemporalBinary } from './temporal-binary';
@@ -51,9 +51,9 @@ export function serverEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
   return { ...env, GOGC: env.GOGC ?? '400' };
 }
 
-/** The search attributes as `--search-attribute Name=Keyword` flags. */
+/** The search attributes as `--search-attribute Name=Type` flags (`DeviceId=Keyword`, `DeviceTags=KeywordList`). */
 export function searchAttributeFlags(): string[] {
-  return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
+  return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName(key)}`]);
 }
 
 /**

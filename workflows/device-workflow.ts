@@ -15,6 +15,7 @@ import {
   DeviceModelAttribute,
   DevicePresenceAttribute,
   DeviceSiteAttribute,
+  DeviceTagsAttribute,
 } from '../protocol/search-attributes';
 import { applyStatusReport, checkStatusReport, countInvalidReport, emptyDeviceRecord } from './device-record';
 
@@ -71,9 +72,12 @@ function show(record: DeviceSnapshot): void {
     { key: DeviceModelAttribute, value: record.attributes.model ?? null },
     { key: DeviceFirmwareAttribute, value: record.attributes.firmware ?? null },
     { key: DeviceSiteAttribute, value: record.attributes.site ?? null },
+    { key: DeviceTagsAttribute, value: record.attributes.tags?.length ? record.attributes.tags : null },
   ];
   const shown = workflowInfo().typedSearchAttributes;
-  const changed = wanted.filter((pair) => (shown.get(pair.key) ?? null) !== pair.value);
+  // Lists compare by content: the server hands back a new array.
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const changed = wanted.filter((pair) => !same(shown.get(pair.key), pair.value));
   if (changed.length > 0) upsertSearchAttributes(changed);
   setCurrentDetails(describeDevice(record));
 }

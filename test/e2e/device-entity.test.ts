@@ -51,7 +51,7 @@ describe('device entity', () => {
     // On the entities' own task queue, whose worker keeps only a few of them in memory.
     expect((await h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).describe()).taskQueue).toBe(deviceTaskQueue(h.taskQueue));
 
-    const query = `WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND DeviceFirmware = '${firmware}' AND DeviceModel = 'pump-x2' AND DeviceSite = 'plant 7' AND DevicePresence = 'online'`;
+    const query = `WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND DeviceFirmware = '${firmware}' AND DeviceModel = 'pump-x2' AND DeviceSite = 'plant 7' AND DevicePresence = 'online' AND DeviceTags = 'beta'`;
     await eventually(() => listIds(query), (ids) => ids.length === 1);
     // As an operator would, with the Temporal CLI.
     const { stdout } = await promisify(execFile)(TEMPORAL_CLI, ['workflow', 'list', '--address', h.env.temporalAddress, '--query', query, '--output', 'json']);
@@ -67,18 +67,19 @@ describe('device entity', () => {
     await entityWhen(deviceId, (x) => x.presence === 'online');
     await status('offline', 'b1'); // a Last Will carries no attributes: they are kept
     await entityWhen(deviceId, (x) => x.presence === 'offline');
-    await status('online', 'b2', { firmware: '1.1.0' });
+    await status('online', 'b2', { firmware: '1.1.0', tags: ['canary'] });
     const s = await entityWhen(deviceId, (x) => x.bootId === 'b2');
     expect(s.recent.map((e) => `${e.event}: ${e.detail}`)).toEqual([
       'first-seen: first status: online, boot b1',
       'went-offline: online → offline',
       'rebooted: boot b1 → b2 (online)',
-      'attributes-changed: firmware 1.0.0 → 1.1.0',
+      'attributes-changed: firmware 1.0.0 → 1.1.0, tags (none) → [canary]',
     ]);
-    expect(s).toMatchObject({ presence: 'online', boots: 2, attributes: { firmware: '1.1.0' } });
+    expect(s).toMatchObject({ presence: 'online', boots: 2, attributes: { firmware: '1.1.0', tags: ['canary'] } });
     const byFirmware = (v: string) => listIds(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND DeviceId = '${deviceId}' AND DeviceFirmware = '${v}'`);
     await eventually(() => byFirmware('1.1.0'), (ids) => ids.length === 1);
     expect(await byFirmware('1.0.0')).toEqual([]);
+    expect(await listIds(`DeviceId = '${deviceId}' AND DeviceTags = 'canary'`)).toEqual([deviceWorkflowId(deviceId)]);
     // The open run replays (presence and attribute upserts included).
     const history = await h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: { codePath: h.env.bundlePath } }, history, deviceWorkflowId(deviceId));

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../bridge/parse-device-message';
 import { loadSettings, SETTINGS_ENV } from '../../config/settings';
-import { SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
+import { cliTypeName, SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
 import { allDevicesTopic, DEFAULT_TOPIC_PREFIX, deviceTopic, TOPIC_KINDS, type TopicKind } from '../../protocol/topics';
 import { BrokerAuth } from '../../stack/broker-auth';
 import { mosquittoConfig } from '../../stack/mosquitto-broker';
@@ -244,14 +244,14 @@ describe('worker and bridge services', () => {
 });
 
 describe('Temporal services', () => {
-  it('the setup job registers exactly the search attributes of protocol/search-attributes.ts, as Keywords', () => {
+  it('the setup job registers exactly the search attributes of protocol/search-attributes.ts, with their types', () => {
     const job = service('temporal-admin-tools');
-    const names = environmentOf('temporal-admin-tools').DCO_SEARCH_ATTRIBUTES.split(/\s+/);
-    expect(names).toEqual(SEARCH_ATTRIBUTES.map((a) => a.name));
-    expect(SEARCH_ATTRIBUTES.every((a) => a.type === 'KEYWORD')).toBe(true);
+    const pairs = environmentOf('temporal-admin-tools').DCO_SEARCH_ATTRIBUTES.split(/\s+/);
+    expect(pairs).toEqual(SEARCH_ATTRIBUTES.map((a) => `${a.name}:${cliTypeName(a)}`));
+    expect(pairs).toContain('DeviceTags:KeywordList');
     const script = interpolate(job.command!.join('\n'), {});
-    expect(script).toContain('for name in $DCO_SEARCH_ATTRIBUTES');
-    expect(script).toContain('--type Keyword');
+    expect(script).toContain('for pair in $DCO_SEARCH_ATTRIBUTES');
+    expect(script).toContain('--type "$type"');
     expect(environmentOf('temporal-admin-tools').TEMPORAL_NAMESPACE).toBe(environmentOf('worker').TEMPORAL_NAMESPACE);
   });
 
