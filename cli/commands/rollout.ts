@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { readRetainedStatuses } from '../../client/device-directory';
+import { devicesMatching } from '../../client/devices-matching';
+import { grpcCode } from '../../bridge/temporal-errors';
 import { InvalidRequestError } from '../../client/dco-client';
 import { ApprovalRefusedError, isFinal, RolloutClient, type RolloutHandle } from '../../client/rollout-client';
 import { connectClient } from '../../config/temporal-connect';
@@ -47,6 +49,7 @@ export function rolloutCommand(): Command {
     .argument('<name>', 'command name, e.g. update-firmware')
     .option('--targets <file>', 'device IDs, one per line (or a JSON array)')
     .option('--all', 'every device known from presence (retained status)')
+    .addOption(new Option('--where <query>', 'the devices whose entity matches this query, e.g. "DeviceFirmware = \'1.0.0\' AND DeviceTags = \'canary\'" (resolved once, at start)'))
     .addOption(new Option('--id <rolloutId>', 'rollout ID (default: <name>-<time>)'))
     .addOption(new Option('--params <json>', 'command parameters').argParser(parseJsonObject))
     .addOption(new Option('--canary <size>', 'canary: N devices or P% (default 1%)').argParser(asArg(parseWaveSize)))
@@ -64,9 +67,12 @@ export function rolloutCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts) => {
       const settings = settingsFrom(opts, 'worker');
-      if (!!opts.targets === !!opts.all) throw new UsageError('give exactly one of --targets FILE or --all');
+      if ([opts.targets, opts.all, opts.where].filter((o) => o !== undefined && o !== false).length !== 1) {
+        throw new UsageError('give exactly one of --targets FILE, --all or --where QUERY');
+      }
       let targets: string[];
       if (opts.targets) targets = readTargetsFile(opts.targets);
+      else if (opts.where !== undefined) targets = await resolveWhere(settings, opts.where);
       else {
         const statuses = await readRetainedStatuses({ mqttUrl: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword, topicPrefix: settings.topicPrefix });
         targets = [...statuses.keys()].sort();
@@ -184,5 +190,23 @@ async function follow(handle: RolloutHandle, json: boolean): Promise<RolloutStat
       return s;
     }
     await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** gRPC's code for a request the server refuses as malformed (a query it cannot parse). */
+const INVALID_ARGUMENT = 3;
+
+/** `--where`: the matching devices' IDs, from their entities; a query Temporal refuses, or one that matches none, is a usage error. */
+async function resolveWhere(settings: ReturnType<typeof settingsFrom>, where: string): Promise<string[]> {
+  const connection = await connectClient(settings);
+  try {
+    const targets = await devicesMatching(new Client({ connection, namespace: settings.namespace }), where).catch((err: unknown) => {
+      if (err instanceof RangeError || grpcCode(err) === INVALID_ARGUMENT) throw new UsageError(`--where: ${(err as Error).message}`);
+      throw err;
+    });
+    if (!targets.length) throw new UsageError(`--where: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports)`);
+    return targets;
+  } finally {
+    await connection.close();
   }
 }

@@ -9,6 +9,7 @@ import type { SendRequestInput } from '../../client/send-request';
 import { replayAndRecord } from './replay-recorder';
 import { createLogger } from '../../config/logger';
 import { DeviceAgent, type CommandHandler, type DeviceFaults } from '../../device/device-agent';
+import type { DeviceAttributes } from '../../protocol/messages';
 import { createServiceWorkers, type ServiceWorkers } from '../../workers/service-workers';
 import { testEnv, type TestEnv } from '../setup/test-env';
 
@@ -119,6 +120,7 @@ export class Harness {
     handlers: Record<string, CommandHandler> = { ping: async () => ({ pong: true }) },
     faults?: DeviceFaults,
     credentials?: Credentials,
+    attributes?: DeviceAttributes,
   ): Promise<DeviceAgent> {
     const device = new DeviceAgent({
       deviceId,
@@ -129,6 +131,7 @@ export class Harness {
       journalDir: path.join(this.dir, 'journals'),
       handlers,
       faults,
+      ...(attributes ? { attributes } : {}),
     });
     await device.start();
     this.devices.push(device);
