@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { cliTypeName, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
 import { ManagedProcess } from './managed-process';
@@ -18,6 +18,20 @@ export interface TemporalServerOptions {
   startTimeoutMs?: number;
   /** More `--dynamic-config-value KEY=JSON` settings, after DYNAMIC_CONFIG (tests lower limits). */
   dynamicConfig?: string[];
+  /** Picks the ports not given above (tests give one that hands out a taken port first). */
+  pickPort?: () => Promise<number>;
+}
+
+/**
+ * Attempts when the ports are ours to pick: a port that was free when we picked it can be taken
+ * before the server binds it (by another process, or by the dev server's own picks for its
+ * internal services), and the server then exits with "address already in use".
+ */
+const PICKED_PORT_ATTEMPTS = 3;
+
+/** Whether a failed start's log shows a port taken under us (then new ports may succeed). */
+export function isPortClash(logText: string): boolean {
+  return /address already in use/i.test(logText);
 }
 
 /**
@@ -73,34 +87,56 @@ export class TemporalServer {
   ) {}
 
   static async start(o: TemporalServerOptions): Promise<TemporalServer> {
-    const binary = ensureTemporalBinary();
     mkdirSync(o.dataDir, { recursive: true });
+    const logFile = path.join(o.dataDir, 'temporal.log');
+    // Fixed ports are the caller's (`dco up`): a clash there is theirs to see, not to dodge.
+    const picksAllPorts = o.port === undefined && (o.uiPort === undefined || o.ui === false);
+    const attempts = picksAllPorts ? PICKED_PORT_ATTEMPTS : 1;
+    for (let attempt = 1; ; attempt++) {
+      const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
+      try {
+        return await TemporalServer.startOnce(o, logFile);
+      } catch (err) {
+        const clash = isPortClash(readFromOffset(logFile, logOffset));
+        if (!clash || attempt >= attempts) throw err;
+        // Same data directory: the failed attempt never opened the database for writes.
+      }
+    }
+  }
+
+  private static async startOnce(o: TemporalServerOptions, logFile: string): Promise<TemporalServer> {
+    const binary = ensureTemporalBinary();
+    const pick = o.pickPort ?? freePort;
     const ip = o.ip ?? '127.0.0.1';
-    const port = o.port ?? (await freePort());
-    const uiPort = o.uiPort ?? port + 1000;
+    const port = o.port ?? (await pick());
+    const uiPort = o.ui === false ? undefined : (o.uiPort ?? (await pick()));
     const args = [
       'server', 'start-dev',
       '--db-filename', path.join(o.dataDir, 'temporal.sqlite'),
       '--ip', ip,
       '--port', String(port),
-      '--http-port', String(await freePort()),
-      '--metrics-port', String(await freePort()),
+      '--http-port', String(await pick()),
+      '--metrics-port', String(await pick()),
       '--namespace', o.namespace ?? 'default',
       '--sqlite-pragma', 'journal_mode=WAL',
       '--sqlite-pragma', 'synchronous=OFF',
       '--log-level', 'warn',
       ...searchAttributeFlags(),
       ...[...DYNAMIC_CONFIG, ...(o.dynamicConfig ?? [])].flatMap((kv) => ['--dynamic-config-value', kv]),
-      ...(o.ui === false ? ['--headless'] : ['--ui-ip', ip, '--ui-port', String(uiPort)]),
+      ...(uiPort === undefined ? ['--headless'] : ['--ui-ip', ip, '--ui-port', String(uiPort)]),
     ];
-    const logFile = path.join(o.dataDir, 'temporal.log');
     const server = new TemporalServer(
       new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv() }),
       `${ip}:${port}`,
-      o.ui === false ? undefined : `http://${ip}:${uiPort}`,
+      uiPort === undefined ? undefined : `http://${ip}:${uiPort}`,
       { binary, args, logFile },
     );
-    await server.waitReady(o.startTimeoutMs ?? 60_000);
+    try {
+      await server.waitReady(o.startTimeoutMs ?? 60_000);
+    } catch (err) {
+      await server.process.stop();
+      throw err;
+    }
     return server;
   }
 
@@ -151,4 +187,19 @@ export async function isTemporalServing(address: string, namespace = 'default'):
   } finally {
     await connection?.close().catch(() => {});
   }
+}
+
+/** The text appended to `file` since `offset` (what one start attempt logged). */
+function readFromOffset(file: string, offset: number): string {
+  if (!existsSync(file)) return '';
+  const length = statSync(file).size - offset;
+  if (length <= 0) return '';
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buffer, 0, length, offset);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer.toString('utf8');
 }

@@ -3,7 +3,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
-import { freePort } from '../../stack/net';
 import { TemporalServer } from '../../stack/temporal-server';
 import { workflowsPath } from '../../workers/command-worker';
 import { TEST_ENV_VARS, TEST_SIGNAL_LIMIT } from './test-env';
@@ -20,7 +19,6 @@ export default async function globalSetup(): Promise<void> {
     // The Web UI is on: a browser test inspects commands there.
     TemporalServer.start({
       dataDir: path.join(dir, 'temporal'),
-      uiPort: await freePort(),
       // Temporal's per-execution signal limit (10,000 by default), lowered so that a test can
       // reach it in seconds: the bridge must dead-letter the refused signal, not retry it forever.
       dynamicConfig: [`history.maximumSignalsPerExecution=${TEST_SIGNAL_LIMIT}`],
