@@ -16,6 +16,12 @@ export function parsePositiveInt(value: string): number {
   return Number(value);
 }
 
+/** A serial command's priority (protocol/command-ordering.ts). */
+export function parsePriority(value: string): number {
+  if (!/^\d$/.test(value)) throw new InvalidArgumentError(`expected a priority from 0 to 9, got "${value}"`);
+  return Number(value);
+}
+
 export function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a TCP port (1-65535), got "${value}"`);

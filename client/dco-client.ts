@@ -127,6 +127,7 @@ export class DcoClient {
         backoff: req.backoff,
       },
       ...(req.rolloutId ? { rolloutId: req.rolloutId } : {}),
+      ...(req.ordering ? { ordering: req.ordering } : {}),
     };
     const workflowId = commandWorkflowId(commandId);
     const digest = requestDigest(request);

@@ -4,6 +4,7 @@ import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIM
 import { ROLLOUT_ID_PATTERN } from '../protocol/id-patterns';
 import { CommandId, CommandName, DeviceId } from '../protocol/ids';
 import { jsonTextDepth } from '../protocol/json-depth';
+import { CommandOrderingSchema } from '../protocol/service-schemas';
 
 export { MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS };
 
@@ -46,6 +47,8 @@ export const SendRequest = CommandOptions.extend({
     .refine((at) => Date.parse(at) <= Date.now() + MAX_TTL_MS, `expiresAt must be at most ${MAX_TTL_TEXT} from now (MAX_TTL_MS)`)
     .optional(),
   rolloutId: z.string().regex(ROLLOUT_ID_PATTERN, 'rolloutId must be 1-63 characters of A-Z a-z 0-9 _ -').optional(),
+  /** Absent: parallel. Serial: one at a time per device, by priority then arrival (protocol/command-ordering.ts). */
+  ordering: CommandOrderingSchema.optional(),
 });
 export type SendRequestInput = z.input<typeof SendRequest>;
 export type SendRequest = z.infer<typeof SendRequest>;

@@ -2,6 +2,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { AckMessage, CommandError, CommandMessage, ResultMessage } from './messages';
 import type { CommandState } from './command-state';
 import type { CommandOptions } from './command-options';
+import type { CommandOrdering } from './command-ordering';
 
 /**
  * The contract between callers, the bridge and the command workflow on Temporal: workflow
@@ -28,6 +29,8 @@ export interface CommandRequest {
   rolloutId?: string;
   /** Rarely needed knobs (tests, operators); defaults in command-limits.ts. */
   tuning?: CommandTuning;
+  /** Absent: parallel (command-ordering.ts). */
+  ordering?: CommandOrdering;
   /**
    * Set only by the command workflow itself when it continues as new: where the previous run
    * stopped. Callers never set it.
@@ -55,6 +58,8 @@ export interface CommandContinuation {
   acknowledgedAt?: number;
   /** After the ack: when the result timeout ends (epoch ms). */
   resultDeadline?: number;
+  /** A serial command that holds its device's turn (it gives it back when it ends). */
+  serialTurn?: 'granted';
 }
 
 /** What the bridge forwards from a device topic. `deviceId` is taken from the topic, not the payload. */

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeviceAttributes } from './messages';
+import type { DeviceQueueState, DeviceQueueView } from './device-queue-contract';
 
 /**
  * The device entity: one long-running workflow per device, `device-<deviceId>`, the durable
@@ -66,12 +67,14 @@ export interface DeviceSnapshot {
   recent: DeviceEvent[];
   /** Reports applied; ignored as older than the latest applied (out of order); refused as malformed. */
   reports: { applied: number; stale: number; invalid: number };
+  /** The device's serial commands (absent until the first one asked for a turn). */
+  queue?: DeviceQueueView;
 }
 
 export interface DeviceEntityInput {
   deviceId: string;
   /** Set only by the entity itself when it continues as new: the record so far. */
-  continued?: { snapshot: DeviceSnapshot; runs: number };
+  continued?: { snapshot: DeviceSnapshot; runs: number; queue?: DeviceQueueState };
   /** Continue as new once a run's history has this many events (tests lower it). */
   maxHistoryEvents?: number;
 }

@@ -7,3 +7,5 @@ export * from './command-contract';
 export * from './search-attributes';
 export * from './late-answers-contract';
 export * from './device-contract';
+export * from './command-ordering';
+export * from './device-queue-contract';

@@ -7,6 +7,7 @@ import {
   MAX_TTL_MS,
 } from './command-limits';
 import { CommandOptions } from './command-options';
+import { ORDERING_MODES, PRIORITY_LIMITS } from './command-ordering';
 import { COMMAND_STATES } from './command-state';
 import { CommandId, CommandName, DeviceId } from './ids';
 import { jsonTextDepth } from './json-depth';
@@ -72,6 +73,13 @@ export const CommandTuningSchema = z
   })
   .describe('Rarely needed knobs (tests, operators). Leave it out.');
 
+export const CommandOrderingSchema = z
+  .object({
+    mode: z.enum(ORDERING_MODES as ['parallel', 'serial']).describe('parallel: published at once; serial: one serial command at a time per device, in priority then arrival order.'),
+    priority: z.int().min(PRIORITY_LIMITS.min).max(PRIORITY_LIMITS.max).default(PRIORITY_LIMITS.default).describe('Serial only: a higher one goes before the waiting commands of lower ones.'),
+  })
+  .describe('How the command shares its device with the device\'s other commands. Absent: parallel.');
+
 /**
  * `expiresAt` no later than "now" + MAX_TTL_MS, with the same allowance for clock skew as the
  * workflow, which compares with its start time instead of the clock (a schema has no start
@@ -100,6 +108,7 @@ export const CommandRequestSchema = z.object({
   options: CommandOptions.prefault({}).describe('Timeouts and retries; every field has a default.'),
   rolloutId: RolloutId.optional().describe('Set when the command belongs to a rollout; also set the RolloutId search attribute.'),
   tuning: CommandTuningSchema.optional(),
+  ordering: CommandOrderingSchema.optional(),
 });
 
 export const CommandStateSchema = z.enum(COMMAND_STATES);

@@ -18,6 +18,7 @@ import {
   MAX_TTL_MS,
 } from './command-limits';
 import type { BackoffOptions, CommandOptions } from './command-options';
+import { ORDERING_MODES, PRIORITY_LIMITS, type CommandOrdering } from './command-ordering';
 import { COMMAND_ID_PATTERN, COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from './id-patterns';
 import { ISO_TIMESTAMP_PATTERN } from './iso-timestamp';
 import { jsonTextDepth } from './json-depth';
@@ -121,6 +122,17 @@ export function checkTuning(value: unknown, field = 'tuning'): Validated<Require
   return { ok: true, value: out as Required<CommandTuning> };
 }
 
+/** Ordering; absent is parallel (left out of the request, as before ordering existed). */
+export function checkOrdering(value: unknown, field = 'ordering'): Validated<CommandOrdering> {
+  if (!isPlainObject(value)) return { ok: false, reason: `${field} must be an object, got ${shown(value)}` };
+  if (!ORDERING_MODES.includes(value.mode as CommandOrdering['mode'])) {
+    return { ok: false, reason: `${field}.mode must be one of ${ORDERING_MODES.join(', ')}, got ${shown(value.mode)}` };
+  }
+  const priority = checkNumber(`${field}.priority`, value.priority, PRIORITY_LIMITS, true);
+  if (!priority.ok) return priority;
+  return { ok: true, value: { mode: value.mode as CommandOrdering['mode'], priority: priority.value } };
+}
+
 /**
  * The state a previous run handed over. Only the workflow writes it; checked enough that a
  * forged one cannot make the command another device's or crash the run.
@@ -170,6 +182,8 @@ export function validateCommandRequest(input: unknown, startedAtMs: number): Val
   if (!params.ok) return params;
   const tuning = input.tuning === undefined ? undefined : checkTuning(input.tuning);
   if (tuning && !tuning.ok) return tuning;
+  const ordering = input.ordering === undefined ? undefined : checkOrdering(input.ordering);
+  if (ordering && !ordering.ok) return ordering;
   const continued = checkContinuation(input.continued, input.commandId as string, input.deviceId as string);
   if (!continued.ok) return continued;
   const request: CommandRequest = {
@@ -181,6 +195,7 @@ export function validateCommandRequest(input: unknown, startedAtMs: number): Val
     options: options.value,
     ...(input.rolloutId !== undefined ? { rolloutId: input.rolloutId as string } : {}),
     ...(tuning ? { tuning: tuning.value } : {}),
+    ...(ordering ? { ordering: ordering.value } : {}),
     ...(continued.value ? { continued: continued.value } : {}),
   };
   return { ok: true, value: request };

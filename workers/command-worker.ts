@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createRolloutActivities } from '../activities/await-command-outcome';
 import { createCommandActivities } from '../activities/publish-command';
+import { createDeviceQueueActivities } from '../activities/enqueue-on-device';
 import type { MqttPublisher } from '../activities/mqtt-publisher';
 import { PresenceView } from '../activities/presence-view';
 
@@ -35,6 +36,7 @@ export function createCommandWorker(o: CommandWorkerOptions): Promise<Worker> {
         presence: new PresenceView(o.publisher.mqtt, o.topicPrefix),
       }),
       ...createRolloutActivities(o.client),
+      ...createDeviceQueueActivities(o.client),
     },
     ...(o.plugins?.length ? { plugins: o.plugins } : {}),
     ...o.tuning,

@@ -1,8 +1,10 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   TemporalFailure,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   makeContinueAsNewFunc,
   log,
@@ -27,6 +29,8 @@ import {
   type DevicePresence,
 } from '../protocol/command-contract';
 import { isTerminal, type CommandState } from '../protocol/command-state';
+import { deviceTaskQueue, deviceWorkflowId } from '../protocol/device-contract';
+import { deviceQueueSignal, serialTurnSignal, type DeviceQueueActivities } from '../protocol/device-queue-contract';
 import {
   CommandNameAttribute,
   CommandStateAttribute,
@@ -103,6 +107,23 @@ const { publishCommand: publishAsActivity } = proxyActivities<CommandActivities>
   startToCloseTimeout: '10 seconds',
   retry: PUBLISH_RETRY,
 });
+/** Asking the device entity for a turn: one signal-with-start, retried like a publish. */
+const { enqueueOnDevice } = proxyLocalActivities<DeviceQueueActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: PUBLISH_RETRY,
+  localRetryThreshold: '5 seconds',
+});
+
+/**
+ * Serial ordering (protocol/command-ordering.ts) came after commands ran without it: a serial
+ * command started by a worker without it ran in parallel, and replays so.
+ */
+const SERIAL_ORDERING_PATCH = 'serial-ordering';
+/**
+ * How long past its expiry the device entity keeps a serial command's turn if the command never
+ * gives it back (it was terminated): by then it has ended whatever happened.
+ */
+const TURN_HOLD_MARGIN_MS = 60_000;
 
 /**
  * Commands started since this patch continue as new when a run's history grows past
@@ -159,6 +180,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
 
   /** When the first publish started: the device may answer before its PUBACK reaches us. */
   let firstPublishedAt: number | undefined = carried?.firstPublishedAt;
+  /** Serial: whether this command asked its device's entity for a turn, and got it. */
+  let serialTurn: 'none' | 'asked' | 'granted' = carried?.serialTurn ?? 'none';
   let acknowledgedAt: number | undefined = carried?.acknowledgedAt;
   const observe = (state: CommandState) => {
     // A log line per state change, with the IDs people search logs by (the SDK adds the
@@ -293,6 +316,35 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     return true;
   };
 
+  /**
+   * Serial: asks the device entity for a turn and waits for it until expiry. True once granted;
+   * false when the command expired first (nothing was published).
+   */
+  let turnGiven = false;
+  setHandler(serialTurnSignal, () => {
+    turnGiven = true;
+  });
+  const waitForTurn = async (): Promise<boolean> => {
+    const priority = request.ordering?.priority ?? 0;
+    update(note(record, now(), 'queued', `serial: waits for the device's serial commands ahead of it (priority ${priority})`));
+    serialTurn = 'asked';
+    await enqueueOnDevice({
+      deviceId: request.deviceId,
+      entityTaskQueue: deviceTaskQueue(workflowInfo().taskQueue),
+      entry: {
+        commandId: request.commandId,
+        name: request.name,
+        priority,
+        enqueuedAt: now(),
+        holdUntilMs: expiresAtMs + EXPIRY_GRACE_MS + options.resultTimeoutMs + DELIVERY_GRACE_MS + TURN_HOLD_MARGIN_MS,
+      },
+    });
+    if (!turnGiven && !(await condition(() => turnGiven, Math.max(untilExpiry(), 1)))) return false;
+    serialTurn = 'granted';
+    update(note(record, now(), 'turn', "its turn on the device: the serial commands ahead of it ended"));
+    return true;
+  };
+
   /** Publishes attempt `attempt + 1`; false when the device is offline (nothing published). */
   const publish = async (): Promise<boolean> => {
     firstPublishedAt ??= Date.now();
@@ -347,11 +399,18 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         ...(firstPublishedAt !== undefined ? { firstPublishedAt } : {}),
         ...(acknowledgedAt !== undefined ? { acknowledgedAt } : {}),
         ...(resultDeadline !== undefined ? { resultDeadline } : {}),
+        ...(serialTurn === 'granted' ? { serialTurn } : {}),
       },
     });
   };
 
   try {
+    // Serial: nothing is published before the device's serial commands ahead of this one ended.
+    if (serialTurn === 'none' && request.ordering?.mode === 'serial' && patched(SERIAL_ORDERING_PATCH)) {
+      if (!(await waitForTurn())) {
+        update(transition(record, 'Expired', now(), 'expired', 'expired while waiting for its turn: serial commands ahead of it on this device were still running'));
+      }
+    }
     // Until the device acknowledges: publish, wait, publish again.
     while (waitingForAck()) {
       const step = ackPhaseStep({ leftMs: untilExpiry(), offline: isOffline(), lastEvent: record.history.at(-1)?.event, presenceRecheckMs }, since);
@@ -447,6 +506,17 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       update(transition(record, 'TimedOut', now(), 'failed-unexpectedly', `stopped by an unexpected failure: ${failureMessage(err)}`));
     } else {
       throw err;
+    }
+  }
+  if (serialTurn !== 'none') {
+    // The next serial command's turn (or this one's place in the queue). Also after a
+    // cancellation: nothing may cancel giving the device back.
+    try {
+      await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceQueueSignal, { kind: 'release', commandId: request.commandId }));
+    } catch (err) {
+      // The entity is gone (terminated by hand): there is no queue left to free. The command's
+      // outcome stands.
+      log.warn('could not give the serial turn back to the device entity', { commandId: request.commandId, deviceId: request.deviceId, error: (err as Error).message });
     }
   }
   return record;

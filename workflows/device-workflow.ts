@@ -1,4 +1,14 @@
-import { ApplicationFailure, condition, log, makeContinueAsNewFunc, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  makeContinueAsNewFunc,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   DEVICE_MAX_HISTORY_EVENTS,
@@ -9,6 +19,8 @@ import {
   type DeviceSnapshot,
 } from '../protocol/device-contract';
 import { DEVICE_ID_PATTERN } from '../protocol/id-patterns';
+import { commandWorkflowId } from '../protocol/command-contract';
+import { deviceQueueSignal, serialTurnSignal } from '../protocol/device-queue-contract';
 import {
   DeviceFirmwareAttribute,
   DeviceIdAttribute,
@@ -18,6 +30,7 @@ import {
   DeviceTagsAttribute,
 } from '../protocol/search-attributes';
 import { applyStatusReport, checkStatusReport, countInvalidReport, emptyDeviceRecord } from './device-record';
+import { applyQueueRequest, checkQueueRequest, emptyQueue, grantNext, nextHoldEnd, queueView, reclaimExpired, reclaimTurn, type DeviceQueue } from './device-queue';
 
 /**
  * `device-<deviceId>`: the device entity (protocol/device-contract.ts). It keeps the device's
@@ -39,7 +52,11 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
   const maxHistoryEvents = input.maxHistoryEvents ?? DEVICE_MAX_HISTORY_EVENTS;
   let record: DeviceSnapshot = input.continued?.snapshot ?? emptyDeviceRecord(deviceId);
 
-  setHandler(deviceSnapshotQuery, () => record);
+  /** The device's serial commands (device-queue.ts); in the record once the first one asked. */
+  let queue: DeviceQueue | undefined = input.continued?.queue;
+  const snapshot = (): DeviceSnapshot => (queue ? { ...record, queue: queueView(queue) } : record);
+
+  setHandler(deviceSnapshotQuery, snapshot);
   setHandler(deviceStatusSignal, (raw) => {
     const checked = checkStatusReport(deviceId, raw);
     if (!checked.ok) {
@@ -50,17 +67,56 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     const applied = applyStatusReport(record, checked.report);
     record = applied.record;
     for (const e of applied.events) log.info(`device ${e.event}`, { deviceId, detail: e.detail });
-    if (applied.events.length > 0) show(record);
+    if (applied.events.length > 0) show(snapshot());
   });
-  show(record);
+  setHandler(deviceQueueSignal, (raw) => {
+    const checked = checkQueueRequest(raw);
+    if (!checked.ok) {
+      log.warn('device queue request refused', { deviceId, reason: checked.reason });
+      return;
+    }
+    const next = applyQueueRequest(queue ?? emptyQueue(), checked.request);
+    if (next === queue) return;
+    queue = next;
+    setCurrentDetails(describeDevice(snapshot()));
+  });
+  show(snapshot());
 
-  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxHistoryEvents);
+  const timeToContinue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxHistoryEvents;
+  const turnToGive = () => queue !== undefined && !queue.inFlight && queue.waiting.length > 0;
+  for (;;) {
+    if (queue) {
+      const taken = reclaimExpired(queue, Date.now());
+      queue = taken.queue;
+      for (const commandId of taken.reclaimed) log.warn('device turn reclaimed: the command held it past its hold time', { deviceId, commandId });
+      const { queue: granted, granted: entry } = grantNext(queue, new Date().toISOString());
+      if (entry) {
+        queue = granted;
+        setCurrentDetails(describeDevice(snapshot()));
+        try {
+          await getExternalWorkflowHandle(commandWorkflowId(entry.commandId)).signal(serialTurnSignal, { deviceId });
+        } catch (err) {
+          // The command ended meanwhile (its release may still be on its way): the turn is free.
+          queue = reclaimTurn(queue, entry.commandId);
+          log.warn('device turn reclaimed: the command could not be told', { deviceId, commandId: entry.commandId, error: (err as Error).message });
+        }
+        continue;
+      }
+    }
+    if (timeToContinue()) break;
+    const holdEnd = queue ? nextHoldEnd(queue) : undefined;
+    const wake = () => timeToContinue() || turnToGive();
+    // A timer only while something is held: an entity without serial commands waits without one.
+    if (holdEnd === undefined) await condition(wake);
+    else await condition(wake, Math.max(holdEnd - Date.now(), 1));
+  }
+
   const runs = (input.continued?.runs ?? 0) + 1;
   // Search attributes go along explicitly: operators find the new run by them.
   const now = workflowInfo();
   return makeContinueAsNewFunc<typeof deviceWorkflow>({ typedSearchAttributes: now.typedSearchAttributes, memo: now.memo })({
     ...input,
-    continued: { snapshot: record, runs },
+    continued: { snapshot: record, runs, ...(queue ? { queue } : {}) },
   });
 }
 
@@ -92,7 +148,13 @@ function describeDevice(r: DeviceSnapshot): string {
     attrs ? `Reports ${attrs}.` : 'Reports no attributes.',
     last ? `Last change: ${last.event} at ${last.at} (${last.detail}).` : '',
     `Statuses applied ${r.reports.applied}, out of order ${r.reports.stale}, refused ${r.reports.invalid}.`,
+    r.queue ? describeQueue(r.queue) : '',
   ]
     .filter(Boolean)
     .join(' ');
+}
+
+function describeQueue(q: NonNullable<DeviceSnapshot['queue']>): string {
+  const inFlight = q.inFlight ? `serial command in flight: ${q.inFlight.commandId} (${q.inFlight.name})` : 'no serial command in flight';
+  return `Queue: ${inFlight}, ${q.waiting.length} waiting, ${q.served} served.`;
 }

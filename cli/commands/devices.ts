@@ -110,6 +110,13 @@ export function deviceText(view: DeviceView, now = Date.now()): string {
   const idWidth = Math.max(0, ...view.openCommands.map((c) => c.commandId.length));
   const stateWidth = Math.max(0, ...view.openCommands.map((c) => c.state.length));
   for (const c of view.openCommands) lines.push(`  ${c.commandId.padEnd(idWidth)}  ${c.state.padEnd(stateWidth)}  started ${when(c.startedAt, now)}`);
+  if (e?.queue) {
+    const q = e.queue;
+    lines.push(`serial queue: ${q.served} served${q.reclaimed ? `, ${q.reclaimed} reclaimed` : ''}`);
+    lines.push(q.inFlight ? `  in flight: ${q.inFlight.commandId} (${q.inFlight.name}, priority ${q.inFlight.priority}) since ${when(q.inFlight.grantedAt, now)}` : '  in flight: none');
+    if (q.waiting.length === 0) lines.push('  waiting: none');
+    else lines.push('  waiting (next first):', ...q.waiting.map((w, i) => `    ${i + 1}. ${w.commandId} (${w.name}, priority ${w.priority}) since ${when(w.enqueuedAt, now)}`));
+  }
   if (e) lines.push(`reports: ${e.reports.applied} applied, ${e.reports.stale} stale (older than the latest applied), ${e.reports.invalid} invalid`);
   return lines.join('\n') + '\n';
 }

@@ -8,7 +8,7 @@ import { isTerminal } from '../../protocol/command-state';
 import type { CommandSnapshot } from '../../protocol/command-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { commandJson, commandText, historyLines } from '../format-command';
-import { parseDuration, parseJsonObject, parsePositiveInt, parseTimestamp } from '../parse-options';
+import { parseDuration, parseJsonObject, parsePositiveInt, parsePriority, parseTimestamp } from '../parse-options';
 import { UsageError } from '../usage-error';
 
 export function sendCommand(): Command {
@@ -27,6 +27,8 @@ export function sendCommand(): Command {
         .conflicts('ttl'),
     )
     .addOption(new Option('--max-attempts <n>', 'publishes at most, counting the first (default 5)').argParser(parsePositiveInt))
+    .option('--serial', "one at a time on this device: published once the device's serial commands ahead of it ended")
+    .addOption(new Option('--priority <0-9>', 'with --serial: a higher one goes before waiting commands of lower ones (default 0)').argParser(parsePriority))
     .option('--wait', 'wait for the outcome, showing each step; exit 1 unless it Succeeded')
     .option('--json', 'print one JSON object')
     .option('--tracing', 'OpenTelemetry spans (JSON lines on stderr), continued by a traced worker (or DCO_TRACING=1)')
@@ -42,7 +44,9 @@ export function sendCommand(): Command {
         ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
         ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
         ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+        ...(opts.serial ? { ordering: { mode: 'serial', priority: opts.priority ?? 0 } } : {}),
       };
+      if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
       // Bad input is reported before anything is contacted.
       const invalid = SendRequest.safeParse(request);
       if (!invalid.success) throw new UsageError(z.prettifyError(invalid.error));

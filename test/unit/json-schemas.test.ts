@@ -229,7 +229,7 @@ describe('renderServiceJsonSchemas()', () => {
       properties: Record<string, { default?: unknown; description?: string; properties?: Record<string, { default?: unknown; minimum?: number; maximum?: number }> }>;
     };
     expect(request.required).toEqual(['commandId', 'deviceId', 'name', 'expiresAt']);
-    expect(Object.keys(request.properties)).toEqual(['commandId', 'deviceId', 'name', 'params', 'expiresAt', 'options', 'rolloutId', 'tuning']);
+    expect(Object.keys(request.properties)).toEqual(['commandId', 'deviceId', 'name', 'params', 'expiresAt', 'options', 'rolloutId', 'tuning', 'ordering']);
     expect(request.properties.params.default).toEqual({});
     expect(request.properties.options.default).toEqual({});
     expect(request.properties.tuning.properties).toMatchObject({

@@ -76,8 +76,18 @@ describe('validateCommandRequest (the workflow checks its own input, without zod
     ['params null', { ...valid, params: null }, /^params must be a JSON object/],
     ['params too deep', { ...valid, params: nested(32) }, /^params must not nest objects and arrays more than 31 levels deep/],
     ['params too big', { ...valid, params: { s: 'x'.repeat(33_000) } }, /^params must be plain JSON of at most 32768 bytes/],
+    ['ordering a string', { ...valid, ordering: 'serial' }, /^ordering must be an object/],
+    ['ordering mode unknown', { ...valid, ordering: { mode: 'fifo' } }, /^ordering.mode must be one of parallel, serial, got "fifo"/],
+    ['priority 10', { ...valid, ordering: { mode: 'serial', priority: 10 } }, /^ordering.priority must be a whole number from 0 to 9, got 10/],
   ])('refuses %s with a reason', (_kind, input, reason) => {
     expect(reasonOf(input)).toMatch(reason);
+  });
+
+  it('keeps an ordering, with the default priority', () => {
+    const r = validateCommandRequest({ ...valid, ordering: { mode: 'serial' } }, NOW);
+    expect(r.ok && r.value.ordering).toEqual({ mode: 'serial', priority: 0 });
+    const absent = validateCommandRequest(valid, NOW);
+    expect(absent.ok && 'ordering' in absent.value).toBe(false);
   });
 
   it('keeps reasons short whatever the bad value', () => {
@@ -116,10 +126,18 @@ describe('the zod client schema and the workflow check agree', () => {
       const { ackTimeoutMs, resultTimeoutMs, maxAttempts, backoff, params } = zod.data;
       expect(plain.value.options).toEqual({ ackTimeoutMs, resultTimeoutMs, maxAttempts, backoff });
       expect(plain.value.params).toEqual(params);
+      expect(plain.value.ordering).toEqual(zod.data.ordering);
     }
   };
 
   const samples: Array<[string, Record<string, unknown>]> = [
+    ['serial, default priority', { ...valid, ordering: { mode: 'serial' } }],
+    ['serial, priority 9', { ...valid, ordering: { mode: 'serial', priority: 9 } }],
+    ['parallel', { ...valid, ordering: { mode: 'parallel' } }],
+    ['priority -1', { ...valid, ordering: { mode: 'serial', priority: -1 } }],
+    ['priority 2.5', { ...valid, ordering: { mode: 'serial', priority: 2.5 } }],
+    ['ordering without a mode', { ...valid, ordering: { priority: 1 } }],
+    ['ordering null', { ...valid, ordering: null }],
     ['valid', valid],
     ['no options', { ...valid, options: undefined }],
     ['no params', { ...valid, params: undefined }],
