@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { CommandOptions } from '../protocol/command-options';
+import { CommandOptions, CommandOrderingSchema } from '../protocol/command-options';
 import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIMEOUT_MS } from '../protocol/command-limits';
 import { ROLLOUT_ID_PATTERN } from '../protocol/id-patterns';
 import { CommandId, CommandName, DeviceId } from '../protocol/ids';
 import { jsonTextDepth } from '../protocol/json-depth';
-import { CommandOrderingSchema } from '../protocol/service-schemas';
 
 export { MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS };
 

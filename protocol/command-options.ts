@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORDERING_MODES, PRIORITY_LIMITS } from './command-ordering';
 import { BACKOFF_LIMITS as B, COMMAND_OPTION_LIMITS as C, DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
 
 export { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS };
@@ -29,6 +30,14 @@ export const CommandOptions = z.object({
   maxAttempts: z.int().min(C.maxAttempts.min).max(C.maxAttempts.max).default(C.maxAttempts.default),
   backoff: BackoffOptions.prefault({}),
 });
+
+/** protocol/command-ordering.ts; the workflow's own check is validate-command-request.ts. */
+export const CommandOrderingSchema = z
+  .object({
+    mode: z.enum(ORDERING_MODES as ['parallel', 'serial']).describe('parallel: published at once; serial: one serial command at a time per device, in priority then arrival order.'),
+    priority: z.int().min(PRIORITY_LIMITS.min).max(PRIORITY_LIMITS.max).default(PRIORITY_LIMITS.default).describe('Serial only: a higher one goes before the waiting commands of lower ones.'),
+  })
+  .describe('How the command shares its device with the device\'s other commands. Absent: parallel.');;
 
 export type BackoffOptions = z.infer<typeof BackoffOptions>;
 export type CommandOptions = z.infer<typeof CommandOptions>;

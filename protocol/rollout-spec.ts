@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommandOptions } from './command-options';
+import { CommandOptions, CommandOrderingSchema } from './command-options';
 import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
 import { jsonTextDepth } from './json-depth';
 import { jsonByteLength } from './json-size';
@@ -104,6 +104,8 @@ export const RolloutSpec = z
       .refine((p) => jsonByteLength(p) <= MAX_ROLLOUT_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_ROLLOUT_PARAMS_BYTES} bytes`)
       .refine((p) => paramsDepth(p) <= MAX_PARAMS_DEPTH, `params must not nest objects and arrays more than ${MAX_PARAMS_DEPTH} levels deep`),
     options: CommandOptions.prefault({}),
+    /** Each device command's ordering (serial: after the device's serial commands ahead of it). Absent: parallel. */
+    ordering: CommandOrderingSchema.optional(),
     /** Time to live of each device command, counted from when that command starts. */
     ttlMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_DURATION_MS).default(DEFAULT_TTL_MS),
     /** The devices, in the order they are reached. Resolved before the rollout starts (file, list or presence). */

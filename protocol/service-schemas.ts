@@ -6,8 +6,7 @@ import {
   MAX_PARAMS_DEPTH,
   MAX_TTL_MS,
 } from './command-limits';
-import { CommandOptions } from './command-options';
-import { ORDERING_MODES, PRIORITY_LIMITS } from './command-ordering';
+import { CommandOptions, CommandOrderingSchema } from './command-options';
 import { COMMAND_STATES } from './command-state';
 import { CommandId, CommandName, DeviceId } from './ids';
 import { jsonTextDepth } from './json-depth';
@@ -73,12 +72,7 @@ export const CommandTuningSchema = z
   })
   .describe('Rarely needed knobs (tests, operators). Leave it out.');
 
-export const CommandOrderingSchema = z
-  .object({
-    mode: z.enum(ORDERING_MODES as ['parallel', 'serial']).describe('parallel: published at once; serial: one serial command at a time per device, in priority then arrival order.'),
-    priority: z.int().min(PRIORITY_LIMITS.min).max(PRIORITY_LIMITS.max).default(PRIORITY_LIMITS.default).describe('Serial only: a higher one goes before the waiting commands of lower ones.'),
-  })
-  .describe('How the command shares its device with the device\'s other commands. Absent: parallel.');
+export { CommandOrderingSchema };
 
 /**
  * `expiresAt` no later than "now" + MAX_TTL_MS, with the same allowance for clock skew as the

@@ -10,7 +10,7 @@
 import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from './id-patterns';
 import type { RolloutSpec, WaveSize } from './rollout-spec';
-import { checkCommandOptions, checkParams, shown, type Validated } from './validate-command-request';
+import { checkCommandOptions, checkOrdering, checkParams, shown, type Validated } from './validate-command-request';
 
 /** Temporal allows 2,000 pending child workflows per workflow execution. */
 export const MAX_ROLLOUT_CONCURRENCY = 2_000;
@@ -56,6 +56,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!params.ok) return params;
   const options = checkCommandOptions(s.options);
   if (!options.ok) return options;
+  const ordering = s.ordering === undefined ? undefined : checkOrdering(s.ordering);
+  if (ordering && !ordering.ok) return ordering;
   const ttlMs = int('ttlMs', s.ttlMs, MIN_TIMEOUT_MS, MAX_TTL_MS, DEFAULT_TTL_MS);
   if (!ttlMs.ok) return ttlMs;
   const concurrency = int('concurrency', s.concurrency, 1, MAX_ROLLOUT_CONCURRENCY, DEFAULT_ROLLOUT_CONCURRENCY);
@@ -102,6 +104,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     name: s.name,
     params: params.value,
     options: options.value,
+    ...(ordering ? { ordering: ordering.value } : {}),
     ttlMs: ttlMs.value,
     targets: s.targets as string[],
     canary: canary.value,

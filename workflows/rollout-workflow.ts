@@ -159,6 +159,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
         expiresAt: new Date(Date.now() + spec.ttlMs).toISOString(),
         options: spec.options,
         rolloutId: spec.rolloutId,
+        ...(spec.ordering ? { ordering: spec.ordering } : {}),
       };
       let state: CommandState;
       let sample: AdaptiveSample | undefined;

@@ -11,7 +11,7 @@ import { connectClient } from '../../config/temporal-connect';
 import type { RolloutStatusView } from '../../protocol/rollout-contract';
 import { parseRatePerMinute, parseWaves, parseWaveSize, RolloutSpec, type RolloutSpecInput } from '../../protocol/rollout-spec';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
-import { parseDuration, parseJsonObject, parsePositiveInt, parseRate } from '../parse-options';
+import { parseDuration, parseJsonObject, parsePositiveInt, parsePriority, parseRate } from '../parse-options';
 import { RolloutBars, rolloutLine } from '../rollout-progress';
 import { UsageError } from '../usage-error';
 
@@ -63,6 +63,8 @@ export function rolloutCommand(): Command {
     .option('--no-adaptive', 'keep --concurrency in flight whatever the latency (default: adapt, with --concurrency as the ceiling)')
     .option('--approve-after-canary', 'wait for `dco rollout approve` after the canary')
     .addOption(new Option('--ttl <duration>', 'time to live of each device command (default 10m)').argParser(parseDuration))
+    .option('--serial', "each device's command waits for that device's serial commands ahead of it (dco send --serial)")
+    .addOption(new Option('--priority <0-9>', 'with --serial: the commands\' priority in each device\'s queue (default 0)').argParser(parsePriority))
     .option('--wait', 'follow the rollout to its end: a progress bar per wave (or JSON lines with --json)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts) => {
@@ -87,6 +89,7 @@ export function rolloutCommand(): Command {
         ...(opts.waves ? { waves: opts.waves } : {}),
         ...(opts.soak ? { soakMs: opts.soak } : {}),
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.serial ? { ordering: { mode: 'serial' as const, priority: opts.priority ?? 0 } } : {}),
         ...(opts.rate ? { ratePerMinute: opts.rate } : {}),
         ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
         ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
@@ -94,6 +97,7 @@ export function rolloutCommand(): Command {
         ...(opts.adaptive === false ? { adaptive: false } : {}),
         abort: { ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}), ...(opts.minFinished ? { minFinished: opts.minFinished } : {}) },
       };
+      if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
       const check = RolloutSpec.safeParse(input);
       if (!check.success) throw new UsageError(z.prettifyError(check.error));
       const connection = await connectClient(settings);

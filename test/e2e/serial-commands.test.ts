@@ -1,6 +1,6 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deviceWorkflowId, type DeviceSnapshot } from '../../protocol/device-contract';
 import { showDevice } from '../../client/device-entity';
@@ -162,5 +162,28 @@ describe('serial commands on one device', () => {
     const tooHigh = await runCli(['send', deviceId, 'work', '--serial', '--priority', '12'], env);
     expect(tooHigh.code).toBe(2);
     expect(tooHigh.stderr).toContain('expected a priority from 0 to 9, got "12"');
+  });
+
+  test('`dco rollout start --serial`: each device\'s command waits behind that device\'s serial commands', async () => {
+    const busy = await deviceWithLog(id('rollout-busy'));
+    const idle = await deviceWithLog(id('rollout-idle'));
+    const held = await h.client.send({ deviceId: id('rollout-busy'), name: 'work', params: { label: 'held', hold: true }, ordering: { mode: 'serial', priority: 0 }, resultTimeoutMs: 120_000 });
+    await eventually(() => held.state(), (s) => s.state === 'Acknowledged', 30_000);
+    const targets = path.join(mkdtempSync(path.join(h.dir, 'serial-rollout-')), 'targets.txt');
+    writeFileSync(targets, `${id('rollout-idle')}\n${id('rollout-busy')}\n`);
+    const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix };
+    const rollout = runCli(['rollout', 'start', 'work', '--targets', targets, '--params', '{"label":"r"}', '--serial', '--canary', '1', '--wait', '--json'], env, undefined, 120_000);
+
+    // The idle device runs it at once; the busy one's waits in its queue behind `held`.
+    await eventually(async () => idle.log.join(), (l) => l === 'start r,end r', 60_000);
+    const q = await eventually(() => queueOf(id('rollout-busy')), (v) => (v?.waiting.length ?? 0) === 1, 60_000);
+    expect(q?.inFlight?.commandId).toBe(held.commandId);
+    expect(busy.log).toEqual(['start held']);
+
+    await busy.open('held');
+    const r = await rollout;
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ state: 'done', overall: { succeeded: 2 } });
+    expect(busy.log).toEqual(['start held', 'end held', 'start r', 'end r']);
   });
 });
