@@ -68,6 +68,12 @@ export interface FleetSimulatorOptions {
   /** How long start() waits for each connection's first CONNACK before it fails, naming the last refusal. */
   startTimeoutMs?: number;
   onLog?: (message: string, details?: Record<string, unknown>) => void;
+  /**
+   * Per-device mode: called when a device starts executing a command while it still executes
+   * others (in this process: a killed process executes nothing). Serial commands must never
+   * cause it.
+   */
+  onConcurrentExecution?: (deviceId: string, started: string, running: readonly string[]) => void;
 }
 
 export type { FleetStats };
@@ -170,11 +176,18 @@ export class FleetSimulator {
     const s = this.settings;
     const journalDir = this.o.journalDir ?? mkdtempSync(path.join(os.tmpdir(), 'dco-fleet-'));
     for (const d of devices.filter((x) => !x.profile.offline)) {
+      const executing = new Set<string>();
       const run: CommandHandler = async (_params, ctx) => {
-        const latencyMs = latencyOf(s, d, ctx.commandId);
-        await new Promise((r) => setTimeout(r, latencyMs));
-        if (d.profile.failing) throw new CommandFailure('simulated-failure', 'this simulated device fails every command');
-        return { latencyMs };
+        if (executing.size > 0) this.o.onConcurrentExecution?.(d.id, ctx.commandId, [...executing]);
+        executing.add(ctx.commandId);
+        try {
+          const latencyMs = latencyOf(s, d, ctx.commandId);
+          await new Promise((r) => setTimeout(r, latencyMs));
+          if (d.profile.failing) throw new CommandFailure('simulated-failure', 'this simulated device fails every command');
+          return { latencyMs };
+        } finally {
+          executing.delete(ctx.commandId);
+        }
       };
       // DeviceAgent looks handlers up by name; this answers every name unless knownCommands limits them.
       const known = (name: string | symbol) => typeof name === 'string' && (!s.knownCommands || s.knownCommands.has(name));

@@ -13,6 +13,8 @@ export interface PlannedCommand {
   /** Milliseconds after the start of the run. */
   sendAtMs: number;
   expected: ExpectedOutcome;
+  /** Sent with serial ordering: the device's serial commands run one at a time. */
+  serial: boolean;
 }
 
 /** Commands the simulated devices execute; anything else is rejected as unknown. */
@@ -29,6 +31,8 @@ export interface PlanOptions {
   sendWindowMs: number;
   /** Share of commands with a name no device knows (ends Rejected). */
   unknownNameRate: number;
+  /** Every n-th device (by index, from the first) gets serial commands only; 0: none. */
+  serialEvery?: number;
 }
 
 export function expectedOutcome(profile: DeviceProfile, name: string): ExpectedOutcome {
@@ -54,7 +58,13 @@ export function planCommands(o: PlanOptions): PlannedCommand[] {
       params: name === 'set-config' ? { level: index % 7 } : {},
       sendAtMs: Math.round((index * o.sendWindowMs) / Math.max(1, o.count)),
       expected: expectedOutcome(o.profiles[d], name),
+      serial: isSerialDevice(d, o.serialEvery),
     });
   }
   return plan;
+}
+
+/** Whether the device at this index gets serial commands (chosen by index, so the seeded plan stays the same). */
+export function isSerialDevice(index: number, serialEvery: number | undefined): boolean {
+  return serialEvery !== undefined && serialEvery > 0 && index % serialEvery === 0;
 }

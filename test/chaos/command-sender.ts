@@ -70,6 +70,7 @@ export class CommandSender {
             resultTimeoutMs: t.resultTimeoutMs,
             maxAttempts: t.maxAttempts,
             backoff: t.backoff,
+            ...(c.serial ? { ordering: { mode: 'serial' as const, priority: 0 } } : {}),
           }),
           this.attemptTimeoutMs,
         );

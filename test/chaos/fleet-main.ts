@@ -7,6 +7,8 @@
  *
  * Configuration: the JSON of FleetProcessConfig in the environment variable DCO_CHAOS_FLEET.
  */
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
 import { FleetSimulator } from '../../device/fleet-simulator';
 import { KNOWN_COMMANDS } from './command-plan';
 
@@ -27,6 +29,8 @@ export interface FleetProcessConfig {
 }
 
 export const FLEET_READY = 'chaos fleet ready';
+/** In the journal directory: one JSON line per command a device started while it executed others. */
+export const CONCURRENT_EXECUTIONS_FILE = 'concurrent-executions.jsonl';
 export const FLEET_CONFIG_ENV = 'DCO_CHAOS_FLEET';
 
 async function main(): Promise<void> {
@@ -51,6 +55,9 @@ async function main(): Promise<void> {
     knownCommands: KNOWN_COMMANDS,
     offlineStatus: 'offline',
     onLog: log,
+    // Appended at once (sync): the process may be killed right after.
+    onConcurrentExecution: (deviceId, started, running) =>
+      appendFileSync(path.join(c.journalDir, CONCURRENT_EXECUTIONS_FILE), JSON.stringify({ deviceId, started, running }) + '\n'),
   });
   const started = Date.now();
   await fleet.start();

@@ -36,9 +36,11 @@ export interface ChaosReport {
     violations: CheckResult['violations'];
     unexpectedOutcomes: CheckResult['unexpectedOutcomes'];
   };
+  /** Serial devices: started a command while executing another (must be 0); parallel devices may, and are shown for contrast. */
+  serial: { devices: number; commands: number; concurrentExecutions: number; concurrentExecutionsOfParallelDevices: number };
   /** The longest outage stayed within the bound the deadlines were sized for. */
   guaranteeHeld: boolean;
-  /** All three counts are 0. */
+  /** All four counts are 0. */
   passed: boolean;
 }
 
@@ -54,6 +56,9 @@ export function formatReport(r: ChaosReport, maxListed = 20): string {
   row('commands not terminal after their deadline', c.notTerminalAfterDeadline);
   row('commands executed more than once on a device', c.executedMoreThanOnce);
   row('device journal and Temporal disagree', c.disagreements);
+  row(`serial devices (${r.serial.devices}) executing two commands at once`, r.serial.concurrentExecutions);
+  lines.push('');
+  row('parallel devices executing two at once (allowed)', r.serial.concurrentExecutionsOfParallelDevices);
   lines.push('');
   lines.push('Chaos:');
   row('kills (kill -9), total', r.totalKills);

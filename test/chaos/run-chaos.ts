@@ -1,10 +1,11 @@
 import { Connection } from '@temporalio/client';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DcoClient } from '../../client/dco-client';
 import { fleetProfiles } from '../../device/fleet-profiles';
 import { simulatedDeviceIds } from '../../device/simulator';
 import { ChaosStack, PROCESS_KINDS } from './chaos-stack';
+import { CONCURRENT_EXECUTIONS_FILE } from './fleet-main';
 import { checkChaosRun, type TemporalFacts } from './checker';
 import { planCommands } from './command-plan';
 import { CommandSender } from './command-sender';
@@ -42,6 +43,8 @@ export interface ChaosOptions {
   slowLatencyMs: number;
   /** Share of commands whose name no device knows (Rejected). */
   unknownNameRate: number;
+  /** Every n-th device gets serial commands only (0: none): they must never execute two at once. */
+  serialEvery: number;
   progressEveryMs: number;
   log: (line: string) => void;
 }
@@ -69,6 +72,7 @@ export const CHAOS_DEFAULTS: Omit<ChaosOptions, 'dataDir' | 'log'> = {
   latencyMs: 1_000,
   slowLatencyMs: 5_000,
   unknownNameRate: 0.05,
+  serialEvery: 2,
   progressEveryMs: 15_000,
 };
 
@@ -109,6 +113,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     profiles,
     sendWindowMs: o.durationMs * o.sendWindowShare,
     unknownNameRate: o.unknownNameRate,
+    serialEvery: o.serialEvery,
   });
   log(`run ${runId}: ${o.devices} devices, ${o.commands} commands over ${Math.round((o.durationMs * o.sendWindowShare) / 1000)} s, chaos for ${Math.round(o.durationMs / 1000)} s, a kill every ~${o.killEveryMs / 1000} s, seed ${o.seed}`);
   log(`data in ${o.dataDir}; command timing: ttl ${timing.ttlMs / 1000} s, ack timeout ${timing.ackTimeoutMs / 1000} s × ${timing.maxAttempts}, result timeout ${timing.resultTimeoutMs / 1000} s`);
@@ -173,6 +178,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const journal = readDeviceJournals(stack.journalDir);
     const ours = journal.facts.filter((f) => f.commandId.includes(`.${runId}-`));
     const check = checkChaosRun({ commands: plan, temporal: facts, journal: ours, deadlineMs: deadlineOf, nowMs: Date.now() });
+    const serialDevices = new Set(plan.filter((c) => c.serial).map((c) => c.deviceId));
+    const concurrent = readConcurrentExecutions(stack.journalDir, runId);
     const kills = scheduler.stats();
     const tEnd = Date.now();
     const decided = [...facts.values()].filter((f) => f.status === 'COMPLETED' && f.state !== 'Expired' && f.durationMs !== undefined);
@@ -204,8 +211,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         maxAttemptsUsed: Math.max(0, ...[...facts.values()].map((f) => f.attempts ?? 0)),
       },
       check,
+      serial: {
+        devices: serialDevices.size,
+        commands: plan.filter((c) => c.serial).length,
+        concurrentExecutions: concurrent.filter((e) => serialDevices.has(e.deviceId)).length,
+        concurrentExecutionsOfParallelDevices: concurrent.filter((e) => !serialDevices.has(e.deviceId)).length,
+      },
       guaranteeHeld: kills.longestStretchMs <= timing.maxOutageMs,
-      passed: check.notTerminalAfterDeadline === 0 && check.executedMoreThanOnce === 0 && check.disagreements === 0,
+      passed:
+        check.notTerminalAfterDeadline === 0 &&
+        check.executedMoreThanOnce === 0 &&
+        check.disagreements === 0 &&
+        concurrent.every((e) => !serialDevices.has(e.deviceId)),
     };
     log(`done: ${report.passed ? 'PASS' : 'FAIL'}`);
     return report;
@@ -214,6 +231,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await connection?.close().catch(() => {});
     await stack.stopAll();
   }
+}
+
+/** What the fleet process wrote each time a device started a command of this run while it executed another. */
+function readConcurrentExecutions(journalDir: string, runId: string): Array<{ deviceId: string; started: string; running: string[] }> {
+  const file = path.join(journalDir, CONCURRENT_EXECUTIONS_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as { deviceId: string; started: string; running: string[] }];
+      } catch {
+        return []; // torn by a kill
+      }
+    })
+    .filter((e) => e.started.includes(`.${runId}-`));
 }
 
 function clock(ms: number): string {

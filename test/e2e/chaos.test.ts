@@ -15,7 +15,7 @@ import { testEnv } from '../setup/test-env';
 describe('chaos: every process killed with SIGKILL, repeatedly, while commands run', () => {
   afterAll(() => killAllChildren()); // nothing outlives the test, even when it fails
 
-  test('nothing is left open past its deadline, nothing runs twice, and every device journal agrees with Temporal', async () => {
+  test('nothing is left open past its deadline, nothing runs twice, serial devices never run two at once, and every device journal agrees with Temporal', async () => {
     const dataDir = mkdtempSync(path.join(testEnv().dir, 'chaos-'));
     const lines: string[] = [];
     const report = await runChaos({
@@ -43,7 +43,11 @@ describe('chaos: every process killed with SIGKILL, repeatedly, while commands r
       notTerminalAfterDeadline: report.check.notTerminalAfterDeadline,
       executedMoreThanOnce: report.check.executedMoreThanOnce,
       disagreements: report.check.disagreements,
-    }).toEqual({ notTerminalAfterDeadline: 0, executedMoreThanOnce: 0, disagreements: 0 });
+      serialConcurrentExecutions: report.serial.concurrentExecutions,
+    }).toEqual({ notTerminalAfterDeadline: 0, executedMoreThanOnce: 0, disagreements: 0, serialConcurrentExecutions: 0 });
+    // Half the devices got serial commands only, several each.
+    expect(report.serial.devices).toBe(6);
+    expect(report.serial.commands).toBeGreaterThan(report.serial.devices);
     expect(report.sent).toBe(50);
     for (const kind of PROCESS_KINDS) expect(report.kills.kills[kind]).toBeGreaterThanOrEqual(2);
     expect(report.guaranteeHeld).toBe(true);

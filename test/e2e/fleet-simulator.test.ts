@@ -291,3 +291,21 @@ describe('fleet simulator at 10,000 devices (timing is printed, not asserted)', 
     );
   }, 60_000);
 });
+
+describe('fleet simulator, concurrent executions', () => {
+  it('reports a device that starts a command while it executes another (what the chaos test counts for serial devices)', async () => {
+    const sc = scenario('conc');
+    const seen: Array<{ deviceId: string; started: string; running: readonly string[] }> = [];
+    const sim = await startSim({ ...sc, mode: 'per-device', devices: 1, latencyMs: 400, seed: 1, journalDir: path.join(dir, 'conc'), onConcurrentExecution: (deviceId, started, running) => seen.push({ deviceId, started, running }) });
+    const [d] = sim.deviceIds;
+    const svc = await Service.start(sc.topicPrefix);
+    await svc.send([d], () => 'first');
+    await svc.send([d], () => 'second');
+    await eventually(async () => svc.count(svc.results, [d]), (n) => n === 2);
+    expect(seen).toEqual([{ deviceId: d, started: 'second', running: ['first'] }]);
+    // One after the other: nothing to report.
+    await svc.send([d], () => 'third');
+    await eventually(async () => svc.count(svc.results, [d]), (n) => n === 3);
+    expect(seen).toHaveLength(1);
+  });
+});
