@@ -16,6 +16,7 @@ import { PerKeyOrder } from './per-key-order';
 import { PresenceTracker } from './presence-tracker';
 import { PresenceWaker, type PresenceWakerOptions } from './presence-waker';
 import { SignalForwarder, type SignalForwarderOptions } from './signal-forwarder';
+import { PendingRequestPacer } from './pending-requests';
 
 export interface MessageRouterOptions {
   topicPrefix: string;
@@ -72,6 +73,7 @@ export class MessageRouter {
   private readonly rate?: DeviceRateLimiter;
   private readonly repeats: DuplicateGuard;
   private readonly order = new PerKeyOrder();
+  private readonly pendingPacer = new PendingRequestPacer();
 
   constructor(private readonly o: MessageRouterOptions) {
     this.counters = o.counters ?? new BridgeCounters();
@@ -121,7 +123,7 @@ export class MessageRouter {
     // so it costs no budget.
     if (this.rate && !retained && !this.rate.take(parsed.deviceId)) {
       this.counters.add(`${parsed.kind}:rate-limited`);
-      deadLetter('rate-limited', `device ${parsed.deviceId} sent more than its budget of messages; this one was dropped`, parsed.kind === 'status' ? undefined : parsed.message.commandId);
+      deadLetter('rate-limited', `device ${parsed.deviceId} sent more than its budget of messages; this one was dropped`, parsed.kind === 'status' || parsed.kind === 'pending' ? undefined : parsed.message.commandId);
       return;
     }
 
@@ -136,6 +138,18 @@ export class MessageRouter {
       // for its entity (and the first status of a device creates it).
       const { ts, attributes } = parsed.message;
       this.deviceStatuses.report({ deviceId: presence.deviceId, state: presence.state, bootId: presence.bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) }, retained);
+      return;
+    }
+
+    if (parsed.kind === 'pending') {
+      // The device asks for its pending commands: its open commands are published again now.
+      if (retained || !this.pendingPacer.admit(parsed.deviceId)) {
+        this.counters.add('pending:too-soon');
+        return;
+      }
+      this.counters.add('pending');
+      logger.debug({ deviceId: parsed.deviceId, bootId: parsed.message.bootId }, 'device asked for its pending commands');
+      this.waker.wake({ deviceId: parsed.deviceId, state: 'online', bootId: parsed.message.bootId, observedAt: receivedAt, asked: true });
       return;
     }
 

@@ -136,7 +136,7 @@ export class MqttBridge {
   private async subscribe(client: MqttClient, lane: number): Promise<void> {
     const p = this.options.topicPrefix;
     await client.unsubscribeAsync(this.answerTopics(!this.shared)).catch(() => {});
-    const topics = lane === 0 ? [...this.answerTopics(this.shared), allDevicesTopic(p, 'status')] : this.answerTopics(this.shared);
+    const topics = lane === 0 ? [...this.answerTopics(this.shared), allDevicesTopic(p, 'status'), allDevicesTopic(p, 'pending')] : this.answerTopics(this.shared);
     await client.subscribeAsync(topics, { qos: 1 });
   }
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../protocol/json-depth';
-import { AckMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage } from '../protocol/messages';
+import { AckMessage, PendingRequestMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage } from '../protocol/messages';
 import { parseDeviceTopic, type TopicKind } from '../protocol/topics';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
 
 export type RejectReason =
-  | 'bad-topic' // not {prefix}/{deviceId}/{ack|result|status}
+  | 'bad-topic' // not {prefix}/{deviceId}/{ack|result|status|pending}
   | 'too-large'
   | 'not-json'
   | 'too-deep' // valid JSON nested deeper than MAX_JSON_DEPTH (objects and arrays)
@@ -19,11 +19,12 @@ export const REJECT_REASONS: readonly RejectReason[] = ['bad-topic', 'too-large'
 export type ParsedDeviceMessage =
   | { ok: true; deviceId: string; kind: 'ack'; message: AckMessage }
   | { ok: true; deviceId: string; kind: 'result'; message: ResultMessage }
-  | { ok: true; deviceId: string; kind: 'status'; message: StatusMessage };
+  | { ok: true; deviceId: string; kind: 'status'; message: StatusMessage }
+  | { ok: true; deviceId: string; kind: 'pending'; message: PendingRequestMessage };
 
 export type ParseOutcome = ParsedDeviceMessage | { ok: false; reason: RejectReason; detail: string };
 
-const schemas = { ack: AckMessage, result: ResultMessage, status: StatusMessage } as const;
+const schemas = { ack: AckMessage, result: ResultMessage, status: StatusMessage, pending: PendingRequestMessage } as const;
 
 /**
  * Validates one MQTT message from a device topic. Errors are values, never exceptions: the

@@ -49,9 +49,11 @@ export class PresenceWaker {
 
   wake(presence: DevicePresence): void {
     if (this.stopped) return;
-    if (this.pending.has(presence.deviceId)) this.counters.add('presence:coalesced');
+    const waiting = this.pending.get(presence.deviceId);
+    if (waiting) this.counters.add('presence:coalesced');
     this.pending.delete(presence.deviceId);
-    this.pending.set(presence.deviceId, presence);
+    // A device's own request for its pending commands survives a presence change after it.
+    this.pending.set(presence.deviceId, waiting?.asked && !presence.asked ? { ...presence, asked: true } : presence);
     this.running ??= this.loop().finally(() => (this.running = undefined));
   }
 

@@ -8,9 +8,10 @@ import {
   PROTOCOL_VERSION,
   type AckMessage,
   type ResultMessage,
+  type PendingRequestMessage,
   type StatusMessage,
 } from '../protocol/messages';
-import { deviceTopic } from '../protocol/topics';
+import { deviceTopic, type TopicKind } from '../protocol/topics';
 import { CommandJournal } from './command-journal';
 import { decideNewCommand, decideRepeat } from './command-decisions';
 
@@ -112,7 +113,7 @@ export class DeviceAgent {
     return this.o.deviceId;
   }
 
-  private topic(kind: 'commands' | 'ack' | 'result' | 'status'): string {
+  private topic(kind: TopicKind): string {
     return deviceTopic(this.prefix, this.o.deviceId, kind);
   }
 
@@ -129,6 +130,17 @@ export class DeviceAgent {
   async setAttributes(attributes: DeviceAttributes): Promise<void> {
     this.attributes = checkedAttributes(attributes);
     if (this.client?.connected) await this.client.publishAsync(this.topic('status'), this.status('online'), { qos: 1, retain: true });
+  }
+
+  /**
+   * Asks for the pending commands (the `pending` topic), e.g. right after waking up: every open
+   * command waiting for this device is published again at once, instead of at its next timer.
+   * The service acts on at most one request every few seconds per device.
+   */
+  async requestPending(): Promise<void> {
+    if (!this.client?.connected) throw new Error(`device ${this.o.deviceId} is not connected: it cannot ask for its pending commands`);
+    const request: PendingRequestMessage = { v: PROTOCOL_VERSION, bootId: this.bootId, ts: new Date().toISOString() };
+    await this.client.publishAsync(this.topic('pending'), JSON.stringify(request), { qos: 1 });
   }
 
   async start(): Promise<void> {

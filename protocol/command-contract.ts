@@ -104,6 +104,8 @@ export interface DevicePresence {
   bootId: string;
   /** When this was observed (by the bridge or the worker). */
   observedAt: string;
+  /** Set when the device itself asked for its pending commands (its `pending` topic): publish again now. */
+  asked?: boolean;
 }
 
 export const deviceMessageSignal = defineSignal<[DeviceMessage]>('deviceMessage');

@@ -86,7 +86,20 @@ export const StatusMessage = z.object({
   attributes: DeviceAttributes.optional().catch(undefined),
 });
 
+/**
+ * A device that wakes up (a sleepy, battery-powered one, or one behind a link that dropped
+ * messages) asks for its pending commands on its `pending` topic, instead of waiting for a
+ * re-publish timer: every open command that waits for this device's answer is published again
+ * at once. Not retained; QoS 1. `bootId` is the device's current boot.
+ */
+export const PendingRequestMessage = z.object({
+  v: Version,
+  bootId: z.string().min(1).max(128),
+  ts: IsoTimestamp.optional(),
+});
+
 export type CommandMessage = z.infer<typeof CommandMessage>;
+export type PendingRequestMessage = z.infer<typeof PendingRequestMessage>;
 export type AckMessage = z.infer<typeof AckMessage>;
 export type ResultMessage = z.infer<typeof ResultMessage>;
 export type StatusMessage = z.infer<typeof StatusMessage>;

@@ -154,6 +154,7 @@ export const DevicePresenceSchema = z.object({
   state: StatusMessage.shape.state,
   bootId: StatusMessage.shape.bootId.describe('A new bootId means the device restarted.'),
   observedAt: IsoTimestamp.describe('When this was observed (by the bridge or the worker).'),
+  asked: z.boolean().optional().describe('The device asked for its pending commands (its pending topic): publish again now.'),
 });
 
 // ---- lateAnswersWorkflow -----------------------------------------------------------------

@@ -1,7 +1,10 @@
 import { DEVICE_ID_PATTERN } from './ids';
 
-/** The four questions a device topic answers, one topic each. */
-export const TOPIC_KINDS = ['commands', 'ack', 'result', 'status'] as const;
+/**
+ * The questions a device topic answers, one topic each: commands (intent), ack (received),
+ * result (executed), status (state), pending (a waking device asks for its open commands).
+ */
+export const TOPIC_KINDS = ['commands', 'ack', 'result', 'status', 'pending'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export const DEFAULT_TOPIC_PREFIX = 'devices';

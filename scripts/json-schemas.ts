@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { AckMessage, CommandMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage } from '../protocol/messages';
+import { AckMessage, CommandMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage, PendingRequestMessage } from '../protocol/messages';
 import {
   CommandRequestSchema,
   CommandSnapshotSchema,
@@ -37,7 +37,7 @@ interface MessageSchema {
 }
 
 /** Keyed by the topic kind, which is also the file name: `<kind>.schema.json`. */
-const MESSAGES: Record<'command' | 'ack' | 'result' | 'status', MessageSchema> = {
+const MESSAGES: Record<'command' | 'ack' | 'result' | 'status' | 'pending', MessageSchema> = {
   command: {
     schema: CommandMessage,
     title: 'CommandMessage',
@@ -65,6 +65,13 @@ const MESSAGES: Record<'command' | 'ack' | 'result' | 'status', MessageSchema> =
     description:
       'Device -> service on {prefix}/{deviceId}/status, QoS 1, retained. "online" at every connect with a new bootId per boot; ' +
       'the Last Will publishes "offline".',
+  },
+  pending: {
+    schema: PendingRequestMessage,
+    title: 'PendingRequestMessage',
+    description:
+      'Device -> service on {prefix}/{deviceId}/pending, QoS 1, not retained. A device that wakes up asks for its pending commands: ' +
+      'every open command waiting for its answer is published again at once. At most one request per device every 5 s is acted on.',
   },
 };
 

@@ -15,7 +15,7 @@ const publishes = metricMeter.createCounter('dco_command_publishes', 'publishes'
  * so a bench or a dashboard can tell a silent device (`ack-timeout`), a device that came back
  * (`device-online`, `device-rebooted`) and a missing result (`result-probe`) apart.
  */
-export type PublishCause = 'first' | 'ack-timeout' | 'device-online' | 'device-rebooted' | 'result-probe';
+export type PublishCause = 'first' | 'ack-timeout' | 'device-online' | 'device-rebooted' | 'device-asked' | 'result-probe';
 
 export function recordPublish(cause: PublishCause): void {
   publishes.add(1, { cause });

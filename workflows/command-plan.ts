@@ -16,8 +16,10 @@ import { backoffDelayMs } from './backoff';
 
 export const EXPIRY_GRACE_PATCH = 'expiry-grace';
 export const PRESENCE_BUDGET_PATCH = 'presence-budget';
+/** A device's request for its pending commands (its `pending` topic) re-publishes now; asked only when one arrives. */
+export const PENDING_REQUEST_PATCH = 'pending-request';
 export const DELIVERY_GRACE_PATCH = 'delivery-grace';
-export type PatchId = typeof EXPIRY_GRACE_PATCH | typeof PRESENCE_BUDGET_PATCH | typeof DELIVERY_GRACE_PATCH;
+export type PatchId = typeof EXPIRY_GRACE_PATCH | typeof PRESENCE_BUDGET_PATCH | typeof PENDING_REQUEST_PATCH | typeof DELIVERY_GRACE_PATCH;
 /** True when the running command started after the patch (Temporal's `patched`). */
 export type Since = (patch: PatchId) => boolean;
 
@@ -143,7 +145,7 @@ export type PresenceStep =
   /** Not published yet: a note that it is online. */
   | { kind: 'note-online'; detail: string }
   /** Publish again now. */
-  | { kind: 'republish'; event: 'device-rebooted' | 'device-online'; because: string }
+  | { kind: 'republish'; event: 'device-rebooted' | 'device-online' | 'device-asked'; because: string }
   /** The re-publish budget is spent: note it (once). */
   | { kind: 'budget-spent'; note: boolean; detail: string };
 
@@ -163,12 +165,15 @@ export function presenceStep(
   const rebooted = before !== undefined && before.bootId !== next.bootId;
   const cameOnline = before === undefined || before.state !== 'online';
   if (s.state === 'Created') return cameOnline ? { kind: 'note-online', detail: `boot ${next.bootId}` } : { kind: 'ignore', keep: true };
-  if (!rebooted && !cameOnline) return { kind: 'ignore', keep: true };
+  // The device asked for its pending commands: whatever presence said, it wants this one now.
+  // (A patch: a worker without it took the request as plain presence.)
+  const asked = next.asked === true && since(PENDING_REQUEST_PATCH);
+  if (!rebooted && !cameOnline && !asked) return { kind: 'ignore', keep: true };
   if (s.republishes >= MAX_PRESENCE_REPUBLISHES && since(PRESENCE_BUDGET_PATCH)) {
     // A boot loop: the ack timeout's attempts still run; presence adds no more copies.
     return { kind: 'budget-spent', note: !s.budgetNoted, detail: `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published` };
   }
-  return rebooted
-    ? { kind: 'republish', event: 'device-rebooted', because: `device rebooted (boot ${before!.bootId} → ${next.bootId})` }
-    : { kind: 'republish', event: 'device-online', because: 'device came back online' };
+  if (rebooted) return { kind: 'republish', event: 'device-rebooted', because: `device rebooted (boot ${before!.bootId} → ${next.bootId})` };
+  if (asked && !cameOnline) return { kind: 'republish', event: 'device-asked', because: 'the device asked for its pending commands' };
+  return { kind: 'republish', event: 'device-online', because: 'device came back online' };
 }

@@ -11,6 +11,7 @@ import {
   EXPIRY_GRACE_PATCH,
   expiredReason,
   expiryGraceWaitMs,
+  PENDING_REQUEST_PATCH,
   PRESENCE_BUDGET_PATCH,
   presenceStep,
   probeAfterWait,
@@ -157,6 +158,22 @@ describe('command plan: presence', () => {
   test('a reboot or a return while the command is out: publish again, saying why', () => {
     expect(presenceStep(base, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'republish', event: 'device-rebooted', because: 'device rebooted (boot A → B)' });
     expect(presenceStep({ ...base, known: p('offline', 'A', 1) }, p('online', 'A', 5), patches(true).since)).toEqual({ kind: 'republish', event: 'device-online', because: 'device came back online' });
+  });
+
+  test('the device asked for its pending commands: publish again now, within the same budget; a worker without the patch took it as presence', () => {
+    const asked = { ...p('online', 'A', 5), asked: true };
+    const on = patches(true);
+    expect(presenceStep(base, asked, on.since)).toEqual({ kind: 'republish', event: 'device-asked', because: 'the device asked for its pending commands' });
+    expect(on.asked).toEqual([PENDING_REQUEST_PATCH]);
+    expect(presenceStep({ ...base, state: 'Acknowledged' }, asked, patches(true).since)).toMatchObject({ kind: 'republish', event: 'device-asked' });
+    expect(presenceStep(base, asked, patches(false).since)).toEqual({ kind: 'ignore', keep: true });
+    // Not published yet: nothing to re-publish (the first publish is on its way).
+    expect(presenceStep({ ...base, state: 'Created' }, asked, patches(true).since)).toEqual({ kind: 'ignore', keep: true });
+    expect(presenceStep({ ...base, republishes: MAX_PRESENCE_REPUBLISHES }, asked, patches(true).since)).toMatchObject({ kind: 'budget-spent' });
+    // A plain presence signal never asks the patch.
+    const plain = patches(true);
+    presenceStep(base, p('online', 'A', 5), plain.since);
+    expect(plain.asked).toEqual([]);
   });
 
   test(`past ${MAX_PRESENCE_REPUBLISHES} re-publishes: the budget is spent (noted once); without the patch, as before`, () => {

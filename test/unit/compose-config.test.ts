@@ -403,7 +403,7 @@ describe('ACL', () => {
   it('lets each device read only its own commands and write only its own answers', () => {
     expect(sections.get('')).toEqual([
       `pattern read ${deviceTopic(P, '%u', 'commands')}`,
-      ...kinds('ack', 'result', 'status').map((k) => `pattern write ${deviceTopic(P, '%u', k)}`),
+      ...kinds('ack', 'result', 'status', 'pending').map((k) => `pattern write ${deviceTopic(P, '%u', k)}`),
     ]);
   });
 
@@ -411,7 +411,7 @@ describe('ACL', () => {
     const worker = environmentOf('worker').MQTT_USERNAME;
     const bridge = environmentOf('bridge').MQTT_USERNAME;
     expect(sections.get(worker)).toEqual([`topic write ${allDevicesTopic(P, 'commands')}`, `topic read ${allDevicesTopic(P, 'status')}`]);
-    expect(sections.get(bridge)).toEqual(kinds('ack', 'result', 'status').map((k) => `topic read ${allDevicesTopic(P, k)}`));
+    expect(sections.get(bridge)).toEqual(kinds('ack', 'result', 'status', 'pending').map((k) => `topic read ${allDevicesTopic(P, k)}`));
     expect([...sections.keys()].sort()).toEqual(['', bridge, worker].sort());
   });
 

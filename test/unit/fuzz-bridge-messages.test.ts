@@ -7,7 +7,7 @@ import { MessageRouter } from '../../bridge/message-router';
 import { DEFAULT_MAX_PAYLOAD_BYTES, parseDeviceMessage, REJECT_REASONS } from '../../bridge/parse-device-message';
 import { createLogger } from '../../config/logger';
 import { MAX_JSON_DEPTH } from '../../protocol/json-depth';
-import { AckMessage, ResultMessage, StatusMessage } from '../../protocol/messages';
+import { AckMessage, PendingRequestMessage, ResultMessage, StatusMessage } from '../../protocol/messages';
 
 /**
  * Property-based fuzzing of what the bridge does with an MQTT message: arbitrary topics and
@@ -51,7 +51,7 @@ const validArb: fc.Arbitrary<{ kind: Kind; deviceId: string; message: Record<str
   fc.record({ kind: fc.constant('result' as const), deviceId: idArb(64), message: resultArb }),
   fc.record({ kind: fc.constant('status' as const), deviceId: idArb(64), message: statusArb }),
 );
-const schemas = { ack: AckMessage, result: ResultMessage, status: StatusMessage };
+const schemas = { ack: AckMessage, result: ResultMessage, status: StatusMessage, pending: PendingRequestMessage };
 const required: Record<Kind, string[]> = { ack: ['v', 'commandId', 'status'], result: ['v', 'commandId', 'status'], status: ['v', 'state', 'bootId'] };
 
 const bytes = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8');

@@ -17,7 +17,7 @@ const kindArb = fc.constantFrom(...TOPIC_KINDS);
 
 describe('constants', () => {
   it('has the four kinds and the default prefix "devices"', () => {
-    expect(TOPIC_KINDS).toEqual(['commands', 'ack', 'result', 'status']);
+    expect(TOPIC_KINDS).toEqual(['commands', 'ack', 'result', 'status', 'pending']);
     expect(DEFAULT_TOPIC_PREFIX).toBe('devices');
   });
 });
