@@ -3,6 +3,7 @@
 #   - npm dependencies (npm ci, when package-lock.json changed since the last install)
 #   - Mosquitto 2 and its clients, openssl and Chromium, from Debian
 #   - the Temporal CLI (dev server), built once with Go into ~/.cache/dco (about 3 minutes)
+#   - the compose file's validator (compose-go, tools/compose-validate), built with Go likewise (under a minute)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,7 @@ fi
 
 # Finds temporal on PATH or in the cache, else builds it (and says so).
 node -e "require('tsx/cjs'); console.error('Temporal CLI: ' + require('./stack/temporal-binary.ts').ensureTemporalBinary())"
+node -e "require('tsx/cjs'); console.error('Compose validator: ' + require('./stack/compose-validator.ts').ensureComposeValidator())"
 
 # The Python example of docs/service-api.md is run by a test, with the Temporal SDK for Python
 # in a virtual environment of its own (nothing installed into the system's Python).

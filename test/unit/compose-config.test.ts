@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../bridge/parse-device-message';
 import { loadSettings, SETTINGS_ENV } from '../../config/settings';
 import { cliTypeName, SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
 import { allDevicesTopic, DEFAULT_TOPIC_PREFIX, deviceTopic, TOPIC_KINDS, type TopicKind } from '../../protocol/topics';
 import { BrokerAuth } from '../../stack/broker-auth';
+import { ensureComposeValidator } from '../../stack/compose-validator';
 import { mosquittoConfig } from '../../stack/mosquitto-broker';
 import { DYNAMIC_CONFIG } from '../../stack/temporal-server';
 
@@ -21,25 +23,70 @@ const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 const REQUIRED_VARS = ['POSTGRES_PASSWORD', 'DCO_WORKER_MQTT_PASSWORD', 'DCO_BRIDGE_MQTT_PASSWORD', 'DCO_HEALTH_MQTT_PASSWORD'];
 const DUMMY_ENV: Record<string, string> = Object.fromEntries(REQUIRED_VARS.map((v) => [v, `test-${v.toLowerCase()}`]));
 
-// --- the file through `docker compose config`, when the Compose plugin is installed ----------
+// --- the file through Compose's own loader -------------------------------------------------
 
-const COMPOSE_INSTALL_HINT =
-  'install the Compose plugin to validate the file as Docker does: sudo apt-get install -y docker-compose-plugin (Docker\'s apt repository)';
+/**
+ * tools/compose-validate: compose-go, the loader of Docker Compose v2, as a small Go program
+ * (no Docker needed). It does what `docker compose config --quiet` does: the Compose
+ * Specification's schema, `${VAR:?...}` interpolation, references between services and volumes.
+ */
+describe('docker-compose.yml through compose-go (what `docker compose config` accepts)', () => {
+  let validator: string;
+  // Built once per change of its source (normally by scripts/ensure-prereqs.sh already).
+  beforeAll(() => {
+    validator = ensureComposeValidator();
+  }, 600_000);
 
-function composeAvailable(): boolean {
-  const r = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-  return r.status === 0;
-}
-const hasCompose = composeAvailable();
-
-describe('docker compose config', () => {
-  (hasCompose ? it : it.skip)(`accepts docker-compose.yml${hasCompose ? '' : ` (skipped: ${COMPOSE_INSTALL_HINT})`}`, () => {
-    const r = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '--quiet'], {
+  /** The validator on `file`, with `env` only (no `.env` of a real install, no stray variables). */
+  const validate = (file: string, env: Record<string, string>) =>
+    spawnSync(validator, ['-f', file], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, ...DUMMY_ENV },
+      env: { PATH: process.env.PATH ?? '', HOME: os.homedir(), COMPOSE_DISABLE_ENV_FILE: 'true', ...env },
     });
+
+  /** docker-compose.yml with `edit` applied, in a temporary file next to nothing else. */
+  const brokenCopy = (edit: (text: string) => string) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dco-compose-'));
+    const file = path.join(dir, 'docker-compose.yml');
+    const text = read('docker-compose.yml');
+    const edited = edit(text);
+    if (edited === text) throw new Error('the edit changed nothing: the test would prove nothing');
+    writeFileSync(file, edited);
+    return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  };
+
+  it('accepts docker-compose.yml with the variables scripts/compose-init.sh writes', () => {
+    const r = validate('docker-compose.yml', DUMMY_ENV);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    const count = (section: object | undefined) => Object.keys(section ?? {}).length;
+    expect(r.stdout.trim()).toBe(`docker-compose.yml: valid, ${count(compose.services)} services, ${count(compose.volumes)} volumes`);
+  });
+
+  it('refuses it without a required variable, naming the variable', () => {
+    const { POSTGRES_PASSWORD: _, ...rest } = DUMMY_ENV;
+    const r = validate('docker-compose.yml', rest);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('required variable POSTGRES_PASSWORD is missing a value: run scripts/compose-init.sh first');
+  });
+
+  it.each([
+    ['an unknown top-level key', (t: string) => `${t}\nbogus: true\n`, "additional properties 'bogus' not allowed"],
+    [
+      'a depends_on condition compose does not know',
+      (t: string) => t.replace('condition: service_completed_successfully', 'condition: service_done'),
+      'depends_on.temporal-admin-tools.condition value must be one of',
+    ],
+    ['an undeclared named volume', (t: string) => t.replace('- mosquitto-log:/mosquitto/log', '- mosquito-log:/mosquitto/log'), 'undefined volume mosquito-log'],
+  ])('refuses a copy with %s (exit 1, the problem named)', (_name, edit, message) => {
+    const { file, cleanup } = brokenCopy(edit);
+    try {
+      const r = validate(file, DUMMY_ENV);
+      expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: '' });
+      expect(r.stderr).toContain(message);
+    } finally {
+      cleanup();
+    }
   });
 });
 
