@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { PUBLISH_FAILURE_TYPES, type CommandActivities, type PublishCommandInput, type PublishCommandResult } from '../protocol/command-contract';
+import { PUBLISH_FAILURE_TYPES, type CommandActivities, type PublishCancelInput, type PublishCommandInput, type PublishCommandResult } from '../protocol/command-contract';
 import { deviceTopic } from '../protocol/topics';
 import type { MqttPublisher } from './mqtt-publisher';
 import type { PresenceView } from './presence-view';
@@ -59,6 +59,17 @@ export function createCommandActivities(deps: CommandActivityDeps): CommandActiv
         });
       }
       return presence ? { published: true, presence } : { published: true };
+    },
+
+    async publishCancel({ deviceId, cancel, expirySeconds }: PublishCancelInput): Promise<void> {
+      try {
+        await deps.publisher.publish(deviceTopic(deps.topicPrefix, deviceId, 'cancel'), JSON.stringify(cancel), Math.max(1, Math.ceil(expirySeconds)));
+      } catch (err) {
+        if (!(err instanceof PublishRefusedError)) throw err;
+        // The broker will not take it (e.g. an ACL without the cancel topic): the workflow says so
+        // and waits for the device's answer to the command itself.
+        throw ApplicationFailure.create({ message: err.reason, type: PUBLISH_FAILURE_TYPES.refused, nonRetryable: true });
+      }
     },
   };
 }

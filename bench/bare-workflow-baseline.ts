@@ -19,6 +19,9 @@ export function createBareCommandWorker(connection: NativeConnection, client: Cl
       });
       return { published: true };
     },
+    async publishCancel() {
+      // The bench never cancels.
+    },
   };
   return Worker.create({ connection, namespace: 'default', taskQueue, workflowBundle, activities });
 }

@@ -14,6 +14,10 @@ export function isRedundantLateAnswer(endedAs: string | undefined, kind: 'ack' |
       return (kind === 'ack' && status === 'accepted') || (kind === 'result' && status === 'failed');
     case 'Rejected':
       return kind === 'ack' && status === 'rejected';
+    case 'Cancelled':
+      // Not executed, and the device agrees: another copy of its confirmation, or the rejection
+      // it journalled for a copy that arrived after the cancel, says nothing new.
+      return (kind === 'result' && status === 'cancelled') || (kind === 'ack' && status === 'rejected');
     default:
       return false;
   }

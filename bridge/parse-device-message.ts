@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../protocol/json-depth';
 import { AckMessage, PendingRequestMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage } from '../protocol/messages';
-import { parseDeviceTopic, type TopicKind } from '../protocol/topics';
+import { isDeviceToService, parseDeviceTopic } from '../protocol/topics';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
 
 export type RejectReason =
-  | 'bad-topic' // not {prefix}/{deviceId}/{ack|result|status|pending}
+  | 'bad-topic' // not {prefix}/{deviceId}/{ack|result|status|pending}: commands and cancel are ours to write
   | 'too-large'
   | 'not-json'
   | 'too-deep' // valid JSON nested deeper than MAX_JSON_DEPTH (objects and arrays)
@@ -38,7 +38,7 @@ export function parseDeviceMessage(
   maxDepth = MAX_JSON_DEPTH,
 ): ParseOutcome {
   const parsedTopic = parseDeviceTopic(prefix, topic);
-  if (!parsedTopic || parsedTopic.kind === 'commands') {
+  if (!parsedTopic || !isDeviceToService(parsedTopic.kind)) {
     return { ok: false, reason: 'bad-topic', detail: `not a device-to-service topic: ${topic.slice(0, 200)}` };
   }
   if (payload.byteLength > maxPayloadBytes) {
@@ -58,7 +58,7 @@ export function parseDeviceMessage(
   if (typeof json === 'object' && json !== null && 'v' in json && (json as { v: unknown }).v !== PROTOCOL_VERSION) {
     return { ok: false, reason: 'unsupported-version', detail: `v=${JSON.stringify((json as { v: unknown }).v)}` };
   }
-  const kind = parsedTopic.kind as Exclude<TopicKind, 'commands'>;
+  const kind = parsedTopic.kind;
   const result = schemas[kind].safeParse(json);
   if (!result.success) {
     return { ok: false, reason: 'invalid-payload', detail: z.prettifyError(result.error).slice(0, 500) };

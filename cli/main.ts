@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { bridgeCommand } from './commands/bridge';
+import { cancelCommand } from './commands/cancel';
 import { buildWorkflowsCommand } from './commands/build-workflows';
 import { deadlettersCommand } from './commands/deadletters';
 import { demoCommand } from './commands/demo';
@@ -24,7 +25,7 @@ const program = new Command('dco')
   .enablePositionalOptions()
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), cancelCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
   program.addCommand(withExitOverride(cmd));
 }
 

@@ -77,7 +77,13 @@ export class CommandHandle {
     }
   }
 
-  /** Cancels the command: it ends `Cancelled` unless it already ended; nothing more is published. */
+  /**
+   * Asks the command to stop; nothing more of it is published. If the device may have received
+   * it, the device is asked to stop it too (docs/protocol.md, "cancel"), and the command ends
+   * with the truth: `Cancelled` when it never reached the device or the device confirmed, the
+   * device's real outcome when it was too late, `TimedOut` when the device did not answer in
+   * time. `result()` gives the final state.
+   */
   async cancel(): Promise<void> {
     await this.handle.cancel();
   }

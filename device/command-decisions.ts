@@ -61,10 +61,46 @@ export function decideRepeat(commandId: string, known: KnownCommand, running: bo
   if (known.result) return { kind: 'resend-result', result: known.result };
   if (known.ack.status !== 'accepted' || running) return { kind: 'ack-only' };
   if (known.executions === 0) return { kind: 'run-now' };
-  return {
-    kind: 'report-interrupted',
-    result: { v: PROTOCOL_VERSION, commandId, status: 'failed', error: { code: 'interrupted', message: INTERRUPTED_MESSAGE } },
-  };
+  return { kind: 'report-interrupted', result: interruptedResult(commandId) };
 }
 
 export const INTERRUPTED_MESSAGE = 'the device restarted while executing the command';
+
+function interruptedResult(commandId: string): ResultMessage {
+  return { v: PROTOCOL_VERSION, commandId, status: 'failed', error: { code: 'interrupted', message: INTERRUPTED_MESSAGE } };
+}
+
+/** The `reason` of the ack a device journals for a command cancelled before it arrived. */
+export const CANCELLED_BEFORE_RECEIPT = 'cancelled';
+
+export type CancelDecision =
+  /**
+   * Never seen: journal it as cancelled (an ack `rejected`, reason `cancelled`, and the result)
+   * so that a copy still on its way is never run, and answer `cancelled`.
+   */
+  | { kind: 'cancel-unseen'; ack: AckMessage; result: ResultMessage }
+  /** Accepted but never started (the device stopped in between): journal and answer `cancelled`. */
+  | { kind: 'cancel-unstarted'; result: ResultMessage }
+  /** Running: stop it if the handler can (its result then says `cancelled`); re-send the ack meanwhile. */
+  | { kind: 'stop-running'; ack: AckMessage }
+  /** Finished: too late; the stored result is the real outcome. */
+  | { kind: 'resend-result'; result: ResultMessage }
+  /** Rejected: it never ran; the stored ack is the real outcome. */
+  | { kind: 'resend-ack'; ack: AckMessage }
+  /** Started before a restart, no result: its effect is unknown, so not `cancelled`: journal and report it interrupted. */
+  | { kind: 'report-interrupted'; result: ResultMessage };
+
+/**
+ * A cancel request (docs/protocol.md, "cancel") for `commandId`, decided from the journal. The
+ * answer is always the truth about the command: `cancelled` only when it did not run and now
+ * never will, else its real outcome.
+ */
+export function decideCancel(commandId: string, known: KnownCommand | undefined, running: boolean): CancelDecision {
+  const cancelled: ResultMessage = { v: PROTOCOL_VERSION, commandId, status: 'cancelled' };
+  if (!known) return { kind: 'cancel-unseen', ack: { v: PROTOCOL_VERSION, commandId, status: 'rejected', reason: CANCELLED_BEFORE_RECEIPT }, result: cancelled };
+  if (known.result) return { kind: 'resend-result', result: known.result };
+  if (known.ack.status !== 'accepted') return { kind: 'resend-ack', ack: known.ack };
+  if (running) return { kind: 'stop-running', ack: known.ack };
+  if (known.executions > 0) return { kind: 'report-interrupted', result: interruptedResult(commandId) };
+  return { kind: 'cancel-unstarted', result: cancelled };
+}

@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import {
+  CancelMessage,
   CommandMessage,
   DeviceAttributes,
   PROTOCOL_VERSION,
@@ -11,9 +12,9 @@ import {
   type PendingRequestMessage,
   type StatusMessage,
 } from '../protocol/messages';
-import { deviceTopic, type TopicKind } from '../protocol/topics';
+import { deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
 import { CommandJournal } from './command-journal';
-import { decideNewCommand, decideRepeat } from './command-decisions';
+import { decideCancel, decideNewCommand, decideRepeat } from './command-decisions';
 
 /** Thrown by a handler to report a failed execution with a code the service can act on. */
 export class CommandFailure extends Error {
@@ -31,6 +32,12 @@ export interface CommandContext {
   commandId: string;
   attempt: number;
   expiresAt: string;
+  /**
+   * Aborted when the service cancels this command while it runs. A handler that can stop
+   * without leaving an effect does so and throws (anything): the device then reports the
+   * command `cancelled`. One that cannot simply finishes: its real result is the answer.
+   */
+  signal: AbortSignal;
 }
 
 /** Runs one command; returns its output, or throws (CommandFailure for a coded error). */
@@ -100,6 +107,8 @@ export class DeviceAgent {
   private client?: MqttClient;
   private heartbeat?: NodeJS.Timeout;
   private readonly running = new Set<string>();
+  /** One per running command: a cancel request aborts it. */
+  private readonly aborts = new Map<string, AbortController>();
   private readonly prefix: string;
   private attributes?: DeviceAttributes;
 
@@ -159,10 +168,10 @@ export class DeviceAgent {
     });
     this.client = client;
     client.on('error', (err) => this.log('mqtt error', { error: err.message }));
-    client.on('message', (_topic, payload) => void this.onCommand(payload));
+    client.on('message', (topic, payload) => void (parseDeviceTopic(this.prefix, topic)?.kind === 'cancel' ? this.onCancel(payload) : this.onCommand(payload)));
     client.on('connect', (connack) => {
       void client.publishAsync(this.topic('status'), this.status('online'), { qos: 1, retain: true }).catch(() => {});
-      if (!connack.sessionPresent) void client.subscribeAsync(this.topic('commands'), { qos: 1 }).catch(() => {});
+      if (!connack.sessionPresent) void client.subscribeAsync([this.topic('commands'), this.topic('cancel')], { qos: 1 }).catch(() => {});
     });
     try {
       await waitForConnect(client, { name, url: this.o.mqttUrl }, this.o.startTimeoutMs ?? 30_000);
@@ -171,7 +180,7 @@ export class DeviceAgent {
       this.client = undefined;
       throw err;
     }
-    await client.subscribeAsync(this.topic('commands'), { qos: 1 });
+    await client.subscribeAsync([this.topic('commands'), this.topic('cancel')], { qos: 1 });
     await this.redeliverResults();
     this.heartbeat = setInterval(() => {
       if (client.connected) void client.publishAsync(this.topic('status'), this.status('online'), { qos: 1, retain: true }).catch(() => {});
@@ -255,10 +264,48 @@ export class DeviceAgent {
     }
   }
 
+  /**
+   * A cancel request (docs/protocol.md, "cancel"): answered from the journal with the truth,
+   * `cancelled` only for a command that did not run and now never will.
+   */
+  private async onCancel(payload: Buffer): Promise<void> {
+    let cancel: CancelMessage;
+    try {
+      cancel = CancelMessage.parse(JSON.parse(payload.toString('utf8')));
+    } catch {
+      this.log('ignored an invalid cancel request');
+      return;
+    }
+    const { commandId } = cancel;
+    const decision = decideCancel(commandId, this.journal.get(commandId), this.running.has(commandId));
+    this.log('cancel request', { commandId, decision: decision.kind });
+    switch (decision.kind) {
+      case 'cancel-unseen':
+        // Journalled first: a copy of the command still on its way is answered, never run.
+        this.journal.recordAck(commandId, '', decision.ack);
+        this.journal.recordResult(commandId, decision.result);
+        return this.publishResult(commandId, decision.result);
+      case 'cancel-unstarted':
+      case 'report-interrupted':
+        this.journal.recordResult(commandId, decision.result);
+        return this.publishResult(commandId, decision.result);
+      case 'resend-result':
+        return this.publishResult(commandId, decision.result);
+      case 'resend-ack':
+        return this.publishAck(decision.ack);
+      case 'stop-running':
+        // The service learns that the device has it; the handler's result follows.
+        this.aborts.get(commandId)?.abort();
+        return this.publishAck(decision.ack);
+    }
+  }
+
   /** Runs the handler once; the caller has marked the command running. `onHandled`: the handler returned or threw. */
   private async execute(command: CommandMessage, onHandled?: () => void): Promise<void> {
     const handler = this.o.handlers[command.name]!;
     this.journal.recordExecuting(command.commandId);
+    const abort = new AbortController();
+    this.aborts.set(command.commandId, abort);
     let result: ResultMessage;
     try {
       const output = await handler(command.params, {
@@ -266,13 +313,17 @@ export class DeviceAgent {
         commandId: command.commandId,
         attempt: command.attempt,
         expiresAt: command.expiresAt,
+        signal: abort.signal,
       });
       result = { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'succeeded', ...(output ? { output } : {}) };
     } catch (err) {
       const code = err instanceof CommandFailure ? err.code : 'handler-error';
-      result = { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'failed', error: { code, message: String((err as Error)?.message ?? err) } };
+      result = abort.signal.aborted
+        ? { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'cancelled' }
+        : { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'failed', error: { code, message: String((err as Error)?.message ?? err) } };
     } finally {
       this.running.delete(command.commandId);
+      this.aborts.delete(command.commandId);
       onHandled?.();
     }
     // The first result recorded stands (the journal never replaces it).

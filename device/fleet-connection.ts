@@ -2,9 +2,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, w
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
-import { CommandMessage, PROTOCOL_VERSION, type AckMessage, type DeviceAttributes, type ResultMessage, type StatusMessage } from '../protocol/messages';
+import { CancelMessage, CommandMessage, PROTOCOL_VERSION, type AckMessage, type DeviceAttributes, type ResultMessage, type StatusMessage } from '../protocol/messages';
 import { deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
-import { decideNewCommand, decideRepeat, resultIsQuick } from './command-decisions';
+import { MAX_TTL_MS } from '../protocol/command-limits';
+import { decideCancel, decideNewCommand, decideRepeat, resultIsQuick } from './command-decisions';
 import type { DeviceProfile } from './fleet-profiles';
 import { uniformFor } from './seeded-random';
 
@@ -65,6 +66,8 @@ interface Entry {
   executions: number;
   delivered: boolean;
   running: boolean;
+  /** The running execution's timer: a cancel request stops it. */
+  timer?: NodeJS.Timeout;
 }
 
 type JournalRecord =
@@ -181,7 +184,10 @@ export class FleetConnection {
     const client = this.client!;
     const online = this.onlineDevices;
     for (let i = 0; i < online.length; i += 500) {
-      await client.subscribeAsync(online.slice(i, i + 500).map((d) => deviceTopic(this.s.prefix, d.id, 'commands')), { qos: 1 });
+      await client.subscribeAsync(
+        online.slice(i, i + 500).flatMap((d) => [deviceTopic(this.s.prefix, d.id, 'commands'), deviceTopic(this.s.prefix, d.id, 'cancel')]),
+        { qos: 1 },
+      );
     }
     this.connected = true;
     const statuses = online.map((d) => this.publish(d.id, 'status', this.status(d, 'online'), true));
@@ -210,11 +216,12 @@ export class FleetConnection {
 
   private onMessage(topic: string, payload: Buffer): void {
     const parsed = parseDeviceTopic(this.s.prefix, topic);
-    const device = parsed?.kind === 'commands' ? this.byId.get(parsed.deviceId) : undefined;
+    const device = parsed?.kind === 'commands' || parsed?.kind === 'cancel' ? this.byId.get(parsed.deviceId) : undefined;
     if (!device || device.profile.offline) {
       this.stats.ignored++; // e.g. a subscription left in the session by an earlier run with other knobs
       return;
     }
+    if (parsed?.kind === 'cancel') return this.onCancel(device, payload);
     let command: CommandMessage;
     try {
       command = CommandMessage.parse(JSON.parse(payload.toString('utf8')));
@@ -249,6 +256,42 @@ export class FleetConnection {
     if (execute) this.execute(device, command.commandId, entry);
   }
 
+  /** A cancel request: simulated work has no effect until it completes, so a running command always stops. */
+  private onCancel(device: SimDevice, payload: Buffer): void {
+    let cancel: CancelMessage;
+    try {
+      cancel = CancelMessage.parse(JSON.parse(payload.toString('utf8')));
+    } catch {
+      this.stats.ignored++;
+      return;
+    }
+    const { commandId } = cancel;
+    const key = `${device.id} ${commandId}`;
+    const known = this.entries.get(key);
+    const decision = decideCancel(commandId, known, known?.running ?? false);
+    switch (decision.kind) {
+      case 'cancel-unseen': {
+        // Kept as long as a copy of the command could still arrive (its expiresAt is not known here).
+        const entry: Entry = { name: '', expiresAtMs: Date.now() + MAX_TTL_MS, ack: decision.ack, executions: 0, delivered: false, running: false };
+        this.entries.set(key, entry);
+        this.journal({ t: 'ack', d: device.id, c: commandId, n: '', x: entry.expiresAtMs, ack: decision.ack });
+        return this.finish(device.id, commandId, entry, decision.result);
+      }
+      case 'stop-running':
+        clearTimeout(known!.timer);
+        this.timers.delete(known!.timer!);
+        known!.running = false;
+        return this.finish(device.id, commandId, known!, { v: PROTOCOL_VERSION, commandId, status: 'cancelled' });
+      case 'cancel-unstarted':
+      case 'report-interrupted':
+        return this.finish(device.id, commandId, known!, decision.result);
+      case 'resend-result':
+        return void this.sendResult(device.id, commandId, known!);
+      case 'resend-ack':
+        return void this.sendAck(device.id, decision.ack);
+    }
+  }
+
   private answerRepeat(device: SimDevice, command: CommandMessage, entry: Entry): void {
     void this.sendAck(device.id, entry.ack);
     // The simulator acts synchronously: the journal cannot change between the ack and this.
@@ -275,6 +318,7 @@ export class FleetConnection {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       entry.running = false;
+      entry.timer = undefined;
       this.finish(
         device.id,
         commandId,
@@ -284,6 +328,7 @@ export class FleetConnection {
           : { v: PROTOCOL_VERSION, commandId, status: 'succeeded', output: { name: entry.name, latencyMs } },
       );
     }, latencyMs);
+    entry.timer = timer;
     this.timers.add(timer);
   }
 

@@ -9,6 +9,7 @@ import { CommandFailure, DeviceAgent, type CommandHandler } from './device-agent
 import { hash32 } from './seeded-random';
 import { simulatedAttributes, simulatedFirmware } from './simulated-attributes';
 import { simulatedDeviceIds } from './simulator';
+import { cancellableWait } from './simulated-handlers';
 import { dropsAck, emptyStats, FleetConnection, latencyOf, PublishWindow, type FleetSettings, type FleetStats, type SimDevice } from './fleet-connection';
 import { fleetProfiles, type DeviceProfile } from './fleet-profiles';
 
@@ -182,7 +183,7 @@ export class FleetSimulator {
         executing.add(ctx.commandId);
         try {
           const latencyMs = latencyOf(s, d, ctx.commandId);
-          await new Promise((r) => setTimeout(r, latencyMs));
+          await cancellableWait(latencyMs, ctx.signal);
           if (d.profile.failing) throw new CommandFailure('simulated-failure', 'this simulated device fails every command');
           return { latencyMs };
         } finally {

@@ -10,34 +10,46 @@ export interface SimulationKnobs {
 }
 
 /**
+ * Waits `ms`, or throws as soon as the service cancels the command: simulated work has no
+ * effect until it completes, so stopping it is always safe (the agent reports `cancelled`).
+ */
+export function cancellableWait(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('cancelled before it started'));
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('cancelled by the service'))), { once: true });
+  });
+}
+
+/**
  * The commands a simulated device understands. Anything else is rejected as unknown, as a
  * real device would. `fail` always fails and `sleep` takes `params.ms`: handy in demos.
  */
 export function simulatedHandlers(k: SimulationKnobs): Record<string, CommandHandler> {
-  const work = async (ms = k.latencyMs * (0.5 + k.random())) => {
-    await new Promise((r) => setTimeout(r, ms));
+  const work = async (signal: AbortSignal | undefined, ms = k.latencyMs * (0.5 + k.random())) => {
+    await cancellableWait(ms, signal);
     if (k.random() < k.failureRate) throw new CommandFailure('simulated-failure', 'the simulation chose to fail this execution');
   };
   return {
-    ping: async () => {
-      await work();
+    ping: async (_params, ctx) => {
+      await work(ctx.signal);
       return { pong: true };
     },
-    reboot: async () => {
-      await work();
+    reboot: async (_params, ctx) => {
+      await work(ctx.signal);
       return { rebooted: true };
     },
-    'set-config': async (params) => {
-      await work();
+    'set-config': async (params, ctx) => {
+      await work(ctx.signal);
       return { applied: Object.keys(params) };
     },
-    'update-firmware': async (params) => {
-      await work();
+    'update-firmware': async (params, ctx) => {
+      await work(ctx.signal);
       return { version: typeof params.version === 'string' ? params.version : 'unknown' };
     },
-    sleep: async (params) => {
+    sleep: async (params, ctx) => {
       const ms = typeof params.ms === 'number' && params.ms >= 0 ? Math.min(params.ms, 600_000) : k.latencyMs;
-      await new Promise((r) => setTimeout(r, ms));
+      await cancellableWait(ms, ctx.signal);
       return { sleptMs: ms };
     },
     fail: async () => {

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { AckMessage, CommandError, CommandMessage, ResultMessage } from './messages';
+import type { AckMessage, CancelMessage, CommandError, CommandMessage, ResultMessage } from './messages';
 import type { CommandState } from './command-state';
 import type { CommandOptions } from './command-options';
 import type { CommandOrdering } from './command-ordering';
@@ -135,6 +135,13 @@ export const PUBLISH_FAILURE_TYPES = {
   refused: 'PublishRefused',
 } as const;
 
+export interface PublishCancelInput {
+  deviceId: string;
+  cancel: CancelMessage;
+  /** MQTT message expiry: how long the command waits for the device's answer to it. */
+  expirySeconds: number;
+}
+
 /** Activities the command workflow calls; implemented in activities/. */
 export interface CommandActivities {
   /**
@@ -143,4 +150,10 @@ export interface CommandActivities {
    * (non-retryable, see PUBLISH_FAILURE_TYPES) when the command expired or the publish is refused.
    */
   publishCommand(input: PublishCommandInput): Promise<PublishCommandResult>;
+  /**
+   * Publishes a cancel request on the device's `cancel` topic (QoS 1, not retained, expiring
+   * with `expirySeconds`), whatever its presence: an offline device with a persistent session
+   * gets it when it comes back, before the expiry. Resolves after the broker's PUBACK.
+   */
+  publishCancel(input: PublishCancelInput): Promise<void>;
 }

@@ -24,7 +24,11 @@ export const COMMAND_STATES = [
   // execute it (a device must not start a command at or after expiresAt; one that got it too
   // late rejects it with reason `expired`).
   'Expired',
-  'Cancelled', // the caller cancelled the command; nothing more is published (the device is not told)
+  // The caller cancelled the command and it will not be executed: it never reached the device,
+  // or the device confirmed the cancel (result `cancelled`). A cancelled command that the
+  // device already executed ends with its real outcome instead, and one whose device does not
+  // answer the cancel ends TimedOut.
+  'Cancelled',
 ] as const;
 export type CommandState = (typeof COMMAND_STATES)[number];
 

@@ -36,7 +36,7 @@ export interface LateAnswersInput {
 
 export interface LateAnswer {
   kind: DeviceMessage['kind'];
-  /** The ack's or the result's status: accepted / rejected, succeeded / failed. */
+  /** The ack's or the result's status: accepted / rejected, succeeded / failed / cancelled. */
   status: string;
   receivedAt: string;
   reason?: string;
@@ -67,6 +67,6 @@ export const LATE_ANSWERS_IDLE_MS = 60 * 60_000;
 export const MAX_LATE_SIGNALS_PER_RUN = 200;
 
 /** The values of the LateOutcome search attribute (a result's status, else an ack's). */
-export const LATE_OUTCOMES = ['succeeded', 'failed', 'accepted', 'rejected'] as const;
+export const LATE_OUTCOMES = ['succeeded', 'failed', 'cancelled', 'accepted', 'rejected'] as const;
 
 export const lateAnswersQuery = defineQuery<LateAnswers>('lateAnswers');

@@ -43,11 +43,27 @@ export const CommandError = z.object({
   message: z.string().max(4096),
 });
 
-/** `devices/{deviceId}/result`, device → service. The command was executed. */
+/**
+ * `devices/{deviceId}/cancel`, service → device (additive in v1): "stop this command if you
+ * still can". Sent only for a command the device may have received, when the caller cancels
+ * it; never retained, and it expires with the service's interest in the answer. The device
+ * answers on `result`: `cancelled` (not executed, and it never will be), or the command's real
+ * outcome when it was too late (docs/protocol.md, "cancel").
+ */
+export const CancelMessage = z.object({
+  v: Version,
+  commandId: CommandId,
+  issuedAt: IsoTimestamp,
+});
+
+/**
+ * `devices/{deviceId}/result`, device → service. The command was executed (`succeeded`,
+ * `failed`), or, answering a cancel, will never be (`cancelled`).
+ */
 export const ResultMessage = z.object({
   v: Version,
   commandId: CommandId,
-  status: z.enum(['succeeded', 'failed']),
+  status: z.enum(['succeeded', 'failed', 'cancelled']),
   output: JsonObject.optional(),
   error: CommandError.optional(),
 });
@@ -99,6 +115,7 @@ export const PendingRequestMessage = z.object({
 });
 
 export type CommandMessage = z.infer<typeof CommandMessage>;
+export type CancelMessage = z.infer<typeof CancelMessage>;
 export type PendingRequestMessage = z.infer<typeof PendingRequestMessage>;
 export type AckMessage = z.infer<typeof AckMessage>;
 export type ResultMessage = z.infer<typeof ResultMessage>;

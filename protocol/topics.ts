@@ -2,10 +2,19 @@ import { DEVICE_ID_PATTERN } from './ids';
 
 /**
  * The questions a device topic answers, one topic each: commands (intent), ack (received),
- * result (executed), status (state), pending (a waking device asks for its open commands).
+ * result (executed), status (state), pending (a waking device asks for its open commands),
+ * cancel (the service asks a device to stop a command it may have received).
  */
-export const TOPIC_KINDS = ['commands', 'ack', 'result', 'status', 'pending'] as const;
+export const TOPIC_KINDS = ['commands', 'ack', 'result', 'status', 'pending', 'cancel'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
+
+/** The topics the service publishes on and devices only read; every other one is the device's to write. */
+export const SERVICE_TO_DEVICE_KINDS = ['commands', 'cancel'] as const satisfies readonly TopicKind[];
+export type DeviceToServiceKind = Exclude<TopicKind, (typeof SERVICE_TO_DEVICE_KINDS)[number]>;
+
+export function isDeviceToService(kind: TopicKind): kind is DeviceToServiceKind {
+  return !(SERVICE_TO_DEVICE_KINDS as readonly string[]).includes(kind);
+}
 
 export const DEFAULT_TOPIC_PREFIX = 'devices';
 

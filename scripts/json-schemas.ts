@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { AckMessage, CommandMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage, PendingRequestMessage } from '../protocol/messages';
+import { AckMessage, CancelMessage, CommandMessage, PROTOCOL_VERSION, ResultMessage, StatusMessage, PendingRequestMessage } from '../protocol/messages';
 import {
   CommandRequestSchema,
   CommandSnapshotSchema,
@@ -37,13 +37,20 @@ interface MessageSchema {
 }
 
 /** Keyed by the topic kind, which is also the file name: `<kind>.schema.json`. */
-const MESSAGES: Record<'command' | 'ack' | 'result' | 'status' | 'pending', MessageSchema> = {
+const MESSAGES: Record<'command' | 'cancel' | 'ack' | 'result' | 'status' | 'pending', MessageSchema> = {
   command: {
     schema: CommandMessage,
     title: 'CommandMessage',
     description:
       'Service -> device on {prefix}/{deviceId}/commands. QoS 1, never retained, MQTT v5 message expiry set to expiresAt. ' +
       'The same commandId may arrive several times (attempt + 1 on each re-publish): execute it at most once.',
+  },
+  cancel: {
+    schema: CancelMessage,
+    title: 'CancelMessage',
+    description:
+      'Service -> device on {prefix}/{deviceId}/cancel, QoS 1, never retained, MQTT v5 message expiry = how long the service waits for the answer. ' +
+      'Stop this command if it has not taken effect. Answer on result: "cancelled" (it did not and will not run), or its real outcome when too late.',
   },
   ack: {
     schema: AckMessage,
@@ -56,8 +63,8 @@ const MESSAGES: Record<'command' | 'ack' | 'result' | 'status' | 'pending', Mess
     schema: ResultMessage,
     title: 'ResultMessage',
     description:
-      'Device -> service on {prefix}/{deviceId}/result, QoS 1, not retained. The command was executed. ' +
-      'A result without a prior ack counts as both.',
+      'Device -> service on {prefix}/{deviceId}/result, QoS 1, not retained. The command was executed (succeeded, failed), ' +
+      'or, answering a cancel request, will never be (cancelled). A succeeded or failed result without a prior ack counts as both.',
   },
   status: {
     schema: StatusMessage,

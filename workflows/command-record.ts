@@ -97,6 +97,11 @@ export function applyDeviceMessage(record: CommandSnapshot, m: DeviceMessage, at
     return transition(r, to, at, 'ack-rejected', ack.reason || 'rejected by device');
   }
   const result = m.message;
+  // A device that answers `cancelled` never ran the command (or stopped it before it took
+  // effect), whether or not it acknowledged it first: no ack is implied.
+  if (result.status === 'cancelled') {
+    return transition(r, 'Cancelled', at, 'cancel-confirmed', 'the device confirmed the cancel: it did not execute the command and will not');
+  }
   if (r.state !== 'Acknowledged') r = transition(r, 'Acknowledged', at, 'ack-implied-by-result');
   if (result.status === 'succeeded') {
     return { ...transition(r, 'Succeeded', at, 'result-succeeded'), ...(result.output ? { output: result.output } : {}) };

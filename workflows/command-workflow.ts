@@ -107,6 +107,17 @@ const { publishCommand: publishAsActivity } = proxyActivities<CommandActivities>
   startToCloseTimeout: '10 seconds',
   retry: PUBLISH_RETRY,
 });
+/**
+ * Telling the device to stop a cancelled command: retried like a publish, but only while an
+ * answer could still matter (a broker down for a minute makes the cancel moot: the command's
+ * own deadline decides then).
+ */
+const { publishCancel } = proxyLocalActivities<CommandActivities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '1 minute',
+  retry: PUBLISH_RETRY,
+  localRetryThreshold: '5 seconds',
+});
 /** Asking the device entity for a turn: one signal-with-start, retried like a publish. */
 const { enqueueOnDevice } = proxyLocalActivities<DeviceQueueActivities>({
   startToCloseTimeout: '10 seconds',
@@ -131,6 +142,13 @@ const TURN_HOLD_MARGIN_MS = 60_000;
  * histories carry no marker, and long histories of older commands replay as they ran.
  */
 const CONTINUE_AS_NEW_PATCH = 'continue-as-new';
+
+/**
+ * Before this patch a cancelled command ended `Cancelled` at once and the device was not told.
+ * Since, a command the device may have received asks the device to stop it and keeps the
+ * device's real answer. Asked only when a cancel comes after a publish.
+ */
+const CANCEL_REACHES_DEVICE_PATCH = 'cancel-reaches-device';
 
 
 /**
@@ -183,6 +201,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   /** Serial: whether this command asked its device's entity for a turn, and got it. */
   let serialTurn: 'none' | 'asked' | 'granted' = carried?.serialTurn ?? 'none';
   let acknowledgedAt: number | undefined = carried?.acknowledgedAt;
+  /** After the ack: when the result timeout ends (epoch ms). */
+  let resultDeadline: number | undefined = carried?.resultDeadline;
   const observe = (state: CommandState) => {
     // A log line per state change, with the IDs people search logs by (the SDK adds the
     // workflow ID and run ID, and does not log again when a workflow is replayed).
@@ -404,6 +424,55 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     });
   };
 
+  /**
+   * The caller cancelled the command. Nothing was published: `Cancelled` at once. Otherwise the
+   * device may have it: ask it to stop (the `cancel` topic) and keep its answer: `cancelled`
+   * (confirmed: Cancelled), its real outcome (too late: Succeeded, Failed, Rejected), or, when
+   * it answers nothing by the deadline, `TimedOut` (it may still execute it). The deadline is
+   * an ack window from now, and after an ack the result deadline.
+   */
+  const cancelOnDevice = async (): Promise<void> => {
+    const mayHaveIt = record.state !== 'Created' || record.attempts > 0;
+    if (!mayHaveIt) return update(transition(record, 'Cancelled', now(), 'cancelled', 'cancelled by the caller before it reached the device'));
+    if (!patched(CANCEL_REACHES_DEVICE_PATCH)) return update(transition(record, 'Cancelled', now(), 'cancelled', 'cancelled by the caller'));
+    const askedAt = Date.now();
+    const answerBy = () => {
+      const byAck = askedAt + options.ackTimeoutMs;
+      if (record.state !== 'Acknowledged') return byAck;
+      return Math.max(byAck, resultDeadline ?? (acknowledgedAt ?? askedAt) + options.resultTimeoutMs);
+    };
+    update(note(record, now(), 'cancel-requested', `cancelled by the caller after attempt ${record.attempts}: asking the device to stop it`));
+    try {
+      await publishCancel({
+        deviceId: request.deviceId,
+        cancel: { v: 1, commandId: request.commandId, issuedAt: now() },
+        expirySeconds: (answerBy() - Date.now()) / 1000,
+      });
+      update(note(record, now(), 'cancel-sent'));
+    } catch (err) {
+      const failure = publishFailure(err);
+      if (!failure) throw err;
+      // The device may still answer the command itself; the deadline decides.
+      update(note(record, now(), 'cancel-publish-failed', `the cancel request could not be published: ${failure.message}`));
+    }
+    for (;;) {
+      const by = answerBy();
+      if (await condition(() => isTerminal(record.state) || answerBy() !== by, Math.max(by - Date.now(), 1))) {
+        if (isTerminal(record.state)) return;
+        continue; // acknowledged meanwhile: wait for the result (or the cancel's answer) until its deadline
+      }
+      if (await answeredWithinDeliveryGrace(() => isTerminal(record.state), by)) return;
+      const waited = Math.round((Date.now() - askedAt) / 1000);
+      if (record.state === 'Acknowledged') {
+        return update(transition(record, 'TimedOut', now(), 'cancel-unconfirmed', `cancelled by the caller, but the device, which had acknowledged the command, answered neither the cancel nor with a result in ${waited} s: it may still execute it until expiresAt`));
+      }
+      if (untilExpiry() + EXPIRY_GRACE_MS <= 0) {
+        return update(transition(record, 'Expired', now(), 'expired', 'cancelled by the caller, and expired before the device answered the cancel: it will not execute it'));
+      }
+      return update(transition(record, 'TimedOut', now(), 'cancel-unconfirmed', `cancelled by the caller, but the device did not answer the cancel in ${waited} s: it may have received the command and execute it until expiresAt`));
+    }
+  };
+
   try {
     // Serial: nothing is published before the device's serial commands ahead of this one ended.
     if (serialTurn === 'none' && request.ordering?.mode === 'serial' && patched(SERIAL_ORDERING_PATCH)) {
@@ -469,7 +538,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     // Acknowledged: wait for the result, re-publishing on a reboot or a long silence.
     if (record.state === 'Acknowledged') {
       // The loop above ended in the workflow task that applied the ack: now is ack time.
-      const deadline = carried?.resultDeadline ?? Date.now() + options.resultTimeoutMs;
+      const deadline = (resultDeadline ??= Date.now() + options.resultTimeoutMs);
       while (!isTerminal(record.state)) {
         const step = resultPhaseStep({ deadlineMs: deadline, nowMs: Date.now(), resultTimeoutMs: options.resultTimeoutMs, ackTimeoutMs: options.ackTimeoutMs });
         if (step.kind === 'wait' && shouldContinueAsNew()) await continueNow(deadline);
@@ -498,7 +567,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     }
   } catch (err) {
     if (isCancellation(err)) {
-      if (!isTerminal(record.state)) update(transition(record, 'Cancelled', now(), 'cancelled', 'cancelled by the caller'));
+      if (!isTerminal(record.state)) await CancellationScope.nonCancellable(() => cancelOnDevice());
     } else if (err instanceof TemporalFailure && !isTerminal(record.state)) {
       // A Temporal failure would fail the workflow: a command ends in a command state instead.
       // (Other errors are bugs in this code: they fail the workflow task, which is retried.)

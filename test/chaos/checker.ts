@@ -60,7 +60,7 @@ type DeviceVerdict =
   | { kind: 'never-received' }
   | { kind: 'rejected'; reason: string }
   | { kind: 'accepted-without-result'; executions: number }
-  | { kind: 'result'; status: 'succeeded' | 'failed'; errorCode?: string };
+  | { kind: 'result'; status: 'succeeded' | 'failed' | 'cancelled'; errorCode?: string };
 
 function deviceVerdict(f: DeviceFacts | undefined): DeviceVerdict {
   if (!f || f.acks.length === 0) {
@@ -69,6 +69,8 @@ function deviceVerdict(f: DeviceFacts | undefined): DeviceVerdict {
     return { kind: 'never-received' };
   }
   const ack = f.acks[0];
+  // Cancelled before it arrived: the device journals a rejection and the `cancelled` result.
+  if (f.results[0]?.status === 'cancelled') return { kind: 'result', status: 'cancelled' };
   if (ack.status === 'rejected') return { kind: 'rejected', reason: ack.reason ?? '' };
   if (f.results.length === 0) return { kind: 'accepted-without-result', executions: f.executions };
   return { kind: 'result', status: f.results[0].status, errorCode: f.results[0].error?.code };
@@ -91,7 +93,7 @@ function disagreement(v: DeviceVerdict, t: TemporalFacts): string | undefined {
     case 'accepted-without-result':
       return `the device accepted it (${v.executions} execution(s) started) but stored no result; ${temporal}`;
     case 'result': {
-      const want: CommandState = v.status === 'succeeded' ? 'Succeeded' : 'Failed';
+      const want: CommandState = v.status === 'succeeded' ? 'Succeeded' : v.status === 'failed' ? 'Failed' : 'Cancelled';
       // The service stopped waiting, and the device's answer came afterwards: attached as the
       // command's late outcome, it tells the same story.
       if (state === 'TimedOut' && t.lateOutcome === v.status) return undefined;

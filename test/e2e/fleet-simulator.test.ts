@@ -78,6 +78,15 @@ class Service {
     }
   }
 
+  /** Cancel requests, as the command workflow publishes them for a cancelled command. */
+  async cancel(deviceIds: readonly string[], commandIdOf: (d: string) => string): Promise<void> {
+    await Promise.all(
+      deviceIds.map((d) =>
+        this.client.publishAsync(deviceTopic(this.prefix, d, 'cancel'), JSON.stringify({ v: 1, commandId: commandIdOf(d), issuedAt: new Date().toISOString() }), { qos: 1 }),
+      ),
+    );
+  }
+
   count(m: Map<string, unknown[]>, ids: readonly string[]): number {
     return ids.reduce((n, d) => n + (m.get(d)?.length ?? 0), 0);
   }
@@ -307,5 +316,38 @@ describe('fleet simulator, concurrent executions', () => {
     await svc.send([d], () => 'third');
     await eventually(async () => svc.count(svc.results, [d]), (n) => n === 3);
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe.each(['shared', 'per-device'] as const)('fleet simulator (%s), cancel requests', (mode) => {
+  it('running commands stop and answer `cancelled`; a command cancelled before it arrived is never run; a repeated cancel gets the stored answer', async () => {
+    const sc = scenario(mode === 'shared' ? 'cs' : 'cp');
+    const sim = await startSim({ ...sc, mode, devices: 12, connections: 1, seed: 7, latencyMs: 60_000, slowRate: 0, journalDir: path.join(dir, sc.idPrefix) });
+    const svc = await Service.start(sc.topicPrefix);
+    const [running, unseen, twice] = [sim.deviceIds.slice(0, 4), sim.deviceIds.slice(4, 8), sim.deviceIds.slice(8)];
+    const first = (d: string) => `c1.${d}`;
+    await svc.send(running, first);
+    await eventually(async () => svc.count(svc.acks, running), (n) => n === running.length);
+
+    await svc.cancel(running, first);
+    await svc.cancel(unseen, first); // never sent to them
+    await eventually(async () => svc.count(svc.results, [...running, ...unseen]), (n) => n === 8);
+    for (const d of [...running, ...unseen]) expect(svc.results.get(d)).toEqual([{ v: 1, commandId: first(d), status: 'cancelled' }]);
+
+    // The command arrives after its cancel: answered from the journal, never run.
+    await svc.send(unseen, first);
+    await eventually(async () => svc.count(svc.acks, unseen), (n) => n === unseen.length);
+    for (const d of unseen) expect(svc.acks.get(d)).toEqual([{ v: 1, commandId: first(d), status: 'rejected', reason: 'cancelled' }]);
+    expect(sim.stats().executions).toBe(running.length);
+
+    await eventually(async () => svc.count(svc.results, unseen), (n) => n === 2 * unseen.length); // the repeat re-sends the stored result
+
+    // QoS 1 may deliver a cancel twice: the second gets the stored answer, nothing else happens.
+    await svc.cancel(twice, first);
+    await eventually(async () => svc.count(svc.results, twice), (n) => n === twice.length);
+    await svc.cancel(twice, first);
+    await eventually(async () => svc.count(svc.results, twice), (n) => n === 2 * twice.length);
+    for (const d of twice) expect(svc.results.get(d)).toEqual([0, 1].map(() => ({ v: 1, commandId: first(d), status: 'cancelled' })));
+    expect(sim.stats().executions).toBe(running.length);
   });
 });

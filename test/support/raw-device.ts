@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { CommandMessage } from '../../protocol/messages';
-import { deviceTopic } from '../../protocol/topics';
+import { CancelMessage, CommandMessage } from '../../protocol/messages';
+import { deviceTopic, parseDeviceTopic } from '../../protocol/topics';
 
 /**
  * A hand-driven device: a bare MQTT client that records commands and publishes whatever the
@@ -8,6 +8,8 @@ import { deviceTopic } from '../../protocol/topics';
  */
 export class RawDevice {
   readonly commands: CommandMessage[] = [];
+  /** Cancel requests received on the device's `cancel` topic. */
+  readonly cancels: CancelMessage[] = [];
   private client!: MqttClient;
   private waiters: Array<() => void> = [];
 
@@ -26,11 +28,13 @@ export class RawDevice {
       reconnectPeriod: 0,
       ...this.credentials,
     });
-    this.client.on('message', (_t, payload) => {
-      this.commands.push(CommandMessage.parse(JSON.parse(payload.toString())));
+    this.client.on('message', (topic, payload) => {
+      const body = JSON.parse(payload.toString());
+      if (parseDeviceTopic(this.topicPrefix, topic)?.kind === 'cancel') this.cancels.push(CancelMessage.parse(body));
+      else this.commands.push(CommandMessage.parse(body));
       this.waiters.splice(0).forEach((w) => w());
     });
-    await this.client.subscribeAsync(deviceTopic(this.topicPrefix, this.deviceId, 'commands'), { qos: 1 });
+    await this.client.subscribeAsync([deviceTopic(this.topicPrefix, this.deviceId, 'commands'), deviceTopic(this.topicPrefix, this.deviceId, 'cancel')], { qos: 1 });
     return this;
   }
 
@@ -47,9 +51,22 @@ export class RawDevice {
     return this.commands;
   }
 
-  async publish(kind: 'ack' | 'result' | 'status', payload: unknown, asDevice = this.deviceId): Promise<void> {
+  /** Resolves when at least `n` cancel requests have arrived. */
+  async waitForCancels(n: number, timeoutMs = 20_000): Promise<CancelMessage[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.cancels.length < n) {
+      if (Date.now() > deadline) throw new Error(`${this.deviceId}: ${this.cancels.length} of ${n} cancel requests arrived in ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+    return this.cancels;
+  }
+
+  async publish(kind: 'ack' | 'result' | 'status', payload: unknown, asDevice = this.deviceId, retain = false): Promise<void> {
     const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    await this.client.publishAsync(deviceTopic(this.topicPrefix, asDevice, kind), body, { qos: 1 });
+    await this.client.publishAsync(deviceTopic(this.topicPrefix, asDevice, kind), body, { qos: 1, retain });
   }
 
   /** Subscribes to another device's commands topic (the broker should deliver nothing). */
@@ -61,7 +78,7 @@ export class RawDevice {
     return this.publish('ack', { v: 1, commandId, status, ...(reason ? { reason } : {}) }, asDevice);
   }
 
-  result(commandId: string, status: 'succeeded' | 'failed' = 'succeeded', extra: Record<string, unknown> = {}, asDevice?: string): Promise<void> {
+  result(commandId: string, status: 'succeeded' | 'failed' | 'cancelled' = 'succeeded', extra: Record<string, unknown> = {}, asDevice?: string): Promise<void> {
     return this.publish('result', { v: 1, commandId, status, ...extra }, asDevice);
   }
 

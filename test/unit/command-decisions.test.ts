@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decideNewCommand, decideRepeat, INTERRUPTED_MESSAGE, resultIsQuick, type KnownCommand } from '../../device/command-decisions';
+import { CANCELLED_BEFORE_RECEIPT, decideCancel, decideNewCommand, decideRepeat, INTERRUPTED_MESSAGE, resultIsQuick, type KnownCommand } from '../../device/command-decisions';
 import type { CommandMessage } from '../../protocol/messages';
 
 const NOW = Date.UTC(2026, 1, 4, 10, 0, 0);
@@ -70,5 +70,58 @@ describe('resultIsQuick (rule 5: the result alone answers a command finished at 
     expect(resultIsQuick(100, 100)).toBe(true);
     expect(resultIsQuick(101, 100)).toBe(false);
     expect(resultIsQuick(0, 0)).toBe(false);
+  });
+});
+
+describe('a cancel request, decided from the journal (docs/protocol.md, "cancel")', () => {
+  const cancelled = { v: 1 as const, commandId: 'c-1', status: 'cancelled' as const };
+  const known = (k: Partial<KnownCommand>): KnownCommand => ({ ack: accepted, executions: 0, ...k });
+
+  test('never received: journal a rejection (reason `cancelled`) so a late copy never runs, and confirm', () => {
+    expect(decideCancel('c-1', undefined, false)).toEqual({
+      kind: 'cancel-unseen',
+      ack: { ...accepted, status: 'rejected', reason: CANCELLED_BEFORE_RECEIPT },
+      result: cancelled,
+    });
+  });
+
+  test('accepted but never started: confirm', () => {
+    expect(decideCancel('c-1', known({}), false)).toEqual({ kind: 'cancel-unstarted', result: cancelled });
+  });
+
+  test('running: stop it if the handler can, and re-send the ack meanwhile', () => {
+    expect(decideCancel('c-1', known({ executions: 1 }), true)).toEqual({ kind: 'stop-running', ack: accepted });
+  });
+
+  test('finished: too late, the stored result is the answer (never `cancelled`)', () => {
+    expect(decideCancel('c-1', known({ executions: 1, result: done }), false)).toEqual({ kind: 'resend-result', result: done });
+    // Even while a repeat is being answered.
+    expect(decideCancel('c-1', known({ executions: 1, result: done }), true)).toEqual({ kind: 'resend-result', result: done });
+  });
+
+  test('rejected: the stored ack is the answer', () => {
+    expect(decideCancel('c-1', known({ ack: rejected }), false)).toEqual({ kind: 'resend-ack', ack: rejected });
+  });
+
+  test('started before a restart, no result: its effect is unknown, so interrupted, not cancelled', () => {
+    const d = decideCancel('c-1', known({ executions: 1 }), false);
+    expect(d).toEqual({ kind: 'report-interrupted', result: { v: 1, commandId: 'c-1', status: 'failed', error: { code: 'interrupted', message: INTERRUPTED_MESSAGE } } });
+  });
+
+  test('property: the answer is `cancelled` only when the command never ran to a result and is not running un-stoppably', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.boolean(), fc.nat(3), fc.boolean(), fc.boolean(), (seen, acceptedAck, executions, hasResult, running) => {
+        const k = seen ? known({ ack: acceptedAck ? accepted : rejected, executions, ...(hasResult ? { result: done } : {}) }) : undefined;
+        const d = decideCancel('c-1', k, running);
+        const says = 'result' in d ? d.result.status : undefined;
+        if (says === 'cancelled') {
+          // Confirmed only if nothing was ever executed to completion or is running now.
+          expect(k?.result).toBeUndefined();
+          expect(running && k !== undefined).toBe(false);
+          expect(k === undefined || (k.ack.status === 'accepted' && k.executions === 0)).toBe(true);
+        }
+        if (k?.result) expect(d).toEqual({ kind: 'resend-result', result: k.result });
+      }),
+    );
   });
 });

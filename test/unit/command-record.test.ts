@@ -42,7 +42,7 @@ function ack(status: 'accepted' | 'rejected', extra: { reason?: string; deviceId
   };
 }
 function res(
-  status: 'succeeded' | 'failed',
+  status: 'succeeded' | 'failed' | 'cancelled',
   extra: { output?: Record<string, unknown>; error?: { code: string; message: string }; deviceId?: string; commandId?: string; at?: string } = {},
 ): DeviceMessage {
   return {
@@ -185,6 +185,27 @@ describe('applyDeviceMessage: acks', () => {
     const r = apply(once, ack('rejected', { reason: 'busy', at: T3 }));
     expect(r.state).toBe('Acknowledged');
     expect(r.history.at(-1)).toEqual({ at: T3, event: 'duplicate-ack', state: 'Acknowledged', attempt: 1, reason: 'ack rejected' });
+  });
+});
+
+describe('applyDeviceMessage: a cancelled result (the device confirms a cancel)', () => {
+  it('after the ack: Acknowledged -> Cancelled, with why', () => {
+    const r = apply(apply(sent(), ack('accepted')), res('cancelled'));
+    expect(r.state).toBe('Cancelled');
+    expect(r.reason).toMatch(/the device confirmed the cancel/);
+    expect(events(r).at(-1)).toBe('cancel-confirmed:Cancelled');
+  });
+
+  it('without an ack: Sent -> Cancelled, no ack implied (the device never ran it)', () => {
+    const r = apply(sent(), res('cancelled'));
+    expect(events(r)).toEqual(['created:Created', 'published:Sent', 'cancel-confirmed:Cancelled']);
+  });
+
+  it('after a terminal state it is a late note and changes nothing', () => {
+    const done = apply(sent(), res('succeeded'));
+    const r = apply(done, res('cancelled'));
+    expect(r.state).toBe('Succeeded');
+    expect(events(r).at(-1)).toBe('late-result:Succeeded');
   });
 });
 

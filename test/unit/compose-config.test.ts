@@ -447,9 +447,9 @@ describe('ACL', () => {
   const P = DEFAULT_TOPIC_PREFIX;
   const kinds = (...k: TopicKind[]) => k;
 
-  it('lets each device read only its own commands and write only its own answers', () => {
+  it('lets each device read only its own commands and cancel requests and write only its own answers', () => {
     expect(sections.get('')).toEqual([
-      `pattern read ${deviceTopic(P, '%u', 'commands')}`,
+      ...kinds('commands', 'cancel').map((k) => `pattern read ${deviceTopic(P, '%u', k)}`),
       ...kinds('ack', 'result', 'status', 'pending').map((k) => `pattern write ${deviceTopic(P, '%u', k)}`),
     ]);
   });
@@ -457,7 +457,7 @@ describe('ACL', () => {
   it('gives the worker and the bridge the topics of their jobs', () => {
     const worker = environmentOf('worker').MQTT_USERNAME;
     const bridge = environmentOf('bridge').MQTT_USERNAME;
-    expect(sections.get(worker)).toEqual([`topic write ${allDevicesTopic(P, 'commands')}`, `topic read ${allDevicesTopic(P, 'status')}`]);
+    expect(sections.get(worker)).toEqual([...kinds('commands', 'cancel').map((k) => `topic write ${allDevicesTopic(P, k)}`), `topic read ${allDevicesTopic(P, 'status')}`]);
     expect(sections.get(bridge)).toEqual(kinds('ack', 'result', 'status', 'pending').map((k) => `topic read ${allDevicesTopic(P, k)}`));
     expect([...sections.keys()].sort()).toEqual(['', bridge, worker].sort());
   });

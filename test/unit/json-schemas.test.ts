@@ -60,7 +60,7 @@ function describeCommitted(folder: string, dir: string, files: Record<string, st
   });
 }
 
-describeCommitted('protocol/json-schema/', JSON_SCHEMA_DIR, rendered, ['ack.schema.json', 'command.schema.json', 'pending.schema.json', 'result.schema.json', 'status.schema.json']);
+describeCommitted('protocol/json-schema/', JSON_SCHEMA_DIR, rendered, ['ack.schema.json', 'cancel.schema.json', 'command.schema.json', 'pending.schema.json', 'result.schema.json', 'status.schema.json']);
 describeCommitted('protocol/json-schema/service/', SERVICE_JSON_SCHEMA_DIR, renderedService, [
   'command-request.schema.json',
   'command-snapshot.schema.json',

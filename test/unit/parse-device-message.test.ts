@@ -63,6 +63,7 @@ describe('parseDeviceMessage: valid messages', () => {
 describe('parseDeviceMessage: rejections', () => {
   it.each([
     ['the commands topic (service -> device)', 'devices/pump-7/commands'],
+    ['the cancel topic (service -> device)', 'devices/pump-7/cancel'],
     ['another prefix', 'other/pump-7/ack'],
     ['an invalid deviceId', 'devices/pump 7/ack'],
     ['a deviceId of 65 characters', `devices/${'d'.repeat(65)}/ack`],

@@ -16,8 +16,8 @@ const deviceIdArb = levelArb(64);
 const kindArb = fc.constantFrom(...TOPIC_KINDS);
 
 describe('constants', () => {
-  it('has the four kinds and the default prefix "devices"', () => {
-    expect(TOPIC_KINDS).toEqual(['commands', 'ack', 'result', 'status', 'pending']);
+  it('has one kind per question and the default prefix "devices"', () => {
+    expect(TOPIC_KINDS).toEqual(['commands', 'ack', 'result', 'status', 'pending', 'cancel']);
     expect(DEFAULT_TOPIC_PREFIX).toBe('devices');
   });
 });
