@@ -48,7 +48,7 @@ export class MqttPublisher {
     this.client.on('error', () => {});
   }
 
-  /** The underlying connection, for subscriptions that share it (see PresenceView). */
+  /** The underlying connection (tests watch its connection events). */
   get mqtt(): MqttClient {
     return this.client;
   }

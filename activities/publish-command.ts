@@ -2,14 +2,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { PUBLISH_FAILURE_TYPES, type CommandActivities, type PublishCancelInput, type PublishCommandInput, type PublishCommandResult } from '../protocol/command-contract';
 import { deviceTopic } from '../protocol/topics';
 import type { MqttPublisher } from './mqtt-publisher';
-import type { PresenceView } from './presence-view';
+import type { PresenceSource } from './entity-presence';
 import { MAX_MESSAGE_EXPIRY_SECONDS, PublishRefusedError } from './publish-guard';
 
 export interface CommandActivityDeps {
   publisher: MqttPublisher;
   topicPrefix: string;
-  /** Known device presence; without it every command is published. */
-  presence?: PresenceView;
+  /** Where device presence is read (the device entity); without it every command is published. */
+  presence?: PresenceSource;
   /** Injected for tests; defaults to the wall clock. */
   now?: () => number;
 }
@@ -28,7 +28,7 @@ export function messageExpirySeconds(expiresAt: string, nowMs: number): number {
 export function createCommandActivities(deps: CommandActivityDeps): CommandActivities {
   const now = deps.now ?? Date.now;
   return {
-    async publishCommand({ deviceId, command }: PublishCommandInput): Promise<PublishCommandResult> {
+    async publishCommand({ deviceId, command, knownPresenceAt }: PublishCommandInput): Promise<PublishCommandResult> {
       const expiresAtMs = Date.parse(command.expiresAt);
       if (Number.isNaN(expiresAtMs)) {
         throw ApplicationFailure.nonRetryable(`expiresAt ${JSON.stringify(command.expiresAt)} is not a date`, PUBLISH_FAILURE_TYPES.refused);
@@ -37,9 +37,11 @@ export function createCommandActivities(deps: CommandActivityDeps): CommandActiv
       if (expiresAtMs <= nowMs) {
         throw ApplicationFailure.nonRetryable(`command ${command.commandId} expired at ${command.expiresAt}`, PUBLISH_FAILURE_TYPES.expired);
       }
-      const presence = deps.presence?.get(deviceId);
-      // Offline is a normal state: hold the command (the workflow waits without using attempts).
-      if (presence?.state === 'offline') return { published: false, presence };
+      const presence = await deps.presence?.get(deviceId);
+      // Offline is a normal state: hold the command (the workflow waits without using attempts),
+      // unless the workflow heard newer news from the bridge (the entity lags behind in a storm).
+      const newer = presence !== undefined && (knownPresenceAt === undefined || Date.parse(presence.observedAt) > Date.parse(knownPresenceAt));
+      if (presence?.state === 'offline' && newer) return { published: false, presence };
       try {
         // A BrokerUnavailableError or a missing PUBACK fails this attempt; Temporal retries it.
         await deps.publisher.publish(

@@ -116,12 +116,17 @@ export const snapshotQuery = defineQuery<CommandSnapshot>('snapshot');
 export interface PublishCommandInput {
   deviceId: string;
   command: CommandMessage;
+  /**
+   * `observedAt` of the presence the workflow knows: the activity holds the command for an
+   * offline device only when the entity's news is newer than that.
+   */
+  knownPresenceAt?: string;
 }
 
 export type PublishCommandResult =
   /** The broker acknowledged the publish (PUBACK). */
   | { published: true; presence?: DevicePresence }
-  /** Not published: the device is known to be offline (its retained status says so). */
+  /** Not published: the device is known to be offline (its entity says so). */
   | { published: false; presence: DevicePresence };
 
 /**
@@ -146,7 +151,7 @@ export interface PublishCancelInput {
 export interface CommandActivities {
   /**
    * Publishes at QoS 1, not retained, with message expiry; resolves after the broker's PUBACK.
-   * Does not publish to a device whose retained status says it is offline. Fails for good
+   * Does not publish to a device whose entity says it is offline. Fails for good
    * (non-retryable, see PUBLISH_FAILURE_TYPES) when the command expired or the publish is refused.
    */
   publishCommand(input: PublishCommandInput): Promise<PublishCommandResult>;

@@ -39,6 +39,20 @@ export interface DeviceStatusReport {
   attributes?: DeviceAttributes;
 }
 
+/**
+ * The memo key under which the entity shows the device's presence (`DevicePresenceMemo`): what
+ * the command worker reads (DescribeWorkflowExecution, no worker task) before it publishes, so
+ * that no worker holds the fleet's statuses in memory.
+ */
+export const DEVICE_PRESENCE_MEMO = 'presence';
+
+export interface DevicePresenceMemo {
+  state: 'online' | 'offline';
+  bootId: string;
+  /** The bridge's receive time of the latest status the entity applied. */
+  observedAt: string;
+}
+
 export type DeviceEventKind = 'first-seen' | 'came-online' | 'went-offline' | 'rebooted' | 'attributes-changed';
 
 export interface DeviceEvent {

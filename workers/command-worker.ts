@@ -4,7 +4,7 @@ import { createRolloutActivities } from '../activities/await-command-outcome';
 import { createCommandActivities } from '../activities/publish-command';
 import { createDeviceQueueActivities } from '../activities/enqueue-on-device';
 import type { MqttPublisher } from '../activities/mqtt-publisher';
-import { PresenceView } from '../activities/presence-view';
+import { EntityPresence } from '../activities/entity-presence';
 
 export interface CommandWorkerOptions {
   connection: NativeConnection;
@@ -12,7 +12,7 @@ export interface CommandWorkerOptions {
   taskQueue: string;
   publisher: MqttPublisher;
   topicPrefix: string;
-  /** A Temporal client, for rollouts that find a device's command already there. */
+  /** A Temporal client: rollouts find a device's command with it, publishes read the device's presence from its entity. */
   client: Client;
   /** A prebuilt bundle (tests build one for all workers); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -33,7 +33,7 @@ export function createCommandWorker(o: CommandWorkerOptions): Promise<Worker> {
       ...createCommandActivities({
         publisher: o.publisher,
         topicPrefix: o.topicPrefix,
-        presence: new PresenceView(o.publisher.mqtt, o.topicPrefix),
+        presence: new EntityPresence(o.client),
       }),
       ...createRolloutActivities(o.client),
       ...createDeviceQueueActivities(o.client),

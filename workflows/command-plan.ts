@@ -174,6 +174,7 @@ export function presenceStep(
     return { kind: 'budget-spent', note: !s.budgetNoted, detail: `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published` };
   }
   if (rebooted) return { kind: 'republish', event: 'device-rebooted', because: `device rebooted (boot ${before!.bootId} → ${next.bootId})` };
-  if (asked && !cameOnline) return { kind: 'republish', event: 'device-asked', because: 'the device asked for its pending commands' };
+  // Asking is the most precise cause, also when this command had not known the device yet.
+  if (asked) return { kind: 'republish', event: 'device-asked', because: 'the device asked for its pending commands' };
   return { kind: 'republish', event: 'device-online', because: 'device came back online' };
 }

@@ -371,6 +371,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     update(startAttempt(record, attempt + 1));
     const result = await publishCommand({
       deviceId: request.deviceId,
+      ...(presence ? { knownPresenceAt: presence.observedAt } : {}),
       command: {
         v: 1,
         commandId: request.commandId,

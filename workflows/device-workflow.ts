@@ -4,14 +4,18 @@ import {
   getExternalWorkflowHandle,
   log,
   makeContinueAsNewFunc,
+  patched,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   DEVICE_MAX_HISTORY_EVENTS,
+  DEVICE_PRESENCE_MEMO,
+  type DevicePresenceMemo,
   deviceSnapshotQuery,
   deviceStatusSignal,
   deviceWorkflowId,
@@ -120,7 +124,14 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
   });
 }
 
-/** Upserts the search attributes that differ from what the server shows, and the Web UI's summary. */
+/**
+ * Since this patch the entity also shows the device's presence in its memo (DEVICE_PRESENCE_MEMO),
+ * which the command worker reads before a publish instead of following every device's status
+ * itself. Entities that ran before it replay without the memo.
+ */
+const PRESENCE_MEMO_PATCH = 'presence-memo';
+
+/** Upserts the search attributes that differ from what the server shows, the presence memo, and the Web UI's summary. */
 function show(record: DeviceSnapshot): void {
   const wanted: SearchAttributeUpdatePair[] = [
     { key: DeviceIdAttribute, value: record.deviceId },
@@ -135,7 +146,17 @@ function show(record: DeviceSnapshot): void {
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   const changed = wanted.filter((pair) => !same(shown.get(pair.key), pair.value));
   if (changed.length > 0) upsertSearchAttributes(changed);
+  if (patched(PRESENCE_MEMO_PATCH)) showPresence(record);
   setCurrentDetails(describeDevice(record));
+}
+
+/** The presence memo, upserted only when it changes (a new state, boot or observation). */
+function showPresence(record: DeviceSnapshot): void {
+  if (record.presence === 'unknown' || record.bootId === undefined || record.lastStatusAt === undefined) return;
+  const wanted: DevicePresenceMemo = { state: record.presence, bootId: record.bootId, observedAt: record.lastStatusAt };
+  const shown = workflowInfo().memo?.[DEVICE_PRESENCE_MEMO];
+  if (JSON.stringify(shown ?? null) === JSON.stringify(wanted)) return;
+  upsertMemo({ [DEVICE_PRESENCE_MEMO]: wanted });
 }
 
 function describeDevice(r: DeviceSnapshot): string {

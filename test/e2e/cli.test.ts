@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Harness } from '../support/harness';
 import { runCli } from '../support/run-cli';
+import { entityShows } from '../support/entity-presence';
 
 /** The `dco` CLI as a user runs it: real processes, real servers. */
 describe('dco CLI', () => {
@@ -125,6 +126,7 @@ describe('dco CLI', () => {
     await h.startDevice('dir-1');
     const off = await h.startDevice('dir-2');
     await off.stop();
+    await entityShows(h.client.temporal, 'dir-2', 'offline'); // the command is then held, not published
     const waiting = await h.client.send({ deviceId: 'dir-2', name: 'ping', ttlMs: 60_000 });
     const r = await runCli(['devices', '--json'], env);
     expect(r.code).toBe(0);

@@ -1,5 +1,6 @@
 import { MAX_PRESENCE_REPUBLISHES } from '../../protocol/command-limits';
 import { CommandFailure } from '../../device/device-agent';
+import { entityShows } from '../support/entity-presence';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
 import { RawDevice } from '../support/raw-device';
@@ -16,7 +17,7 @@ describe('presence and reboots', () => {
   test('a command for an offline device waits in Created without using attempts, and is sent the moment it comes online', async () => {
     const first = await h.startDevice('sleepy-1');
     await first.stop(); // retained status: offline
-    await new Promise((r) => setTimeout(r, 300)); // let the worker see the retained status
+    await entityShows(h.client.temporal, 'sleepy-1', 'offline'); // what the worker reads before it publishes
     const handle = await h.client.send({ deviceId: 'sleepy-1', name: 'ping', ackTimeoutMs: 30_000 });
     const waiting = await eventually(() => handle.state(), (s) => events(s).includes('device-offline'));
     expect(waiting.state).toBe('Created');
@@ -34,7 +35,7 @@ describe('presence and reboots', () => {
   test('offline until the time to live runs out: Expired, with no attempt used', async () => {
     const d = await h.startDevice('gone-1');
     await d.stop();
-    await new Promise((r) => setTimeout(r, 300));
+    await entityShows(h.client.temporal, 'gone-1', 'offline');
     const outcome = await (await h.client.send({ deviceId: 'gone-1', name: 'ping', ttlMs: 2_000 })).result();
     expect(outcome.state).toBe('Expired');
     expect(outcome.attempts).toBe(0);

@@ -167,6 +167,9 @@ describe('command plan: presence', () => {
     expect(on.asked).toEqual([PENDING_REQUEST_PATCH]);
     expect(presenceStep({ ...base, state: 'Acknowledged' }, asked, patches(true).since)).toMatchObject({ kind: 'republish', event: 'device-asked' });
     expect(presenceStep(base, asked, patches(false).since)).toEqual({ kind: 'ignore', keep: true });
+    // Also when this command had not known the device yet (published without presence, or it was offline).
+    expect(presenceStep({ ...base, known: undefined }, asked, patches(true).since)).toMatchObject({ kind: 'republish', event: 'device-asked' });
+    expect(presenceStep({ ...base, known: p('offline', 'A', 1) }, asked, patches(true).since)).toMatchObject({ kind: 'republish', event: 'device-asked' });
     // Not published yet: nothing to re-publish (the first publish is on its way).
     expect(presenceStep({ ...base, state: 'Created' }, asked, patches(true).since)).toEqual({ kind: 'ignore', keep: true });
     expect(presenceStep({ ...base, republishes: MAX_PRESENCE_REPUBLISHES }, asked, patches(true).since)).toMatchObject({ kind: 'budget-spent' });

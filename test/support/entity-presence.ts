@@ -1,0 +1,13 @@
+import type { Client } from '@temporalio/client';
+import { EntityPresence } from '../../activities/entity-presence';
+import { eventually } from './eventually';
+
+/**
+ * Waits until the device's entity shows `state` (what the worker reads before a publish): the
+ * bridge forwards statuses to the entity at a bounded rate, so a test that needs the worker to
+ * know a device is offline waits for this, not for a fixed time.
+ */
+export async function entityShows(client: Client, deviceId: string, state: 'online' | 'offline'): Promise<void> {
+  const presence = new EntityPresence(client);
+  await eventually(() => presence.get(deviceId), (p) => p?.state === state);
+}
