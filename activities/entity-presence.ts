@@ -2,6 +2,9 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DevicePresence } from '../protocol/command-contract';
 import { DEVICE_PRESENCE_MEMO, deviceWorkflowId, type DevicePresenceMemo } from '../protocol/device-contract';
 
+/** How long a presence read may take before the publish goes ahead without it. */
+export const READ_DEADLINE_MS = 2_000;
+
 /** What the publish activity asks before it publishes; undefined: not known (publish). */
 export interface PresenceSource {
   get(deviceId: string): Promise<DevicePresence | undefined>;
@@ -12,18 +15,19 @@ export interface PresenceSource {
  * read with DescribeWorkflowExecution: a read of the entity's state on the server, no task for
  * any worker, and nothing kept here, so the worker's memory does not grow with the fleet.
  * Unknown when the device never sent a status (no entity), when its entity predates the memo,
- * or when Temporal does not answer: the command is then published, as for any device whose
- * presence is not known.
+ * or when Temporal does not answer within READ_DEADLINE_MS: the command is then published, as
+ * for any device whose presence is not known. A slow read must not hold up the publish (or
+ * retry inside it): the question only saves a copy to an offline device.
  */
 export class EntityPresence implements PresenceSource {
   constructor(
-    private readonly client: Pick<Client, 'workflow'>,
+    private readonly client: Pick<Client, 'workflow' | 'withDeadline'>,
     private readonly log?: (message: string, details: Record<string, unknown>) => void,
   ) {}
 
   async get(deviceId: string): Promise<DevicePresence | undefined> {
     try {
-      const described = await this.client.workflow.getHandle(deviceWorkflowId(deviceId)).describe();
+      const described = await this.client.withDeadline(Date.now() + READ_DEADLINE_MS, () => this.client.workflow.getHandle(deviceWorkflowId(deviceId)).describe());
       const memo = described.memo?.[DEVICE_PRESENCE_MEMO] as Partial<DevicePresenceMemo> | undefined;
       if (!memo || (memo.state !== 'online' && memo.state !== 'offline') || typeof memo.bootId !== 'string' || typeof memo.observedAt !== 'string') return undefined;
       return { deviceId, state: memo.state, bootId: memo.bootId, observedAt: memo.observedAt };

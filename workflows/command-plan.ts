@@ -19,7 +19,18 @@ export const PRESENCE_BUDGET_PATCH = 'presence-budget';
 /** A device's request for its pending commands (its `pending` topic) re-publishes now; asked only when one arrives. */
 export const PENDING_REQUEST_PATCH = 'pending-request';
 export const DELIVERY_GRACE_PATCH = 'delivery-grace';
-export type PatchId = typeof EXPIRY_GRACE_PATCH | typeof PRESENCE_BUDGET_PATCH | typeof PENDING_REQUEST_PATCH | typeof DELIVERY_GRACE_PATCH;
+/**
+ * A device seen online before the command's last publish started got that publish: its
+ * "came online" is no reason to publish again. Asked only when the command did not know the
+ * device's presence when it published (before, that was re-published).
+ */
+export const PUBLISHED_AFTER_ONLINE_PATCH = 'published-after-online';
+export type PatchId =
+  | typeof EXPIRY_GRACE_PATCH
+  | typeof PRESENCE_BUDGET_PATCH
+  | typeof PENDING_REQUEST_PATCH
+  | typeof DELIVERY_GRACE_PATCH
+  | typeof PUBLISHED_AFTER_ONLINE_PATCH;
 /** True when the running command started after the patch (Temporal's `patched`). */
 export type Since = (patch: PatchId) => boolean;
 
@@ -154,7 +165,16 @@ export type PresenceStep =
  * new presence replaces the one known (not for another device or a stale one).
  */
 export function presenceStep(
-  s: { deviceId: string; known: DevicePresence | undefined; state: CommandState; terminal: boolean; republishes: number; budgetNoted: boolean },
+  s: {
+    deviceId: string;
+    known: DevicePresence | undefined;
+    state: CommandState;
+    terminal: boolean;
+    republishes: number;
+    budgetNoted: boolean;
+    /** When the latest publish started (epoch ms, the workflow's clock); undefined before the first. */
+    lastPublishAt?: number;
+  },
   next: DevicePresence,
   since: Since,
 ): PresenceStep {
@@ -168,6 +188,10 @@ export function presenceStep(
   // The device asked for its pending commands: whatever presence said, it wants this one now.
   // (A patch: a worker without it took the request as plain presence.)
   const asked = next.asked === true && since(PENDING_REQUEST_PATCH);
+  // Presence was not known when it published (the device's entity did not know yet): the
+  // device, online since before that publish, has it. Waking it again would only duplicate it.
+  const onlineBeforePublish = before === undefined && s.lastPublishAt !== undefined && Date.parse(next.observedAt) <= s.lastPublishAt;
+  if (onlineBeforePublish && !asked && since(PUBLISHED_AFTER_ONLINE_PATCH)) return { kind: 'ignore', keep: true };
   if (!rebooted && !cameOnline && !asked) return { kind: 'ignore', keep: true };
   if (s.republishes >= MAX_PRESENCE_REPUBLISHES && since(PRESENCE_BUDGET_PATCH)) {
     // A boot loop: the ack timeout's attempts still run; presence adds no more copies.

@@ -196,6 +196,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   let presenceBudgetNoted = carried?.presenceBudgetNoted ?? false;
   let attempt = record.attempts;
 
+  /** When the latest publish started: a device seen online before it has that copy. */
+  let lastPublishAt: number | undefined;
   /** When the first publish started: the device may answer before its PUBACK reaches us. */
   let firstPublishedAt: number | undefined = carried?.firstPublishedAt;
   /** Serial: whether this command asked its device's entity for a turn, and got it. */
@@ -287,7 +289,15 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   });
   setHandler(devicePresenceSignal, (next) => {
     const step = presenceStep(
-      { deviceId: request.deviceId, known: presence, state: record.state, terminal: isTerminal(record.state), republishes: presenceRepublishes, budgetNoted: presenceBudgetNoted },
+      {
+        deviceId: request.deviceId,
+        known: presence,
+        state: record.state,
+        terminal: isTerminal(record.state),
+        republishes: presenceRepublishes,
+        budgetNoted: presenceBudgetNoted,
+        ...(lastPublishAt !== undefined ? { lastPublishAt } : {}),
+      },
       next,
       since,
     );
@@ -368,6 +378,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   /** Publishes attempt `attempt + 1`; false when the device is offline (nothing published). */
   const publish = async (): Promise<boolean> => {
     firstPublishedAt ??= Date.now();
+    lastPublishAt = Date.now();
     update(startAttempt(record, attempt + 1));
     const result = await publishCommand({
       deviceId: request.deviceId,

@@ -88,11 +88,13 @@ describe('command outcomes', () => {
     expect(outcome.reason).toBe('no result within 1000 ms of the ack');
   });
 
-  test('Cancelled: the caller cancels; nothing more is published afterwards', async () => {
+  test('Cancelled: the caller cancels, the device confirms; nothing more is published afterwards', async () => {
     const device = await raw('cancel-1');
     const handle = await h.client.send({ deviceId: 'cancel-1', name: 'ping', ackTimeoutMs: 1_000, backoff: { initialMs: 100, maxMs: 100, jitter: 0 } });
-    await device.waitForCommands(1);
+    const [cmd] = await device.waitForCommands(1);
     await handle.cancel();
+    await device.waitForCancels(1);
+    await device.result(cmd.commandId, 'cancelled');
     const outcome = await handle.result();
     expect(outcome.state).toBe('Cancelled');
     const seen = device.commands.length;

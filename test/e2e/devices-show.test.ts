@@ -1,3 +1,4 @@
+import { cancellableWait } from '../../device/simulated-handlers';
 import type { DeviceView } from '../../client/device-entity';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
@@ -22,8 +23,8 @@ describe('dco devices show', () => {
 
   test('an online device with an open command: presence, boot and the command, as JSON and as text', async () => {
     const deviceId = id('show-1');
-    // A handler that never finishes: the command stays Acknowledged until cancelled.
-    const device = await h.startDevice(deviceId, { ping: () => new Promise(() => {}) });
+    // A handler that runs until cancelled: the command stays Acknowledged until then.
+    const device = await h.startDevice(deviceId, { ping: (_p, ctx) => cancellableWait(600_000, ctx.signal) });
     const open = await h.client.send({ deviceId, name: 'ping', resultTimeoutMs: 120_000, ttlMs: 180_000 });
 
     const view = (await eventually(
@@ -44,7 +45,7 @@ describe('dco devices show', () => {
     expect(text.stdout).toContain('reports: ');
 
     await open.cancel();
-    await open.result();
+    expect((await open.result()).state).toBe('Cancelled');
   });
 
   test('a device without a record: exit code 1, and what creates one', async () => {

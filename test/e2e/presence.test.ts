@@ -1,3 +1,4 @@
+import { devicePresenceSignal } from '../../protocol/command-contract';
 import { MAX_PRESENCE_REPUBLISHES } from '../../protocol/command-limits';
 import { CommandFailure } from '../../device/device-agent';
 import { entityShows } from '../support/entity-presence';
@@ -56,6 +57,8 @@ describe('presence and reboots', () => {
   test('a reboot while the command is Sent re-publishes it at once, with the next attempt, and says why', async () => {
     const device = await raw('reboot-1');
     await device.publish('status', { v: 1, state: 'online', bootId: 'boot-A' });
+    // Known before the command (the usual case): its publish reads boot-A from the entity.
+    await entityShows(h.client.temporal, 'reboot-1', 'online');
     const handle = await h.client.send({ deviceId: 'reboot-1', name: 'ping', ackTimeoutMs: 60_000 });
     await device.waitForCommands(1);
     await device.publish('status', { v: 1, state: 'online', bootId: 'boot-B' });
@@ -67,6 +70,26 @@ describe('presence and reboots', () => {
     const outcome = await handle.result();
     expect(outcome.state).toBe('Succeeded');
     expect(outcome.history.find((e) => e.event === 'device-rebooted')?.reason).toBe('device rebooted (boot boot-A → boot-B)');
+    await device.stop();
+  });
+
+  test('presence not known when it was published (a device without an entity): a status seen before the publish is no reason to publish again; one after it is', async () => {
+    const device = await raw('new-1'); // no status: no entity, presence unknown at the publish
+    const before = new Date().toISOString();
+    const handle = await h.client.send({ deviceId: 'new-1', name: 'ping', ackTimeoutMs: 60_000 });
+    await device.waitForCommands(1);
+    // What the bridge sends when it sees a device come online, in the order it saw them.
+    const wake = (bootId: string, observedAt: string) => h.client.temporal.workflow.getHandle(handle.workflowId).signal(devicePresenceSignal, { deviceId: 'new-1', state: 'online', bootId, observedAt });
+    await wake('first', before);
+    await wake('second', new Date().toISOString());
+    const [, again] = await device.waitForCommands(2, 15_000);
+    await device.result(again.commandId);
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    // Signals are applied in order: the first was only kept, the second (a new boot) re-published.
+    expect(outcome.history.filter((e) => e.event === 'published')).toHaveLength(2);
+    expect(outcome.history.filter((e) => e.event.startsWith('device-')).map((e) => [e.event, e.reason])).toEqual([['device-rebooted', 'device rebooted (boot first → second)']]);
+    expect(device.commands.map((c) => c.attempt)).toEqual([1, 2]);
     await device.stop();
   });
 

@@ -12,6 +12,7 @@ import {
   expiredReason,
   expiryGraceWaitMs,
   PENDING_REQUEST_PATCH,
+  PUBLISHED_AFTER_ONLINE_PATCH,
   PRESENCE_BUDGET_PATCH,
   presenceStep,
   probeAfterWait,
@@ -153,6 +154,22 @@ describe('command plan: presence', () => {
 
   test('not published yet: online is only noted', () => {
     expect(presenceStep({ ...base, state: 'Created', known: p('offline', 'A', 1) }, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'note-online', detail: 'boot B' });
+  });
+
+  test('presence unknown when it published: a device seen online before that publish has it (since the patch); one seen after gets it again', () => {
+    const unknown = { ...base, known: undefined, lastPublishAt: Date.parse(at(3)) };
+    const on = patches(true);
+    expect(presenceStep(unknown, p('online', 'A', 2), on.since)).toEqual({ kind: 'ignore', keep: true });
+    expect(on.asked).toEqual([PUBLISHED_AFTER_ONLINE_PATCH]);
+    expect(presenceStep(unknown, p('online', 'A', 3), patches(true).since)).toEqual({ kind: 'ignore', keep: true }); // the same instant: published after it
+    expect(presenceStep(unknown, p('online', 'A', 4), patches(true).since)).toMatchObject({ kind: 'republish', event: 'device-online' });
+    // Before the patch: re-published, as the old code did.
+    expect(presenceStep(unknown, p('online', 'A', 2), patches(false).since)).toMatchObject({ kind: 'republish', event: 'device-online' });
+    // Known presence, or a device asking: the patch is not asked.
+    const known = patches(true);
+    presenceStep({ ...base, lastPublishAt: Date.parse(at(3)) }, p('online', 'A', 2), known.since);
+    presenceStep(unknown, { ...p('online', 'A', 2), asked: true }, known.since);
+    expect(known.asked).toEqual([PENDING_REQUEST_PATCH]);
   });
 
   test('a reboot or a return while the command is out: publish again, saying why', () => {
