@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what dco needs on a fresh machine (Node 20, npm, Go and apt are assumed present):
 #   - npm dependencies (npm ci, when package-lock.json changed since the last install)
-#   - Mosquitto 2 and its clients, openssl and Chromium, from Debian
+#   - Mosquitto 2 and its clients, openssl, Chromium and PostgreSQL, from Debian
 #   - the Temporal CLI (dev server), built once with Go into ~/.cache/dco (about 3 minutes)
 #   - the compose file's validator (compose-go, tools/compose-validate), built with Go likewise (under a minute)
+#   - the Temporal server and its SQL tool (the PostgreSQL cluster), built with Go likewise (about 4 minutes)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,8 @@ missing=()
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# PostgreSQL: the Temporal server on PostgreSQL (scripts/cluster.sh, test/e2e/postgres-cluster.test.ts).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   say "Installing from Debian: ${missing[*]}"
   SUDO=""
@@ -38,6 +41,7 @@ fi
 # Finds temporal on PATH or in the cache, else builds it (and says so).
 node -e "require('tsx/cjs'); console.error('Temporal CLI: ' + require('./stack/temporal-binary.ts').ensureTemporalBinary())"
 node -e "require('tsx/cjs'); console.error('Compose validator: ' + require('./stack/compose-validator.ts').ensureComposeValidator())"
+node -e "require('tsx/cjs'); console.error('Temporal server: ' + require('./stack/temporal-server-binary.ts').ensureTemporalServerBinaries().server)"
 
 # The Python example of docs/service-api.md is run by a test, with the Temporal SDK for Python
 # in a virtual environment of its own (nothing installed into the system's Python).

@@ -1,0 +1,375 @@
+import { Connection } from '@temporalio/client';
+import { execFile } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { cliTypeName, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
+import { ManagedProcess } from './managed-process';
+import { freePort, waitFor } from './net';
+import { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
+import { ensureTemporalBinary } from './temporal-binary';
+import { ensureTemporalServerBinaries } from './temporal-server-binary';
+
+/**
+ * docker-compose.yml's values for the `postgresql`, `temporal` and `temporal-admin-tools`
+ * services (and the defaults of the auto-setup image's config template, config/docker.yaml in
+ * the server module, for what compose does not set). test/e2e/postgres-cluster.test.ts keeps
+ * them equal to the compose file.
+ */
+export const COMPOSE_TEMPORAL = {
+  plugin: 'postgres12',
+  user: 'temporal',
+  database: 'temporal',
+  visibilityDatabase: 'temporal_visibility',
+  /** Fixed for the life of the database: a cluster keeps the count it was created with. */
+  numHistoryShards: 512,
+  namespace: 'default',
+  retention: '7d',
+  logLevel: 'warn',
+  /** The file compose mounts as the server's dynamic config: the same file, so the same values. */
+  dynamicConfigFile: path.resolve(__dirname, '..', 'docker', 'temporal', 'dynamic-config.yaml'),
+} as const;
+
+export interface TemporalClusterPorts {
+  postgres: number;
+  /** The gRPC address clients use. */
+  frontend: number;
+  frontendHttp: number;
+  frontendMembership: number;
+  history: number;
+  historyMembership: number;
+  matching: number;
+  matchingMembership: number;
+  worker: number;
+  workerMembership: number;
+}
+
+export interface TemporalClusterOptions {
+  /** State directory: PostgreSQL data, the server's config, and logs/. A second start reuses it. */
+  dir: string;
+  /** Ports on 127.0.0.1; those not given are picked free. */
+  ports?: Partial<TemporalClusterPorts>;
+  startTimeoutMs?: number;
+  /** Progress lines (what starts, how long it took). */
+  say?: (line: string) => void;
+}
+
+export interface TemporalCluster {
+  address: string;
+  ports: TemporalClusterPorts;
+  logDir: string;
+  postgres: PostgresCluster;
+  server: ManagedProcess;
+  /** Server first (it holds connections to PostgreSQL), then PostgreSQL. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
+const PICKED_PORT_ATTEMPTS = 3;
+
+/** Runs a program; resolves with its exit code and output (also appended to `logFile`). */
+function run(command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { encoding: 'utf8', env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`.trim();
+      appendFileSync(logFile, `$ ${path.basename(command)} ${args.join(' ')}\n${output}\n`);
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output });
+    });
+  });
+}
+
+/**
+ * What auto-setup does before it starts the server: create both databases, the version tables,
+ * then every schema version up to the one this server needs. Each step is a no-op when done,
+ * so a second start on the same data only checks. The schemas are the ones the tool embeds
+ * (schema/postgresql/v12/... of the server module), so nothing depends on the Go module cache.
+ */
+async function setupSchemas(sqlTool: string, pg: PostgresCluster, logFile: string): Promise<void> {
+  const connect = ['--plugin', COMPOSE_TEMPORAL.plugin, '--ep', pg.host, '-p', String(pg.port), '-u', pg.user];
+  // The password in the environment (the tool's SQL_PASSWORD), not on a command line others can read.
+  const env = { SQL_PASSWORD: pg.password };
+  const steps = [
+    [COMPOSE_TEMPORAL.database, 'postgresql/v12/temporal'],
+    [COMPOSE_TEMPORAL.visibilityDatabase, 'postgresql/v12/visibility'],
+  ];
+  for (const [db, schema] of steps) {
+    const create = await run(sqlTool, [...connect, '--db', db, 'create-database'], logFile, env);
+    if (create.code !== 0 && !/already exists/.test(create.output)) throw new Error(`temporal-sql-tool create-database ${db} failed; see ${logFile}`);
+    for (const step of [['setup-schema', '-v', '0.0'], ['update-schema', '--schema-name', schema]]) {
+      const done = await run(sqlTool, [...connect, '--db', db, ...step], logFile, env);
+      if (done.code !== 0) throw new Error(`temporal-sql-tool ${step[0]} on ${db} failed; see ${logFile}`);
+    }
+  }
+}
+
+/** The server's config, as config/docker.yaml renders with compose's environment. */
+function serverConfig(ports: TemporalClusterPorts, pg: PostgresCluster): object {
+  const sql = (databaseName: string, maxConns: number) => ({
+    pluginName: COMPOSE_TEMPORAL.plugin,
+    databaseName,
+    connectAddr: `${pg.host}:${pg.port}`,
+    connectProtocol: 'tcp',
+    user: pg.user,
+    password: pg.password,
+    maxConns,
+    maxIdleConns: maxConns,
+    maxConnLifetime: '1h',
+  });
+  const rpc = (grpcPort: number, membershipPort: number, httpPort?: number) => ({
+    rpc: { grpcPort, membershipPort, bindOnIP: HOST, ...(httpPort ? { httpPort } : {}) },
+  });
+  const archival = { state: 'enabled', enableRead: true, provider: { filestore: { fileMode: '0666', dirMode: '0766' } } };
+  return {
+    log: { stdout: true, level: COMPOSE_TEMPORAL.logLevel },
+    persistence: {
+      numHistoryShards: COMPOSE_TEMPORAL.numHistoryShards,
+      defaultStore: 'default',
+      visibilityStore: 'visibility',
+      datastores: {
+        default: { sql: sql(COMPOSE_TEMPORAL.database, 20) },
+        visibility: { sql: sql(COMPOSE_TEMPORAL.visibilityDatabase, 10) },
+      },
+    },
+    global: { membership: { maxJoinDuration: '30s', broadcastAddress: HOST }, pprof: { port: 0 } },
+    services: {
+      frontend: rpc(ports.frontend, ports.frontendMembership, ports.frontendHttp),
+      history: rpc(ports.history, ports.historyMembership),
+      matching: rpc(ports.matching, ports.matchingMembership),
+      worker: rpc(ports.worker, ports.workerMembership),
+    },
+    clusterMetadata: {
+      enableGlobalNamespace: false,
+      failoverVersionIncrement: 10,
+      masterClusterName: 'active',
+      currentClusterName: 'active',
+      clusterInformation: {
+        active: {
+          enabled: true,
+          initialFailoverVersion: 1,
+          rpcName: 'frontend',
+          rpcAddress: `${HOST}:${ports.frontend}`,
+          httpAddress: `${HOST}:${ports.frontendHttp}`,
+        },
+      },
+    },
+    dcRedirectionPolicy: { policy: 'noop' },
+    archival: { history: archival, visibility: archival },
+    namespaceDefaults: {
+      archival: {
+        history: { state: 'disabled', URI: 'file:///tmp/temporal_archival/development' },
+        visibility: { state: 'disabled', URI: 'file:///tmp/temporal_vis_archival/development' },
+      },
+    },
+    dynamicConfigClient: { filepath: COMPOSE_TEMPORAL.dynamicConfigFile, pollInterval: '60s' },
+  };
+}
+
+/**
+ * A free port below 32768. PostgreSQL's cluster_membership.rpc_port is a SMALLINT: a
+ * membership port above 32767 makes the server die at start ("value out of range for type
+ * smallint"), and the ports the OS hands out for port 0 are all above it (32768-60999).
+ */
+async function freeMembershipPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, HOST, () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+async function pickPorts(given: Partial<TemporalClusterPorts>): Promise<Omit<TemporalClusterPorts, 'postgres'>> {
+  const pick = async (p: number | undefined) => p ?? (await freePort());
+  const pickMembership = async (p: number | undefined) => p ?? (await freeMembershipPort());
+  return {
+    frontend: await pick(given.frontend),
+    frontendHttp: await pick(given.frontendHttp),
+    frontendMembership: await pickMembership(given.frontendMembership),
+    history: await pick(given.history),
+    historyMembership: await pickMembership(given.historyMembership),
+    matching: await pick(given.matching),
+    matchingMembership: await pickMembership(given.matchingMembership),
+    worker: await pick(given.worker),
+    workerMembership: await pickMembership(given.workerMembership),
+  };
+}
+
+async function frontendAnswers(address: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => {});
+  }
+}
+
+function tail(file: string, from: number, lines = 10): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file).subarray(from).toString('utf8').trim().split('\n').slice(-lines).join('\n');
+}
+
+/** Starts temporal-server (all four services in one process, as auto-setup does) and waits for its frontend. */
+async function startServer(
+  server: string,
+  configRoot: string,
+  ports: TemporalClusterPorts,
+  pg: PostgresCluster,
+  logFile: string,
+  timeoutMs: number,
+): Promise<ManagedProcess> {
+  mkdirSync(path.join(configRoot, 'config'), { recursive: true });
+  // YAML 1.2 is a superset of JSON: no YAML library, and passwords need no quoting rules.
+  const header = '# Written by stack/temporal-cluster.ts at every start (values of docker-compose.yml).\n';
+  writeFileSync(path.join(configRoot, 'config', 'dco.yaml'), header + JSON.stringify(serverConfig(ports, pg), null, 2) + '\n', { mode: 0o600 });
+  const args = ['--root', configRoot, '--config', 'config', '--env', 'dco', '--allow-no-auth', 'start', ...SERVICES.flatMap((s) => ['--service', s])];
+  const child = new ManagedProcess({ name: 'temporal-server', command: server, args, logFile });
+  const address = `${HOST}:${ports.frontend}`;
+  try {
+    await waitFor(
+      async () => {
+        if (!child.running) throw new Error(`temporal-server exited during start`);
+        return frontendAnswers(address);
+      },
+      timeoutMs,
+      () => `the Temporal server did not answer at ${address} within ${timeoutMs} ms`,
+    );
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return child;
+}
+
+/**
+ * What auto-setup and the temporal-admin-tools job do once the server is up: register the
+ * namespace (the server does not create it) and dco's search attributes, then wait until the
+ * frontend accepts a query that uses all of them (it learns them when its namespace cache
+ * refreshes), so the first command cannot be refused.
+ */
+async function setupNamespace(address: string, logFile: string, timeoutMs: number): Promise<void> {
+  const cli = ensureTemporalBinary();
+  const ns = ['--namespace', COMPOSE_TEMPORAL.namespace, '--address', address];
+  let last = '';
+  await waitFor(
+    async () => {
+      if ((await run(cli, ['operator', 'namespace', 'describe', ...ns], logFile)).code === 0) return true;
+      const created = await run(cli, ['operator', 'namespace', 'create', ...ns, '--retention', COMPOSE_TEMPORAL.retention], logFile);
+      last = created.output;
+      return created.code === 0;
+    },
+    timeoutMs,
+    () => `could not create the namespace ${COMPOSE_TEMPORAL.namespace}: ${last}`,
+  );
+  // One call with every attribute, as `--name N --type T` pairs. The CLI refuses an attribute
+  // that exists with another type (the server, on SQL visibility, would skip it silently); one
+  // with the same type is skipped. A new namespace reaches the frontend's namespace cache within
+  // seconds; until then this fails with "Namespace default is not found": retried.
+  const pairs = SEARCH_ATTRIBUTES.flatMap((key) => ['--name', key.name, '--type', cliTypeName(key)]);
+  await waitFor(
+    async () => {
+      const added = await run(cli, ['operator', 'search-attribute', 'create', ...ns, ...pairs], logFile);
+      last = added.output;
+      if (/different type/.test(last)) throw new Error(last);
+      return added.code === 0;
+    },
+    timeoutMs,
+    () => `could not register the search attributes: ${last}`,
+  );
+  const connection = await Connection.connect({ address });
+  try {
+    const query = SEARCH_ATTRIBUTES.map((key) => `${key.name} = 'probe'`).join(' AND ');
+    await waitFor(
+      () =>
+        connection.workflowService
+          .listWorkflowExecutions({ namespace: COMPOSE_TEMPORAL.namespace, query, pageSize: 1 })
+          .then(() => true)
+          .catch(() => false),
+      timeoutMs,
+      () => `the search attributes are still not queryable after ${timeoutMs} ms`,
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * The production Temporal of docker-compose.yml on this machine without Docker: a private
+ * PostgreSQL, the schemas, and temporal-server (frontend, history, matching, worker in one
+ * process) with the namespace and search attributes registered. State survives stop(): a
+ * later start with the same `dir` finds its data (and picks new free ports unless given).
+ */
+export async function startTemporalCluster(o: TemporalClusterOptions): Promise<TemporalCluster> {
+  const say = o.say ?? (() => {});
+  const timeoutMs = o.startTimeoutMs ?? 120_000;
+  const binaries = ensureTemporalServerBinaries(say);
+  const logDir = path.join(o.dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const setupLog = path.join(logDir, 'setup.log');
+  const serverLog = path.join(logDir, 'temporal-server.log');
+
+  let started = Date.now();
+  const pg = await startPostgresCluster({
+    dir: path.join(o.dir, 'postgres'),
+    logFile: path.join(logDir, 'postgres.log'),
+    user: COMPOSE_TEMPORAL.user,
+    port: o.ports?.postgres,
+    startTimeoutMs: timeoutMs,
+  });
+  say(`PostgreSQL on ${pg.host}:${pg.port} (${Date.now() - started} ms)`);
+  try {
+    started = Date.now();
+    await setupSchemas(binaries.sqlTool, pg, setupLog);
+    say(`Schemas of ${COMPOSE_TEMPORAL.database} and ${COMPOSE_TEMPORAL.visibilityDatabase} up to date (${Date.now() - started} ms)`);
+
+    started = Date.now();
+    const fixed = Object.entries(o.ports ?? {}).filter(([name]) => name !== 'postgres').map(([, port]) => port);
+    for (let attempt = 1; ; attempt++) {
+      const ports = { postgres: pg.port, ...(await pickPorts(o.ports ?? {})) };
+      const offset = existsSync(serverLog) ? statSync(serverLog).size : 0;
+      let server: ManagedProcess;
+      try {
+        server = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, pg, serverLog, timeoutMs);
+      } catch (err) {
+        const log = tail(serverLog, offset);
+        // A port we picked, taken before the server bound it: pick again. A clash on a port the
+        // caller chose is theirs to see.
+        const clash = /address already in use/i.test(log) && !fixed.some((port) => log.includes(`:${port}`));
+        if (clash && attempt < PICKED_PORT_ATTEMPTS) continue;
+        throw new Error(`${(err as Error).message}; see ${serverLog}:\n${log}`);
+      }
+      const address = `${HOST}:${ports.frontend}`;
+      say(`Temporal server ${address} answers (${Date.now() - started} ms)`);
+      try {
+        started = Date.now();
+        await setupNamespace(address, setupLog, timeoutMs);
+        say(`Namespace ${COMPOSE_TEMPORAL.namespace} and ${SEARCH_ATTRIBUTES.length} search attributes ready (${Date.now() - started} ms)`);
+      } catch (err) {
+        await server.stop();
+        throw new Error(`${(err as Error).message}; see ${setupLog}`);
+      }
+      return {
+        address,
+        ports,
+        logDir,
+        postgres: pg,
+        server,
+        stop: async () => {
+          // The history service hands its shards back and flushes: give it longer than a test server.
+          await server.stop(30_000);
+          await pg.stop();
+        },
+      };
+    }
+  } catch (err) {
+    await pg.stop().catch(() => {});
+    throw err;
+  }
+}
