@@ -11,6 +11,9 @@ export interface ManagedProcessOptions {
   cwd?: string;
 }
 
+/** How long an exited process's output may take to reach its log. */
+const OUTPUT_DRAIN_MS = 2_000;
+
 /** A child process we start, watch and stop; its output goes to a log file. */
 export class ManagedProcess {
   readonly child: ChildProcess;
@@ -24,12 +27,23 @@ export class ManagedProcess {
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child.stdout!.pipe(log);
-    this.child.stderr!.pipe(log);
+    // Both streams into one file: neither may end it for the other.
+    this.child.stdout!.pipe(log, { end: false });
+    this.child.stderr!.pipe(log, { end: false });
+    // Output still in the pipes when the process exits (its last words: why it failed to
+    // start) must be in the log before anyone reads it: the exit counts once both streams
+    // closed and the file has it, or after OUTPUT_DRAIN_MS if a grandchild holds a pipe open.
+    const closed = (stream: NodeJS.ReadableStream) => new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    const bothClosed = Promise.all([closed(this.child.stdout!), closed(this.child.stderr!)]);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
-        this.exitedFlag = true;
-        resolve({ code, signal });
+        const drained = Promise.race([bothClosed, new Promise<void>((r) => setTimeout(r, OUTPUT_DRAIN_MS).unref())]);
+        void drained.then(() => {
+          log.end(() => {
+            this.exitedFlag = true;
+            resolve({ code, signal });
+          });
+        });
       });
       this.child.once('error', (err) => {
         this.exitedFlag = true;

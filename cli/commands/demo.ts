@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
+import { EntityPresence } from '../../activities/entity-presence';
 import { DcoClient, type CommandHandle } from '../../client/dco-client';
 import { connectClient } from '../../config/temporal-connect';
 import { CommandFailure, DeviceAgent, type DeviceAgentOptions, type DeviceFaults } from '../../device/device-agent';
@@ -80,6 +81,11 @@ export function demoCommand(): Command {
         say(`\nDevices online: ${devices.map((d) => d.deviceId).join(', ')}; meter-4 stays offline.\n`);
 
         const client = new DcoClient({ connection });
+        // Its record (the device entity, which the worker asks before publishing) knows it too:
+        // the bridge forwards statuses at a bounded rate, so this takes a moment.
+        const meterPresence = new EntityPresence(client.temporal);
+        const knownBy = Date.now() + 15_000;
+        while ((await meterPresence.get('meter-4'))?.state !== 'offline' && Date.now() < knownBy) await sleep(100);
         const handles: Array<{ story: string; handle: CommandHandle; printed: number; done: boolean }> = [];
         for (const { story, request } of SCENARIOS) {
           const handle = await client.send(request);
