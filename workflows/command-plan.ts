@@ -20,9 +20,10 @@ export const PRESENCE_BUDGET_PATCH = 'presence-budget';
 export const PENDING_REQUEST_PATCH = 'pending-request';
 export const DELIVERY_GRACE_PATCH = 'delivery-grace';
 /**
- * A device seen online before the command's last publish started got that publish: its
- * "came online" is no reason to publish again. Asked only when the command did not know the
- * device's presence when it published (before, that was re-published).
+ * A device seen online (or in a new boot) before the command's latest publish started got that
+ * publish: its "came online" or "rebooted" is no reason to publish again. The command may hear
+ * of it only afterwards (the bridge wakes commands in batches) and may have known an older boot
+ * (the entity lags). Asked only where the code before it re-published.
  */
 export const PUBLISHED_AFTER_ONLINE_PATCH = 'published-after-online';
 export type PatchId =
@@ -188,11 +189,11 @@ export function presenceStep(
   // The device asked for its pending commands: whatever presence said, it wants this one now.
   // (A patch: a worker without it took the request as plain presence.)
   const asked = next.asked === true && since(PENDING_REQUEST_PATCH);
-  // Presence was not known when it published (the device's entity did not know yet): the
-  // device, online since before that publish, has it. Waking it again would only duplicate it.
-  const onlineBeforePublish = before === undefined && s.lastPublishAt !== undefined && Date.parse(next.observedAt) <= s.lastPublishAt;
-  if (onlineBeforePublish && !asked && since(PUBLISHED_AFTER_ONLINE_PATCH)) return { kind: 'ignore', keep: true };
   if (!rebooted && !cameOnline && !asked) return { kind: 'ignore', keep: true };
+  // The device was already online, in this boot, when the latest publish started: it has that
+  // copy. Waking it again would only duplicate it (a device that asks is answered all the same).
+  const seenBeforePublish = s.lastPublishAt !== undefined && Date.parse(next.observedAt) <= s.lastPublishAt;
+  if (seenBeforePublish && !asked && since(PUBLISHED_AFTER_ONLINE_PATCH)) return { kind: 'ignore', keep: true };
   if (s.republishes >= MAX_PRESENCE_REPUBLISHES && since(PRESENCE_BUDGET_PATCH)) {
     // A boot loop: the ack timeout's attempts still run; presence adds no more copies.
     return { kind: 'budget-spent', note: !s.budgetNoted, detail: `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published` };

@@ -93,6 +93,24 @@ describe('presence and reboots', () => {
     await device.stop();
   });
 
+  test('a boot the command had not heard of, seen before its publish (the entity lagged): no second copy; a boot after the publish gets one', async () => {
+    const device = await raw('stale-1');
+    await device.publish('status', { v: 1, state: 'online', bootId: 'old' });
+    await entityShows(h.client.temporal, 'stale-1', 'online'); // the publish reads boot `old`
+    const between = new Date().toISOString(); // the device restarts here, before the publish
+    const handle = await h.client.send({ deviceId: 'stale-1', name: 'ping', ackTimeoutMs: 60_000 });
+    await device.waitForCommands(1);
+    const wake = (bootId: string, observedAt: string) => h.client.temporal.workflow.getHandle(handle.workflowId).signal(devicePresenceSignal, { deviceId: 'stale-1', state: 'online', bootId, observedAt });
+    await wake('new', between);
+    await wake('newer', new Date().toISOString());
+    const [, again] = await device.waitForCommands(2, 15_000);
+    await device.result(again.commandId);
+    const outcome = await handle.result();
+    expect(outcome.history.filter((e) => e.event === 'published')).toHaveLength(2);
+    expect(outcome.history.filter((e) => e.event.startsWith('device-')).map((e) => e.reason)).toEqual(['device rebooted (boot new → newer)']);
+    await device.stop();
+  });
+
   test(`a device in a boot loop gets at most ${MAX_PRESENCE_REPUBLISHES} presence re-publishes; later reboots are noted once, not re-published`, async () => {
     const device = await raw('bootloop-1');
     await device.publish('status', { v: 1, state: 'online', bootId: 'loop-0' });

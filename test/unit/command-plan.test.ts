@@ -156,7 +156,7 @@ describe('command plan: presence', () => {
     expect(presenceStep({ ...base, state: 'Created', known: p('offline', 'A', 1) }, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'note-online', detail: 'boot B' });
   });
 
-  test('presence unknown when it published: a device seen online before that publish has it (since the patch); one seen after gets it again', () => {
+  test('a device seen online, or in a new boot, before the latest publish has that copy (since the patch); one seen after it gets it again', () => {
     const unknown = { ...base, known: undefined, lastPublishAt: Date.parse(at(3)) };
     const on = patches(true);
     expect(presenceStep(unknown, p('online', 'A', 2), on.since)).toEqual({ kind: 'ignore', keep: true });
@@ -165,9 +165,13 @@ describe('command plan: presence', () => {
     expect(presenceStep(unknown, p('online', 'A', 4), patches(true).since)).toMatchObject({ kind: 'republish', event: 'device-online' });
     // Before the patch: re-published, as the old code did.
     expect(presenceStep(unknown, p('online', 'A', 2), patches(false).since)).toMatchObject({ kind: 'republish', event: 'device-online' });
-    // Known presence, or a device asking: the patch is not asked.
+    // A boot the command did not know of (the entity lagged when it published), seen before the publish: no copy.
+    const stale = { ...base, lastPublishAt: Date.parse(at(3)) };
+    expect(presenceStep(stale, p('online', 'B', 2), patches(true).since)).toEqual({ kind: 'ignore', keep: true });
+    expect(presenceStep(stale, p('online', 'B', 4), patches(true).since)).toMatchObject({ kind: 'republish', event: 'device-rebooted' });
+    // Nothing to re-publish anyway, or a device asking: the patch is not asked.
     const known = patches(true);
-    presenceStep({ ...base, lastPublishAt: Date.parse(at(3)) }, p('online', 'A', 2), known.since);
+    presenceStep(stale, p('online', 'A', 2), known.since);
     presenceStep(unknown, { ...p('online', 'A', 2), asked: true }, known.since);
     expect(known.asked).toEqual([PENDING_REQUEST_PATCH]);
   });
