@@ -20,14 +20,21 @@ export interface PresenceSource {
  * retry inside it): the question only saves a copy to an offline device.
  */
 export class EntityPresence implements PresenceSource {
+  /**
+   * `entityTaskQueue`: where this deployment's entities run (deviceTaskQueue(the commands'
+   * queue)). Entity IDs are the namespace's (`device-<deviceId>`): an entity that another
+   * deployment in the same namespace runs for a device of the same ID is not ours to believe.
+   */
   constructor(
     private readonly client: Pick<Client, 'workflow' | 'withDeadline'>,
+    private readonly entityTaskQueue: string,
     private readonly log?: (message: string, details: Record<string, unknown>) => void,
   ) {}
 
   async get(deviceId: string): Promise<DevicePresence | undefined> {
     try {
       const described = await this.client.withDeadline(Date.now() + READ_DEADLINE_MS, () => this.client.workflow.getHandle(deviceWorkflowId(deviceId)).describe());
+      if (described.taskQueue !== this.entityTaskQueue) return undefined;
       const memo = described.memo?.[DEVICE_PRESENCE_MEMO] as Partial<DevicePresenceMemo> | undefined;
       if (!memo || (memo.state !== 'online' && memo.state !== 'offline') || typeof memo.bootId !== 'string' || typeof memo.observedAt !== 'string') return undefined;
       return { deviceId, state: memo.state, bootId: memo.bootId, observedAt: memo.observedAt };

@@ -66,7 +66,7 @@ async function main() {
         signalArgs: [{ deviceId: ids[i], state: 'online', bootId: 'b1', receivedAt }],
       }),
     );
-    const presence = new EntityPresence(client);
+    const presence = new EntityPresence(client, deviceTaskQueue(taskQueue));
     // Every entity applied its status (its memo is there) before anything is measured.
     for (const id of ids) while (!(await presence.get(id))) await new Promise((r) => setTimeout(r, 50));
 

@@ -5,6 +5,7 @@ import { createCommandActivities } from '../activities/publish-command';
 import { createDeviceQueueActivities } from '../activities/enqueue-on-device';
 import type { MqttPublisher } from '../activities/mqtt-publisher';
 import { EntityPresence } from '../activities/entity-presence';
+import { deviceTaskQueue } from '../protocol/device-contract';
 
 export interface CommandWorkerOptions {
   connection: NativeConnection;
@@ -33,7 +34,7 @@ export function createCommandWorker(o: CommandWorkerOptions): Promise<Worker> {
       ...createCommandActivities({
         publisher: o.publisher,
         topicPrefix: o.topicPrefix,
-        presence: new EntityPresence(o.client),
+        presence: new EntityPresence(o.client, deviceTaskQueue(o.taskQueue)),
       }),
       ...createRolloutActivities(o.client),
       ...createDeviceQueueActivities(o.client),

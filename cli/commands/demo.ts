@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { EntityPresence } from '../../activities/entity-presence';
+import { COMMAND_TASK_QUEUE } from '../../protocol/command-contract';
+import { deviceTaskQueue } from '../../protocol/device-contract';
 import { DcoClient, type CommandHandle } from '../../client/dco-client';
 import { connectClient } from '../../config/temporal-connect';
 import { CommandFailure, DeviceAgent, type DeviceAgentOptions, type DeviceFaults } from '../../device/device-agent';
@@ -83,7 +85,7 @@ export function demoCommand(): Command {
         const client = new DcoClient({ connection });
         // Its record (the device entity, which the worker asks before publishing) knows it too:
         // the bridge forwards statuses at a bounded rate, so this takes a moment.
-        const meterPresence = new EntityPresence(client.temporal);
+        const meterPresence = new EntityPresence(client.temporal, deviceTaskQueue(COMMAND_TASK_QUEUE));
         const knownBy = Date.now() + 15_000;
         while ((await meterPresence.get('meter-4'))?.state !== 'offline' && Date.now() < knownBy) await sleep(100);
         const handles: Array<{ story: string; handle: CommandHandle; printed: number; done: boolean }> = [];

@@ -21,7 +21,7 @@ describe('cancelling a command', () => {
   test('before delivery (the device is offline): Cancelled at once, nothing is sent to the device', async () => {
     const device = await raw('cancel-offline');
     await device.publish('status', { v: 1, state: 'offline', bootId: 'b1' }, undefined, true);
-    await entityShows(h.client.temporal, 'cancel-offline', 'offline');
+    await entityShows(h.client.temporal, h.taskQueue, 'cancel-offline', 'offline');
     const handle = await h.client.send({ deviceId: 'cancel-offline', name: 'ping' });
     await eventually(() => handle.state(), (s) => events(s).includes('device-offline'));
     await handle.cancel();

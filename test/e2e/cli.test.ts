@@ -126,7 +126,7 @@ describe('dco CLI', () => {
     await h.startDevice('dir-1');
     const off = await h.startDevice('dir-2');
     await off.stop();
-    await entityShows(h.client.temporal, 'dir-2', 'offline'); // the command is then held, not published
+    await entityShows(h.client.temporal, h.taskQueue, 'dir-2', 'offline'); // the command is then held, not published
     const waiting = await h.client.send({ deviceId: 'dir-2', name: 'ping', ttlMs: 60_000 });
     const r = await runCli(['devices', '--json'], env);
     expect(r.code).toBe(0);

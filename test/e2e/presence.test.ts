@@ -18,7 +18,7 @@ describe('presence and reboots', () => {
   test('a command for an offline device waits in Created without using attempts, and is sent the moment it comes online', async () => {
     const first = await h.startDevice('sleepy-1');
     await first.stop(); // retained status: offline
-    await entityShows(h.client.temporal, 'sleepy-1', 'offline'); // what the worker reads before it publishes
+    await entityShows(h.client.temporal, h.taskQueue, 'sleepy-1', 'offline'); // what the worker reads before it publishes
     const handle = await h.client.send({ deviceId: 'sleepy-1', name: 'ping', ackTimeoutMs: 30_000 });
     const waiting = await eventually(() => handle.state(), (s) => events(s).includes('device-offline'));
     expect(waiting.state).toBe('Created');
@@ -36,7 +36,7 @@ describe('presence and reboots', () => {
   test('offline until the time to live runs out: Expired, with no attempt used', async () => {
     const d = await h.startDevice('gone-1');
     await d.stop();
-    await entityShows(h.client.temporal, 'gone-1', 'offline');
+    await entityShows(h.client.temporal, h.taskQueue, 'gone-1', 'offline');
     const outcome = await (await h.client.send({ deviceId: 'gone-1', name: 'ping', ttlMs: 2_000 })).result();
     expect(outcome.state).toBe('Expired');
     expect(outcome.attempts).toBe(0);
@@ -58,7 +58,7 @@ describe('presence and reboots', () => {
     const device = await raw('reboot-1');
     await device.publish('status', { v: 1, state: 'online', bootId: 'boot-A' });
     // Known before the command (the usual case): its publish reads boot-A from the entity.
-    await entityShows(h.client.temporal, 'reboot-1', 'online');
+    await entityShows(h.client.temporal, h.taskQueue, 'reboot-1', 'online');
     const handle = await h.client.send({ deviceId: 'reboot-1', name: 'ping', ackTimeoutMs: 60_000 });
     await device.waitForCommands(1);
     await device.publish('status', { v: 1, state: 'online', bootId: 'boot-B' });
@@ -96,7 +96,7 @@ describe('presence and reboots', () => {
   test('a boot the command had not heard of, seen before its publish (the entity lagged): no second copy; a boot after the publish gets one', async () => {
     const device = await raw('stale-1');
     await device.publish('status', { v: 1, state: 'online', bootId: 'old' });
-    await entityShows(h.client.temporal, 'stale-1', 'online'); // the publish reads boot `old`
+    await entityShows(h.client.temporal, h.taskQueue, 'stale-1', 'online'); // the publish reads boot `old`
     const between = new Date().toISOString(); // the device restarts here, before the publish
     const handle = await h.client.send({ deviceId: 'stale-1', name: 'ping', ackTimeoutMs: 60_000 });
     await device.waitForCommands(1);
