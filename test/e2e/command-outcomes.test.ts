@@ -97,6 +97,7 @@ describe('command outcomes', () => {
     await device.result(cmd.commandId, 'cancelled');
     const outcome = await handle.result();
     expect(outcome.state).toBe('Cancelled');
+    expect(outcome.history.map((e) => e.event)).not.toContain('ack-implied-by-result'); // it never ran
     const seen = device.commands.length;
     await new Promise((r) => setTimeout(r, 2_500)); // longer than ack timeout + backoff
     expect(device.commands.length).toBe(seen);
