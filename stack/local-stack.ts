@@ -148,8 +148,14 @@ export class LocalStack {
     this.services.set(name, proc);
     void proc.exited.then(({ code, signal }) => {
       if (this.stopping) return;
+      // Exit code 0 is a stop it was asked for: Ctrl-C at a terminal reaches the whole process
+      // group, so the services stop by themselves just before the stack does. Restarting them
+      // then would outlive the stack (and wait 120 s for a Temporal that is gone).
+      if (code === 0) return this.say(`${name} stopped (code 0); not restarting it. Log: ${logFile}`);
       this.say(`${name} exited (code ${code}, signal ${signal}); restarting it. Log: ${logFile}`);
-      setTimeout(() => void this.startService(name, readyMessage).catch((err) => this.say(String(err))), 1_000);
+      setTimeout(() => {
+        if (!this.stopping) void this.startService(name, readyMessage).catch((err) => this.say(String(err)));
+      }, 1_000);
     });
     await waitFor(
       async () => {

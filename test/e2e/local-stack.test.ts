@@ -15,6 +15,8 @@ describe('the local stack (dco up)', () => {
   let connection: Connection;
   let device: DeviceAgent;
   let dir: string;
+  /** What the stack told its user. */
+  const said: string[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(testEnv().dir, 'stack-'));
@@ -23,7 +25,7 @@ describe('the local stack (dco up)', () => {
       temporalPort: await freePort(),
       mqttPort: await freePort(),
       ui: false,
-      say: () => {},
+      say: (line) => void said.push(line),
     });
     connection = await Connection.connect({ address: stack.temporalAddress });
     // Authentication is on, as with `dco up`: the device needs its own credentials.
@@ -105,6 +107,19 @@ describe('the local stack (dco up)', () => {
     await expect(LocalStack.start({ dataDir: path.join(dir, 'second'), host, temporalPort: Number(port), ui: false, say: () => {} })).rejects.toThrow(
       `port ${port} (Temporal) is already in use`,
     );
+  });
+
+  test('Ctrl-C at a terminal (SIGINT to the whole process group): the services stop and are not restarted', async () => {
+    const worker = stack.service('worker')!;
+    const bridge = stack.service('bridge')!;
+    process.kill(worker.pid!, 'SIGINT');
+    process.kill(bridge.pid!, 'SIGINT');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(await bridge.exited).toEqual({ code: 0, signal: null });
+    expect(said.filter((l) => /^(worker|bridge) /.test(l)).map((l) => l.replace(/\. Log: .*/, ''))).toEqual(
+      expect.arrayContaining(['worker stopped (code 0); not restarting it', 'bridge stopped (code 0); not restarting it']),
+    );
+    expect([stack.service('worker'), stack.service('bridge')]).toEqual([worker, bridge]);
   });
 
   test('stop ends every process', async () => {
