@@ -34,6 +34,11 @@ export function isPortClash(logText: string): boolean {
   return /address already in use/i.test(logText);
 }
 
+/** The ports a failed start's log says it could not listen on (`listen tcp 127.0.0.1:41703: ...`). */
+export function clashingPorts(logText: string): number[] {
+  return [...logText.matchAll(/listen tcp [^\s:]*:(\d+)/g)].map((m) => Number(m[1]));
+}
+
 /**
  * Server knobs (see docs/operations.md, "Throughput and memory"; docker/temporal/dynamic-config.yaml
  * has the same continue-as-new limits).
@@ -89,16 +94,17 @@ export class TemporalServer {
   static async start(o: TemporalServerOptions): Promise<TemporalServer> {
     mkdirSync(o.dataDir, { recursive: true });
     const logFile = path.join(o.dataDir, 'temporal.log');
-    // Fixed ports are the caller's (`dco up`): a clash there is theirs to see, not to dodge.
-    const picksAllPorts = o.port === undefined && (o.uiPort === undefined || o.ui === false);
-    const attempts = picksAllPorts ? PICKED_PORT_ATTEMPTS : 1;
+    // Fixed ports are the caller's (`dco up`): a clash there is theirs to see, not to dodge. A
+    // clash on a port we picked (the HTTP and metrics ports are always ours) is retried.
+    const fixed = new Set([o.port, o.ui === false ? undefined : o.uiPort].filter((p): p is number => p !== undefined));
     for (let attempt = 1; ; attempt++) {
       const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
       try {
         return await TemporalServer.startOnce(o, logFile);
       } catch (err) {
-        const clash = isPortClash(readFromOffset(logFile, logOffset));
-        if (!clash || attempt >= attempts) throw err;
+        const log = readFromOffset(logFile, logOffset);
+        const ours = isPortClash(log) && !clashingPorts(log).some((p) => fixed.has(p));
+        if (!ours || attempt >= PICKED_PORT_ATTEMPTS) throw err;
         // Same data directory: the failed attempt never opened the database for writes.
       }
     }

@@ -42,6 +42,19 @@ describe('the Temporal dev server on picked ports', () => {
     expect(readFileSync(path.join(dataDir, 'temporal.log'), 'utf8')).toMatch(new RegExp(`${takenPort}.*address already in use`, 'i'));
   });
 
+  it('with the frontend port fixed by the caller, a clash on a port it picked (HTTP) is still retried', async () => {
+    const dataDir = mkdtempSync(path.join(testEnv().dir, 'ports-http-'));
+    let picks = 0;
+    const pickPort = async () => (picks++ === 0 ? takenPort : freePort()); // the first pick is the HTTP port
+    const fixed = await TemporalServer.start({ dataDir, ui: false, port: await freePort(), pickPort });
+    try {
+      expect(await isTemporalServing(fixed.address)).toBe(true);
+      expect(readFileSync(path.join(dataDir, 'temporal.log'), 'utf8')).toMatch(new RegExp(`${takenPort}.*address already in use`, 'i'));
+    } finally {
+      await fixed.stop();
+    }
+  });
+
   it('does not dodge a clash on a port the caller chose', async () => {
     const dataDir = mkdtempSync(path.join(testEnv().dir, 'ports-fixed-'));
     await expect(TemporalServer.start({ dataDir, ui: false, port: takenPort })).rejects.toThrow(/exited during start/);
