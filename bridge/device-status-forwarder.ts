@@ -23,7 +23,8 @@ export interface DeviceStatusForwarderOptions {
 export const DEFAULT_DEVICE_STATUS_RATE = 20;
 
 /**
- * Hands each change of a device's status to its entity (`device-<deviceId>`, signal-with-start:
+ * Hands each change of a device's status, and each request of a device for its pending
+ * commands (`asked`), to its entity (`device-<deviceId>`, signal-with-start:
  * the first status creates it), off the path of acks and results and at a bounded rate: a
  * reconnect storm of 10,000 devices, or a bridge start that reads 10,000 retained statuses,
  * is then a backlog drained at `perSecond`, not 10,000 calls competing with the answers that
@@ -94,8 +95,10 @@ export class DeviceStatusForwarder {
       this.counters.add('device-status:coalesced');
       // No attributes means "keep the last ones": do not lose those of the report it replaces.
       if (!next.attributes && queued.attributes) next = { ...next, attributes: queued.attributes };
+      // Nor the device's request for its pending commands.
+      if (queued.asked && !next.asked) next = { ...next, asked: true };
       this.pending.delete(next.deviceId);
-    } else if (this.forwarded.get(next.deviceId) === digest(next)) {
+    } else if (!next.asked && this.forwarded.get(next.deviceId) === digest(next)) {
       this.counters.add('device-status:unchanged');
       return;
     }
@@ -162,10 +165,15 @@ export class DeviceStatusForwarder {
       const transient = classifyTemporalError(err) === 'transient';
       this.counters.add(transient ? 'device-status:retry' : 'device-status:refused');
       this.logger.warn({ deviceId: report.deviceId, err: describeTemporalError(err) }, transient ? 'could not forward a device status; trying again' : 'Temporal refused a device status');
-      // Again later, unless a newer report came meanwhile (it carries what this one said).
-      if (transient && !this.stopped && !this.pending.has(report.deviceId)) {
+      // Again later, unless a newer report came meanwhile (it carries what this one said,
+      // and is given this one's request for pending commands).
+      const newer = () => this.pending.get(report.deviceId);
+      if (transient && !this.stopped && report.asked && newer()) this.pending.set(report.deviceId, { ...newer()!, asked: true });
+      if (transient && !this.stopped && !newer()) {
         await new Promise((r) => setTimeout(r, 1000));
-        if (!this.stopped && !this.pending.has(report.deviceId) && !this.backfill.has(report.deviceId)) this.pending.set(report.deviceId, report);
+        const later = newer();
+        if (!this.stopped && later && report.asked && !later.asked) this.pending.set(report.deviceId, { ...later, asked: true });
+        if (!this.stopped && !later && !this.backfill.has(report.deviceId)) this.pending.set(report.deviceId, report);
       }
     }
   }

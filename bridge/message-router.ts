@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
-import { COMMAND_TASK_QUEUE, type DeviceMessage, type DevicePresence } from '../protocol/command-contract';
+import { COMMAND_TASK_QUEUE, type DeviceMessage } from '../protocol/command-contract';
 import { deviceTaskQueue } from '../protocol/device-contract';
 import { MAX_JSON_DEPTH } from '../protocol/json-depth';
 import { BridgeCounters } from './bridge-counters';
@@ -13,8 +13,6 @@ import { DeviceStatusForwarder, type DeviceStatusForwarderOptions } from './devi
 import { DEFAULT_MAX_REPEATS, DuplicateGuard } from './duplicate-guard';
 import { isRedundantLateAnswer } from './late-answer-filter';
 import { PerKeyOrder } from './per-key-order';
-import { PresenceTracker } from './presence-tracker';
-import { PresenceWaker, type PresenceWakerOptions } from './presence-waker';
 import { SignalForwarder, type SignalForwarderOptions } from './signal-forwarder';
 import { PendingRequestPacer } from './pending-requests';
 
@@ -32,7 +30,6 @@ export interface MessageRouterOptions {
   /** Copies of one answer forwarded before the rest are dropped (default 3). */
   maxRepeats?: number;
   signals?: SignalForwarderOptions;
-  presence?: PresenceWakerOptions;
   /** How status changes reach the device entities (rate, concurrency). */
   deviceStatus?: Omit<DeviceStatusForwarderOptions, 'taskQueue'>;
   counters?: BridgeCounters;
@@ -48,8 +45,9 @@ export interface MessageRouterOptions {
  * microseconds and Temporal nothing:
  *
  *   classify (topic, size, JSON, schema)          → dead letter by reason
- *   status → presence tracker → PresenceWaker    (off this path, batched, rate-limited)
- *          → DeviceStatusForwarder → device-<id> (off this path, coalesced, rate-limited)
+ *   status, pending → DeviceStatusForwarder → device-<id>
+ *                                                 (off this path, coalesced, rate-limited; the
+ *                                                 entity wakes the commands that wait for it)
  *   ack/result → device budget                    → `rate-limited`
  *              → owner and state, from Temporal   → `unknown-command`, `spoofed`
  *              → repeats of the same answer       → dropped and counted (`duplicate-dropped`)
@@ -64,9 +62,7 @@ export interface MessageRouterOptions {
  */
 export class MessageRouter {
   readonly counters: BridgeCounters;
-  readonly presence = new PresenceTracker();
   readonly deadLetters: DeadLetterStore;
-  readonly waker: PresenceWaker;
   readonly deviceStatuses: DeviceStatusForwarder;
   private readonly owners: CommandOwners;
   private readonly forwarder: SignalForwarder;
@@ -79,7 +75,6 @@ export class MessageRouter {
     this.counters = o.counters ?? new BridgeCounters();
     this.deadLetters = o.deadLetters ?? new DeadLetterStore({ logger: o.logger });
     this.owners = new CommandOwners(o.temporal);
-    this.waker = new PresenceWaker(o.temporal, this.counters, o.logger, o.presence);
     this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, { ...o.deviceStatus, taskQueue: deviceTaskQueue(o.taskQueue ?? COMMAND_TASK_QUEUE) });
     this.rate = o.deviceRate === false ? undefined : new DeviceRateLimiter(o.deviceRate ?? DEFAULT_DEVICE_RATE);
     this.repeats = new DuplicateGuard(o.maxRepeats ?? DEFAULT_MAX_REPEATS);
@@ -129,27 +124,25 @@ export class MessageRouter {
 
     if (parsed.kind === 'status') {
       this.counters.add('status');
-      const presence: DevicePresence = { deviceId: parsed.deviceId, state: parsed.message.state, bootId: parsed.message.bootId, observedAt: receivedAt };
-      const change = this.presence.observe(presence);
-      logger.debug({ deviceId: parsed.deviceId, state: presence.state, change, retained }, 'device status');
-      // Only live changes (including those queued while the bridge was down) wake commands.
-      if (!retained && (change === 'came-online' || change === 'rebooted')) this.waker.wake(presence);
+      const { state, bootId, ts, attributes } = parsed.message;
+      logger.debug({ deviceId: parsed.deviceId, state, bootId, retained }, 'device status');
       // Retained ones too: a device that came online while the bridge was away is still news
-      // for its entity (and the first status of a device creates it).
-      const { ts, attributes } = parsed.message;
-      this.deviceStatuses.report({ deviceId: presence.deviceId, state: presence.state, bootId: presence.bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) }, retained);
+      // for its entity (and the first status of a device creates it). The entity wakes the
+      // commands waiting for the device: nothing here searches for them.
+      this.deviceStatuses.report({ deviceId: parsed.deviceId, state, bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) }, retained);
       return;
     }
 
     if (parsed.kind === 'pending') {
-      // The device asks for its pending commands: its open commands are published again now.
+      // The device asks for its pending commands: its entity wakes the commands waiting for it.
       if (retained || !this.pendingPacer.admit(parsed.deviceId)) {
         this.counters.add('pending:too-soon');
         return;
       }
       this.counters.add('pending');
       logger.debug({ deviceId: parsed.deviceId, bootId: parsed.message.bootId }, 'device asked for its pending commands');
-      this.waker.wake({ deviceId: parsed.deviceId, state: 'online', bootId: parsed.message.bootId, observedAt: receivedAt, asked: true });
+      // Asking says it is awake, online in this boot.
+      this.deviceStatuses.report({ deviceId: parsed.deviceId, state: 'online', bootId: parsed.message.bootId, receivedAt, asked: true });
       return;
     }
 
@@ -236,6 +229,6 @@ export class MessageRouter {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.waker.stop(), this.deviceStatuses.stop()]);
+    await this.deviceStatuses.stop();
   }
 }

@@ -65,9 +65,6 @@ export class MqttBridge {
   get deadLetters() {
     return this.router.deadLetters;
   }
-  get presence() {
-    return this.router.presence;
-  }
   /** The lanes' MQTT connections (tests watch them). */
   get mqttClients(): readonly MqttClient[] {
     return this.lanes;

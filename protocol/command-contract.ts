@@ -60,6 +60,8 @@ export interface CommandContinuation {
   resultDeadline?: number;
   /** A serial command that holds its device's turn (it gives it back when it ends). */
   serialTurn?: 'granted';
+  /** The device entity wakes this command (it says `unwatch` when it ends). */
+  watching?: true;
 }
 
 /** What the bridge forwards from a device topic. `deviceId` is taken from the topic, not the payload. */
@@ -109,7 +111,10 @@ export interface DevicePresence {
 }
 
 export const deviceMessageSignal = defineSignal<[DeviceMessage]>('deviceMessage');
-/** Sent by the bridge to a device's open commands when the device comes online or reboots. */
+/**
+ * Sent by the device entity to the commands waiting for the device (device-watch-contract.ts)
+ * when it comes online, reboots or asks for its pending commands.
+ */
 export const devicePresenceSignal = defineSignal<[DevicePresence]>('devicePresence');
 export const snapshotQuery = defineQuery<CommandSnapshot>('snapshot');
 

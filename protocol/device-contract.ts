@@ -1,13 +1,15 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeviceAttributes } from './messages';
 import type { DeviceQueueState, DeviceQueueView } from './device-queue-contract';
+import type { DeviceWatcher } from './device-watch-contract';
 
 /**
  * The device entity: one long-running workflow per device, `device-<deviceId>`, the durable
- * record of what the service knows about the device: presence, boot, when it was last heard
- * and what it reports about itself. The bridge creates it with the device's first status
- * (signal-with-start) and forwards every change of status to it; it continues as new before
- * its history grows long. Only types and definitions live here.
+ * record of what the service knows about the device: presence, boot, when it was last heard,
+ * what it reports about itself, and which commands wait for it (device-watch-contract.ts).
+ * The bridge creates it with the device's first status (signal-with-start), a waiting command
+ * with its first watch request, and forwards every change of status to it; it continues as new
+ * before its history grows long. Only types and definitions live here.
  */
 
 export const DEVICE_WORKFLOW_TYPE = 'deviceWorkflow';
@@ -37,6 +39,12 @@ export interface DeviceStatusReport {
   deviceTs?: string;
   /** Present when the device reported its attributes in this status. */
   attributes?: DeviceAttributes;
+  /**
+   * Set when this report comes from the device's `pending` request ("I am awake: what is
+   * waiting for me?"), which also says it is online in `bootId`: the entity wakes every
+   * command that waits for the device, whatever its presence was.
+   */
+  asked?: true;
 }
 
 /**
@@ -83,12 +91,16 @@ export interface DeviceSnapshot {
   reports: { applied: number; stale: number; invalid: number };
   /** The device's serial commands (absent until the first one asked for a turn). */
   queue?: DeviceQueueView;
+  /** Commands waiting for the device that the entity wakes (absent until the first one asked). */
+  watchers?: DeviceWatcher[];
+  /** Wake-up signals sent to commands so far (all runs of the entity). */
+  wakes?: number;
 }
 
 export interface DeviceEntityInput {
   deviceId: string;
   /** Set only by the entity itself when it continues as new: the record so far. */
-  continued?: { snapshot: DeviceSnapshot; runs: number; queue?: DeviceQueueState };
+  continued?: { snapshot: DeviceSnapshot; runs: number; queue?: DeviceQueueState; watchers?: DeviceWatcher[] };
   /** Continue as new once a run's history has this many events (tests lower it). */
   maxHistoryEvents?: number;
 }

@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createRolloutActivities } from '../activities/await-command-outcome';
 import { createCommandActivities } from '../activities/publish-command';
 import { createDeviceQueueActivities } from '../activities/enqueue-on-device';
+import { createDeviceWatchActivities } from '../activities/watch-device';
 import type { MqttPublisher } from '../activities/mqtt-publisher';
 import { EntityPresence } from '../activities/entity-presence';
 import { deviceTaskQueue } from '../protocol/device-contract';
@@ -38,6 +39,7 @@ export function createCommandWorker(o: CommandWorkerOptions): Promise<Worker> {
       }),
       ...createRolloutActivities(o.client),
       ...createDeviceQueueActivities(o.client),
+      ...createDeviceWatchActivities(o.client),
     },
     ...(o.plugins?.length ? { plugins: o.plugins } : {}),
     ...o.tuning,

@@ -26,7 +26,15 @@ export const DELIVERY_GRACE_PATCH = 'delivery-grace';
  * (the entity lags). Asked only where the code before it re-published.
  */
 export const PUBLISHED_AFTER_ONLINE_PATCH = 'published-after-online';
+/**
+ * A command that waits long for its device asks the device entity to wake it (`watch`): when
+ * the device comes online, reboots or asks for its pending commands. Before it, the bridge
+ * searched every device's open commands through visibility at each status change. Asked only
+ * when a command first waits long (watchStep).
+ */
+export const WAKE_VIA_ENTITY_PATCH = 'wake-via-entity';
 export type PatchId =
+  | typeof WAKE_VIA_ENTITY_PATCH
   | typeof EXPIRY_GRACE_PATCH
   | typeof PRESENCE_BUDGET_PATCH
   | typeof PENDING_REQUEST_PATCH
@@ -202,4 +210,45 @@ export function presenceStep(
   // Asking is the most precise cause, also when this command had not known the device yet.
   if (asked) return { kind: 'republish', event: 'device-asked', because: 'the device asked for its pending commands' };
   return { kind: 'republish', event: 'device-online', because: 'device came back online' };
+}
+
+// ---- wake-ups ---------------------------------------------------------------------------
+
+/**
+ * How long a device may keep a command waiting before the command asks its entity for wake-ups.
+ * Asking costs the entity a workflow task, about the server CPU of a whole short command, so a
+ * command answered within this time (the usual case, a rollout's commands) never asks, whatever
+ * its timeouts; one that waits longer loses at most this long to not being woken at once.
+ */
+export const WATCH_AFTER_MS = 15_000;
+
+export type WatchStep =
+  /** Wait as planned. */
+  | { kind: 'wait' }
+  /** Wait `afterMs` (0: none), ask the entity if still waiting, then wait the rest. */
+  | { kind: 'ask-during'; afterMs: number };
+
+/**
+ * Before a wait for the device: whether the command asks the device entity for wake-ups during
+ * it. Once per command: at once when it is held for an offline device (waking it is exactly
+ * the entity's job), otherwise once the device has kept it waiting WATCH_AFTER_MS since it
+ * started waiting, if that falls within this wait. The patch is asked only then, so a command
+ * answered in time carries no marker.
+ */
+export function watchStep(
+  s: {
+    watching: boolean;
+    heldOffline: boolean;
+    /** When the command started waiting for the device (its first publish, or its first hold). */
+    waitingSinceMs: number | undefined;
+    nowMs: number;
+    waitMs: number;
+  },
+  since: Since,
+): WatchStep {
+  if (s.watching) return { kind: 'wait' };
+  const askAt = s.heldOffline ? s.nowMs : (s.waitingSinceMs ?? s.nowMs) + WATCH_AFTER_MS;
+  const afterMs = Math.max(0, askAt - s.nowMs);
+  if (afterMs >= s.waitMs) return { kind: 'wait' };
+  return since(WAKE_VIA_ENTITY_PATCH) ? { kind: 'ask-during', afterMs } : { kind: 'wait' };
 }

@@ -31,6 +31,7 @@ import {
 import { isTerminal, type CommandState } from '../protocol/command-state';
 import { deviceTaskQueue, deviceWorkflowId } from '../protocol/device-contract';
 import { deviceQueueSignal, serialTurnSignal, type DeviceQueueActivities } from '../protocol/device-queue-contract';
+import { deviceWatchSignal, type DeviceWatchActivities } from '../protocol/device-watch-contract';
 import {
   CommandNameAttribute,
   CommandStateAttribute,
@@ -51,6 +52,7 @@ import {
   presenceStep,
   probeAfterWait,
   resultPhaseStep,
+  watchStep,
   type Since,
 } from './command-plan';
 import {
@@ -121,6 +123,17 @@ const { publishCancel } = proxyLocalActivities<CommandActivities>({
 /** Asking the device entity for a turn: one signal-with-start, retried like a publish. */
 const { enqueueOnDevice } = proxyLocalActivities<DeviceQueueActivities>({
   startToCloseTimeout: '10 seconds',
+  retry: PUBLISH_RETRY,
+  localRetryThreshold: '5 seconds',
+});
+
+/**
+ * Asking the device entity for wake-ups (device-watch-contract.ts): one signal-with-start. Tried
+ * for a minute at most: without it the command still re-checks by itself.
+ */
+const { watchDevice } = proxyLocalActivities<DeviceWatchActivities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '1 minute',
   retry: PUBLISH_RETRY,
   localRetryThreshold: '5 seconds',
 });
@@ -205,6 +218,10 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   let acknowledgedAt: number | undefined = carried?.acknowledgedAt;
   /** After the ack: when the result timeout ends (epoch ms). */
   let resultDeadline: number | undefined = carried?.resultDeadline;
+  /** Whether the device entity wakes this command (it asked, see waitForDevice). */
+  let watching = carried?.watching === true;
+  /** When the command was first held for an offline device (before any publish). */
+  let heldSince: number | undefined;
   const observe = (state: CommandState) => {
     // A log line per state change, with the IDs people search logs by (the SDK adds the
     // workflow ID and run ID, and does not log again when a workflow is replayed).
@@ -432,8 +449,44 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         ...(acknowledgedAt !== undefined ? { acknowledgedAt } : {}),
         ...(resultDeadline !== undefined ? { resultDeadline } : {}),
         ...(serialTurn === 'granted' ? { serialTurn } : {}),
+        ...(watching ? { watching } : {}),
       },
     });
+  };
+
+  /**
+   * A wait for the device (`done` or `waitMs`, like `condition`) during which a command that
+   * waits long asks the device entity to wake it (watchStep), once. The entity tells it at
+   * once if it heard from the device after what the command knows. If the entity cannot be
+   * reached, the command still re-checks by itself (PRESENCE_RECHECK, the ack timeout), and
+   * asks again during its next wait.
+   */
+  const waitForDevice = async (done: () => boolean, waitMs: number, heldOffline = false): Promise<boolean> => {
+    if (heldOffline) heldSince ??= Date.now();
+    const endMs = Date.now() + waitMs;
+    const step = watchStep({ watching, heldOffline, waitingSinceMs: firstPublishedAt ?? heldSince, nowMs: Date.now(), waitMs }, since);
+    if (step.kind === 'wait') return condition(done, waitMs);
+    if (step.afterMs > 0 && (await condition(done, step.afterMs))) return true;
+    if (done()) return true;
+    const knownAt = Math.max(lastPublishAt ?? 0, presence ? Date.parse(presence.observedAt) : 0);
+    try {
+      await watchDevice({
+        deviceId: request.deviceId,
+        entityTaskQueue: deviceTaskQueue(workflowInfo().taskQueue),
+        request: {
+          kind: 'watch',
+          commandId: request.commandId,
+          since: new Date(knownAt || Date.now()).toISOString(),
+          untilMs: expiresAtMs + EXPIRY_GRACE_MS + options.resultTimeoutMs + DELIVERY_GRACE_MS + TURN_HOLD_MARGIN_MS,
+        },
+      });
+      watching = true;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('could not ask the device entity for wake-ups; the command re-checks by itself', { commandId: request.commandId, deviceId: request.deviceId, error: failureMessage(err as Error) });
+    }
+    const restMs = endMs - Date.now();
+    return restMs > 0 ? condition(done, restMs) : done();
   };
 
   /**
@@ -503,7 +556,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       if (step.kind === 'wait-offline') {
         if (step.noteOffline) update(note(record, now(), 'device-offline', 'waiting for the device to come online; no attempt is used'));
         if (shouldContinueAsNew()) await continueNow();
-        const woke = await condition(() => !waitingForAck() || !isOffline(), step.waitMs);
+        const woke = await waitForDevice(() => !waitingForAck() || !isOffline(), step.waitMs, true);
         if (!woke && untilExpiry() > 0) presence = undefined; // forget, and let the next publish look again
         continue;
       }
@@ -524,7 +577,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
 
       const windowMs = ackWindowMs(options.ackTimeoutMs, untilExpiry());
       const ackDeadlineMs = Date.now() + windowMs;
-      if (await condition(() => !waitingForAck() || republishBecause !== undefined, windowMs)) continue;
+      if (await waitForDevice(() => !waitingForAck() || republishBecause !== undefined, windowMs)) continue;
 
       unanswered++;
       const next = afterSilence({ unanswered, attempt, leftMs: untilExpiry(), options }, Math.random);
@@ -536,7 +589,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       if (next.kind === 'wait-until-expiry') {
         // No time left for another attempt; a late ack may still arrive until expiry (and,
         // since the patch, during the grace after it).
-        if (await condition(() => !waitingForAck(), next.waitMs)) break;
+        if (await waitForDevice(() => !waitingForAck(), next.waitMs)) break;
         if (await answeredWithinGrace()) break;
         update(transition(record, 'Expired', now(), 'expired', next.expiredReason));
         break;
@@ -544,7 +597,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       update(note(record, now(), 'ack-timeout', next.note));
       publishCause = 'ack-timeout';
       // An ack for the previous attempt during the backoff still counts; a reboot cuts it short.
-      await condition(() => !waitingForAck() || republishBecause !== undefined, Math.max(next.delayMs, 1));
+      await waitForDevice(() => !waitingForAck() || republishBecause !== undefined, Math.max(next.delayMs, 1));
     }
 
     // Acknowledged: wait for the result, re-publishing on a reboot or a long silence.
@@ -587,6 +640,15 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       update(transition(record, 'TimedOut', now(), 'failed-unexpectedly', `stopped by an unexpected failure: ${failureMessage(err)}`));
     } else {
       throw err;
+    }
+  }
+  if (watching) {
+    // The entity need not wake this command any more. If this is lost, it forgets the command
+    // at its hold time, or at the first wake-up that fails.
+    try {
+      await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceWatchSignal, { kind: 'unwatch', commandId: request.commandId }));
+    } catch (err) {
+      log.warn('could not tell the device entity that the command ended', { commandId: request.commandId, deviceId: request.deviceId, error: (err as Error).message });
     }
   }
   if (serialTurn !== 'none') {

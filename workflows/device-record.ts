@@ -33,7 +33,15 @@ export function checkStatusReport(deviceId: string, report: unknown): { ok: true
   const attributes = r.attributes === undefined ? undefined : boundedAttributes(r.attributes);
   return {
     ok: true,
-    report: { deviceId, state: r.state, bootId: r.bootId, receivedAt: r.receivedAt, ...(deviceTs ? { deviceTs } : {}), ...(attributes ? { attributes } : {}) },
+    report: {
+      deviceId,
+      state: r.state,
+      bootId: r.bootId,
+      receivedAt: r.receivedAt,
+      ...(deviceTs ? { deviceTs } : {}),
+      ...(attributes ? { attributes } : {}),
+      ...(r.asked === true ? { asked: true as const } : {}),
+    },
   };
 }
 

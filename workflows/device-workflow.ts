@@ -23,7 +23,8 @@ import {
   type DeviceSnapshot,
 } from '../protocol/device-contract';
 import { DEVICE_ID_PATTERN } from '../protocol/id-patterns';
-import { commandWorkflowId } from '../protocol/command-contract';
+import { commandWorkflowId, devicePresenceSignal, type DevicePresence } from '../protocol/command-contract';
+import { deviceWatchSignal, type DeviceWatcher } from '../protocol/device-watch-contract';
 import { deviceQueueSignal, serialTurnSignal } from '../protocol/device-queue-contract';
 import {
   DeviceFirmwareAttribute,
@@ -35,6 +36,7 @@ import {
 } from '../protocol/search-attributes';
 import { applyStatusReport, checkStatusReport, countInvalidReport, emptyDeviceRecord } from './device-record';
 import { applyQueueRequest, checkQueueRequest, emptyQueue, grantNext, nextHoldEnd, queueView, reclaimExpired, reclaimTurn, type DeviceQueue } from './device-queue';
+import { applyWatchRequest, checkWatchRequest, newsFor, pruneWatchers, wakeFor } from './device-watchers';
 
 /**
  * `device-<deviceId>`: the device entity (protocol/device-contract.ts). It keeps the device's
@@ -58,7 +60,39 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
 
   /** The device's serial commands (device-queue.ts); in the record once the first one asked. */
   let queue: DeviceQueue | undefined = input.continued?.queue;
-  const snapshot = (): DeviceSnapshot => (queue ? { ...record, queue: queueView(queue) } : record);
+  /** Commands waiting for the device (device-watchers.ts); in the record once the first one asked. */
+  let watchers: DeviceWatcher[] | undefined = input.continued?.watchers;
+  let wakes = input.continued?.snapshot.wakes ?? 0;
+  const snapshot = (): DeviceSnapshot => ({
+    ...record,
+    ...(queue ? { queue: queueView(queue) } : {}),
+    ...(watchers ? { watchers, wakes } : {}),
+  });
+
+  /** Wake-up signals on their way: the entity continues as new only once they are all sent. */
+  let wakesInFlight = 0;
+  const wake = (commandIds: string[], presence: DevicePresence) => {
+    for (const commandId of commandIds) {
+      wakesInFlight++;
+      getExternalWorkflowHandle(commandWorkflowId(commandId))
+        .signal(devicePresenceSignal, presence)
+        .then(
+          () => void wakes++,
+          (err: Error) => {
+            // The command ended without saying so (terminated, or its unwatch is on its way).
+            watchers = watchers?.filter((w) => w.commandId !== commandId);
+            log.info('device watcher dropped: the command could not be woken', { deviceId, commandId, error: err.message });
+          },
+        )
+        .finally(() => void wakesInFlight--);
+    }
+  };
+  const forgetExpiredWatchers = () => {
+    if (!watchers) return;
+    const pruned = pruneWatchers(watchers, Date.now());
+    watchers = pruned.watchers;
+    for (const commandId of pruned.dropped) log.info('device watcher dropped: past its hold time', { deviceId, commandId });
+  };
 
   setHandler(deviceSnapshotQuery, snapshot);
   setHandler(deviceStatusSignal, (raw) => {
@@ -72,6 +106,29 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     record = applied.record;
     for (const e of applied.events) log.info(`device ${e.event}`, { deviceId, detail: e.detail });
     if (applied.events.length > 0) show(snapshot());
+    if (applied.stale || !watchers?.length) return;
+    forgetExpiredWatchers();
+    const presence = wakeFor(record, applied.events, checked.report.asked === true);
+    if (presence) wake(watchers.map((w) => w.commandId), presence);
+  });
+  setHandler(deviceWatchSignal, (raw) => {
+    const checked = checkWatchRequest(raw);
+    if (!checked.ok) {
+      log.warn('device watch request refused', { deviceId, reason: checked.reason });
+      return;
+    }
+    forgetExpiredWatchers();
+    const { watchers: next, outcome } = applyWatchRequest(watchers ?? [], checked.request);
+    if (outcome === 'full') {
+      log.warn('device watch request refused: the entity already wakes as many commands as it may; this one re-checks by itself', { deviceId, commandId: checked.request.commandId, watchers: next.length });
+      return;
+    }
+    watchers = next;
+    if (outcome !== 'unchanged') setCurrentDetails(describeDevice(snapshot()));
+    if (checked.request.kind === 'watch' && outcome !== 'unchanged') {
+      const news = newsFor(record, checked.request.since);
+      if (news) wake([checked.request.commandId], news);
+    }
   });
   setHandler(deviceQueueSignal, (raw) => {
     const checked = checkQueueRequest(raw);
@@ -115,12 +172,15 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     else await condition(wake, Math.max(holdEnd - Date.now(), 1));
   }
 
+  // Wake-ups already decided go out in this run: the next one does not know of them.
+  await condition(() => wakesInFlight === 0);
+  forgetExpiredWatchers();
   const runs = (input.continued?.runs ?? 0) + 1;
   // Search attributes go along explicitly: operators find the new run by them.
   const now = workflowInfo();
   return makeContinueAsNewFunc<typeof deviceWorkflow>({ typedSearchAttributes: now.typedSearchAttributes, memo: now.memo })({
     ...input,
-    continued: { snapshot: record, runs, ...(queue ? { queue } : {}) },
+    continued: { snapshot: { ...record, ...(watchers ? { wakes } : {}) }, runs, ...(queue ? { queue } : {}), ...(watchers ? { watchers } : {}) },
   });
 }
 
@@ -170,6 +230,7 @@ function describeDevice(r: DeviceSnapshot): string {
     last ? `Last change: ${last.event} at ${last.at} (${last.detail}).` : '',
     `Statuses applied ${r.reports.applied}, out of order ${r.reports.stale}, refused ${r.reports.invalid}.`,
     r.queue ? describeQueue(r.queue) : '',
+    r.watchers ? `Commands waiting for it: ${r.watchers.length}${r.watchers.length ? ` (${r.watchers.map((w) => w.commandId).slice(0, 5).join(', ')}${r.watchers.length > 5 ? ', ...' : ''})` : ''}; wake-ups sent ${r.wakes ?? 0}.` : '',
   ]
     .filter(Boolean)
     .join(' ');

@@ -117,6 +117,9 @@ export function deviceText(view: DeviceView, now = Date.now()): string {
     if (q.waiting.length === 0) lines.push('  waiting: none');
     else lines.push('  waiting (next first):', ...q.waiting.map((w, i) => `    ${i + 1}. ${w.commandId} (${w.name}, priority ${w.priority}) since ${when(w.enqueuedAt, now)}`));
   }
+  if (e?.watchers) {
+    lines.push(`woken by the entity when the device returns, reboots or asks: ${e.watchers.length ? e.watchers.map((w) => w.commandId).join(', ') : 'none now'} (${e.wakes ?? 0} wake-up${e.wakes === 1 ? '' : 's'} sent)`);
+  }
   if (e) lines.push(`reports: ${e.reports.applied} applied, ${e.reports.stale} stale (older than the latest applied), ${e.reports.invalid} invalid`);
   return lines.join('\n') + '\n';
 }

@@ -1,3 +1,4 @@
+import { entityWhen, watches } from '../support/entity-presence';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
 
@@ -33,6 +34,8 @@ describe('a waking device asks for its pending commands', () => {
     // An ack timeout far longer than the test: only the request can make the command succeed in time.
     const cmd = await h.client.send({ deviceId, name: 'ping', ackTimeoutMs: 600_000, ttlMs: 900_000 });
     await eventually(async () => state.missed, (n) => n === 1, 30_000);
+    // A command that waits this long asks the device entity to wake it: the request goes there.
+    await entityWhen(h.client.temporal, deviceId, watches(cmd.commandId));
 
     state.asleep = false;
     await device.requestPending();
@@ -49,6 +52,7 @@ describe('a waking device asks for its pending commands', () => {
     const { device, state } = await sleepyDevice(deviceId);
     const cmd = await h.client.send({ deviceId, name: 'ping', ackTimeoutMs: 600_000, ttlMs: 900_000 });
     await eventually(async () => state.missed, (n) => n === 1, 30_000);
+    await entityWhen(h.client.temporal, deviceId, watches(cmd.commandId));
     const before = { asked: h.bridge!.counters.get('pending'), tooSoon: h.bridge!.counters.get('pending:too-soon') };
 
     // Still asleep: each re-publish is missed again and counted.

@@ -1,7 +1,8 @@
 import { devicePresenceSignal } from '../../protocol/command-contract';
 import { MAX_PRESENCE_REPUBLISHES } from '../../protocol/command-limits';
+import { WATCH_AFTER_MS } from '../../workflows/command-plan';
 import { CommandFailure } from '../../device/device-agent';
-import { entityShows } from '../support/entity-presence';
+import { entityShows, entitySnapshot, entityWhen } from '../support/entity-presence';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
 import { RawDevice } from '../support/raw-device';
@@ -54,7 +55,7 @@ describe('presence and reboots', () => {
     await device.stop();
   });
 
-  test('a reboot while the command is Sent re-publishes it at once, with the next attempt, and says why', async () => {
+  test(`a reboot while the command is Sent re-publishes it within ${WATCH_AFTER_MS / 1000} s (when it asks its entity for wake-ups), long before its ack timeout, with the next attempt, and says why`, async () => {
     const device = await raw('reboot-1');
     await device.publish('status', { v: 1, state: 'online', bootId: 'boot-A' });
     // Known before the command (the usual case): its publish reads boot-A from the entity.
@@ -62,7 +63,7 @@ describe('presence and reboots', () => {
     const handle = await h.client.send({ deviceId: 'reboot-1', name: 'ping', ackTimeoutMs: 60_000 });
     await device.waitForCommands(1);
     await device.publish('status', { v: 1, state: 'online', bootId: 'boot-B' });
-    const [, second] = await device.waitForCommands(2, 15_000); // long before the 60 s ack timeout
+    const [, second] = await device.waitForCommands(2, 45_000); // long before the 60 s ack timeout
     expect(second.attempt).toBe(2);
     expect(second.commandId).toBe(handle.commandId);
     await device.ack(second.commandId);
@@ -119,13 +120,13 @@ describe('presence and reboots', () => {
     // Each reboot waits for its copy, so the bridge's coalescing cannot merge them.
     for (let boot = 1; boot <= MAX_PRESENCE_REPUBLISHES; boot++) {
       await device.publish('status', { v: 1, state: 'online', bootId: `loop-${boot}` });
-      await device.waitForCommands(1 + boot, 15_000);
+      await device.waitForCommands(1 + boot, 45_000); // the first after WATCH_AFTER_MS, then at once
     }
-    // Three more reboots: each reaches the command (presence:signalled), none is re-published.
+    // Three more reboots: each reaches the command (the entity wakes it), none is re-published.
     for (let boot = MAX_PRESENCE_REPUBLISHES + 1; boot <= MAX_PRESENCE_REPUBLISHES + 3; boot++) {
-      const signalled = h.bridge!.counters.get('presence:signalled');
+      const woken = (await entitySnapshot(h.client.temporal, 'bootloop-1'))?.wakes ?? 0;
       await device.publish('status', { v: 1, state: 'online', bootId: `loop-${boot}` });
-      await eventually(async () => h.bridge!.counters.get('presence:signalled'), (n) => n > signalled);
+      await entityWhen(h.client.temporal, 'bootloop-1', (s) => (s.wakes ?? 0) > woken);
     }
     await eventually(() => handle.state(), (st) => st.history.some((e) => e.event === 'presence-budget-spent'));
     const last = device.commands.at(-1)!;
@@ -177,8 +178,8 @@ describe('presence and reboots', () => {
     expect(runs).toBe(1);
     // No check for a `device-rebooted` note: the restarted device publishes its new status and
     // its `interrupted` result at once, and when the bridge forwards the result first (the
-    // status goes through a visibility query for the device's open commands), the command is
-    // over before the reboot reaches it. Both orders are correct.
+    // status reaches the command through its device entity), the command is over before the
+    // reboot reaches it. Both orders are correct.
   });
 
   test('received but lost before the journal: the restarted device executes it once', async () => {

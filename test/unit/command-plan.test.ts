@@ -18,6 +18,9 @@ import {
   probeAfterWait,
   resultPhaseStep,
   resultProbeMs,
+  watchStep,
+  WAKE_VIA_ENTITY_PATCH,
+  WATCH_AFTER_MS,
   type PatchId,
 } from '../../workflows/command-plan';
 
@@ -228,5 +231,35 @@ describe('command plan: presence', () => {
         expect(republishes).toBeLessThanOrEqual(MAX_PRESENCE_REPUBLISHES);
       }),
     );
+  });
+});
+
+describe('command plan: wake-ups through the device entity', () => {
+  const T = 1_000_000;
+  const ask = (o: Partial<Parameters<typeof watchStep>[0]>, answer = true) => {
+    const p = patches(answer);
+    return { step: watchStep({ watching: false, heldOffline: false, waitingSinceMs: T, nowMs: T, waitMs: 10_000, ...o }, p.since), asked: p.asked };
+  };
+
+  test(`a wait that ends within ${WATCH_AFTER_MS / 1000} s of waiting never asks the entity, and no marker is written`, () => {
+    expect(ask({ waitMs: WATCH_AFTER_MS })).toEqual({ step: { kind: 'wait' }, asked: [] });
+    expect(ask({ nowMs: T + 5_000, waitMs: WATCH_AFTER_MS - 5_000 })).toEqual({ step: { kind: 'wait' }, asked: [] });
+  });
+
+  test(`a long wait asks after ${WATCH_AFTER_MS / 1000} s of waiting, not before: a command answered sooner costs the entity nothing, whatever its ack timeout`, () => {
+    expect(ask({ waitMs: 600_000 })).toEqual({ step: { kind: 'ask-during', afterMs: WATCH_AFTER_MS }, asked: [WAKE_VIA_ENTITY_PATCH] });
+    // A silent device with a 10 s ack timeout: during the backoff after the first window.
+    expect(ask({ nowMs: T + 10_000, waitMs: 6_000 }).step).toEqual({ kind: 'ask-during', afterMs: 5_000 });
+    // Already waited longer (a wait before it was too short to ask in): at once.
+    expect(ask({ nowMs: T + 20_000, waitMs: 1_000 }).step).toEqual({ kind: 'ask-during', afterMs: 0 });
+    expect(ask({ watching: true, waitMs: 600_000 })).toEqual({ step: { kind: 'wait' }, asked: [] });
+  });
+
+  test("one held for an offline device asks at once: waking it is the entity's job", () => {
+    expect(ask({ heldOffline: true, waitingSinceMs: undefined, waitMs: 1_000 })).toEqual({ step: { kind: 'ask-during', afterMs: 0 }, asked: [WAKE_VIA_ENTITY_PATCH] });
+  });
+
+  test('a command started before the patch never asks (it replays as it ran)', () => {
+    expect(ask({ heldOffline: true }, false)).toEqual({ step: { kind: 'wait' }, asked: [WAKE_VIA_ENTITY_PATCH] });
   });
 });
