@@ -5,7 +5,8 @@
  */
 export { DcoClient, CommandHandle, type DcoClientOptions } from './dco-client';
 export { CommandConflictError, InvalidRequestError } from './errors';
-export { RolloutClient, RolloutHandle, ApprovalRefusedError, isFinal } from './rollout-client';
+export { RolloutClient, RolloutHandle, ApprovalRefusedError, NothingToRetryError, RolloutStillRunningError, isFinal } from './rollout-client';
+export { REPORT_STATES, type ReportState, type RolloutReportRow } from './rollout-report';
 export type { SendRequestInput } from './send-request';
 export type { CommandSnapshot, HistoryEntry } from '../protocol/command-contract';
 export type { CommandState } from '../protocol/command-state';

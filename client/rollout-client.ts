@@ -17,6 +17,23 @@ import { CommandNameAttribute, RolloutIdAttribute } from '../protocol/search-att
 import type { rolloutWorkflow } from '../workflows/rollout-workflow';
 import { InvalidRequestError } from './errors';
 import { LATE_ANSWERS_WORKFLOW_TYPE, LATE_OUTCOMES } from '../protocol/late-answers-contract';
+import { kebabOf, rolloutReport, rolloutSpecOf, type ReportState, type RolloutReportRow } from './rollout-report';
+
+/** A follow-up rollout was asked for devices in states that none of the rollout's devices is in. */
+export class NothingToRetryError extends Error {
+  constructor(rolloutId: string, states: readonly ReportState[]) {
+    super(`rollout ${rolloutId} has no device whose outcome is ${states.map(kebabOf).join(' or ')}: nothing to retry`);
+    this.name = 'NothingToRetryError';
+  }
+}
+
+/** A follow-up of a rollout that has not ended: its devices' outcomes are not known yet. */
+export class RolloutStillRunningError extends Error {
+  constructor(rolloutId: string) {
+    super(`rollout ${rolloutId} is still running: retry it once it has ended (\`dco rollout status ${rolloutId} --wait\`)`);
+    this.name = 'RolloutStillRunningError';
+  }
+}
 
 /** The rollout refused an approval (no gate there, already approved, ...): the message says why. */
 export class ApprovalRefusedError extends Error {
@@ -59,6 +76,11 @@ export class RolloutHandle {
       if (count > 0) out[outcome] = count;
     }
     return out;
+  }
+
+  /** Every device's outcome, attempts and times, streamed (client/rollout-report.ts). */
+  report(): AsyncGenerator<RolloutReportRow> {
+    return rolloutReport(this.handle.client, this.rolloutId);
   }
 
   pause(reason?: string): Promise<void> {
@@ -129,6 +151,26 @@ export class RolloutClient {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.get(spec.rolloutId);
       throw err;
     }
+  }
+
+  /**
+   * A follow-up rollout: the same command, parameters, waves and limits as `rolloutId`, to its
+   * devices whose outcome is one of `states` (for example Failed and TimedOut). It gets its own
+   * rolloutId (default `<rolloutId>-r<time>`), so its devices are sent the command again.
+   */
+  async retry(rolloutId: string, states: readonly ReportState[], newRolloutId?: string): Promise<{ handle: RolloutHandle; devices: string[] }> {
+    const original = this.get(rolloutId);
+    const status = await original.status();
+    if (!isFinal(status)) throw new RolloutStillRunningError(rolloutId);
+    const spec = await rolloutSpecOf(this.temporal.workflow, rolloutId);
+    const devices: string[] = [];
+    for await (const row of rolloutReport(this.temporal.workflow, rolloutId, spec.targets)) if ((states as readonly string[]).includes(row.state)) devices.push(row.deviceId);
+    if (devices.length === 0) throw new NothingToRetryError(rolloutId, states);
+    const order = new Map(spec.targets.map((d, i) => [d, i]));
+    devices.sort((a, b) => order.get(a)! - order.get(b)!); // the original's order: its canary first
+    const id = newRolloutId ?? `${rolloutId.slice(0, 50)}-r${Date.now().toString(36)}`;
+    const handle = await this.start({ ...spec, rolloutId: id, targets: devices });
+    return { handle, devices };
   }
 
   get(rolloutId: string): RolloutHandle {

@@ -9,6 +9,13 @@ export const DeviceIdAttribute = defineSearchAttributeKey('DeviceId', SearchAttr
 export const CommandNameAttribute = defineSearchAttributeKey('CommandName', SearchAttributeType.KEYWORD);
 export const CommandStateAttribute = defineSearchAttributeKey('CommandState', SearchAttributeType.KEYWORD);
 export const RolloutIdAttribute = defineSearchAttributeKey('RolloutId', SearchAttributeType.KEYWORD);
+/**
+ * On commands, set when they end (with the terminal CommandState, in the same upsert: no extra
+ * history event): how many times the command was published. `dco rollout report` reads it;
+ * operators filter by it (`CommandAttempts > 1`: commands that needed re-publishes). An Int:
+ * the dev server allows 3.
+ */
+export const CommandAttemptsAttribute = defineSearchAttributeKey('CommandAttempts', SearchAttributeType.INT);
 /** On `late-<commandId>` workflows: what the device reported after its command ended (e.g. `succeeded`). */
 export const LateOutcomeAttribute = defineSearchAttributeKey('LateOutcome', SearchAttributeType.KEYWORD);
 
@@ -31,6 +38,7 @@ export const SEARCH_ATTRIBUTES = [
   CommandNameAttribute,
   CommandStateAttribute,
   RolloutIdAttribute,
+  CommandAttemptsAttribute,
   LateOutcomeAttribute,
   DevicePresenceAttribute,
   DeviceModelAttribute,
@@ -40,6 +48,12 @@ export const SEARCH_ATTRIBUTES = [
 ] as const;
 
 /** The type's name as the Temporal CLI spells it (`--search-attribute Name=Keyword`, `--type KeywordList`). */
-export function cliTypeName(key: (typeof SEARCH_ATTRIBUTES)[number]): 'Keyword' | 'KeywordList' {
+export function cliTypeName(key: (typeof SEARCH_ATTRIBUTES)[number]): 'Keyword' | 'KeywordList' | 'Int' {
+  if (key.type === SearchAttributeType.INT) return 'Int';
   return key.type === SearchAttributeType.KEYWORD_LIST ? 'KeywordList' : 'Keyword';
+}
+
+/** `Name = <a value of its type>`: a query that is valid only once the attribute is registered (readiness probes). */
+export function probeClause(key: (typeof SEARCH_ATTRIBUTES)[number]): string {
+  return key.type === SearchAttributeType.INT ? `${key.name} = 0` : `${key.name} = 'probe'`;
 }

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { cliTypeName, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
+import { cliTypeName, probeClause, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
 import { ManagedProcess } from './managed-process';
 import { freePort, waitFor } from './net';
 import { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
@@ -285,7 +285,7 @@ async function setupNamespace(address: string, logFile: string, timeoutMs: numbe
   );
   const connection = await Connection.connect({ address });
   try {
-    const query = SEARCH_ATTRIBUTES.map((key) => `${key.name} = 'probe'`).join(' AND ');
+    const query = SEARCH_ATTRIBUTES.map(probeClause).join(' AND ');
     await waitFor(
       () =>
         connection.workflowService

@@ -22,8 +22,8 @@ export const DELIVERY_GRACE_PATCH = 'delivery-grace';
 /**
  * A device seen online (or in a new boot) before the command's latest publish started got that
  * publish: its "came online" or "rebooted" is no reason to publish again. The command may hear
- * of it only afterwards (the bridge wakes commands in batches) and may have known an older boot
- * (the entity lags). Asked only where the code before it re-published.
+ * of it only afterwards (the entity tells it when it asks for wake-ups, or the entity applied the
+ * status late) and may have known an older boot (the entity lags). Asked only where the code before it re-published.
  */
 export const PUBLISHED_AFTER_ONLINE_PATCH = 'published-after-online';
 /**

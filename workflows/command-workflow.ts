@@ -33,6 +33,7 @@ import { deviceTaskQueue, deviceWorkflowId } from '../protocol/device-contract';
 import { deviceQueueSignal, serialTurnSignal, type DeviceQueueActivities } from '../protocol/device-queue-contract';
 import { deviceWatchSignal, type DeviceWatchActivities } from '../protocol/device-watch-contract';
 import {
+  CommandAttemptsAttribute,
   CommandNameAttribute,
   CommandStateAttribute,
   DeviceIdAttribute,
@@ -250,7 +251,9 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   const showState = () => {
     if (record.state === visibleState) return;
     visibleState = record.state;
-    upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }]);
+    // The attempts go with the terminal state, in the same upsert (no extra event). Replay
+    // compares an upsert's command, not its attributes, so earlier histories replay as before.
+    upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }, ...(isTerminal(record.state) ? [{ key: CommandAttemptsAttribute, value: record.attempts }] : [])]);
   };
   /**
    * Lean: upsert once the rest of this activation has run (a microtask, deterministic in the
@@ -691,7 +694,10 @@ function refuseInvalidRequest(input: unknown, reason: string): CommandSnapshot {
   const record = invalidRequestRecord(input, reason, now(), info.workflowId.replace(/^command-/, ''));
   setHandler(snapshotQuery, () => record);
   // Operators find it by device and name when those are usable; the state always.
-  const pairs: SearchAttributeUpdatePair[] = [{ key: CommandStateAttribute, value: 'Rejected' }];
+  const pairs: SearchAttributeUpdatePair[] = [
+    { key: CommandStateAttribute, value: 'Rejected' },
+    { key: CommandAttemptsAttribute, value: 0 },
+  ];
   if (DEVICE_ID_PATTERN.test(record.deviceId)) pairs.push({ key: DeviceIdAttribute, value: record.deviceId });
   if (COMMAND_NAME_PATTERN.test(record.name)) pairs.push({ key: CommandNameAttribute, value: record.name });
   const missing = pairs.filter((pair) => info.typedSearchAttributes.get(pair.key) !== pair.value);

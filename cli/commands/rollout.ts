@@ -14,6 +14,7 @@ import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseDuration, parseJsonObject, parsePositiveInt, parsePriority, parseRate } from '../parse-options';
 import { RolloutBars, rolloutLine } from '../rollout-progress';
 import { UsageError } from '../usage-error';
+import { addReportCommands } from './rollout-report';
 
 const asArg = <T>(parse: (v: string) => T) => (v: string) => {
   try {
@@ -156,6 +157,7 @@ export function rolloutCommand(): Command {
   control('resume', 'continue a paused rollout', (h) => h.resume());
   control('cancel', 'stop the rollout for good (in-flight commands finish and are counted)', (h, o) => h.cancel(o.reason as string | undefined));
   control('approve', 'open the approval gate after the current (or --wave) wave', (h, o) => h.approve(o.wave as number | undefined));
+  addReportCommands(rollout);
   return rollout;
 }
 

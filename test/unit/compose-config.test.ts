@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../bridge/parse-device-message';
 import { loadSettings, SETTINGS_ENV } from '../../config/settings';
-import { cliTypeName, SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
+import { cliTypeName, probeClause, SEARCH_ATTRIBUTES } from '../../protocol/search-attributes';
 import { allDevicesTopic, DEFAULT_TOPIC_PREFIX, deviceTopic, TOPIC_KINDS, type TopicKind } from '../../protocol/topics';
 import { BrokerAuth } from '../../stack/broker-auth';
 import { ensureComposeValidator } from '../../stack/compose-validator';
@@ -300,6 +300,11 @@ describe('Temporal services', () => {
     expect(script).toContain('for pair in $DCO_SEARCH_ATTRIBUTES');
     expect(script).toContain('--type "$type"');
     expect(environmentOf('temporal-admin-tools').TEMPORAL_NAMESPACE).toBe(environmentOf('worker').TEMPORAL_NAMESPACE);
+    // Its readiness probe is a query valid for every type (an Int is compared with a number):
+    // run that part of the script with sh and compare with the launcher's own probe.
+    const probe = script.slice(script.indexOf('query=""'), script.indexOf('tries=0'));
+    const built = execFileSync('sh', ['-c', `${probe}\nprintf %s "$query"`], { env: { DCO_SEARCH_ATTRIBUTES: pairs.join(' ') }, encoding: 'utf8' });
+    expect(built).toBe(SEARCH_ATTRIBUTES.map(probeClause).join(' AND '));
   });
 
   it('the server runs on PostgreSQL with the mounted dynamic config', () => {

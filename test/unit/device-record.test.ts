@@ -82,6 +82,9 @@ describe('device record: checking a report from anyone who may signal', () => {
   test('a well-formed report passes as it is', () => {
     const r = report(1, { deviceTs: at(0), attributes: { model: 'pump x2', firmware: '1.4.2', site: 'plant/7', timeZone: 'Europe/Berlin', tags: ['a', 'b'] } });
     expect(checkStatusReport('d1', r)).toEqual({ ok: true, report: r });
+    // The device's request for its pending commands passes; anything but `true` is no request.
+    expect(checkStatusReport('d1', { ...r, asked: true })).toEqual({ ok: true, report: { ...r, asked: true } });
+    expect(checkStatusReport('d1', { ...r, asked: 'yes' })).toEqual({ ok: true, report: r });
   });
 
   test.each([

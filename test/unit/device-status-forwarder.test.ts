@@ -56,6 +56,23 @@ describe('DeviceStatusForwarder', () => {
     expect(counters.get('device-status:unchanged')).toBe(1);
   });
 
+  test("a device's request for its pending commands is never skipped as a repeat, and survives a newer status queued behind it", async () => {
+    const { calls, counters, forwarder } = setup({ perSecond: 10 });
+    forwarder.report(report('a'));
+    await forwarder.idle();
+    // Online in the same boot: a repeat as a status, but the device asks.
+    forwarder.report(report('a', { asked: true }));
+    await forwarder.idle();
+    expect(calls.map((c) => c.report.asked ?? false)).toEqual([false, true]);
+    expect(counters.get('device-status:unchanged')).toBe(0);
+
+    forwarder.report(report('x')); // goes out first; the next two wait behind the pacing
+    forwarder.report(report('a', { asked: true }));
+    forwarder.report(report('a', { attributes: { firmware: '2.1' } }));
+    await forwarder.idle();
+    expect(calls.at(-1)!.report).toMatchObject({ deviceId: 'a', asked: true, attributes: { firmware: '2.1' } });
+  });
+
   test('calls are paced: 5 devices at 20 per second take at least 4 gaps of 50 ms', async () => {
     const { calls, forwarder } = setup({ perSecond: 20 });
     for (const d of ['a', 'b', 'c', 'd', 'e']) forwarder.report(report(d));
