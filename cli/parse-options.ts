@@ -35,6 +35,29 @@ export function parseRate(value: string): number {
   return n;
 }
 
+const OUTCOME_KEYS = { failed: 'failed', rejected: 'rejected', 'timed-out': 'timedOut', expired: 'expired' } as const;
+
+/** `--abort-on timed-out=20%,rejected=0` → abort thresholds per outcome (AbortRule.byOutcome). */
+export function parseAbortOn(value: string): Partial<Record<(typeof OUTCOME_KEYS)[keyof typeof OUTCOME_KEYS], number>> {
+  const out: Partial<Record<(typeof OUTCOME_KEYS)[keyof typeof OUTCOME_KEYS], number>> = {};
+  for (const part of value.split(',')) {
+    const [name, share, extra] = part.split('=').map((s) => s.trim());
+    const key = OUTCOME_KEYS[name as keyof typeof OUTCOME_KEYS];
+    if (!key || share === undefined || extra !== undefined) {
+      throw new InvalidArgumentError(`expected outcome=share pairs such as timed-out=20%,rejected=0 (outcomes: ${Object.keys(OUTCOME_KEYS).join(', ')}), got "${part}"`);
+    }
+    out[key] = parseRate(share);
+  }
+  return out;
+}
+
+/** A number above 1 and at most 10, for a rate ramp's factor. */
+export function parseFactor(value: string): number {
+  const n = Number(value.replace(/x$/i, ''));
+  if (!Number.isFinite(n) || n <= 1 || n > 10) throw new InvalidArgumentError(`expected a factor above 1 and at most 10, such as 2 or 1.5, got "${value}"`);
+  return n;
+}
+
 /** A JSON object, for command params. */
 export function parseJsonObject(value: string): Record<string, unknown> {
   let parsed: unknown;

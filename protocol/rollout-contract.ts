@@ -42,6 +42,8 @@ export interface RolloutStatusView {
   generation: number;
   /** Adaptive concurrency (RolloutSpec.adaptive): the limit in flight now, its range so far, and its decreases. */
   concurrency?: { limit: number; min: number; max: number; decreases: number };
+  /** The rate limit now, started commands per minute (it grows with a rate ramp); absent without one. */
+  ratePerMinute?: number;
 }
 
 export interface RolloutInput {

@@ -62,8 +62,38 @@ export const AbortRule = z.object({
    */
   countExpiredAsFailure: z.boolean().default(false),
   scope: z.enum(['wave', 'overall', 'both']).default('both'),
+  /**
+   * Thresholds per kind of failure, beside `failureShare` (like AWS IoT Jobs' abort criteria
+   * per failure type): a scope also aborts when the share of one kind among its verdicts is
+   * strictly above its threshold, judged like `failureShare` (after `minFinished` verdicts).
+   * So `{timedOut: 0.2}` stops a rollout whose devices stop answering before their failures
+   * add up, and `{rejected: 0}` stops at the first device that refuses the command. For
+   * `expired`, expired commands count among the verdicts of that criterion even when
+   * `countExpiredAsFailure` is off.
+   */
+  byOutcome: z
+    .strictObject({
+      failed: z.number().min(0).max(1),
+      rejected: z.number().min(0).max(1),
+      timedOut: z.number().min(0).max(1),
+      expired: z.number().min(0).max(1),
+    })
+    .partial()
+    .optional(),
 });
 export type AbortRule = z.infer<typeof AbortRule>;
+
+/**
+ * An exponential rate (like AWS IoT Jobs' exponential rollout rate): `ratePerMinute` to start,
+ * multiplied by `factor` after each `everySucceeded` succeeded devices (the whole rollout's),
+ * up to `maxPerMinute`. A change that works speeds up; one that fails never got fast.
+ */
+export const RateRamp = z.strictObject({
+  factor: z.number().gt(1).max(10),
+  everySucceeded: z.int().min(1),
+  maxPerMinute: z.number().gt(0).max(1_000_000),
+});
+export type RateRamp = z.infer<typeof RateRamp>;
 
 function paramsDepth(value: unknown): number {
   try {
@@ -125,6 +155,8 @@ export const RolloutSpec = z
     concurrency: z.int().min(1).max(MAX_ROLLOUT_CONCURRENCY).default(DEFAULT_ROLLOUT_CONCURRENCY),
     /** Started commands per minute (over time; up to one second's worth may start at once). None: no limit. */
     ratePerMinute: z.number().gt(0).max(1_000_000).optional(),
+    /** With `ratePerMinute` as the starting rate: speed up as devices succeed. */
+    rateRamp: RateRamp.optional(),
     abort: AbortRule.prefault({}),
     /**
      * Slow start: each wave first sends to as many devices as the abort rule needs for a
@@ -143,6 +175,11 @@ export const RolloutSpec = z
     adaptive: z.boolean().default(true),
   })
   .superRefine((s, ctx) => {
+    if (s.rateRamp && s.ratePerMinute === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['rateRamp'], message: 'rateRamp needs ratePerMinute, the rate it starts from' });
+    } else if (s.rateRamp && s.rateRamp.maxPerMinute < s.ratePerMinute!) {
+      ctx.addIssue({ code: 'custom', path: ['rateRamp', 'maxPerMinute'], message: `rateRamp.maxPerMinute (${s.rateRamp.maxPerMinute}) is below the starting ratePerMinute (${s.ratePerMinute})` });
+    }
     for (const k of s.approvalAfter) {
       if (k >= s.waves.length) {
         ctx.addIssue({

@@ -254,4 +254,5 @@ export const RolloutStatusSchema = z.object({
     .object({ limit: Count, min: Count, max: Count, decreases: Count })
     .optional()
     .describe('Adaptive concurrency (spec.adaptive): the limit in flight now (at most spec.concurrency), the lowest and highest so far, and how often it was decreased.'),
+  ratePerMinute: z.number().positive().optional().describe('The rate limit now, started commands per minute (it grows with spec.rateRamp); absent without a rate limit.'),
 });

@@ -35,6 +35,36 @@ function waveSize(field: string, v: unknown): Validated<WaveSize> {
   return { ok: false, reason: `${field} must be {count: N} (a whole number >= 1) or {percent: P} (0 < P <= 100), got ${shown(v)}` };
 }
 
+const OUTCOME_THRESHOLDS = ['failed', 'rejected', 'timedOut', 'expired'] as const;
+const isShare = (v: unknown) => typeof v === 'number' && v >= 0 && v <= 1;
+
+/** abort.byOutcome: known outcomes only (a misspelt one must not be silently ignored), each a share. */
+function checkByOutcome(v: unknown): Validated<RolloutSpec['abort']['byOutcome']> {
+  if (v === undefined) return { ok: true, value: undefined };
+  if (!isObject(v)) return { ok: false, reason: `abort.byOutcome must be an object, got ${shown(v)}` };
+  const out: NonNullable<RolloutSpec['abort']['byOutcome']> = {};
+  for (const [k, share] of Object.entries(v)) {
+    if (!(OUTCOME_THRESHOLDS as readonly string[]).includes(k)) return { ok: false, reason: `abort.byOutcome: unknown outcome ${shown(k)}; use ${OUTCOME_THRESHOLDS.join(', ')}` };
+    if (!isShare(share)) return { ok: false, reason: `abort.byOutcome.${k} must be a number from 0 to 1, got ${shown(share)}` };
+    out[k as (typeof OUTCOME_THRESHOLDS)[number]] = share as number;
+  }
+  return { ok: true, value: out };
+}
+
+function checkRateRamp(v: unknown, ratePerMinute: number | undefined): Validated<RolloutSpec['rateRamp']> {
+  if (v === undefined) return { ok: true, value: undefined };
+  if (!isObject(v) || Object.keys(v).some((k) => !['factor', 'everySucceeded', 'maxPerMinute'].includes(k))) {
+    return { ok: false, reason: `rateRamp must be {factor, everySucceeded, maxPerMinute}, got ${shown(v)}` };
+  }
+  if (!(typeof v.factor === 'number' && v.factor > 1 && v.factor <= 10)) return { ok: false, reason: `rateRamp.factor must be a number above 1 and at most 10, got ${shown(v.factor)}` };
+  const every = int('rateRamp.everySucceeded', v.everySucceeded, 1, Number.MAX_SAFE_INTEGER, 0);
+  if (!every.ok || v.everySucceeded === undefined) return { ok: false, reason: `rateRamp.everySucceeded must be a whole number from 1, got ${shown(v.everySucceeded)}` };
+  if (!(typeof v.maxPerMinute === 'number' && v.maxPerMinute > 0 && v.maxPerMinute <= 1_000_000)) return { ok: false, reason: `rateRamp.maxPerMinute must be a number above 0 and at most 1000000, got ${shown(v.maxPerMinute)}` };
+  if (ratePerMinute === undefined) return { ok: false, reason: 'rateRamp needs ratePerMinute, the rate it starts from' };
+  if (v.maxPerMinute < ratePerMinute) return { ok: false, reason: `rateRamp.maxPerMinute (${v.maxPerMinute}) is below the starting ratePerMinute (${ratePerMinute})` };
+  return { ok: true, value: { factor: v.factor, everySucceeded: every.value, maxPerMinute: v.maxPerMinute } };
+}
+
 /** Checks a rollout spec and fills in defaults; the first problem is the reason. */
 export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!isObject(input)) return { ok: false, reason: `the spec must be a JSON object, got ${shown(input)}` };
@@ -97,6 +127,10 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   }
   const scope = a.scope ?? 'both';
   if (scope !== 'wave' && scope !== 'overall' && scope !== 'both') return { ok: false, reason: `abort.scope must be wave, overall or both, got ${shown(scope)}` };
+  const byOutcome = checkByOutcome(a.byOutcome);
+  if (!byOutcome.ok) return byOutcome;
+  const rateRamp = checkRateRamp(s.rateRamp, s.ratePerMinute as number | undefined);
+  if (!rateRamp.ok) return rateRamp;
   if (s.rampUp !== undefined && typeof s.rampUp !== 'boolean') return { ok: false, reason: `rampUp must be true or false, got ${shown(s.rampUp)}` };
   if (s.adaptive !== undefined && typeof s.adaptive !== 'boolean') return { ok: false, reason: `adaptive must be true or false, got ${shown(s.adaptive)}` };
   const spec: RolloutSpec = {
@@ -113,11 +147,13 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     approvalAfter: [...new Set(rawGates as number[])].sort((x, y) => x - y),
     concurrency: concurrency.value,
     ...(s.ratePerMinute !== undefined ? { ratePerMinute: s.ratePerMinute as number } : {}),
+    ...(rateRamp.value ? { rateRamp: rateRamp.value } : {}),
     abort: {
       failureShare: (a.failureShare as number | undefined) ?? 0.1,
       minFinished: minFinished.value,
       countExpiredAsFailure: (a.countExpiredAsFailure as boolean | undefined) ?? false,
       scope,
+      ...(byOutcome.value ? { byOutcome: byOutcome.value } : {}),
     },
     ...(s.rampUp !== undefined ? { rampUp: s.rampUp } : {}),
     ...(s.adaptive !== undefined ? { adaptive: s.adaptive } : {}),

@@ -141,9 +141,36 @@ export function verdictsNeeded(c: RolloutCounts, rule: Pick<AbortRule, 'minFinis
   return Math.min(rule.minFinished, sizeOf(c) - withoutVerdict);
 }
 
+/** AbortRule.byOutcome: its keys, in the order they are judged, and how a reason names them. */
+const OUTCOME_CRITERIA = [
+  ['failed', 'failed'],
+  ['rejected', 'were rejected'],
+  ['timedOut', 'timed out'],
+  ['expired', 'expired'],
+] as const;
+
 function judge(scope: string, c: RolloutCounts, rule: AbortRule): AbortDecision {
   const verdicts = verdictCount(c, rule);
-  if (verdicts === 0 || verdicts < verdictsNeeded(c, rule)) return { abort: false };
+  const ready = verdicts > 0 && verdicts >= verdictsNeeded(c, rule);
+  const overall = ready ? judgeFailureShare(scope, c, rule, verdicts) : ({ abort: false } as const);
+  if (overall.abort) return overall;
+  for (const [key, label] of OUTCOME_CRITERIA) {
+    const threshold = rule.byOutcome?.[key];
+    if (threshold === undefined) continue;
+    // Expired commands are verdicts of the `expired` criterion even when they are no failures.
+    const extra = key === 'expired' && !rule.countExpiredAsFailure ? c.expired : 0;
+    const judged = verdicts + extra;
+    const needed = extra > 0 ? Math.min(rule.minFinished, sizeOf(c) - c.cancelled) : verdictsNeeded(c, rule);
+    if (judged === 0 || judged < needed) continue;
+    const share = c[key] / judged;
+    if (share > threshold) {
+      return { abort: true, reason: `${scope}: ${c[key]} of ${judged} finished commands ${label} (${formatPercent(share)} > ${formatPercent(threshold)}, the limit for ${key})` };
+    }
+  }
+  return { abort: false };
+}
+
+function judgeFailureShare(scope: string, c: RolloutCounts, rule: AbortRule, verdicts: number): AbortDecision {
   const failures = failureCount(c, rule);
   // Division, not multiplication: 3/30 and 0.1 round to the same double, 0.1 × 30 does not equal 3.
   const share = failures / verdicts;
@@ -206,7 +233,7 @@ export interface RolloutProgress {
 }
 
 /** `rampUp` is optional: rollouts started before it existed run without it (replay). */
-export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & { rampUp?: boolean; adaptive?: boolean };
+export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & { rampUp?: boolean; adaptive?: boolean; rateRamp?: RolloutSpec['rateRamp'] };
 
 /** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
 export function rateCapacity(ratePerMinute: number): number {
@@ -237,6 +264,20 @@ export function newProgress(
 
 export function totalCounts(p: RolloutProgress): RolloutCounts {
   return p.waves.reduce((sum, w) => addCounts(sum, w.counts), emptyCounts());
+}
+
+/**
+ * The rate limit now: `ratePerMinute`, or with a ramp (RolloutSpec.rateRamp) that rate times
+ * `factor` per `everySucceeded` succeeded devices, up to `maxPerMinute`. Undefined: no limit.
+ * The bucket refills at the current rate; it holds one second's worth, so a step up gives at
+ * most one second's worth of the new rate at once.
+ */
+export function currentRatePerMinute(p: RolloutProgress, spec: RolloutLimits): number | undefined {
+  if (!spec.ratePerMinute) return undefined;
+  const ramp = spec.rateRamp;
+  if (!ramp) return spec.ratePerMinute;
+  const steps = Math.floor(totalCounts(p).succeeded / ramp.everySucceeded);
+  return Math.min(ramp.maxPerMinute, spec.ratePerMinute * ramp.factor ** steps);
 }
 
 function refilled(rate: RateState, nowMs: number, ratePerMinute: number): RateState {
@@ -274,7 +315,8 @@ export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutL
   const wave = p.waves[p.current];
   if (!wave) return 0;
   let n = Math.min(wave.counts.pending, Math.max(0, inFlightLimit(wave, spec, p.adaptive) - p.inFlight.length));
-  if (spec.ratePerMinute) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, spec.ratePerMinute).tokens + EPSILON));
+  const rate = currentRatePerMinute(p, spec);
+  if (rate) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, rate).tokens + EPSILON));
   return Math.max(0, n);
 }
 
@@ -292,8 +334,9 @@ export function recordStarted(p: RolloutProgress, count: number, nowMs: number, 
     w.index === wave.index ? { ...w, counts: { ...w.counts, pending: w.counts.pending - n, inFlight: w.counts.inFlight + n } } : w,
   );
   let rate = p.rate;
-  if (spec.ratePerMinute) {
-    const r = refilled(p.rate, nowMs, spec.ratePerMinute);
+  const perMinute = currentRatePerMinute(p, spec);
+  if (perMinute) {
+    const r = refilled(p.rate, nowMs, perMinute);
     rate = { tokens: Math.max(0, r.tokens - n), atMs: r.atMs };
   }
   // Targets start in order and always above every earlier one, so appending keeps inFlight sorted.
@@ -417,9 +460,10 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   if (wave.counts.pending > 0) {
     const count = allowedToStart(p, nowMs, spec);
     if (count > 0) return { kind: 'start-more', count };
-    if (inFlight >= inFlightLimit(wave, spec) || !spec.ratePerMinute) return { kind: 'wait-in-flight' };
-    const tokens = refilled(p.rate, nowMs, spec.ratePerMinute).tokens;
-    return { kind: 'wait-rate', untilMs: nowMs + Math.max(1, Math.ceil(((1 - tokens) * 60_000) / spec.ratePerMinute)) };
+    const rate = currentRatePerMinute(p, spec);
+    if (inFlight >= inFlightLimit(wave, spec) || !rate) return { kind: 'wait-in-flight' };
+    const tokens = refilled(p.rate, nowMs, rate).tokens;
+    return { kind: 'wait-rate', untilMs: nowMs + Math.max(1, Math.ceil(((1 - tokens) * 60_000) / rate)) };
   }
   if (inFlight > 0) return { kind: 'wait-in-flight' };
   const soakUntil = (wave.completedAtMs ?? nowMs) + spec.soakMs;
@@ -443,6 +487,8 @@ export interface RolloutStatus {
   abortReason?: string;
   cancelReason?: string;
   concurrency?: { limit: number; min: number; max: number; decreases: number };
+  /** The rate limit now (it grows with RolloutSpec.rateRamp); absent without one. */
+  ratePerMinute?: number;
 }
 
 export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLimits): RolloutStatus {
@@ -454,6 +500,7 @@ export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLi
     ...(p.paused ? { pauseReason: p.paused.reason } : {}),
     ...(p.aborted ? { abortReason: p.aborted.reason } : {}),
     ...(p.cancelled ? { cancelReason: p.cancelled.reason } : {}),
+    ...(spec.ratePerMinute ? { ratePerMinute: currentRatePerMinute(p, spec) } : {}),
     ...(p.adaptive
       ? { concurrency: { limit: Math.min(spec.concurrency, adaptiveLimit(p.adaptive.state)), min: p.adaptive.state.min, max: p.adaptive.state.max, decreases: p.adaptive.state.decreases } }
       : {}),

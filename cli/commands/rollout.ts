@@ -11,7 +11,7 @@ import { connectClient } from '../../config/temporal-connect';
 import type { RolloutStatusView } from '../../protocol/rollout-contract';
 import { parseRatePerMinute, parseWaves, parseWaveSize, RolloutSpec, type RolloutSpecInput } from '../../protocol/rollout-spec';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
-import { parseDuration, parseJsonObject, parsePositiveInt, parsePriority, parseRate } from '../parse-options';
+import { parseAbortOn, parseDuration, parseFactor, parseJsonObject, parsePositiveInt, parsePriority, parseRate } from '../parse-options';
 import { RolloutBars, rolloutLine } from '../rollout-progress';
 import { UsageError } from '../usage-error';
 import { addReportCommands } from './rollout-report';
@@ -43,6 +43,14 @@ export function readTargetsFile(file: string): string[] {
     .filter(Boolean);
 }
 
+/** `--rate-factor`, `--rate-every`, `--rate-max`: all three, with --rate, or none. */
+function rateRampOf(opts: { rate?: number; rateFactor?: number; rateEvery?: number; rateMax?: number }): { rateRamp?: RolloutSpecInput['rateRamp'] } {
+  const given = [opts.rateFactor, opts.rateEvery, opts.rateMax].filter((v) => v !== undefined).length;
+  if (given === 0) return {};
+  if (given < 3 || opts.rate === undefined) throw new UsageError('an exponential rate needs --rate (where it starts), --rate-factor, --rate-every and --rate-max');
+  return { rateRamp: { factor: opts.rateFactor!, everySucceeded: opts.rateEvery!, maxPerMinute: opts.rateMax! } };
+}
+
 export function rolloutCommand(): Command {
   const rollout = new Command('rollout').description('run one command over a fleet, in waves');
   withConnectionOptions(rollout.command('start'))
@@ -58,7 +66,11 @@ export function rolloutCommand(): Command {
     .addOption(new Option('--soak <duration>', 'wait between waves').argParser(parseDuration))
     .addOption(new Option('--concurrency <n>', 'device commands in flight at once (default 100, max 2000)').argParser(parsePositiveInt))
     .addOption(new Option('--rate <n/min>', 'started commands per minute, e.g. 600/min').argParser(asArg(parseRatePerMinute)))
+    .addOption(new Option('--rate-factor <f>', 'with --rate: multiply the rate by this after each --rate-every succeeded devices, e.g. 2').argParser(parseFactor))
+    .addOption(new Option('--rate-every <n>', 'with --rate-factor: succeeded devices per step up').argParser(parsePositiveInt))
+    .addOption(new Option('--rate-max <n/min>', 'with --rate-factor: the highest rate, e.g. 6000/min').argParser(asArg(parseRatePerMinute)))
     .addOption(new Option('--abort-at <share>', 'abort when the failure share passes this, e.g. 10% (default)').argParser(parseRate))
+    .addOption(new Option('--abort-on <outcome=share,...>', 'also abort when one kind passes its own share, e.g. timed-out=20%,rejected=0 (failed, rejected, timed-out, expired)').argParser(parseAbortOn))
     .addOption(new Option('--min-finished <n>', 'verdicts needed before the abort rule applies (default 10)').argParser(parsePositiveInt))
     .option('--no-ramp-up', 'start each wave at full concurrency (default: start with --min-finished devices and double)')
     .option('--no-adaptive', 'keep --concurrency in flight whatever the latency (default: adapt, with --concurrency as the ceiling)')
@@ -96,7 +108,12 @@ export function rolloutCommand(): Command {
         ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
         ...(opts.rampUp === false ? { rampUp: false } : {}),
         ...(opts.adaptive === false ? { adaptive: false } : {}),
-        abort: { ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}), ...(opts.minFinished ? { minFinished: opts.minFinished } : {}) },
+        abort: {
+          ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}),
+          ...(opts.minFinished ? { minFinished: opts.minFinished } : {}),
+          ...(opts.abortOn ? { byOutcome: opts.abortOn } : {}),
+        },
+        ...rateRampOf(opts),
       };
       if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
       const check = RolloutSpec.safeParse(input);

@@ -588,3 +588,106 @@ describe('rolloutCommandId', () => {
     );
   });
 });
+
+describe('abort thresholds per outcome (abort.byOutcome)', () => {
+  it('a kind above its own threshold aborts before the failures add up to failureShare, and the reason names it', () => {
+    const wave = counts({ pending: 80, succeeded: 17, timedOut: 3 });
+    expect(shouldAbort('wave-1', wave, wave, rule({ failureShare: 0.5 }))).toEqual({ abort: false });
+    expect(shouldAbort('wave-1', wave, wave, rule({ failureShare: 0.5, byOutcome: { timedOut: 0.1 } }))).toEqual({
+      abort: true,
+      reason: 'wave wave-1: 3 of 20 finished commands timed out (15% > 10%, the limit for timedOut)',
+    });
+    // Other kinds do not count against it.
+    const failed = counts({ pending: 80, succeeded: 17, failed: 3 });
+    expect(shouldAbort('wave-1', failed, failed, rule({ failureShare: 0.5, byOutcome: { timedOut: 0.1 } }))).toEqual({ abort: false });
+  });
+
+  it('rejected: 0 stops at the first refusal, once the verdicts the rule needs are in', () => {
+    const r = rule({ minFinished: 5, failureShare: 1, byOutcome: { rejected: 0 } });
+    expect(shouldAbort('canary', counts({ pending: 96, succeeded: 3, rejected: 1 }), counts({ pending: 96, succeeded: 3, rejected: 1 }), r)).toEqual({ abort: false });
+    const five = counts({ pending: 95, succeeded: 4, rejected: 1 });
+    expect(shouldAbort('canary', five, five, r)).toMatchObject({ abort: true, reason: expect.stringContaining('1 of 5 finished commands were rejected') });
+  });
+
+  it('expired counts among the verdicts of its own criterion, even when expired is no failure', () => {
+    const wave = counts({ pending: 80, succeeded: 10, expired: 10 });
+    expect(shouldAbort('wave-1', wave, wave, rule())).toEqual({ abort: false }); // offline devices are no verdict on the change
+    expect(shouldAbort('wave-1', wave, wave, rule({ byOutcome: { expired: 0.4 } }))).toEqual({
+      abort: true,
+      reason: 'wave wave-1: 10 of 20 finished commands expired (50% > 40%, the limit for expired)',
+    });
+  });
+
+  it('a misspelt outcome is refused, not ignored', () => {
+    expect(() => rule({ byOutcome: { timeout: 0.1 } as never })).toThrow();
+  });
+
+  it('property: a rule with thresholds per outcome aborts whenever the same rule without them does (they only add reasons)', () => {
+    const countsArb = fc.record({ pending: fc.nat(50), inFlight: fc.nat(5), succeeded: fc.nat(50), failed: fc.nat(10), rejected: fc.nat(10), timedOut: fc.nat(10), expired: fc.nat(10), cancelled: fc.nat(3) });
+    const share = fc.double({ min: 0, max: 1, noNaN: true });
+    fc.assert(
+      fc.property(countsArb, share, fc.record({ failed: share, rejected: share, timedOut: share, expired: share }, { requiredKeys: [] }), (c, failureShare, byOutcome) => {
+        const base = shouldAbort('w', c, c, rule({ failureShare, minFinished: 5 }));
+        const more = shouldAbort('w', c, c, rule({ failureShare, minFinished: 5, byOutcome }));
+        if (base.abort) expect(more.abort).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('exponential rate (rateRamp)', () => {
+  const rampSpec = (n: number) => specOf(n, { canary: { count: n }, waves: [{ percent: 100 }], concurrency: 1_000, rampUp: false, ratePerMinute: 60, rateRamp: { factor: 2, everySucceeded: 10, maxPerMinute: 300 } });
+
+  it('starts at ratePerMinute and doubles after each 10 succeeded devices, up to maxPerMinute', () => {
+    const spec = rampSpec(100);
+    let p = newProgress(100, spec, T0);
+    const rateAfter = (succeeded: number) => {
+      let q = p;
+      for (let i = 0; i < succeeded; i++) {
+        q = recordStarted(q, 1, T0 + i * 60_000, spec).progress;
+        q = recordFinished(q, q.inFlight[0], 'Succeeded', T0 + i * 60_000, spec);
+      }
+      return rolloutStatus(q, T0, spec).ratePerMinute;
+    };
+    expect(rateAfter(0)).toBe(60);
+    expect(rateAfter(9)).toBe(60);
+    expect(rateAfter(10)).toBe(120);
+    expect(rateAfter(20)).toBe(240);
+    expect(rateAfter(30)).toBe(300); // 480 capped
+    p = recordStarted(p, 1, T0, spec).progress;
+    p = recordFinished(p, 0, 'Failed', T0, spec);
+    expect(rolloutStatus(p, T0, spec).ratePerMinute).toBe(60); // failures never speed it up
+  });
+
+  it('needs a starting rate, and a ceiling at or above it', () => {
+    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }).error?.issues[0]?.message).toBe('rateRamp needs ratePerMinute, the rate it starts from');
+    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], ratePerMinute: 200, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }).error?.issues[0]?.message).toBe(
+      'rateRamp.maxPerMinute (100) is below the starting ratePerMinute (200)',
+    );
+  });
+
+  it('property: never faster than maxPerMinute, and never faster than the starting rate before the first step', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 20, max: 200 }), fc.integer({ min: 1, max: 30 }), fc.double({ min: 1.1, max: 4, noNaN: true }), fc.double({ min: 30, max: 600, noNaN: true }), (n, every, factor, base) => {
+        const max = base * 4;
+        const spec = specOf(n, { canary: { count: n }, waves: [{ percent: 100 }], concurrency: 1_000, rampUp: false, ratePerMinute: base, rateRamp: { factor, everySucceeded: every, maxPerMinute: max } });
+        const r = drive(spec, () => 'Succeeded', { durationOf: () => 200 });
+        expect(r.final.kind).toBe('done');
+        const within = (starts: number[], perMinute: number) => {
+          const cap = rateCapacity(perMinute);
+          for (let a = 0; a < starts.length; a++) {
+            for (let b = a; b < starts.length; b++) {
+              if (b - a + 1 > cap + (perMinute * (starts[b] - starts[a])) / 60_000 + 1e-6) return false;
+            }
+          }
+          return true;
+        };
+        // Starts made while fewer than `every` had succeeded: the first `every` starts plus those before their finishes.
+        const beforeFirstStep = r.starts.filter((t) => t < r.starts[0] + 200).slice(0, every);
+        expect(within(beforeFirstStep, base)).toBe(true);
+        expect(within(r.starts, max)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

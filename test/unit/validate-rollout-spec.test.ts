@@ -16,6 +16,9 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     const { rampUp: _r, adaptive: _a, ...zodDefaults } = RolloutSpec.parse(minimal);
     expect(r).toEqual({ ok: true, value: zodDefaults });
     expect(validateRolloutSpec(RolloutSpec.parse(minimal))).toEqual({ ok: true, value: RolloutSpec.parse(minimal) });
+    // Rate ramps and thresholds per outcome come through as zod gives them.
+    const shaped = RolloutSpec.parse({ ...minimal, ratePerMinute: 60, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 600 }, abort: { byOutcome: { timedOut: 0.2, rejected: 0 } } });
+    expect(validateRolloutSpec(shaped)).toEqual({ ok: true, value: shaped });
   });
 
   it.each([
@@ -30,6 +33,11 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     ['gate after the last wave', { ...minimal, approvalAfter: [3] }, /^approvalAfter must be a whole number from 0 to 2/],
     ['bad wave', { ...minimal, waves: [{ percent: 0 }] }, /^waves\[0\] must be/],
     ['not an object', null, /^the spec must be a JSON object/],
+    ['a misspelt outcome threshold', { ...minimal, abort: { byOutcome: { timeout: 0.1 } } }, /^abort.byOutcome: unknown outcome "timeout"; use failed, rejected, timedOut, expired/],
+    ['an outcome threshold above 1', { ...minimal, abort: { byOutcome: { rejected: 2 } } }, /^abort.byOutcome.rejected must be a number from 0 to 1/],
+    ['a rate ramp without a rate', { ...minimal, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp needs ratePerMinute/],
+    ['a rate ramp below its start', { ...minimal, ratePerMinute: 200, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp.maxPerMinute \(100\) is below/],
+    ['a rate ramp factor of 1', { ...minimal, ratePerMinute: 60, rateRamp: { factor: 1, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp.factor must be a number above 1/],
   ])('refuses %s with a reason, as zod does', (_kind, spec, reason) => {
     const r = validateRolloutSpec(spec);
     expect(r.ok ? 'accepted' : r.reason).toMatch(reason);
