@@ -155,6 +155,16 @@ export const RolloutSpec = z
     concurrency: z.int().min(1).max(MAX_ROLLOUT_CONCURRENCY).default(DEFAULT_ROLLOUT_CONCURRENCY),
     /** Started commands per minute (over time; up to one second's worth may start at once). None: no limit. */
     ratePerMinute: z.number().gt(0).max(1_000_000).optional(),
+    /**
+     * Schedule: no command starts before `startAt`; at `endAt` the rollout stops starting new
+     * commands (`endBehaviour: 'stop-starting'`, the default: those in flight finish) or also
+     * cancels those in flight (`'cancel-in-flight'`: each device is asked to stop its command,
+     * as `dco cancel` does). Either ends the rollout `cancelled`, with the reason. ISO 8601
+     * times with an offset (`2026-12-24T22:00:00+01:00`, or `Z`).
+     */
+    startAt: z.iso.datetime({ offset: true, error: 'startAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T22:00:00+01:00 or 2026-12-24T21:00:00Z' }).optional(),
+    endAt: z.iso.datetime({ offset: true, error: 'endAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T23:00:00+01:00 or 2026-12-24T22:00:00Z' }).optional(),
+    endBehaviour: z.enum(['stop-starting', 'cancel-in-flight']).optional(),
     /** With `ratePerMinute` as the starting rate: speed up as devices succeed. */
     rateRamp: RateRamp.optional(),
     abort: AbortRule.prefault({}),
@@ -175,6 +185,10 @@ export const RolloutSpec = z
     adaptive: z.boolean().default(true),
   })
   .superRefine((s, ctx) => {
+    if (s.startAt && s.endAt && Date.parse(s.endAt) <= Date.parse(s.startAt)) {
+      ctx.addIssue({ code: 'custom', path: ['endAt'], message: `endAt (${s.endAt}) must be after startAt (${s.startAt})` });
+    }
+    if (s.endBehaviour && !s.endAt) ctx.addIssue({ code: 'custom', path: ['endBehaviour'], message: 'endBehaviour needs endAt, the time it applies at' });
     if (s.rateRamp && s.ratePerMinute === undefined) {
       ctx.addIssue({ code: 'custom', path: ['rateRamp'], message: 'rateRamp needs ratePerMinute, the rate it starts from' });
     } else if (s.rateRamp && s.rateRamp.maxPerMinute < s.ratePerMinute!) {

@@ -65,6 +65,25 @@ function checkRateRamp(v: unknown, ratePerMinute: number | undefined): Validated
   return { ok: true, value: { factor: v.factor, everySucceeded: every.value, maxPerMinute: v.maxPerMinute } };
 }
 
+/** An ISO 8601 time with an offset, as zod's `z.iso.datetime({ offset: true })` accepts. */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function checkSchedule(s: Obj): Validated<Pick<RolloutSpec, 'startAt' | 'endAt' | 'endBehaviour'>> {
+  for (const field of ['startAt', 'endAt'] as const) {
+    const v = s[field];
+    if (v !== undefined && !(typeof v === 'string' && ISO_WITH_OFFSET.test(v) && !Number.isNaN(Date.parse(v)))) {
+      return { ok: false, reason: `${field} must be an ISO 8601 time with an offset, e.g. 2026-12-24T22:00:00+01:00, got ${shown(v)}` };
+    }
+  }
+  const { startAt, endAt, endBehaviour } = s as { startAt?: string; endAt?: string; endBehaviour?: unknown };
+  if (startAt && endAt && Date.parse(endAt) <= Date.parse(startAt)) return { ok: false, reason: `endAt (${endAt}) must be after startAt (${startAt})` };
+  if (endBehaviour !== undefined && endBehaviour !== 'stop-starting' && endBehaviour !== 'cancel-in-flight') {
+    return { ok: false, reason: `endBehaviour must be stop-starting or cancel-in-flight, got ${shown(endBehaviour)}` };
+  }
+  if (endBehaviour !== undefined && !endAt) return { ok: false, reason: 'endBehaviour needs endAt, the time it applies at' };
+  return { ok: true, value: { ...(startAt ? { startAt } : {}), ...(endAt ? { endAt } : {}), ...(endBehaviour ? { endBehaviour } : {}) } };
+}
+
 /** Checks a rollout spec and fills in defaults; the first problem is the reason. */
 export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!isObject(input)) return { ok: false, reason: `the spec must be a JSON object, got ${shown(input)}` };
@@ -131,6 +150,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!byOutcome.ok) return byOutcome;
   const rateRamp = checkRateRamp(s.rateRamp, s.ratePerMinute as number | undefined);
   if (!rateRamp.ok) return rateRamp;
+  const schedule = checkSchedule(s);
+  if (!schedule.ok) return schedule;
   if (s.rampUp !== undefined && typeof s.rampUp !== 'boolean') return { ok: false, reason: `rampUp must be true or false, got ${shown(s.rampUp)}` };
   if (s.adaptive !== undefined && typeof s.adaptive !== 'boolean') return { ok: false, reason: `adaptive must be true or false, got ${shown(s.adaptive)}` };
   const spec: RolloutSpec = {
@@ -148,6 +169,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     concurrency: concurrency.value,
     ...(s.ratePerMinute !== undefined ? { ratePerMinute: s.ratePerMinute as number } : {}),
     ...(rateRamp.value ? { rateRamp: rateRamp.value } : {}),
+    ...schedule.value,
     abort: {
       failureShare: (a.failureShare as number | undefined) ?? 0.1,
       minFinished: minFinished.value,

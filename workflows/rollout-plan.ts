@@ -233,7 +233,13 @@ export interface RolloutProgress {
 }
 
 /** `rampUp` is optional: rollouts started before it existed run without it (replay). */
-export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & { rampUp?: boolean; adaptive?: boolean; rateRamp?: RolloutSpec['rateRamp'] };
+export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & {
+  rampUp?: boolean;
+  adaptive?: boolean;
+  rateRamp?: RolloutSpec['rateRamp'];
+  startAt?: string;
+  endAt?: string;
+};
 
 /** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
 export function rateCapacity(ratePerMinute: number): number {
@@ -422,6 +428,7 @@ export type NextAction =
   | { kind: 'start-more'; count: number }
   | { kind: 'wait-in-flight' }
   | { kind: 'wait-rate'; untilMs: number }
+  | { kind: 'wait-start'; untilMs: number }
   | { kind: 'soak'; untilMs: number }
   | { kind: 'await-approval'; wave: number }
   | { kind: 'advance-wave' }
@@ -436,6 +443,7 @@ export type NextAction =
  *  1. cancelled or aborted:  in flight > 0 → wait-in-flight (they finish and are counted);
  *                            else → cancelled / aborted (final)
  *  2. last wave complete     → done (final)
+ *     before startAt         → wait-start {untilMs}  (a timer; RolloutSpec.startAt)
  *  3. paused                 → paused (wait for resume/cancel; in-flight commands go on)
  *  4. current wave has pending devices:
  *       allowedToStart > 0   → start-more {count}   (then recordStarted)
@@ -456,6 +464,8 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   if (p.aborted) return inFlight > 0 ? { kind: 'wait-in-flight' } : { kind: 'aborted', reason: p.aborted.reason };
   const wave = p.waves[p.current];
   if (!wave || (p.current === p.waves.length - 1 && isComplete(wave))) return { kind: 'done' };
+  const startAtMs = spec.startAt ? Date.parse(spec.startAt) : undefined;
+  if (startAtMs !== undefined && nowMs < startAtMs) return { kind: 'wait-start', untilMs: startAtMs };
   if (p.paused) return { kind: 'paused', reason: p.paused.reason };
   if (wave.counts.pending > 0) {
     const count = allowedToStart(p, nowMs, spec);
@@ -470,6 +480,23 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   if (nowMs < soakUntil) return { kind: 'soak', untilMs: soakUntil };
   if (wave.approvalAfter && !p.approved.includes(wave.index)) return { kind: 'await-approval', wave: wave.index };
   return { kind: 'advance-wave' };
+}
+
+/**
+ * RolloutSpec.endAt: once it has passed, the reason to stop the rollout with (the workflow then
+ * cancels it: no new command starts); undefined before, without an end time, or once the
+ * rollout is ending anyway.
+ */
+export function endReached(p: RolloutProgress, nowMs: number, spec: RolloutLimits & { endBehaviour?: RolloutSpec['endBehaviour'] }): string | undefined {
+  if (!spec.endAt || p.cancelled || p.aborted || nowMs < Date.parse(spec.endAt)) return undefined;
+  const kind = spec.endBehaviour === 'cancel-in-flight' ? 'commands in flight were cancelled' : 'commands in flight were left to finish';
+  return `end time ${spec.endAt} reached: no new commands were started, ${kind}`;
+}
+
+/** How long a wait may last with an end time ahead (RolloutSpec.endAt): until it, at most; no bound once the rollout is ending anyway. */
+export function untilEndMs(p: RolloutProgress, nowMs: number, spec: Pick<RolloutLimits, 'endAt'>): number | undefined {
+  if (!spec.endAt || p.cancelled || p.aborted) return undefined;
+  return Math.max(1, Date.parse(spec.endAt) - nowMs);
 }
 
 /** Moves to the next wave when nextAction says advance-wave; otherwise changes nothing. */

@@ -4,6 +4,7 @@ import {
   ParentClosePolicy,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   proxyActivities,
@@ -37,12 +38,14 @@ import {
   approvalProblem,
   approve,
   cancel,
+  endReached,
   newProgress,
   nextAction,
   pause,
   recordFinished,
   recordStarted,
   resume,
+  untilEndMs,
   rolloutCommandId,
   rolloutStatus,
   type RolloutProgress,
@@ -188,14 +191,33 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
       finished(t, state, sample);
     });
 
+  /** RolloutSpec.endBehaviour 'cancel-in-flight': each device command in flight is cancelled (its device is asked to stop it). */
+  const cancelInFlight = () => {
+    for (const t of progress.inFlight) {
+      const commandId = rolloutCommandId(spec.rolloutId, spec.targets[t]);
+      getExternalWorkflowHandle(commandWorkflowId(commandId))
+        .cancel()
+        .catch((err: Error) => log.warn('could not cancel a command at the rollout\'s end time', { rolloutId: spec.rolloutId, commandId, error: err.message }));
+    }
+  };
+
   const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_EVENTS_PER_RUN;
 
   try {
     for (;;) {
+      const ending = endReached(progress, Date.now(), spec);
+      if (ending) {
+        changed(cancel(progress, ending));
+        if (spec.endBehaviour === 'cancel-in-flight') cancelInFlight();
+      }
       const action = nextAction(progress, Date.now(), spec);
       const seen = version;
-      const untilChanged = (timeoutMs?: number) =>
-        timeoutMs === undefined ? condition(() => version !== seen) : condition(() => version !== seen, Math.max(1, timeoutMs));
+      // With an end time ahead, no wait lasts past it.
+      const endMs = untilEndMs(progress, Date.now(), spec);
+      const untilChanged = (waitMs?: number) => {
+        const timeoutMs = waitMs === undefined ? endMs : endMs === undefined ? waitMs : Math.min(waitMs, endMs);
+        return timeoutMs === undefined ? condition(() => version !== seen) : condition(() => version !== seen, Math.max(1, timeoutMs));
+      };
       switch (action.kind) {
         case 'start-more': {
           if (draining || historyIsLong()) {
@@ -215,6 +237,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
           changed(advanceWave(progress, Date.now(), spec));
           break;
         case 'wait-rate':
+        case 'wait-start':
         case 'soak':
           await untilChanged(action.untilMs - Date.now());
           break;

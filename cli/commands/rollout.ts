@@ -66,6 +66,9 @@ export function rolloutCommand(): Command {
     .addOption(new Option('--soak <duration>', 'wait between waves').argParser(parseDuration))
     .addOption(new Option('--concurrency <n>', 'device commands in flight at once (default 100, max 2000)').argParser(parsePositiveInt))
     .addOption(new Option('--rate <n/min>', 'started commands per minute, e.g. 600/min').argParser(asArg(parseRatePerMinute)))
+    .addOption(new Option('--start-at <time>', 'start no command before this ISO time, e.g. 2026-12-24T22:00:00+01:00'))
+    .addOption(new Option('--end-at <time>', 'stop starting commands at this ISO time (those in flight finish)'))
+    .option('--end-cancels-in-flight', 'with --end-at: also cancel the commands in flight then (each device is asked to stop)')
     .addOption(new Option('--rate-factor <f>', 'with --rate: multiply the rate by this after each --rate-every succeeded devices, e.g. 2').argParser(parseFactor))
     .addOption(new Option('--rate-every <n>', 'with --rate-factor: succeeded devices per step up').argParser(parsePositiveInt))
     .addOption(new Option('--rate-max <n/min>', 'with --rate-factor: the highest rate, e.g. 6000/min').argParser(asArg(parseRatePerMinute)))
@@ -114,6 +117,9 @@ export function rolloutCommand(): Command {
           ...(opts.abortOn ? { byOutcome: opts.abortOn } : {}),
         },
         ...rateRampOf(opts),
+        ...(opts.startAt ? { startAt: opts.startAt } : {}),
+        ...(opts.endAt ? { endAt: opts.endAt } : {}),
+        ...(opts.endCancelsInFlight ? { endBehaviour: 'cancel-in-flight' as const } : {}),
       };
       if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
       const check = RolloutSpec.safeParse(input);

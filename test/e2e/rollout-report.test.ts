@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { FleetSimulator, type FleetSimulatorOptions } from '../../device/fleet-simulator';
 import { RolloutClient } from '../../client/rollout-client';
 import type { RolloutReportRow } from '../../client/rollout-report';
 import { rolloutCommandId } from '../../workflows/rollout-plan';
 import { eventually } from '../support/eventually';
+import { testFleets } from '../support/fleets';
 import { Harness } from '../support/harness';
 import { runCli } from '../support/run-cli';
 
@@ -15,7 +15,8 @@ import { runCli } from '../support/run-cli';
 describe('rollout reports and follow-up rollouts', () => {
   const h = new Harness();
   let rollouts: RolloutClient;
-  const sims: FleetSimulator[] = [];
+  const fleets = testFleets(h, { seed: 11, latencyMs: 10 });
+  const fleet = fleets.start;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     await h.start();
@@ -23,18 +24,10 @@ describe('rollout reports and follow-up rollouts', () => {
     env = { TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix };
   });
   afterAll(async () => {
-    await Promise.all(sims.map((s) => s.stop()));
+    await fleets.stopAll();
     await h.stop();
   });
 
-  let n = 0;
-  const fleet = async (devices: number, o: Partial<FleetSimulatorOptions> = {}) => {
-    const name = `r${++n}`;
-    const sim = new FleetSimulator({ mqttUrl: h.env.mqttUrl, topicPrefix: h.topicPrefix, devices, idPrefix: `${h.id}-${name}-`, connections: 1, latencyMs: 10, journalDir: path.join(h.dir, name), clientIdPrefix: `${h.id}-${name}`, seed: 11, ...o });
-    await sim.start();
-    sims.push(sim);
-    return sim;
-  };
   const rowsOf = async (rolloutId: string) => {
     const rows: RolloutReportRow[] = [];
     for await (const row of rollouts.get(rolloutId).report()) rows.push(row);

@@ -1,35 +1,27 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { FleetSimulator, type FleetSimulatorOptions } from '../../device/fleet-simulator';
 import { RolloutClient } from '../../client/rollout-client';
 import type { RolloutReportRow } from '../../client/rollout-report';
 import type { RolloutStatusView } from '../../protocol/rollout-contract';
 import { eventually } from '../support/eventually';
+import { testFleets } from '../support/fleets';
 import { Harness } from '../support/harness';
 import { runCli } from '../support/run-cli';
 
-/** Rate shapes and abort rules beyond one failure share: an exponential rate, thresholds per outcome. */
-describe('rollout rate ramps and abort thresholds per outcome', () => {
+/** Rate shapes, abort rules beyond one failure share, and schedules: an exponential rate, thresholds per outcome, start and end times. */
+describe('rollout rate ramps, abort thresholds per outcome and schedules', () => {
   const h = new Harness();
   let rollouts: RolloutClient;
-  const sims: FleetSimulator[] = [];
+  const fleets = testFleets(h, { seed: 3, latencyMs: 5 });
+  const fleet = fleets.start;
   beforeAll(async () => {
     await h.start();
     rollouts = new RolloutClient(h.client.temporal, h.taskQueue);
   });
   afterAll(async () => {
-    await Promise.all(sims.map((s) => s.stop()));
+    await fleets.stopAll();
     await h.stop();
   });
-
-  let n = 0;
-  const fleet = async (devices: number, o: Partial<FleetSimulatorOptions> = {}) => {
-    const name = `s${++n}`;
-    const sim = new FleetSimulator({ mqttUrl: h.env.mqttUrl, topicPrefix: h.topicPrefix, devices, idPrefix: `${h.id}-${name}-`, connections: 1, latencyMs: 5, journalDir: path.join(h.dir, name), clientIdPrefix: `${h.id}-${name}`, seed: 3, ...o });
-    await sim.start();
-    sims.push(sim);
-    return sim;
-  };
 
   test('an exponential rate starts slow and speeds up as devices succeed, up to its ceiling', async () => {
     const sim = await fleet(24);
@@ -84,4 +76,51 @@ describe('rollout rate ramps and abort thresholds per outcome', () => {
     expect(final.overall.succeeded).toBe(firstRejecting);
     expect(final.overall.pending).toBe(40 - firstRejecting - 1);
   }, 120_000);
+
+  const reportOf = async (rolloutId: string, accept: (rows: RolloutReportRow[]) => boolean) =>
+    eventually(async () => {
+      const all: RolloutReportRow[] = [];
+      for await (const r of rollouts.get(rolloutId).report()) all.push(r);
+      return all;
+    }, accept);
+
+  test('nothing starts before startAt: the rollout waits in wait-start, then runs', async () => {
+    const sim = await fleet(4);
+    const startAt = new Date(Date.now() + 6_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const rolloutId = `later-${h.id}`;
+    const handle = await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 4 }, waves: [{ percent: 100 }], startAt });
+    await eventually(() => handle.status(), (s) => s.state === 'wait-start', 5_000);
+    const final = await handle.result();
+    expect(final).toMatchObject({ state: 'done', overall: { succeeded: 4 } });
+    const rows = await reportOf(rolloutId, (r) => r.length === 4 && r.every((x) => x.startedAt));
+    for (const r of rows) expect(Date.parse(r.startedAt!)).toBeGreaterThanOrEqual(Date.parse(startAt));
+  });
+
+  test('at endAt no new command starts; with cancel-in-flight the devices are asked to stop those running, and confirm', async () => {
+    // Every device takes a minute per command: the end time comes while the first two run.
+    const sim = await fleet(6, { slowRate: 1, slowLatencyMs: 60_000 });
+    const rolloutId = `ends-${h.id}`;
+    const endAt = new Date(Date.now() + 4_000).toISOString();
+    const final = await (
+      await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 6 }, waves: [{ percent: 100 }], concurrency: 2, rampUp: false, adaptive: false, endAt, endBehaviour: 'cancel-in-flight' })
+    ).result();
+    expect(final.state).toBe('cancelled');
+    expect(final.cancelReason).toBe(`end time ${endAt} reached: no new commands were started, commands in flight were cancelled`);
+    expect(final.overall).toMatchObject({ cancelled: 2, pending: 4, inFlight: 0 });
+    const rows = await reportOf(rolloutId, (r) => r.filter((x) => x.state === 'Cancelled').length === 2);
+    expect(rows.map((r) => r.state).sort()).toEqual(['Cancelled', 'Cancelled', 'NotStarted', 'NotStarted', 'NotStarted', 'NotStarted']);
+    expect(rows.filter((r) => r.state === 'Cancelled').map((r) => r.deviceId).sort()).toEqual(sim.deviceIds.slice(0, 2).sort());
+  });
+
+  test('at endAt with the default behaviour the commands in flight finish and count', async () => {
+    const sim = await fleet(6, { slowRate: 1, slowLatencyMs: 5_000 });
+    const rolloutId = `stops-${h.id}`;
+    const endAt = new Date(Date.now() + 2_000).toISOString();
+    const final = await (
+      await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 6 }, waves: [{ percent: 100 }], concurrency: 2, rampUp: false, adaptive: false, endAt })
+    ).result();
+    expect(final.state).toBe('cancelled');
+    expect(final.cancelReason).toBe(`end time ${endAt} reached: no new commands were started, commands in flight were left to finish`);
+    expect(final.overall).toMatchObject({ succeeded: 2, pending: 4, inFlight: 0 });
+  });
 });

@@ -9,6 +9,7 @@ import {
   approve,
   cancel,
   emptyCounts,
+  endReached,
   failureShare,
   formatPercent,
   inFlightLimit,
@@ -27,6 +28,7 @@ import {
   shouldAbort,
   sizeOf,
   totalCounts,
+  untilEndMs,
   verdictCount,
   type NextAction,
   type RolloutCounts,
@@ -689,5 +691,37 @@ describe('exponential rate (rateRamp)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('schedule: startAt and endAt', () => {
+  const at = (ms: number) => new Date(ms).toISOString();
+
+  it('nothing starts before startAt: wait-start until then, then the rollout runs as usual', () => {
+    const spec = specOf(10, { startAt: at(T0 + 60_000) });
+    const p = newProgress(10, spec, T0);
+    expect(nextAction(p, T0, spec)).toEqual({ kind: 'wait-start', untilMs: T0 + 60_000 });
+    expect(nextAction(p, T0 + 59_999, spec).kind).toBe('wait-start');
+    expect(nextAction(p, T0 + 60_000, spec).kind).toBe('start-more');
+    expect(rolloutStatus(p, T0, spec).state).toBe('wait-start');
+  });
+
+  it('at endAt the rollout is to stop, with a reason that says what happened to those in flight; waits never last past it', () => {
+    const spec = specOf(10, { endAt: at(T0 + 60_000) });
+    let p = newProgress(10, spec, T0);
+    expect(endReached(p, T0 + 59_999, spec)).toBeUndefined();
+    expect(untilEndMs(p, T0 + 50_000, spec)).toBe(10_000);
+    expect(endReached(p, T0 + 60_000, spec)).toBe(`end time ${at(T0 + 60_000)} reached: no new commands were started, commands in flight were left to finish`);
+    expect(endReached(p, T0 + 60_000, { ...spec, endBehaviour: 'cancel-in-flight' })).toMatch(/commands in flight were cancelled$/);
+    p = cancel(p, endReached(p, T0 + 60_000, spec));
+    expect(endReached(p, T0 + 70_000, spec)).toBeUndefined(); // once
+    expect(untilEndMs(p, T0 + 70_000, spec)).toBeUndefined(); // no busy waiting after it
+    expect(nextAction(p, T0 + 70_000, spec)).toEqual({ kind: 'cancelled', reason: p.cancelled!.reason });
+    expect(untilEndMs(newProgress(10, specOf(10), T0), T0, specOf(10))).toBeUndefined();
+  });
+
+  it('endAt must come after startAt; endBehaviour needs endAt', () => {
+    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], startAt: at(T0), endAt: at(T0) }).error?.issues[0]?.message).toBe(`endAt (${at(T0)}) must be after startAt (${at(T0)})`);
+    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], endBehaviour: 'cancel-in-flight' }).error?.issues[0]?.message).toBe('endBehaviour needs endAt, the time it applies at');
   });
 });

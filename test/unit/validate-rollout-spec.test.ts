@@ -19,6 +19,8 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     // Rate ramps and thresholds per outcome come through as zod gives them.
     const shaped = RolloutSpec.parse({ ...minimal, ratePerMinute: 60, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 600 }, abort: { byOutcome: { timedOut: 0.2, rejected: 0 } } });
     expect(validateRolloutSpec(shaped)).toEqual({ ok: true, value: shaped });
+    const scheduled = RolloutSpec.parse({ ...minimal, startAt: '2026-12-24T22:00:00+01:00', endAt: '2026-12-24T23:00:00.5+01:00', endBehaviour: 'cancel-in-flight' });
+    expect(validateRolloutSpec(scheduled)).toEqual({ ok: true, value: scheduled });
   });
 
   it.each([
@@ -37,6 +39,9 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     ['an outcome threshold above 1', { ...minimal, abort: { byOutcome: { rejected: 2 } } }, /^abort.byOutcome.rejected must be a number from 0 to 1/],
     ['a rate ramp without a rate', { ...minimal, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp needs ratePerMinute/],
     ['a rate ramp below its start', { ...minimal, ratePerMinute: 200, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp.maxPerMinute \(100\) is below/],
+    ['a start time without an offset', { ...minimal, startAt: '2026-12-24T22:00:00' }, /^startAt must be an ISO 8601 time with an offset/],
+    ['an end before the start', { ...minimal, startAt: '2026-12-24T22:00:00Z', endAt: '2026-12-24T21:00:00Z' }, /^endAt \(2026-12-24T21:00:00Z\) must be after startAt/],
+    ['an end behaviour without an end', { ...minimal, endBehaviour: 'cancel-in-flight' }, /^endBehaviour needs endAt/],
     ['a rate ramp factor of 1', { ...minimal, ratePerMinute: 60, rateRamp: { factor: 1, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp.factor must be a number above 1/],
   ])('refuses %s with a reason, as zod does', (_kind, spec, reason) => {
     const r = validateRolloutSpec(spec);
