@@ -71,7 +71,7 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
 
   /** Wake-up signals on their way: the entity continues as new only once they are all sent. */
   let wakesInFlight = 0;
-  const wake = (commandIds: string[], presence: DevicePresence) => {
+  const wakeCommands = (commandIds: string[], presence: DevicePresence) => {
     for (const commandId of commandIds) {
       wakesInFlight++;
       getExternalWorkflowHandle(commandWorkflowId(commandId))
@@ -109,7 +109,7 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     if (applied.stale || !watchers?.length) return;
     forgetExpiredWatchers();
     const presence = wakeFor(record, applied.events, checked.report.asked === true);
-    if (presence) wake(watchers.map((w) => w.commandId), presence);
+    if (presence) wakeCommands(watchers.map((w) => w.commandId), presence);
   });
   setHandler(deviceWatchSignal, (raw) => {
     const checked = checkWatchRequest(raw);
@@ -127,7 +127,7 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     if (outcome !== 'unchanged') setCurrentDetails(describeDevice(snapshot()));
     if (checked.request.kind === 'watch' && outcome !== 'unchanged') {
       const news = newsFor(record, checked.request.since);
-      if (news) wake([checked.request.commandId], news);
+      if (news) wakeCommands([checked.request.commandId], news);
     }
   });
   setHandler(deviceQueueSignal, (raw) => {
