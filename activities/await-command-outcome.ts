@@ -3,6 +3,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { commandWorkflowId, type CommandSnapshot } from '../protocol/command-contract';
 import type { CommandState } from '../protocol/command-state';
 import type { RolloutActivities } from '../protocol/rollout-contract';
+import { maintenanceWindowActivities } from './maintenance-window';
 
 /**
  * For a repeated rollout: the command for this device already exists (from an earlier run),
@@ -10,6 +11,7 @@ import type { RolloutActivities } from '../protocol/rollout-contract';
  */
 export function createRolloutActivities(client: Client): RolloutActivities {
   return {
+    ...maintenanceWindowActivities,
     async awaitCommandOutcome(commandId: string): Promise<CommandState> {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 10_000);

@@ -69,4 +69,9 @@ export interface RolloutActivities {
    * repeated rollout): the device is not sent the command again, its earlier outcome counts.
    */
   awaitCommandOutcome(commandId: string): Promise<CommandState>;
+  /**
+   * The maintenance window open at `atMs`, or the next one (protocol/maintenance-window.ts), or
+   * why there is none. An activity: time-zone rules are not workflow code.
+   */
+  maintenanceWindow(input: { window: NonNullable<RolloutSpec['window']>; atMs: number }): Promise<{ opensAtMs: number; closesAtMs: number } | { invalid: string }>;
 }

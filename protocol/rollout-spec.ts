@@ -4,7 +4,8 @@ import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIM
 import { jsonTextDepth } from './json-depth';
 import { jsonByteLength } from './json-size';
 import { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_WAVES } from './validate-rollout-spec';
-import { ROLLOUT_ID_PATTERN } from './id-patterns';
+import { ROLLOUT_ID_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
+import { MAX_WINDOW_MS, MIN_WINDOW_MS, windowAt } from './maintenance-window';
 import { CommandName, DeviceId } from './ids';
 
 /**
@@ -165,6 +166,18 @@ export const RolloutSpec = z
     startAt: z.iso.datetime({ offset: true, error: 'startAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T22:00:00+01:00 or 2026-12-24T21:00:00Z' }).optional(),
     endAt: z.iso.datetime({ offset: true, error: 'endAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T23:00:00+01:00 or 2026-12-24T22:00:00Z' }).optional(),
     endBehaviour: z.enum(['stop-starting', 'cancel-in-flight']).optional(),
+    /**
+     * A recurring maintenance window (protocol/maintenance-window.ts): commands start only while
+     * it is open; those already started finish whenever they do. E.g. every night at 02:00 in
+     * Berlin for 3 hours: `{cron: '0 2 * * *', durationMs: 10800000, timeZone: 'Europe/Berlin'}`.
+     */
+    window: z
+      .strictObject({
+        cron: z.string().min(1).max(100),
+        durationMs: z.int().min(MIN_WINDOW_MS).max(MAX_WINDOW_MS),
+        timeZone: z.string().regex(TIME_ZONE_PATTERN, 'window.timeZone must be an IANA time zone such as Europe/Berlin'),
+      })
+      .optional(),
     /** With `ratePerMinute` as the starting rate: speed up as devices succeed. */
     rateRamp: RateRamp.optional(),
     abort: AbortRule.prefault({}),
@@ -185,6 +198,10 @@ export const RolloutSpec = z
     adaptive: z.boolean().default(true),
   })
   .superRefine((s, ctx) => {
+    if (s.window) {
+      const checked = windowAt(s.window, 0);
+      if (!checked.ok) ctx.addIssue({ code: 'custom', path: ['window'], message: checked.reason });
+    }
     if (s.startAt && s.endAt && Date.parse(s.endAt) <= Date.parse(s.startAt)) {
       ctx.addIssue({ code: 'custom', path: ['endAt'], message: `endAt (${s.endAt}) must be after startAt (${s.startAt})` });
     }

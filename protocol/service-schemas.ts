@@ -206,6 +206,8 @@ export const ROLLOUT_STATES = [
   'wait-in-flight',
   'wait-rate',
   'wait-start',
+  'find-window',
+  'wait-window',
   'soak',
   'await-approval',
   'advance-wave',
@@ -234,7 +236,7 @@ export const RolloutStatusSchema = z.object({
   targets: Count,
   state: z
     .enum(ROLLOUT_STATES)
-    .describe('Running: start-more, advance-wave, wait-in-flight, wait-rate, soak. Scheduled: wait-start (before spec.startAt). Waiting for people: await-approval, paused. Final: done, aborted, cancelled.'),
+    .describe('Running: start-more, advance-wave, wait-in-flight, wait-rate, soak. Scheduled: wait-start (before spec.startAt), find-window and wait-window (spec.window). Waiting for people: await-approval, paused. Final: done, aborted, cancelled.'),
   currentWave: z.string().optional().describe('Name of the current wave (canary, wave-1, ...); absent when there is none.'),
   waves: z.array(
     z.object({

@@ -8,7 +8,7 @@
  * started before they existed have none and must replay as they ran (without them).
  */
 import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
-import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from './id-patterns';
+import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
 import type { RolloutSpec, WaveSize } from './rollout-spec';
 import { checkCommandOptions, checkOrdering, checkParams, shown, type Validated } from './validate-command-request';
 
@@ -84,6 +84,20 @@ function checkSchedule(s: Obj): Validated<Pick<RolloutSpec, 'startAt' | 'endAt' 
   return { ok: true, value: { ...(startAt ? { startAt } : {}), ...(endAt ? { endAt } : {}), ...(endBehaviour ? { endBehaviour } : {}) } };
 }
 
+/**
+ * The window's shape only: whether its cron expression and time zone mean anything is checked
+ * where windows are computed (an activity: time-zone rules are not workflow code).
+ */
+function checkWindowShape(v: unknown): Validated<RolloutSpec['window']> {
+  if (v === undefined) return { ok: true, value: undefined };
+  if (!isObject(v) || Object.keys(v).some((k) => !['cron', 'durationMs', 'timeZone'].includes(k))) return { ok: false, reason: `window must be {cron, durationMs, timeZone}, got ${shown(v)}` };
+  if (typeof v.cron !== 'string' || v.cron.length < 1 || v.cron.length > 100) return { ok: false, reason: `window.cron must be a cron expression (5 fields, or 6 with seconds), got ${shown(v.cron)}` };
+  const duration = int('window.durationMs', v.durationMs, 1_000, 7 * 24 * 3_600_000, -1);
+  if (!duration.ok || duration.value < 0) return { ok: false, reason: `window.durationMs must be a whole number from 1000 to 604800000, got ${shown(v.durationMs)}` };
+  if (typeof v.timeZone !== 'string' || !TIME_ZONE_PATTERN.test(v.timeZone)) return { ok: false, reason: `window.timeZone must be an IANA time zone such as Europe/Berlin, got ${shown(v.timeZone)}` };
+  return { ok: true, value: { cron: v.cron, durationMs: duration.value, timeZone: v.timeZone } };
+}
+
 /** Checks a rollout spec and fills in defaults; the first problem is the reason. */
 export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!isObject(input)) return { ok: false, reason: `the spec must be a JSON object, got ${shown(input)}` };
@@ -152,6 +166,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!rateRamp.ok) return rateRamp;
   const schedule = checkSchedule(s);
   if (!schedule.ok) return schedule;
+  const window = checkWindowShape(s.window);
+  if (!window.ok) return window;
   if (s.rampUp !== undefined && typeof s.rampUp !== 'boolean') return { ok: false, reason: `rampUp must be true or false, got ${shown(s.rampUp)}` };
   if (s.adaptive !== undefined && typeof s.adaptive !== 'boolean') return { ok: false, reason: `adaptive must be true or false, got ${shown(s.adaptive)}` };
   const spec: RolloutSpec = {
@@ -170,6 +186,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     ...(s.ratePerMinute !== undefined ? { ratePerMinute: s.ratePerMinute as number } : {}),
     ...(rateRamp.value ? { rateRamp: rateRamp.value } : {}),
     ...schedule.value,
+    ...(window.value ? { window: window.value } : {}),
     abort: {
       failureShare: (a.failureShare as number | undefined) ?? 0.1,
       minFinished: minFinished.value,

@@ -230,6 +230,8 @@ export interface RolloutProgress {
   aborted?: { reason: string };
   cancelled?: { reason: string };
   rate: RateState;
+  /** RolloutSpec.window: the window open now or the next one, as the activity computed it. */
+  window?: { opensAtMs: number; closesAtMs: number };
 }
 
 /** `rampUp` is optional: rollouts started before it existed run without it (replay). */
@@ -239,6 +241,7 @@ export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 
   rateRamp?: RolloutSpec['rateRamp'];
   startAt?: string;
   endAt?: string;
+  window?: RolloutSpec['window'];
 };
 
 /** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
@@ -320,6 +323,7 @@ export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutL
   if (p.paused || p.aborted || p.cancelled) return 0;
   const wave = p.waves[p.current];
   if (!wave) return 0;
+  if (spec.window && !(p.window && p.window.opensAtMs <= nowMs && nowMs < p.window.closesAtMs)) return 0;
   let n = Math.min(wave.counts.pending, Math.max(0, inFlightLimit(wave, spec, p.adaptive) - p.inFlight.length));
   const rate = currentRatePerMinute(p, spec);
   if (rate) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, rate).tokens + EPSILON));
@@ -429,6 +433,8 @@ export type NextAction =
   | { kind: 'wait-in-flight' }
   | { kind: 'wait-rate'; untilMs: number }
   | { kind: 'wait-start'; untilMs: number }
+  | { kind: 'find-window' }
+  | { kind: 'wait-window'; untilMs: number }
   | { kind: 'soak'; untilMs: number }
   | { kind: 'await-approval'; wave: number }
   | { kind: 'advance-wave' }
@@ -446,6 +452,9 @@ export type NextAction =
  *     before startAt         → wait-start {untilMs}  (a timer; RolloutSpec.startAt)
  *  3. paused                 → paused (wait for resume/cancel; in-flight commands go on)
  *  4. current wave has pending devices:
+ *       with a maintenance window (RolloutSpec.window):
+ *         none known, or it closed → find-window       (an activity computes it; recordWindow)
+ *         not open yet           → wait-window {untilMs} (a timer; in-flight ones finish meanwhile)
  *       allowedToStart > 0   → start-more {count}   (then recordStarted)
  *       concurrency is full  → wait-in-flight        (until recordFinished; while a
  *                              wave ramps up, its limit is below the concurrency)
@@ -468,6 +477,10 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   if (startAtMs !== undefined && nowMs < startAtMs) return { kind: 'wait-start', untilMs: startAtMs };
   if (p.paused) return { kind: 'paused', reason: p.paused.reason };
   if (wave.counts.pending > 0) {
+    if (spec.window) {
+      if (!p.window || nowMs >= p.window.closesAtMs) return { kind: 'find-window' };
+      if (nowMs < p.window.opensAtMs) return { kind: 'wait-window', untilMs: p.window.opensAtMs };
+    }
     const count = allowedToStart(p, nowMs, spec);
     if (count > 0) return { kind: 'start-more', count };
     const rate = currentRatePerMinute(p, spec);
@@ -497,6 +510,16 @@ export function endReached(p: RolloutProgress, nowMs: number, spec: RolloutLimit
 export function untilEndMs(p: RolloutProgress, nowMs: number, spec: Pick<RolloutLimits, 'endAt'>): number | undefined {
   if (!spec.endAt || p.cancelled || p.aborted) return undefined;
   return Math.max(1, Date.parse(spec.endAt) - nowMs);
+}
+
+/** The maintenance window the activity found (open now, or the next one). */
+export function recordWindow(p: RolloutProgress, window: { opensAtMs: number; closesAtMs: number }): RolloutProgress {
+  return { ...p, window };
+}
+
+/** Ends the rollout for a reason of its own (no window can be found): aborted, the in-flight commands finish. */
+export function abortRollout(p: RolloutProgress, reason: string): RolloutProgress {
+  return p.aborted ? p : { ...p, aborted: { reason } };
 }
 
 /** Moves to the next wave when nextAction says advance-wave; otherwise changes nothing. */

@@ -8,6 +8,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -37,6 +38,7 @@ import {
   advanceWave,
   approvalProblem,
   approve,
+  abortRollout,
   cancel,
   endReached,
   newProgress,
@@ -44,12 +46,19 @@ import {
   pause,
   recordFinished,
   recordStarted,
+  recordWindow,
   resume,
   untilEndMs,
   rolloutCommandId,
   rolloutStatus,
   type RolloutProgress,
 } from './rollout-plan';
+
+/** Maintenance windows: a pure computation, so a local activity, retried briefly. */
+const { maintenanceWindow } = proxyLocalActivities<RolloutActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+});
 
 const { awaitCommandOutcome } = proxyActivities<RolloutActivities>({
   startToCloseTimeout: '1 day',
@@ -236,8 +245,14 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
         case 'advance-wave':
           changed(advanceWave(progress, Date.now(), spec));
           break;
+        case 'find-window': {
+          const found = await maintenanceWindow({ window: spec.window!, atMs: Date.now() });
+          changed('invalid' in found ? abortRollout(progress, `invalid rollout: ${found.invalid}`) : recordWindow(progress, found));
+          break;
+        }
         case 'wait-rate':
         case 'wait-start':
+        case 'wait-window':
         case 'soak':
           await untilChanged(action.untilMs - Date.now());
           break;

@@ -43,6 +43,16 @@ export function readTargetsFile(file: string): string[] {
     .filter(Boolean);
 }
 
+/** `--window` with `--window-duration` (and `--window-tz`, default UTC), or none of them. */
+function windowOf(opts: { window?: string; windowDuration?: number; windowTz?: string }): { window?: RolloutSpecInput['window'] } {
+  if (opts.window === undefined) {
+    if (opts.windowDuration !== undefined || opts.windowTz !== undefined) throw new UsageError('--window-duration and --window-tz go with --window <cron>');
+    return {};
+  }
+  if (opts.windowDuration === undefined) throw new UsageError('--window needs --window-duration, how long each window stays open (e.g. 3h)');
+  return { window: { cron: opts.window, durationMs: opts.windowDuration, timeZone: opts.windowTz ?? 'UTC' } };
+}
+
 /** `--rate-factor`, `--rate-every`, `--rate-max`: all three, with --rate, or none. */
 function rateRampOf(opts: { rate?: number; rateFactor?: number; rateEvery?: number; rateMax?: number }): { rateRamp?: RolloutSpecInput['rateRamp'] } {
   const given = [opts.rateFactor, opts.rateEvery, opts.rateMax].filter((v) => v !== undefined).length;
@@ -69,6 +79,9 @@ export function rolloutCommand(): Command {
     .addOption(new Option('--start-at <time>', 'start no command before this ISO time, e.g. 2026-12-24T22:00:00+01:00'))
     .addOption(new Option('--end-at <time>', 'stop starting commands at this ISO time (those in flight finish)'))
     .option('--end-cancels-in-flight', 'with --end-at: also cancel the commands in flight then (each device is asked to stop)')
+    .addOption(new Option('--window <cron>', "start commands only in a recurring maintenance window opening at these times, e.g. '0 2 * * *' (with --window-duration, --window-tz)"))
+    .addOption(new Option('--window-duration <duration>', 'how long each window stays open, e.g. 3h').argParser(parseDuration))
+    .addOption(new Option('--window-tz <zone>', 'the IANA time zone of --window, e.g. Europe/Berlin (default UTC)'))
     .addOption(new Option('--rate-factor <f>', 'with --rate: multiply the rate by this after each --rate-every succeeded devices, e.g. 2').argParser(parseFactor))
     .addOption(new Option('--rate-every <n>', 'with --rate-factor: succeeded devices per step up').argParser(parsePositiveInt))
     .addOption(new Option('--rate-max <n/min>', 'with --rate-factor: the highest rate, e.g. 6000/min').argParser(asArg(parseRatePerMinute)))
@@ -120,6 +133,7 @@ export function rolloutCommand(): Command {
         ...(opts.startAt ? { startAt: opts.startAt } : {}),
         ...(opts.endAt ? { endAt: opts.endAt } : {}),
         ...(opts.endCancelsInFlight ? { endBehaviour: 'cancel-in-flight' as const } : {}),
+        ...windowOf(opts),
       };
       if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
       const check = RolloutSpec.safeParse(input);

@@ -123,4 +123,20 @@ describe('rollout rate ramps, abort thresholds per outcome and schedules', () =>
     expect(final.cancelReason).toBe(`end time ${endAt} reached: no new commands were started, commands in flight were left to finish`);
     expect(final.overall).toMatchObject({ succeeded: 2, pending: 4, inFlight: 0 });
   });
+
+  test('a maintenance window: nothing starts before it opens; then the devices get the command within it', async () => {
+    const sim = await fleet(4);
+    // A window once a minute, at a second at least 8 s from now, open for 30 s (6 fields: seconds first).
+    const opensAt = new Date(Math.ceil((Date.now() + 8_000) / 1000) * 1000);
+    const window = { cron: `${opensAt.getUTCSeconds()} * * * * *`, durationMs: 30_000, timeZone: 'UTC' };
+    const rolloutId = `window-${h.id}`;
+    const handle = await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 4 }, waves: [{ percent: 100 }], window });
+    await eventually(() => handle.status(), (s) => s.state === 'wait-window', 7_000);
+    expect((await handle.status()).overall.pending).toBe(4);
+    const final = await handle.result();
+    expect(final).toMatchObject({ state: 'done', overall: { succeeded: 4 } });
+    const rows = await reportOf(rolloutId, (r) => r.length === 4 && r.every((x) => x.startedAt));
+    // The rollout decides to start a command only inside the window: no command exists before it opened.
+    for (const r of rows) expect(Date.parse(r.startedAt!)).toBeGreaterThanOrEqual(opensAt.getTime());
+  });
 });

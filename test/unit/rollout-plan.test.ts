@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { CommandState } from '../../protocol/command-state';
 import { COMMAND_ID_PATTERN } from '../../protocol/ids';
 import { AbortRule, RolloutSpec, type RolloutSpecInput, type WaveSize } from '../../protocol/rollout-spec';
+import { windowAt } from '../../protocol/maintenance-window';
 import {
   advanceWave,
   allowedToStart,
@@ -22,6 +23,7 @@ import {
   rateCapacity,
   recordFinished,
   recordStarted,
+  recordWindow,
   resume,
   rolloutCommandId,
   rolloutStatus,
@@ -315,6 +317,20 @@ function drive(
         break;
       case 'paused':
         p = resume(p);
+        break;
+      case 'wait-start':
+        finishUntil(a.untilMs);
+        break;
+      case 'find-window': {
+        // What the workflow's activity does.
+        const w = windowAt(spec.window!, now);
+        if (!w.ok) throw new Error(w.reason);
+        p = recordWindow(p, w.value);
+        log.push(`window ${new Date(w.value.opensAtMs).toISOString()}`);
+        break;
+      }
+      case 'wait-window':
+        finishUntil(a.untilMs);
         break;
       default:
         return { p, now, starts, log, final: a };
@@ -723,5 +739,40 @@ describe('schedule: startAt and endAt', () => {
   it('endAt must come after startAt; endBehaviour needs endAt', () => {
     expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], startAt: at(T0), endAt: at(T0) }).error?.issues[0]?.message).toBe(`endAt (${at(T0)}) must be after startAt (${at(T0)})`);
     expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], endBehaviour: 'cancel-in-flight' }).error?.issues[0]?.message).toBe('endBehaviour needs endAt, the time it applies at');
+  });
+});
+
+describe('maintenance windows (RolloutSpec.window)', () => {
+  // T0 is 2026-02-02T02:40:00Z. Every day 03:00 to 03:10 in Berlin (CET, UTC+1): 02:00Z to 02:10Z.
+  const nightly = { cron: '0 3 * * *', durationMs: 10 * 60_000, timeZone: 'Europe/Berlin' };
+
+  it('starts nothing outside the window: finds it, waits for it, runs in it, waits for the next one', () => {
+    const spec = specOf(30, { canary: { count: 30 }, waves: [{ percent: 100 }], concurrency: 1, rampUp: false, window: nightly });
+    const r = drive(spec, () => 'Succeeded', { durationOf: () => 60_000 });
+    expect(r.final).toEqual({ kind: 'done' });
+    // 10 one-minute commands per 10-minute window, one at a time: three nights.
+    expect(r.log.filter((l) => l.startsWith('window'))).toEqual(['window 2026-02-03T02:00:00.000Z', 'window 2026-02-04T02:00:00.000Z', 'window 2026-02-05T02:00:00.000Z']);
+    for (const t of r.starts) {
+      const w = windowAt(nightly, t);
+      expect(w.ok && w.value.opensAtMs <= t && t < w.value.closesAtMs).toBe(true);
+    }
+  });
+
+  it('property: no command ever starts outside a window, whatever the cron, duration and time zone', () => {
+    const crons = ['0 3 * * *', '*/20 * * * *', '30 2 * * 1-5', '0 22 * * 0,6', '15 1 * * *'];
+    const zones = ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'UTC', 'Australia/Lord_Howe'];
+    fc.assert(
+      fc.property(fc.constantFrom(...crons), fc.constantFrom(...zones), fc.integer({ min: 1, max: 180 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 20 }), (cron, timeZone, minutes, n, concurrency) => {
+        const window = { cron, durationMs: minutes * 60_000, timeZone };
+        const spec = specOf(n, { canary: { count: n }, waves: [{ percent: 100 }], concurrency, rampUp: false, window });
+        const r = drive(spec, () => 'Succeeded', { durationOf: (i) => 10_000 + (i % 7) * 30_000 });
+        expect(r.final.kind).toBe('done');
+        for (const t of r.starts) {
+          const w = windowAt(window, t);
+          if (!(w.ok && w.value.opensAtMs <= t && t < w.value.closesAtMs)) throw new Error(`a start at ${new Date(t).toISOString()} outside ${cron} (${minutes} min, ${timeZone})`);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

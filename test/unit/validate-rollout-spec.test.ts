@@ -21,6 +21,8 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     expect(validateRolloutSpec(shaped)).toEqual({ ok: true, value: shaped });
     const scheduled = RolloutSpec.parse({ ...minimal, startAt: '2026-12-24T22:00:00+01:00', endAt: '2026-12-24T23:00:00.5+01:00', endBehaviour: 'cancel-in-flight' });
     expect(validateRolloutSpec(scheduled)).toEqual({ ok: true, value: scheduled });
+    const windowed = RolloutSpec.parse({ ...minimal, window: { cron: '0 2 * * 1-5', durationMs: 10_800_000, timeZone: 'Europe/Berlin' } });
+    expect(validateRolloutSpec(windowed)).toEqual({ ok: true, value: windowed });
   });
 
   it.each([
@@ -42,6 +44,9 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     ['a start time without an offset', { ...minimal, startAt: '2026-12-24T22:00:00' }, /^startAt must be an ISO 8601 time with an offset/],
     ['an end before the start', { ...minimal, startAt: '2026-12-24T22:00:00Z', endAt: '2026-12-24T21:00:00Z' }, /^endAt \(2026-12-24T21:00:00Z\) must be after startAt/],
     ['an end behaviour without an end', { ...minimal, endBehaviour: 'cancel-in-flight' }, /^endBehaviour needs endAt/],
+    ['a window with an unknown field', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'UTC', tz: 'x' } }, /^window must be \{cron, durationMs, timeZone\}/],
+    ['a window of no time', { ...minimal, window: { cron: '0 2 * * *', durationMs: 0, timeZone: 'UTC' } }, /^window.durationMs must be a whole number from 1000/],
+    ['a window in no time zone', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'Berlin time' } }, /^window.timeZone must be an IANA time zone/],
     ['a rate ramp factor of 1', { ...minimal, ratePerMinute: 60, rateRamp: { factor: 1, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp.factor must be a number above 1/],
   ])('refuses %s with a reason, as zod does', (_kind, spec, reason) => {
     const r = validateRolloutSpec(spec);
