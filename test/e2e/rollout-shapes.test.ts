@@ -16,7 +16,15 @@ describe('rollout rate ramps, abort thresholds per outcome and schedules', () =>
   const fleet = fleets.start;
   beforeAll(async () => {
     await h.start();
-    rollouts = new RolloutClient(h.client.temporal, h.taskQueue);
+    const client = new RolloutClient(h.client.temporal, h.taskQueue);
+    // Rollouts are replayed at the end like commands (Harness.stop), and recorded with RECORD_HISTORIES.
+    rollouts = Object.assign(Object.create(client) as RolloutClient, {
+      start: async (spec: Parameters<RolloutClient['start']>[0]) => {
+        const r = await client.start(spec);
+        if (!h.started.includes(r.workflowId)) h.started.push(r.workflowId);
+        return r;
+      },
+    });
   });
   afterAll(async () => {
     await fleets.stopAll();
