@@ -12,8 +12,11 @@ const root = path.join(__dirname, '..');
 const out = path.join(root, 'dist', 'client-package');
 const repo = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
 
-/** What the built files require at run time (protocol/ defines its signals with @temporalio/workflow). */
-const RUNTIME_DEPENDENCIES = ['@temporalio/client', '@temporalio/common', '@temporalio/workflow', 'zod'];
+/**
+ * What the built files require at run time (protocol/ defines its signals with
+ * @temporalio/workflow; rollout specs check maintenance windows with croner).
+ */
+const RUNTIME_DEPENDENCIES = ['@temporalio/client', '@temporalio/common', '@temporalio/workflow', 'croner', 'zod'];
 
 export function packClient(): string {
   rmSync(out, { recursive: true, force: true });
