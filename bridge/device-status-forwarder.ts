@@ -149,6 +149,17 @@ export class DeviceStatusForwarder {
     await Promise.all(inFlight);
   }
 
+  /**
+   * A report that failed, and a newer one of the same device waits: the newer one says what it
+   * said, and is given its request for pending commands, if any. False when none waits.
+   */
+  private handOverToNewer(report: DeviceStatusReport): boolean {
+    const newer = this.pending.get(report.deviceId);
+    if (!newer) return false;
+    if (report.asked && !newer.asked) this.pending.set(report.deviceId, { ...newer, asked: true });
+    return true;
+  }
+
   private async forward(report: DeviceStatusReport): Promise<void> {
     try {
       await this.temporal.workflow.signalWithStart(DEVICE_WORKFLOW_TYPE, {
@@ -165,16 +176,10 @@ export class DeviceStatusForwarder {
       const transient = classifyTemporalError(err) === 'transient';
       this.counters.add(transient ? 'device-status:retry' : 'device-status:refused');
       this.logger.warn({ deviceId: report.deviceId, err: describeTemporalError(err) }, transient ? 'could not forward a device status; trying again' : 'Temporal refused a device status');
-      // Again later, unless a newer report came meanwhile (it carries what this one said,
-      // and is given this one's request for pending commands).
-      const newer = () => this.pending.get(report.deviceId);
-      if (transient && !this.stopped && report.asked && newer()) this.pending.set(report.deviceId, { ...newer()!, asked: true });
-      if (transient && !this.stopped && !newer()) {
-        await new Promise((r) => setTimeout(r, 1000));
-        const later = newer();
-        if (!this.stopped && later && report.asked && !later.asked) this.pending.set(report.deviceId, { ...later, asked: true });
-        if (!this.stopped && !later && !this.backfill.has(report.deviceId)) this.pending.set(report.deviceId, report);
-      }
+      // Again later, unless a newer report came meanwhile (it carries what this one said).
+      if (!transient || this.stopped || this.handOverToNewer(report)) return;
+      await new Promise((r) => setTimeout(r, 1000));
+      if (!this.stopped && !this.handOverToNewer(report) && !this.backfill.has(report.deviceId)) this.pending.set(report.deviceId, report);
     }
   }
 }

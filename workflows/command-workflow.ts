@@ -192,6 +192,11 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   const publishCommand = lean ? publishAsLocalActivity : publishAsActivity;
   const expiresAtMs = Date.parse(request.expiresAt);
   /**
+   * Past this the command has ended whatever happened (expiry, result timeout, the graces): how
+   * long the device entity keeps its turn or its wake-ups if it never gives them back.
+   */
+  const entityHoldUntilMs = expiresAtMs + EXPIRY_GRACE_MS + options.resultTimeoutMs + DELIVERY_GRACE_MS + TURN_HOLD_MARGIN_MS;
+  /**
    * While a device is offline, ask again this often whether it is back: a safety net for a
    * presence signal that never came (the bridge was down when the device returned).
    */
@@ -386,7 +391,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         name: request.name,
         priority,
         enqueuedAt: now(),
-        holdUntilMs: expiresAtMs + EXPIRY_GRACE_MS + options.resultTimeoutMs + DELIVERY_GRACE_MS + TURN_HOLD_MARGIN_MS,
+        holdUntilMs: entityHoldUntilMs,
       },
     });
     if (!turnGiven && !(await condition(() => turnGiven, Math.max(untilExpiry(), 1)))) return false;
@@ -480,7 +485,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
           kind: 'watch',
           commandId: request.commandId,
           since: new Date(knownAt || Date.now()).toISOString(),
-          untilMs: expiresAtMs + EXPIRY_GRACE_MS + options.resultTimeoutMs + DELIVERY_GRACE_MS + TURN_HOLD_MARGIN_MS,
+          untilMs: entityHoldUntilMs,
         },
       });
       watching = true;
