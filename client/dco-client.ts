@@ -21,6 +21,7 @@ import type { commandWorkflow } from '../workflows/command-workflow';
 import { generateCommandId, resolveExpiresAt, SendRequest, type SendRequestInput } from './send-request';
 import { REQUEST_DIGEST_MEMO, requestDigest } from './request-digest';
 import { RolloutClient } from './rollout-client';
+import { TemplateClient } from './template-client';
 
 import { CommandConflictError, InvalidRequestError } from './errors';
 
@@ -103,11 +104,14 @@ export class DcoClient {
   private readonly taskQueue: string;
   /** Fleet-wide rollouts on the same connection, namespace and task queue. */
   readonly rollouts: RolloutClient;
+  /** Named, versioned rollout definitions (`rollouts.start(await templates.rolloutSpec(...))`). */
+  readonly templates: TemplateClient;
 
   constructor(options: DcoClientOptions) {
     this.temporal = new Client({ connection: options.connection, namespace: options.namespace ?? 'default', plugins: options.plugins });
     this.taskQueue = options.taskQueue ?? COMMAND_TASK_QUEUE;
     this.rollouts = new RolloutClient(this.temporal, this.taskQueue);
+    this.templates = new TemplateClient(this.temporal, this.taskQueue);
   }
 
   /**

@@ -6,6 +6,9 @@
 export { DcoClient, CommandHandle, type DcoClientOptions } from './dco-client';
 export { CommandConflictError, InvalidRequestError } from './errors';
 export { RolloutClient, RolloutHandle, ApprovalRefusedError, NothingToRetryError, RolloutStillRunningError, isFinal } from './rollout-client';
+export { TemplateClient, TemplateNotFoundError, type TemplateSummary } from './template-client';
+export type { RolloutTemplate, TemplateRun } from '../protocol/rollout-template';
+export type { TemplateVersion, TemplateView } from '../protocol/template-contract';
 export { REPORT_STATES, type ReportState, type RolloutReportRow } from './rollout-report';
 export type { SendRequestInput } from './send-request';
 export type { CommandSnapshot, HistoryEntry } from '../protocol/command-contract';

@@ -17,6 +17,9 @@ export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 
+/** A rollout template's name (`template-<name>` is its workflow ID): like a rolloutId. */
+export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
 /**
  * Reported device attributes (the status message's `attributes`): short, printable, no quotes,
  * so that a value can be a search attribute and sit inside a visibility query as it is.

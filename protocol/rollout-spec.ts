@@ -4,7 +4,7 @@ import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIM
 import { jsonTextDepth } from './json-depth';
 import { jsonByteLength } from './json-size';
 import { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_WAVES } from './validate-rollout-spec';
-import { ROLLOUT_ID_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
+import { ROLLOUT_ID_PATTERN, TEMPLATE_NAME_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
 import { MAX_WINDOW_MS, MIN_WINDOW_MS, windowAt } from './maintenance-window';
 import { CommandName, DeviceId } from './ids';
 
@@ -125,7 +125,19 @@ export const RolloutTargets = z
     });
   });
 
-export const RolloutSpec = z
+/**
+ * Which template (`dco template`) a rollout was made from, and its version: recorded in the
+ * rollout's spec, so its history says what it was made of. Informational: the rollout runs
+ * its own spec, whatever happens to the template afterwards.
+ */
+export const TemplateRef = z.strictObject({
+  name: z.string().regex(TEMPLATE_NAME_PATTERN, 'a template name is 1-63 characters of A-Z a-z 0-9 _ -, starting with a letter or digit'),
+  version: z.int().min(1),
+});
+export type TemplateRef = z.infer<typeof TemplateRef>;
+
+/** The fields of a rollout spec, before the checks that span several of them (RolloutSpec). Templates pick theirs from here. */
+export const RolloutSpecFields = z
   .object({
     rolloutId: RolloutId,
     name: CommandName,
@@ -196,7 +208,10 @@ export const RolloutSpec = z
      * into ack timeouts and re-publishes.
      */
     adaptive: z.boolean().default(true),
-  })
+    template: TemplateRef.optional(),
+  });
+
+export const RolloutSpec = RolloutSpecFields
   .superRefine((s, ctx) => {
     if (s.window) {
       const checked = windowAt(s.window, 0);

@@ -8,7 +8,7 @@
  * started before they existed have none and must replay as they ran (without them).
  */
 import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
-import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
+import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN, TEMPLATE_NAME_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
 import type { RolloutSpec, WaveSize } from './rollout-spec';
 import { checkCommandOptions, checkOrdering, checkParams, shown, type Validated } from './validate-command-request';
 
@@ -98,6 +98,15 @@ function checkWindowShape(v: unknown): Validated<RolloutSpec['window']> {
   return { ok: true, value: { cron: v.cron, durationMs: duration.value, timeZone: v.timeZone } };
 }
 
+/** `template`: which template the rollout was made from (informational), or none. */
+function checkTemplateRef(v: unknown): Validated<{ name: string; version: number } | undefined> {
+  if (v === undefined) return { ok: true, value: undefined };
+  if (!isObject(v) || Object.keys(v).some((k) => k !== 'name' && k !== 'version') || typeof v.name !== 'string' || !TEMPLATE_NAME_PATTERN.test(v.name) || !Number.isInteger(v.version) || (v.version as number) < 1) {
+    return { ok: false, reason: `template must be {name, version} (a template name and a version from 1), got ${shown(v)}` };
+  }
+  return { ok: true, value: { name: v.name, version: v.version as number } };
+}
+
 /** Checks a rollout spec and fills in defaults; the first problem is the reason. */
 export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!isObject(input)) return { ok: false, reason: `the spec must be a JSON object, got ${shown(input)}` };
@@ -170,6 +179,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!window.ok) return window;
   if (s.rampUp !== undefined && typeof s.rampUp !== 'boolean') return { ok: false, reason: `rampUp must be true or false, got ${shown(s.rampUp)}` };
   if (s.adaptive !== undefined && typeof s.adaptive !== 'boolean') return { ok: false, reason: `adaptive must be true or false, got ${shown(s.adaptive)}` };
+  const template = checkTemplateRef(s.template);
+  if (!template.ok) return template;
   const spec: RolloutSpec = {
     rolloutId: s.rolloutId,
     name: s.name,
@@ -196,6 +207,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     },
     ...(s.rampUp !== undefined ? { rampUp: s.rampUp } : {}),
     ...(s.adaptive !== undefined ? { adaptive: s.adaptive } : {}),
+    ...(template.value ? { template: template.value } : {}),
   } as RolloutSpec;
   return { ok: true, value: spec };
 }

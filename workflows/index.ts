@@ -3,3 +3,4 @@ export { commandWorkflow } from './command-workflow';
 export { rolloutWorkflow } from './rollout-workflow';
 export { lateAnswersWorkflow } from './late-answers-workflow';
 export { deviceWorkflow } from './device-workflow';
+export { rolloutTemplateWorkflow } from './rollout-template-workflow';

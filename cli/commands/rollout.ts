@@ -6,6 +6,8 @@ import { readRetainedStatuses } from '../../client/device-directory';
 import { devicesMatching } from '../../client/devices-matching';
 import { grpcCode } from '../../bridge/temporal-errors';
 import { InvalidRequestError } from '../../client/dco-client';
+import { TemplateClient, TemplateNotFoundError } from '../../client/template-client';
+import { TemplateName, type TemplateRun } from '../../protocol/rollout-template';
 import { ApprovalRefusedError, isFinal, RolloutClient, type RolloutHandle } from '../../client/rollout-client';
 import { connectClient } from '../../config/temporal-connect';
 import type { RolloutStatusView } from '../../protocol/rollout-contract';
@@ -61,11 +63,47 @@ function rateRampOf(opts: { rate?: number; rateFactor?: number; rateEvery?: numb
   return { rateRamp: { factor: opts.rateFactor!, everySucceeded: opts.rateEvery!, maxPerMinute: opts.rateMax! } };
 }
 
+/** The spec fields the flags give (no ID, targets, command or params): a whole spec without a template, overrides with one. */
+function specFlags(opts: Record<string, any>): NonNullable<TemplateRun['overrides']> {
+  const abort = {
+    ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}),
+    ...(opts.minFinished ? { minFinished: opts.minFinished } : {}),
+    ...(opts.abortOn ? { byOutcome: opts.abortOn } : {}),
+  };
+  return {
+    ...(opts.canary ? { canary: opts.canary } : {}),
+    ...(opts.waves ? { waves: opts.waves } : {}),
+    ...(opts.soak ? { soakMs: opts.soak } : {}),
+    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    ...(opts.serial ? { ordering: { mode: 'serial' as const, priority: opts.priority ?? 0 } } : {}),
+    ...(opts.rate ? { ratePerMinute: opts.rate } : {}),
+    ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
+    ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
+    ...(opts.rampUp === false ? { rampUp: false } : {}),
+    ...(opts.adaptive === false ? { adaptive: false } : {}),
+    ...(Object.keys(abort).length ? { abort } : {}),
+    ...rateRampOf(opts),
+    ...(opts.startAt ? { startAt: opts.startAt } : {}),
+    ...(opts.endAt ? { endAt: opts.endAt } : {}),
+    ...(opts.endCancelsInFlight ? { endBehaviour: 'cancel-in-flight' as const } : {}),
+    ...windowOf(opts),
+  };
+}
+
+/** `--template name` or `name@3`. */
+function parseTemplateOption(text: string): { name: string; version?: number } {
+  const m = /^([^@]+)(?:@(\d+))?$/.exec(text.trim());
+  const name = m ? TemplateName.safeParse(m[1]) : undefined;
+  if (!m || !name?.success || (m[2] !== undefined && Number(m[2]) < 1)) throw new InvalidArgumentError(`expected a template name, optionally with @version (firmware-update or firmware-update@3), got "${text}"`);
+  return { name: m[1]!, ...(m[2] !== undefined ? { version: Number(m[2]) } : {}) };
+}
+
 export function rolloutCommand(): Command {
   const rollout = new Command('rollout').description('run one command over a fleet, in waves');
   withConnectionOptions(rollout.command('start'))
     .description('start a rollout of <name> (the command) to the target devices')
-    .argument('<name>', 'command name, e.g. update-firmware')
+    .argument('[name]', 'command name, e.g. update-firmware (not with --template: the template names it)')
+    .addOption(new Option('--template <name[@version]>', 'make the rollout from this template (latest version, or @N); flags given here override its fields, --params merge over its params').argParser(parseTemplateOption))
     .option('--targets <file>', 'device IDs, one per line (or a JSON array)')
     .option('--all', 'every device known from presence (retained status)')
     .addOption(new Option('--where <query>', 'the devices whose entity matches this query, e.g. "DeviceFirmware = \'1.0.0\' AND DeviceTags = \'canary\'" (resolved once, at start)'))
@@ -96,11 +134,15 @@ export function rolloutCommand(): Command {
     .addOption(new Option('--priority <0-9>', 'with --serial: the commands\' priority in each device\'s queue (default 0)').argParser(parsePriority))
     .option('--wait', 'follow the rollout to its end: a progress bar per wave (or JSON lines with --json)')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, opts) => {
+    .action(async (name: string | undefined, opts) => {
       const settings = settingsFrom(opts, 'worker');
+      if (opts.template !== undefined && name !== undefined) throw new UsageError('give the command name or --template, not both: the template names its command');
+      if (opts.template === undefined && name === undefined) throw new UsageError('give the command name (e.g. `dco rollout start reboot --targets fleet.txt`) or --template NAME');
       if ([opts.targets, opts.all, opts.where].filter((o) => o !== undefined && o !== false).length !== 1) {
         throw new UsageError('give exactly one of --targets FILE, --all or --where QUERY');
       }
+      if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
+      const flags = specFlags(opts);
       let targets: string[];
       if (opts.targets) targets = readTargetsFile(opts.targets);
       else if (opts.where !== undefined) targets = await resolveWhere(settings, opts.where);
@@ -109,38 +151,24 @@ export function rolloutCommand(): Command {
         targets = [...statuses.keys()].sort();
         if (!targets.length) throw new UsageError('--all: no device has published a status yet');
       }
-      const input: RolloutSpecInput = {
-        rolloutId: opts.id ?? `${name.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now().toString(36)}`,
-        name,
-        targets,
-        ...(opts.params ? { params: opts.params } : {}),
-        ...(opts.canary ? { canary: opts.canary } : {}),
-        ...(opts.waves ? { waves: opts.waves } : {}),
-        ...(opts.soak ? { soakMs: opts.soak } : {}),
-        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-        ...(opts.serial ? { ordering: { mode: 'serial' as const, priority: opts.priority ?? 0 } } : {}),
-        ...(opts.rate ? { ratePerMinute: opts.rate } : {}),
-        ...(opts.ttl ? { ttlMs: opts.ttl } : {}),
-        ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
-        ...(opts.rampUp === false ? { rampUp: false } : {}),
-        ...(opts.adaptive === false ? { adaptive: false } : {}),
-        abort: {
-          ...(opts.abortAt !== undefined ? { failureShare: opts.abortAt } : {}),
-          ...(opts.minFinished ? { minFinished: opts.minFinished } : {}),
-          ...(opts.abortOn ? { byOutcome: opts.abortOn } : {}),
-        },
-        ...rateRampOf(opts),
-        ...(opts.startAt ? { startAt: opts.startAt } : {}),
-        ...(opts.endAt ? { endAt: opts.endAt } : {}),
-        ...(opts.endCancelsInFlight ? { endBehaviour: 'cancel-in-flight' as const } : {}),
-        ...windowOf(opts),
-      };
-      if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
-      const check = RolloutSpec.safeParse(input);
-      if (!check.success) throw new UsageError(z.prettifyError(check.error));
       const connection = await connectClient(settings);
       try {
-        const client = new RolloutClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+        const temporal = new Client({ connection, namespace: settings.namespace });
+        const defaultId = (base: string) => `${base.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now().toString(36)}`;
+        let input: RolloutSpecInput;
+        if (opts.template !== undefined) {
+          const ref = opts.template as { name: string; version?: number };
+          input = await new TemplateClient(temporal, settings.taskQueue)
+            .rolloutSpec(ref.name, { rolloutId: opts.id ?? defaultId(ref.name), targets, ...(opts.params ? { params: opts.params } : {}), overrides: flags }, ref.version)
+            .catch((err: unknown) => {
+              throw err instanceof InvalidRequestError || err instanceof TemplateNotFoundError ? new UsageError(`--template ${ref.name}: ${err.message}`) : err;
+            });
+        } else {
+          input = { rolloutId: opts.id ?? defaultId(name!), name: name!, targets, ...(opts.params ? { params: opts.params } : {}), ...flags };
+        }
+        const check = RolloutSpec.safeParse(input);
+        if (!check.success) throw new UsageError(z.prettifyError(check.error));
+        const client = new RolloutClient(temporal, settings.taskQueue);
         const handle = await client.start(input).catch((err) => {
           throw err instanceof InvalidRequestError ? new UsageError(err.message) : err;
         });
