@@ -3,6 +3,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { commandWorkflowId, type CommandSnapshot } from '../protocol/command-contract';
 import type { CommandState } from '../protocol/command-state';
 import type { RolloutActivities } from '../protocol/rollout-contract';
+import { createDevicesChangedSince } from './devices-changed-since';
 import { maintenanceWindowActivities } from './maintenance-window';
 
 /**
@@ -12,6 +13,7 @@ import { maintenanceWindowActivities } from './maintenance-window';
 export function createRolloutActivities(client: Client): RolloutActivities {
   return {
     ...maintenanceWindowActivities,
+    ...createDevicesChangedSince(client),
     async awaitCommandOutcome(commandId: string): Promise<CommandState> {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 10_000);

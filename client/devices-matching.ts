@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { DEVICE_WORKFLOW_TYPE } from '../protocol/device-contract';
+import { deviceQueryProblem } from '../protocol/device-query';
 import { DeviceIdAttribute } from '../protocol/search-attributes';
 
 /**
@@ -9,11 +10,12 @@ import { DeviceIdAttribute } from '../protocol/search-attributes';
  * query is refused by Temporal (its error says where).
  */
 export async function devicesMatching(temporal: Client, where: string): Promise<string[]> {
-  if (!where.trim()) throw new RangeError('the device query is empty');
+  const problem = deviceQueryProblem(where);
+  if (problem) throw new RangeError(problem);
   const query = `WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND (${where})`;
   const ids = new Set<string>();
   for await (const w of temporal.workflow.list({ query })) {
-    // Only entities: a query that closes the parenthesis early cannot bring in other workflows.
+    // Only entities, whatever the query (deviceQueryProblem already refuses one that escapes its parentheses).
     if (w.type !== DEVICE_WORKFLOW_TYPE) continue;
     const deviceId = w.typedSearchAttributes.get(DeviceIdAttribute);
     if (deviceId) ids.add(deviceId);

@@ -44,12 +44,27 @@ export interface RolloutStatusView {
   concurrency?: { limit: number; min: number; max: number; decreases: number };
   /** The rate limit now, started commands per minute (it grows with a rate ramp); absent without one. */
   ratePerMinute?: number;
+  /** A continuous rollout: its query, the devices it added after the start, and when it last looked. */
+  continuous?: { query: string; joined: number; lastScanAt?: string; full?: boolean };
 }
 
 export interface RolloutInput {
   spec: RolloutSpec;
   /** Carried over continue-as-new; absent on the first run. */
-  carried?: { progress: unknown; generation: number };
+  carried?: { progress: unknown; generation: number; scan?: ContinuousScanState };
+}
+
+/** Where a continuous rollout's looks stand; carried over continue-as-new. */
+export interface ContinuousScanState {
+  /** The next look asks for changes at or after this time (the last look's start, less a margin for visibility lag). */
+  sinceMs: number;
+  /** When the next look is due. */
+  nextAtMs: number;
+  /** Devices added after the start, in all runs. */
+  joined: number;
+  lastScanAtMs?: number;
+  /** The target list reached its size limit: no more looks. */
+  full?: boolean;
 }
 
 export const rolloutStatusQuery = defineQuery<RolloutStatusView>('rolloutStatus');
@@ -74,4 +89,14 @@ export interface RolloutActivities {
    * why there is none. An activity: time-zone rules are not workflow code.
    */
   maintenanceWindow(input: { window: NonNullable<RolloutSpec['window']>; atMs: number }): Promise<{ opensAtMs: number; closesAtMs: number } | { invalid: string }>;
+  /**
+   * A continuous rollout's look (RolloutSpec.continuous): one page of the devices matching the
+   * query whose reported attributes changed at or after `sinceMs`; `nextPageToken` while more.
+   */
+  devicesChangedSince(input: { query: string; sinceMs: number; pageToken?: string }): Promise<DevicesChangedPage>;
+}
+
+export interface DevicesChangedPage {
+  deviceIds: string[];
+  nextPageToken?: string;
 }

@@ -7,6 +7,8 @@ import { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_WAVES } from 
 import { ROLLOUT_ID_PATTERN, TEMPLATE_NAME_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
 import { MAX_WINDOW_MS, MIN_WINDOW_MS, windowAt } from './maintenance-window';
 import { CommandName, DeviceId } from './ids';
+import { deviceQueryProblem } from './device-query';
+import { DEFAULT_SCAN_EVERY_MS, MAX_SCAN_EVERY_MS, MIN_SCAN_EVERY_MS } from './validate-rollout-spec';
 
 /**
  * A fleet rollout: one command sent to many devices in waves (a canary first), with limits on
@@ -209,6 +211,22 @@ export const RolloutSpecFields = z
      */
     adaptive: z.boolean().default(true),
     template: TemplateRef.optional(),
+    /**
+     * A continuous rollout (like AWS IoT continuous jobs): besides its targets, every
+     * `scanEveryMs` it looks for devices that newly match `query` (new devices, or changed
+     * attributes: protocol/device-query.ts) and sends them the command too, in its last wave,
+     * under the same limits, window and abort rule. It ends at `endAt` (`done`, once those in
+     * flight finish), or when cancelled; without `endAt` it runs until cancelled.
+     */
+    continuous: z
+      .strictObject({
+        query: z.string().superRefine((q, ctx) => {
+          const problem = deviceQueryProblem(q);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        scanEveryMs: z.int().min(MIN_SCAN_EVERY_MS).max(MAX_SCAN_EVERY_MS).default(DEFAULT_SCAN_EVERY_MS),
+      })
+      .optional(),
   });
 
 export const RolloutSpec = RolloutSpecFields

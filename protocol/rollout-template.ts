@@ -14,8 +14,8 @@ import { MAX_TEMPLATE_BYTES } from './template-contract';
 
 export const TemplateName = z.string().regex(TEMPLATE_NAME_PATTERN, 'a template name is 1-63 characters of A-Z a-z 0-9 _ -, starting with a letter or digit');
 
-/** Per run, never in a template: which devices, when, and under which ID. */
-const PER_RUN = { rolloutId: true, targets: true, startAt: true, endAt: true, endBehaviour: true, template: true } as const;
+/** Per run, never in a template: which devices (a list, or a continuous query), when, and under which ID. */
+const PER_RUN = { rolloutId: true, targets: true, startAt: true, endAt: true, endBehaviour: true, template: true, continuous: true } as const;
 
 export const RolloutTemplate = RolloutSpecFields.omit(PER_RUN)
   .partial()

@@ -32,6 +32,14 @@ export const DeviceSiteAttribute = defineSearchAttributeKey('DeviceSite', Search
 /** A device's reported tags: `DeviceTags = "north"` matches a device with that tag among others. */
 export const DeviceTagsAttribute = defineSearchAttributeKey('DeviceTags', SearchAttributeType.KEYWORD_LIST);
 
+/**
+ * On entities: when the device's reported attributes last changed, or its entity was created
+ * (workflow time; presence changes do not count). A continuous rollout asks only for the
+ * devices changed since its last look (`DeviceAttributesAt >= ...`), so a look costs what
+ * changed, not the fleet. A Datetime: the dev server allows 3.
+ */
+export const DeviceAttributesAtAttribute = defineSearchAttributeKey('DeviceAttributesAt', SearchAttributeType.DATETIME);
+
 /** Every custom attribute the server must know, as `name → type` for registration. */
 export const SEARCH_ATTRIBUTES = [
   DeviceIdAttribute,
@@ -45,15 +53,19 @@ export const SEARCH_ATTRIBUTES = [
   DeviceFirmwareAttribute,
   DeviceSiteAttribute,
   DeviceTagsAttribute,
+  DeviceAttributesAtAttribute,
 ] as const;
 
 /** The type's name as the Temporal CLI spells it (`--search-attribute Name=Keyword`, `--type KeywordList`). */
-export function cliTypeName(key: (typeof SEARCH_ATTRIBUTES)[number]): 'Keyword' | 'KeywordList' | 'Int' {
+export function cliTypeName(key: (typeof SEARCH_ATTRIBUTES)[number]): 'Keyword' | 'KeywordList' | 'Int' | 'Datetime' {
   if (key.type === SearchAttributeType.INT) return 'Int';
+  if (key.type === SearchAttributeType.DATETIME) return 'Datetime';
   return key.type === SearchAttributeType.KEYWORD_LIST ? 'KeywordList' : 'Keyword';
 }
 
 /** `Name = <a value of its type>`: a query that is valid only once the attribute is registered (readiness probes). */
 export function probeClause(key: (typeof SEARCH_ATTRIBUTES)[number]): string {
-  return key.type === SearchAttributeType.INT ? `${key.name} = 0` : `${key.name} = 'probe'`;
+  if (key.type === SearchAttributeType.INT) return `${key.name} = 0`;
+  if (key.type === SearchAttributeType.DATETIME) return `${key.name} = '2000-01-01T00:00:00Z'`;
+  return `${key.name} = 'probe'`;
 }

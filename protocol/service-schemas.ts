@@ -211,6 +211,7 @@ export const ROLLOUT_STATES = [
   'soak',
   'await-approval',
   'advance-wave',
+  'wait-devices',
   'paused',
   'done',
   'aborted',
@@ -236,7 +237,7 @@ export const RolloutStatusSchema = z.object({
   targets: Count,
   state: z
     .enum(ROLLOUT_STATES)
-    .describe('Running: start-more, advance-wave, wait-in-flight, wait-rate, soak. Scheduled: wait-start (before spec.startAt), find-window and wait-window (spec.window). Waiting for people: await-approval, paused. Final: done, aborted, cancelled.'),
+    .describe('Running: start-more, advance-wave, wait-in-flight, wait-rate, soak; wait-devices (a continuous rollout that reached every device so far, looking for more). Scheduled: wait-start (before spec.startAt), find-window and wait-window (spec.window). Waiting for people: await-approval, paused. Final: done, aborted, cancelled.'),
   currentWave: z.string().optional().describe('Name of the current wave (canary, wave-1, ...); absent when there is none.'),
   waves: z.array(
     z.object({
@@ -258,4 +259,8 @@ export const RolloutStatusSchema = z.object({
     .optional()
     .describe('Adaptive concurrency (spec.adaptive): the limit in flight now (at most spec.concurrency), the lowest and highest so far, and how often it was decreased.'),
   ratePerMinute: z.number().positive().optional().describe('The rate limit now, started commands per minute (it grows with spec.rateRamp); absent without a rate limit.'),
+  continuous: z
+    .object({ query: z.string(), joined: Count, lastScanAt: z.iso.datetime().optional(), full: z.boolean().optional() })
+    .optional()
+    .describe('A continuous rollout (spec.continuous): its query, how many devices it added after the start, when it last looked for more, and full: true once its target list reached its size limit (it stops looking).'),
 });

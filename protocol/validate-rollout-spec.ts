@@ -9,6 +9,7 @@
  */
 import { DEFAULT_TTL_MS, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
 import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN, TEMPLATE_NAME_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
+import { deviceQueryProblem } from './device-query';
 import type { RolloutSpec, WaveSize } from './rollout-spec';
 import { checkCommandOptions, checkOrdering, checkParams, shown, type Validated } from './validate-command-request';
 
@@ -98,6 +99,25 @@ function checkWindowShape(v: unknown): Validated<RolloutSpec['window']> {
   return { ok: true, value: { cron: v.cron, durationMs: duration.value, timeZone: v.timeZone } };
 }
 
+/**
+ * A continuous rollout's look for newly matching devices: at least every second (a look is one
+ * visibility listing of what changed since the last, plus an activity), at most once a day;
+ * by default once a minute, so a device that starts matching waits about a minute.
+ */
+export const MIN_SCAN_EVERY_MS = 1_000;
+export const MAX_SCAN_EVERY_MS = 86_400_000;
+export const DEFAULT_SCAN_EVERY_MS = 60_000;
+
+function checkContinuous(v: unknown): Validated<{ query: string; scanEveryMs: number } | undefined> {
+  if (v === undefined) return { ok: true, value: undefined };
+  if (!isObject(v) || Object.keys(v).some((k) => k !== 'query' && k !== 'scanEveryMs')) return { ok: false, reason: `continuous must be {query, scanEveryMs?}, got ${shown(v)}` };
+  const problem = deviceQueryProblem(v.query);
+  if (problem) return { ok: false, reason: `continuous.query: ${problem}` };
+  const every = int('continuous.scanEveryMs', v.scanEveryMs, MIN_SCAN_EVERY_MS, MAX_SCAN_EVERY_MS, DEFAULT_SCAN_EVERY_MS);
+  if (!every.ok) return every;
+  return { ok: true, value: { query: v.query as string, scanEveryMs: every.value } };
+}
+
 /** `template`: which template the rollout was made from (informational), or none. */
 function checkTemplateRef(v: unknown): Validated<{ name: string; version: number } | undefined> {
   if (v === undefined) return { ok: true, value: undefined };
@@ -181,6 +201,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (s.adaptive !== undefined && typeof s.adaptive !== 'boolean') return { ok: false, reason: `adaptive must be true or false, got ${shown(s.adaptive)}` };
   const template = checkTemplateRef(s.template);
   if (!template.ok) return template;
+  const continuous = checkContinuous(s.continuous);
+  if (!continuous.ok) return continuous;
   const spec: RolloutSpec = {
     rolloutId: s.rolloutId,
     name: s.name,
@@ -208,6 +230,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     ...(s.rampUp !== undefined ? { rampUp: s.rampUp } : {}),
     ...(s.adaptive !== undefined ? { adaptive: s.adaptive } : {}),
     ...(template.value ? { template: template.value } : {}),
+    ...(continuous.value ? { continuous: continuous.value } : {}),
   } as RolloutSpec;
   return { ok: true, value: spec };
 }

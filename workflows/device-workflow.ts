@@ -27,6 +27,7 @@ import { commandWorkflowId, devicePresenceSignal, type DevicePresence } from '..
 import { deviceWatchSignal, type DeviceWatcher } from '../protocol/device-watch-contract';
 import { deviceQueueSignal, serialTurnSignal } from '../protocol/device-queue-contract';
 import {
+  DeviceAttributesAtAttribute,
   DeviceFirmwareAttribute,
   DeviceIdAttribute,
   DeviceModelAttribute,
@@ -205,6 +206,9 @@ function show(record: DeviceSnapshot): void {
   // Lists compare by content: the server hands back a new array.
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   const changed = wanted.filter((pair) => !same(shown.get(pair.key), pair.value));
+  // What a device reports changed (or the entity is new: DeviceId is set once): stamp it, in the
+  // same upsert, so continuous rollouts find it. Presence alone changes often and does not count.
+  if (changed.some((pair) => pair.key !== DevicePresenceAttribute)) changed.push({ key: DeviceAttributesAtAttribute, value: new Date() });
   if (changed.length > 0) upsertSearchAttributes(changed);
   if (patched(PRESENCE_MEMO_PATCH)) showPresence(record);
   setCurrentDetails(describeDevice(record));

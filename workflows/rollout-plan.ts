@@ -242,6 +242,7 @@ export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 
   startAt?: string;
   endAt?: string;
   window?: RolloutSpec['window'];
+  continuous?: RolloutSpec['continuous'];
 };
 
 /** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
@@ -438,6 +439,7 @@ export type NextAction =
   | { kind: 'soak'; untilMs: number }
   | { kind: 'await-approval'; wave: number }
   | { kind: 'advance-wave' }
+  | { kind: 'wait-devices' }
   | { kind: 'paused'; reason: string }
   | { kind: 'done' }
   | { kind: 'aborted'; reason: string }
@@ -448,7 +450,8 @@ export type NextAction =
  *
  *  1. cancelled or aborted:  in flight > 0 → wait-in-flight (they finish and are counted);
  *                            else → cancelled / aborted (final)
- *  2. last wave complete     → done (final)
+ *  2. last wave complete     → done (final); a continuous rollout before its end time:
+ *                              wait-devices (until a look finds more: addTargets)
  *     before startAt         → wait-start {untilMs}  (a timer; RolloutSpec.startAt)
  *  3. paused                 → paused (wait for resume/cancel; in-flight commands go on)
  *  4. current wave has pending devices:
@@ -472,7 +475,10 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   if (p.cancelled) return inFlight > 0 ? { kind: 'wait-in-flight' } : { kind: 'cancelled', reason: p.cancelled.reason };
   if (p.aborted) return inFlight > 0 ? { kind: 'wait-in-flight' } : { kind: 'aborted', reason: p.aborted.reason };
   const wave = p.waves[p.current];
-  if (!wave || (p.current === p.waves.length - 1 && isComplete(wave))) return { kind: 'done' };
+  if (!wave || (p.current === p.waves.length - 1 && isComplete(wave))) {
+    const ended = spec.endAt !== undefined && nowMs >= Date.parse(spec.endAt);
+    return spec.continuous && !ended ? { kind: 'wait-devices' } : { kind: 'done' };
+  }
   const startAtMs = spec.startAt ? Date.parse(spec.startAt) : undefined;
   if (startAtMs !== undefined && nowMs < startAtMs) return { kind: 'wait-start', untilMs: startAtMs };
   if (p.paused) return { kind: 'paused', reason: p.paused.reason };
@@ -502,14 +508,32 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
  */
 export function endReached(p: RolloutProgress, nowMs: number, spec: RolloutLimits & { endBehaviour?: RolloutSpec['endBehaviour'] }): string | undefined {
   if (!spec.endAt || p.cancelled || p.aborted || nowMs < Date.parse(spec.endAt)) return undefined;
+  // A continuous rollout that reached every device it found ends `done` at its end time (once
+  // those in flight finish, unless they are to be cancelled): that is its normal end.
+  const pending = p.waves.reduce((n, w) => n + w.counts.pending, 0);
+  if (spec.continuous && pending === 0 && (spec.endBehaviour !== 'cancel-in-flight' || p.inFlight.length === 0)) return undefined;
   const kind = spec.endBehaviour === 'cancel-in-flight' ? 'commands in flight were cancelled' : 'commands in flight were left to finish';
   return `end time ${spec.endAt} reached: no new commands were started, ${kind}`;
 }
 
 /** How long a wait may last with an end time ahead (RolloutSpec.endAt): until it, at most; no bound once the rollout is ending anyway. */
 export function untilEndMs(p: RolloutProgress, nowMs: number, spec: Pick<RolloutLimits, 'endAt'>): number | undefined {
-  if (!spec.endAt || p.cancelled || p.aborted) return undefined;
+  if (!spec.endAt || p.cancelled || p.aborted || nowMs >= Date.parse(spec.endAt)) return undefined;
   return Math.max(1, Date.parse(spec.endAt) - nowMs);
+}
+
+/**
+ * A continuous rollout found `count` more devices (RolloutSpec.continuous): they are appended
+ * after every target so far, as pending devices of the last wave, so they go out under the
+ * same concurrency, rate, window and abort rule, after the planned waves. Without waves (there
+ * is always one: a rollout starts with at least one target) nothing changes.
+ */
+export function addTargets(p: RolloutProgress, count: number): RolloutProgress {
+  const last = p.waves[p.waves.length - 1];
+  if (!last || !(count > 0) || !Number.isSafeInteger(count)) return p;
+  const { completedAtMs: _reopened, ...rest } = last;
+  const grown: WaveProgress = { ...rest, end: last.end + count, counts: { ...last.counts, pending: last.counts.pending + count } };
+  return { ...p, waves: [...p.waves.slice(0, -1), grown] };
 }
 
 /** The maintenance window the activity found (open now, or the next one). */

@@ -16,7 +16,7 @@ import {
   workflowInfo,
   CancellationScope,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { commandWorkflowId, type CommandRequest, type CommandSnapshot } from '../protocol/command-contract';
 import type { AdaptiveSample } from './adaptive-concurrency';
 import type { CommandState } from '../protocol/command-state';
@@ -26,6 +26,7 @@ import {
   pauseRolloutSignal,
   resumeRolloutSignal,
   rolloutStatusQuery,
+  type ContinuousScanState,
   type RolloutActivities,
   type RolloutInput,
   type RolloutStatusView,
@@ -39,6 +40,7 @@ import {
   approvalProblem,
   approve,
   abortRollout,
+  addTargets,
   cancel,
   endReached,
   newProgress,
@@ -67,6 +69,30 @@ const { awaitCommandOutcome } = proxyActivities<RolloutActivities>({
 });
 
 /**
+ * A continuous rollout's looks: a few tries, then the look is skipped and the next one (whose
+ * window starts at the last successful look) covers it. A query Temporal refuses is not retried.
+ */
+const { devicesChangedSince } = proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidDeviceQuery'] },
+});
+
+/**
+ * Looks ask for changes since the previous look's start less this margin: visibility may show
+ * a change a moment late, and a device seen twice is added once (the rollout knows its targets).
+ * The first look reaches further back, past the time the client spent resolving the targets.
+ */
+const LOOK_BACK_MS = 30_000;
+const FIRST_LOOK_BACK_MS = 5 * 60_000;
+
+/**
+ * A continuous rollout carries its whole target list over continue-as-new, in one payload:
+ * it stops adding devices past this many bytes of IDs (about 40,000 devices), well under
+ * Temporal's 2 MB payload limit, and says so in its status.
+ */
+const MAX_TARGET_BYTES = 1_000_000;
+
+/**
  * Keeps each run's history well below Temporal's limits. A run stops starting commands when
  * Temporal suggests continue-as-new (or at this many events), lets its in-flight commands
  * finish, and continues as a new run with the same progress.
@@ -88,6 +114,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
   const spec = checked.value;
   const generation = input.carried?.generation ?? 0;
   let progress = (input.carried?.progress as RolloutProgress | undefined) ?? newProgress(spec.targets.length, spec, Date.now());
+  /** The targets; a continuous rollout appends the devices its looks find (and carries them over continue-as-new). */
+  const targets = [...spec.targets];
+  const known = new Set(targets);
+  let targetBytes = targets.reduce((n, t) => n + t.length + 3, 0);
+  let scan: ContinuousScanState | undefined = spec.continuous
+    ? (input.carried?.scan ?? { sinceMs: Date.now() - FIRST_LOOK_BACK_MS, nextAtMs: Date.now() + spec.continuous.scanEveryMs, joined: 0 })
+    : undefined;
   /** Bumped by every signal, update and finished command: waits re-evaluate on any change. */
   let version = 0;
   let draining = false;
@@ -97,8 +130,18 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     ...rolloutStatus(progress, Date.now(), spec),
     rolloutId: spec.rolloutId,
     command: spec.name,
-    targets: spec.targets.length,
+    targets: targets.length,
     generation,
+    ...(spec.continuous && scan
+      ? {
+          continuous: {
+            query: spec.continuous.query,
+            joined: scan.joined,
+            ...(scan.lastScanAtMs !== undefined ? { lastScanAt: new Date(scan.lastScanAtMs).toISOString() } : {}),
+            ...(scan.full ? { full: true } : {}),
+          },
+        }
+      : {}),
   });
   let lastLogged = '';
   const changed = (next: RolloutProgress) => {
@@ -161,7 +204,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
    */
   const run = (t: number): Promise<void> =>
     CancellationScope.nonCancellable(async () => {
-      const deviceId = spec.targets[t];
+      const deviceId = targets[t];
       const commandId = rolloutCommandId(spec.rolloutId, deviceId);
       const request: CommandRequest = {
         commandId,
@@ -203,7 +246,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
   /** RolloutSpec.endBehaviour 'cancel-in-flight': each device command in flight is cancelled (its device is asked to stop it). */
   const cancelInFlight = () => {
     for (const t of progress.inFlight) {
-      const commandId = rolloutCommandId(spec.rolloutId, spec.targets[t]);
+      const commandId = rolloutCommandId(spec.rolloutId, targets[t]);
       getExternalWorkflowHandle(commandWorkflowId(commandId))
         .cancel()
         .catch((err: Error) => log.warn('could not cancel a command at the rollout\'s end time', { rolloutId: spec.rolloutId, commandId, error: err.message }));
@@ -211,9 +254,59 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
   };
 
   const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_EVENTS_PER_RUN;
+  const carryOn = () => continueAsNew<typeof rolloutWorkflow>({ spec: { ...spec, targets }, carried: { progress, generation: generation + 1, ...(scan ? { scan } : {}) } });
+
+  /** A continuous rollout looks for devices when a look is due, until it ends. */
+  const lookDue = () =>
+    scan !== undefined && !scan.full && !progress.cancelled && !progress.aborted && Date.now() >= scan.nextAtMs && !(spec.endAt && Date.now() >= Date.parse(spec.endAt));
+
+  /** One look: every page of devices that match and changed since the last look; the new ones join the last wave. */
+  const look = async (s: ContinuousScanState, query: string, everyMs: number): Promise<void> => {
+    const startedAtMs = Date.now();
+    let joined = 0;
+    let full = false;
+    let pageToken: string | undefined;
+    try {
+      do {
+        const page = await devicesChangedSince({ query, sinceMs: s.sinceMs, ...(pageToken ? { pageToken } : {}) });
+        const fresh: string[] = [];
+        for (const id of page.deviceIds) {
+          if (known.has(id)) continue;
+          if (targetBytes + id.length + 3 > MAX_TARGET_BYTES) {
+            full = true;
+            break;
+          }
+          known.add(id);
+          fresh.push(id);
+          targetBytes += id.length + 3;
+        }
+        targets.push(...fresh);
+        joined += fresh.length;
+        if (fresh.length) changed(addTargets(progress, fresh.length));
+        pageToken = full ? undefined : page.nextPageToken;
+      } while (pageToken);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const cause = err.cause as Error | undefined;
+      if (cause?.name === 'InvalidDeviceQuery' || (cause instanceof ApplicationFailure && cause.type === 'InvalidDeviceQuery')) {
+        scan = { ...s, joined: s.joined + joined };
+        changed(abortRollout(progress, `invalid rollout: continuous.query: ${cause.message}`));
+        return;
+      }
+      // Temporal's visibility failed four times: skip this look; the next one covers its window.
+      log.warn('a continuous rollout could not look for devices; the next look covers this one', { rolloutId: spec.rolloutId, error: cause?.message ?? err.message });
+      scan = { ...s, joined: s.joined + joined, nextAtMs: startedAtMs + everyMs };
+      changed(progress);
+      return;
+    }
+    if (full) log.warn('a continuous rollout reached its target list limit and stops adding devices', { rolloutId: spec.rolloutId, targets: targets.length });
+    scan = { sinceMs: startedAtMs - LOOK_BACK_MS, nextAtMs: startedAtMs + everyMs, joined: s.joined + joined, lastScanAtMs: startedAtMs, ...(full ? { full: true } : {}) };
+    changed(progress);
+  };
 
   try {
     for (;;) {
+      if (scan && lookDue()) await look(scan, spec.continuous!.query, spec.continuous!.scanEveryMs);
       const ending = endReached(progress, Date.now(), spec);
       if (ending) {
         changed(cancel(progress, ending));
@@ -223,17 +316,17 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
       const seen = version;
       // With an end time ahead, no wait lasts past it.
       const endMs = untilEndMs(progress, Date.now(), spec);
+      // Nor past a continuous rollout's next look.
+      const lookMs = scan && !scan.full ? scan.nextAtMs - Date.now() : undefined;
       const untilChanged = (waitMs?: number) => {
-        const timeoutMs = waitMs === undefined ? endMs : endMs === undefined ? waitMs : Math.min(waitMs, endMs);
-        return timeoutMs === undefined ? condition(() => version !== seen) : condition(() => version !== seen, Math.max(1, timeoutMs));
+        const bounds = [waitMs, endMs, lookMs].filter((ms): ms is number => ms !== undefined);
+        return bounds.length === 0 ? condition(() => version !== seen) : condition(() => version !== seen, Math.max(1, Math.min(...bounds)));
       };
       switch (action.kind) {
         case 'start-more': {
           if (draining || historyIsLong()) {
             draining = true;
-            if (progress.inFlight.length === 0) {
-              await continueAsNew<typeof rolloutWorkflow>({ spec, carried: { progress, generation: generation + 1 } });
-            }
+            if (progress.inFlight.length === 0) await carryOn();
             await untilChanged();
             break;
           }
@@ -255,6 +348,11 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
         case 'wait-window':
         case 'soak':
           await untilChanged(action.untilMs - Date.now());
+          break;
+        case 'wait-devices':
+          // Looks add history while nothing else happens: continue as new between them.
+          if (historyIsLong() && progress.inFlight.length === 0) await carryOn();
+          await untilChanged();
           break;
         case 'wait-in-flight':
         case 'await-approval':
@@ -327,6 +425,10 @@ function describeRollout(s: RolloutStatusView): string {
   if (s.abortReason) parts.push(`aborted: ${s.abortReason}`);
   if (s.pauseReason) parts.push(`paused: ${s.pauseReason}`);
   if (s.cancelReason) parts.push(`cancelled: ${s.cancelReason}`);
+  if (s.continuous) {
+    const c = s.continuous;
+    parts.push(`continuous (\`${c.query}\`): ${c.joined} devices joined after the start, last look ${c.lastScanAt ?? 'not yet'}${c.full ? ', target list full: no more looks' : ''}`);
+  }
   return parts.join(' · ');
 }
 

@@ -107,6 +107,8 @@ export function rolloutCommand(): Command {
     .option('--targets <file>', 'device IDs, one per line (or a JSON array)')
     .option('--all', 'every device known from presence (retained status)')
     .addOption(new Option('--where <query>', 'the devices whose entity matches this query, e.g. "DeviceFirmware = \'1.0.0\' AND DeviceTags = \'canary\'" (resolved once, at start)'))
+    .option('--continuous', 'with --where: keep looking for devices that start matching (new ones, changed attributes) and send them the command too, until --end-at or cancel')
+    .addOption(new Option('--scan-every <duration>', 'with --continuous: how often to look for newly matching devices (default 1m, at least 1s)').argParser(parseDuration))
     .addOption(new Option('--id <rolloutId>', 'rollout ID (default: <name>-<time>)'))
     .addOption(new Option('--params <json>', 'command parameters').argParser(parseJsonObject))
     .addOption(new Option('--canary <size>', 'canary: N devices or P% (default 1%)').argParser(asArg(parseWaveSize)))
@@ -142,6 +144,8 @@ export function rolloutCommand(): Command {
         throw new UsageError('give exactly one of --targets FILE, --all or --where QUERY');
       }
       if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
+      if (opts.continuous && opts.where === undefined) throw new UsageError('--continuous needs --where QUERY: the devices it keeps looking for');
+      if (opts.scanEvery !== undefined && !opts.continuous) throw new UsageError('--scan-every goes with --continuous');
       const flags = specFlags(opts);
       let targets: string[];
       if (opts.targets) targets = readTargetsFile(opts.targets);
@@ -166,6 +170,7 @@ export function rolloutCommand(): Command {
         } else {
           input = { rolloutId: opts.id ?? defaultId(name!), name: name!, targets, ...(opts.params ? { params: opts.params } : {}), ...flags };
         }
+        if (opts.continuous) input = { ...input, continuous: { query: opts.where, ...(opts.scanEvery !== undefined ? { scanEveryMs: opts.scanEvery } : {}) } };
         const check = RolloutSpec.safeParse(input);
         if (!check.success) throw new UsageError(z.prettifyError(check.error));
         const client = new RolloutClient(temporal, settings.taskQueue);
@@ -275,7 +280,7 @@ async function resolveWhere(settings: ReturnType<typeof settingsFrom>, where: st
       if (err instanceof RangeError || grpcCode(err) === INVALID_ARGUMENT) throw new UsageError(`--where: ${(err as Error).message}`);
       throw err;
     });
-    if (!targets.length) throw new UsageError(`--where: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports)`);
+    if (!targets.length) throw new UsageError(`--where: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports; a rollout, continuous or not, starts with at least one device)`);
     return targets;
   } finally {
     await connection.close();

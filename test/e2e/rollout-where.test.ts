@@ -27,8 +27,8 @@ describe('rollout targets by query (--where)', () => {
   test('the client resolves a query over firmware, site and tags to the matching device IDs, sorted', async () => {
     expect(await devicesMatching(h.client.temporal, `DeviceSite = '${site}' AND DeviceFirmware = '1.0.0'`)).toEqual([id('old-1'), id('old-2')]);
     expect(await devicesMatching(h.client.temporal, `DeviceSite = '${site}' AND DeviceTags = 'north'`)).toEqual([id('new-1'), id('old-1')]);
-    // Closing the parenthesis early does not bring in other workflows (commands carry DeviceId too).
-    expect(await devicesMatching(h.client.temporal, `DeviceSite = '${site}') OR (WorkflowType = 'commandWorkflow'`)).toEqual([id('new-1'), id('old-1'), id('old-2')]);
+    // A query that closes the parenthesis early is refused: it would escape the conditions around it.
+    await expect(devicesMatching(h.client.temporal, `DeviceSite = '${site}') OR (WorkflowType = 'commandWorkflow'`)).rejects.toThrow('the device query closes a parenthesis it did not open');
   });
 
   test('dco rollout start --where runs the command on exactly the matching devices', async () => {

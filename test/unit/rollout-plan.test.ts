@@ -4,6 +4,7 @@ import { COMMAND_ID_PATTERN } from '../../protocol/ids';
 import { AbortRule, RolloutSpec, type RolloutSpecInput, type WaveSize } from '../../protocol/rollout-spec';
 import { windowAt } from '../../protocol/maintenance-window';
 import {
+  addTargets,
   advanceWave,
   allowedToStart,
   approvalProblem,
@@ -262,15 +263,26 @@ describe('shouldAbort', () => {
 function drive(
   spec: RolloutSpec,
   outcomeOf: (i: number) => CommandState,
-  o: { durationOf?: (i: number) => number; onStep?: (p: RolloutProgress, now: number, a: NextAction) => void; maxSteps?: number } = {},
+  o: {
+    durationOf?: (i: number) => number;
+    onStep?: (p: RolloutProgress, now: number, a: NextAction) => void;
+    maxSteps?: number;
+    /** A continuous rollout's looks: at each time, this many devices join (what the workflow's look does). */
+    joins?: Array<{ atMs: number; count: number }>;
+  } = {},
 ) {
   const durationOf = o.durationOf ?? (() => 1_000);
   let now = T0;
   let p = newProgress(spec.targets.length, spec, now);
   const finishes = new Map<number, number>(); // target → finish time
   const starts: number[] = []; // time of each start, in order
+  const started: number[] = []; // target of each start, in order
   const log: string[] = [];
+  const joins = [...(o.joins ?? [])].sort((x, y) => x.atMs - y.atMs);
   for (let step = 0; step < (o.maxSteps ?? 1_000_000); step++) {
+    while (joins.length && joins[0].atMs <= now && !p.cancelled && !p.aborted) p = addTargets(p, joins.shift()!.count);
+    const ending = endReached(p, now, spec);
+    if (ending) p = cancel(p, ending);
     const a = nextAction(p, now, spec);
     o.onStep?.(p, now, a);
     const finishUntil = (t: number) => {
@@ -294,6 +306,7 @@ function drive(
         for (const i of r.targets) {
           finishes.set(i, now + durationOf(i));
           starts.push(now);
+          started.push(i);
         }
         break;
       }
@@ -332,8 +345,14 @@ function drive(
       case 'wait-window':
         finishUntil(a.untilMs);
         break;
+      case 'wait-devices':
+        // Nothing in flight: time passes until the next join, or until the end time.
+        if (joins.length) now = Math.max(now, joins[0].atMs);
+        else if (spec.endAt && now < Date.parse(spec.endAt)) now = Date.parse(spec.endAt);
+        else return { p, now, starts, started, log, final: a };
+        break;
       default:
-        return { p, now, starts, log, final: a };
+        return { p, now, starts, started, log, final: a };
     }
   }
   throw new Error('rollout did not finish');
@@ -773,6 +792,81 @@ describe('maintenance windows (RolloutSpec.window)', () => {
         }
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('continuous rollouts (RolloutSpec.continuous, addTargets)', () => {
+  const at = (ms: number) => new Date(ms).toISOString();
+  const continuous = { query: "DeviceModel = 'pump-x'" };
+
+  it('after its last device it waits for more; devices that join go out in the last wave; at its end time it is done', () => {
+    const spec = specOf(3, { continuous, canary: { count: 1 }, waves: [{ percent: 100 }], endAt: at(T0 + 3_600_000), rampUp: false });
+    const r = drive(spec, () => 'Succeeded', { joins: [{ atMs: T0 + 60_000, count: 2 }, { atMs: T0 + 120_000, count: 1 }] });
+    expect(r.final).toEqual({ kind: 'done' });
+    expect(r.now).toBe(T0 + 3_600_000);
+    expect(r.started).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(r.starts.slice(3)).toEqual([T0 + 60_000, T0 + 60_000, T0 + 120_000]); // each at its join
+    expect(r.p.waves.map((w) => `${w.name}:${w.start}-${w.end}`)).toEqual(['canary:0-1', 'wave-1:1-6']);
+    expect(totalCounts(r.p)).toMatchObject({ succeeded: 6, pending: 0, inFlight: 0 });
+  });
+
+  it('without an end time it waits for devices until cancelled; before it, its state is wait-devices', () => {
+    const spec = specOf(2, { continuous, rampUp: false });
+    const r = drive(spec, () => 'Succeeded');
+    expect(r.final).toEqual({ kind: 'wait-devices' });
+    expect(rolloutStatus(r.p, r.now, spec).state).toBe('wait-devices');
+    expect(nextAction(cancel(r.p), r.now, spec)).toEqual({ kind: 'cancelled', reason: 'cancelled by operator' });
+    // addTargets refuses nonsense: nothing changes.
+    expect(addTargets(r.p, 0)).toBe(r.p);
+    expect(addTargets(r.p, -3)).toBe(r.p);
+    expect(addTargets(r.p, 1.5)).toBe(r.p);
+  });
+
+  it('at its end time with devices still pending it stops like any rollout (cancelled, with the reason); with nothing pending, it just ends', () => {
+    const spec = specOf(2, { continuous, endAt: at(T0 + 60_000), rampUp: false, concurrency: 1, canary: { count: 2 }, waves: [{ percent: 100 }] });
+    let p = newProgress(2, spec, T0);
+    expect(endReached(p, T0 + 60_000, spec)).toMatch(/^end time .* reached: no new commands were started/);
+    p = recordFinished(recordFinished(recordStarted(p, 2, T0, { ...spec, concurrency: 2 }).progress, 0, 'Succeeded', T0, spec), 1, 'Succeeded', T0, spec);
+    expect(endReached(p, T0 + 60_000, spec)).toBeUndefined();
+    expect(nextAction(p, T0 + 59_999, spec)).toEqual({ kind: 'wait-devices' });
+    expect(nextAction(p, T0 + 60_000, spec)).toEqual({ kind: 'done' });
+    expect(untilEndMs(p, T0 + 60_000, spec)).toBeUndefined(); // no busy waiting after the end
+  });
+
+  it('property: every device, at start or joined later, is started exactly once and in order, within the concurrency; the abort rule still applies', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.record({ after: fc.integer({ min: 0, max: 600_000 }), count: fc.integer({ min: 1, max: 30 }) }), { maxLength: 8 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.boolean(),
+        (n, joinList, concurrency, failing) => {
+          const spec = specOf(n, { continuous, endAt: at(T0 + 3_600_000), concurrency, abort: { failureShare: 0.5, minFinished: 5 } });
+          const joins = joinList.map((j) => ({ atMs: T0 + j.after, count: j.count }));
+          const total = n + joins.reduce((x, j) => x + j.count, 0);
+          let maxInFlight = 0;
+          const r = drive(spec, (i) => (failing && i % 2 === 0 ? 'Failed' : 'Succeeded'), {
+            durationOf: (i) => 1_000 + (i % 5) * 10_000,
+            joins,
+            onStep: (p) => (maxInFlight = Math.max(maxInFlight, p.inFlight.length)),
+          });
+          expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+          expect(r.started).toEqual(r.started.map((_, i) => i)); // in order, each once
+          if (r.final.kind === 'done') {
+            expect(r.started).toHaveLength(total);
+            expect(totalCounts(r.p)).toMatchObject({ pending: 0, inFlight: 0 });
+          } else if (r.final.kind === 'cancelled') {
+            // The end time came before every device was reached: those not reached stay pending.
+            expect(r.final.reason).toMatch(/^end time .* reached/);
+            expect(totalCounts(r.p).pending).toBe(total - r.started.length);
+            expect(r.started.length).toBeLessThan(total);
+          } else {
+            expect(failing && r.final.kind === 'aborted').toBe(true);
+          }
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

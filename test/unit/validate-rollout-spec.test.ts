@@ -23,6 +23,10 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     expect(validateRolloutSpec(scheduled)).toEqual({ ok: true, value: scheduled });
     const windowed = RolloutSpec.parse({ ...minimal, window: { cron: '0 2 * * 1-5', durationMs: 10_800_000, timeZone: 'Europe/Berlin' } });
     expect(validateRolloutSpec(windowed)).toEqual({ ok: true, value: windowed });
+    const made = RolloutSpec.parse({ ...minimal, template: { name: 'fw', version: 3 }, continuous: { query: "DeviceModel = 'pump-x'" } });
+    expect(made.continuous).toEqual({ query: "DeviceModel = 'pump-x'", scanEveryMs: 60_000 });
+    expect(validateRolloutSpec(made)).toEqual({ ok: true, value: made });
+    expect(validateRolloutSpec({ ...minimal, continuous: { query: "DeviceSite = 'x'" } })).toMatchObject({ ok: true, value: { continuous: { query: "DeviceSite = 'x'", scanEveryMs: 60_000 } } });
   });
 
   it.each([
@@ -47,6 +51,12 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     ['a window with an unknown field', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'UTC', tz: 'x' } }, /^window must be \{cron, durationMs, timeZone\}/],
     ['a window of no time', { ...minimal, window: { cron: '0 2 * * *', durationMs: 0, timeZone: 'UTC' } }, /^window.durationMs must be a whole number from 1000/],
     ['a window in no time zone', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'Berlin time' } }, /^window.timeZone must be an IANA time zone/],
+    ['a template reference with more fields', { ...minimal, template: { name: 'fw', version: 1, by: 'me' } }, /^template must be \{name, version\}/],
+    ['a template reference of version 0', { ...minimal, template: { name: 'fw', version: 0 } }, /^template must be \{name, version\}/],
+    ['a continuous query that escapes its parentheses', { ...minimal, continuous: { query: "DeviceSite = 'a') OR (DeviceSite = 'b'" } }, /^continuous.query: the device query closes a parenthesis it did not open/],
+    ['an empty continuous query', { ...minimal, continuous: { query: ' ' } }, /^continuous.query: the device query is empty/],
+    ['looks more often than every second', { ...minimal, continuous: { query: "DeviceSite = 'a'", scanEveryMs: 500 } }, /^continuous.scanEveryMs must be a whole number from 1000/],
+    ['a continuous rollout with an unknown field', { ...minimal, continuous: { query: "DeviceSite = 'a'", every: 5 } }, /^continuous must be \{query, scanEveryMs\?\}/],
     ['a rate ramp factor of 1', { ...minimal, ratePerMinute: 60, rateRamp: { factor: 1, everySucceeded: 5, maxPerMinute: 100 } }, /^rateRamp.factor must be a number above 1/],
   ])('refuses %s with a reason, as zod does', (_kind, spec, reason) => {
     const r = validateRolloutSpec(spec);
