@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { deviceQueueSignal, type DeviceQueueActivities } from '../protocol/device-queue-contract';
-import { signalDeviceEntity } from './signal-device-entity';
+import { signalDeviceEntity } from '../client/signal-device-entity';
 
 /**
  * A serial command asks its device's entity for a turn. The entity may not exist yet (a device

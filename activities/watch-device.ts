@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { deviceWatchSignal, type DeviceWatchActivities } from '../protocol/device-watch-contract';
-import { signalDeviceEntity } from './signal-device-entity';
+import { signalDeviceEntity } from '../client/signal-device-entity';
 
 /**
  * A waiting command asks its device's entity for wake-ups. If the entity does not exist yet (a

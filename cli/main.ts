@@ -8,6 +8,7 @@ import { deviceCommand } from './commands/device';
 import { devicesCommand } from './commands/devices';
 import { getCommand } from './commands/get';
 import { templateCommand } from './commands/template';
+import { groupCommand } from './commands/group';
 import { rolloutCommand } from './commands/rollout';
 import { sendCommand } from './commands/send';
 import { UsageError } from './usage-error';
@@ -26,7 +27,7 @@ const program = new Command('dco')
   .enablePositionalOptions()
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), cancelCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), templateCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
+for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), cancelCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), templateCommand(), groupCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
   program.addCommand(withExitOverride(cmd));
 }
 

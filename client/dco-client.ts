@@ -22,6 +22,7 @@ import { generateCommandId, resolveExpiresAt, SendRequest, type SendRequestInput
 import { REQUEST_DIGEST_MEMO, requestDigest } from './request-digest';
 import { RolloutClient } from './rollout-client';
 import { TemplateClient } from './template-client';
+import { GroupClient } from './group-client';
 
 import { CommandConflictError, InvalidRequestError } from './errors';
 
@@ -106,12 +107,15 @@ export class DcoClient {
   readonly rollouts: RolloutClient;
   /** Named, versioned rollout definitions (`rollouts.start(await templates.rolloutSpec(...))`). */
   readonly templates: TemplateClient;
+  /** Named device groups, assigned or by query (`rollouts.start({targets: await groups.members(name), ...})`). */
+  readonly groups: GroupClient;
 
   constructor(options: DcoClientOptions) {
     this.temporal = new Client({ connection: options.connection, namespace: options.namespace ?? 'default', plugins: options.plugins });
     this.taskQueue = options.taskQueue ?? COMMAND_TASK_QUEUE;
     this.rollouts = new RolloutClient(this.temporal, this.taskQueue);
     this.templates = new TemplateClient(this.temporal, this.taskQueue);
+    this.groups = new GroupClient(this.temporal, this.taskQueue);
   }
 
   /**

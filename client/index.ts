@@ -6,6 +6,8 @@
 export { DcoClient, CommandHandle, type DcoClientOptions } from './dco-client';
 export { CommandConflictError, InvalidRequestError } from './errors';
 export { RolloutClient, RolloutHandle, ApprovalRefusedError, NothingToRetryError, RolloutStillRunningError, isFinal } from './rollout-client';
+export { GroupClient, GroupNotFoundError, GroupRefusedError } from './group-client';
+export type { GroupDefinition, GroupView } from '../protocol/device-group-contract';
 export { TemplateClient, TemplateNotFoundError, type TemplateSummary } from './template-client';
 export type { RolloutTemplate, TemplateRun } from '../protocol/rollout-template';
 export type { TemplateVersion, TemplateView } from '../protocol/template-contract';

@@ -61,7 +61,7 @@ export interface DevicePresenceMemo {
   observedAt: string;
 }
 
-export type DeviceEventKind = 'first-seen' | 'came-online' | 'went-offline' | 'rebooted' | 'attributes-changed';
+export type DeviceEventKind = 'first-seen' | 'came-online' | 'went-offline' | 'rebooted' | 'attributes-changed' | 'groups-changed';
 
 export interface DeviceEvent {
   /** The bridge's receive time of the status that caused it. */
@@ -85,6 +85,8 @@ export interface DeviceSnapshot {
   /** Boot IDs seen: 1 after the first status, +1 per reboot. */
   boots: number;
   attributes: DeviceAttributes;
+  /** The groups it was assigned to (device-group-contract.ts), sorted; absent until the first. */
+  groups?: string[];
   /** The latest changes, newest last (at most DEVICE_EVENTS_KEPT). */
   recent: DeviceEvent[];
   /** Reports applied; ignored as older than the latest applied (out of order); refused as malformed. */

@@ -19,6 +19,8 @@ export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 
 /** A rollout template's name (`template-<name>` is its workflow ID): like a rolloutId. */
 export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/** A device group's name (`group-<name>`; a value of the DeviceGroups search attribute, quoted in queries): the same. */
+export const GROUP_NAME_PATTERN = TEMPLATE_NAME_PATTERN;
 
 /**
  * Reported device attributes (the status message's `attributes`): short, printable, no quotes,

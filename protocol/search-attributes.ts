@@ -32,9 +32,12 @@ export const DeviceSiteAttribute = defineSearchAttributeKey('DeviceSite', Search
 /** A device's reported tags: `DeviceTags = "north"` matches a device with that tag among others. */
 export const DeviceTagsAttribute = defineSearchAttributeKey('DeviceTags', SearchAttributeType.KEYWORD_LIST);
 
+/** On entities: the groups the device was assigned to (`dco group assign`): `DeviceGroups = "pumps-north"`. A KeywordList (2 of the dev server's 3). */
+export const DeviceGroupsAttribute = defineSearchAttributeKey('DeviceGroups', SearchAttributeType.KEYWORD_LIST);
+
 /**
- * On entities: when the device's reported attributes last changed, or its entity was created
- * (workflow time; presence changes do not count). A continuous rollout asks only for the
+ * On entities: when the device's reported attributes or its groups last changed, or its entity
+ * was created (workflow time; presence changes do not count). A continuous rollout asks only for the
  * devices changed since its last look (`DeviceAttributesAt >= ...`), so a look costs what
  * changed, not the fleet. A Datetime: the dev server allows 3.
  */
@@ -54,6 +57,7 @@ export const SEARCH_ATTRIBUTES = [
   DeviceSiteAttribute,
   DeviceTagsAttribute,
   DeviceAttributesAtAttribute,
+  DeviceGroupsAttribute,
 ] as const;
 
 /** The type's name as the Temporal CLI spells it (`--search-attribute Name=Keyword`, `--type KeywordList`). */

@@ -26,9 +26,11 @@ import { DEVICE_ID_PATTERN } from '../protocol/id-patterns';
 import { commandWorkflowId, devicePresenceSignal, type DevicePresence } from '../protocol/command-contract';
 import { deviceWatchSignal, type DeviceWatcher } from '../protocol/device-watch-contract';
 import { deviceQueueSignal, serialTurnSignal } from '../protocol/device-queue-contract';
+import { deviceGroupsSignal } from '../protocol/device-group-contract';
 import {
   DeviceAttributesAtAttribute,
   DeviceFirmwareAttribute,
+  DeviceGroupsAttribute,
   DeviceIdAttribute,
   DeviceModelAttribute,
   DevicePresenceAttribute,
@@ -38,6 +40,7 @@ import {
 import { applyStatusReport, checkStatusReport, countInvalidReport, emptyDeviceRecord } from './device-record';
 import { applyQueueRequest, checkQueueRequest, emptyQueue, grantNext, nextHoldEnd, queueView, reclaimExpired, reclaimTurn, type DeviceQueue } from './device-queue';
 import { applyWatchRequest, checkWatchRequest, newsFor, pruneWatchers, wakeFor } from './device-watchers';
+import { applyGroupsChange, checkGroupsChange } from './device-groups';
 
 /**
  * `device-<deviceId>`: the device entity (protocol/device-contract.ts). It keeps the device's
@@ -131,6 +134,18 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
       if (news) wakeCommands([checked.request.commandId], news);
     }
   });
+  setHandler(deviceGroupsSignal, (raw) => {
+    const checked = checkGroupsChange(raw);
+    const applied = checked.ok ? applyGroupsChange(record, checked.change, new Date().toISOString()) : { refused: checked.reason };
+    if ('refused' in applied) {
+      log.warn('device groups change refused', { deviceId, reason: applied.refused });
+      return;
+    }
+    if (applied.record === record) return;
+    record = applied.record;
+    log.info('device groups-changed', { deviceId, groups: record.groups ?? [] });
+    show(snapshot());
+  });
   setHandler(deviceQueueSignal, (raw) => {
     const checked = checkQueueRequest(raw);
     if (!checked.ok) {
@@ -201,6 +216,7 @@ function show(record: DeviceSnapshot): void {
     { key: DeviceFirmwareAttribute, value: record.attributes.firmware ?? null },
     { key: DeviceSiteAttribute, value: record.attributes.site ?? null },
     { key: DeviceTagsAttribute, value: record.attributes.tags?.length ? record.attributes.tags : null },
+    { key: DeviceGroupsAttribute, value: record.groups?.length ? record.groups : null },
   ];
   const shown = workflowInfo().typedSearchAttributes;
   // Lists compare by content: the server hands back a new array.
@@ -231,6 +247,7 @@ function describeDevice(r: DeviceSnapshot): string {
   return [
     `Device ${r.deviceId}: ${r.presence}${r.presenceSince ? ` since ${r.presenceSince}` : ''}${r.bootId ? `, boot ${r.bootId} (${r.boots} seen)` : ''}.`,
     attrs ? `Reports ${attrs}.` : 'Reports no attributes.',
+    r.groups?.length ? `Groups: ${r.groups.join(', ')}.` : '',
     last ? `Last change: ${last.event} at ${last.at} (${last.detail}).` : '',
     `Statuses applied ${r.reports.applied}, out of order ${r.reports.stale}, refused ${r.reports.invalid}.`,
     r.queue ? describeQueue(r.queue) : '',

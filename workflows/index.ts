@@ -4,3 +4,4 @@ export { rolloutWorkflow } from './rollout-workflow';
 export { lateAnswersWorkflow } from './late-answers-workflow';
 export { deviceWorkflow } from './device-workflow';
 export { rolloutTemplateWorkflow } from './rollout-template-workflow';
+export { deviceGroupWorkflow } from './device-group-workflow';

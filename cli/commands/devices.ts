@@ -100,6 +100,7 @@ export function deviceText(view: DeviceView, now = Date.now()): string {
     field('site', a.site ?? '-');
     field('time zone', a.timeZone ?? '-');
     field('tags', a.tags?.length ? a.tags.join(', ') : '-');
+    field('groups', e.groups?.length ? e.groups.join(', ') : '-');
     lines.push(e.recent.length ? 'recent events (newest last):' : 'recent events: none');
     const kind = Math.max(0, ...e.recent.map((r) => r.event.length));
     for (const r of e.recent) lines.push(`  ${r.at}  ${r.event.padEnd(kind)}  ${r.detail}`);

@@ -7,6 +7,7 @@ import { devicesMatching } from '../../client/devices-matching';
 import { grpcCode } from '../../bridge/temporal-errors';
 import { InvalidRequestError } from '../../client/dco-client';
 import { TemplateClient, TemplateNotFoundError } from '../../client/template-client';
+import { GroupClient, GroupNotFoundError } from '../../client/group-client';
 import { TemplateName, type TemplateRun } from '../../protocol/rollout-template';
 import { ApprovalRefusedError, isFinal, RolloutClient, type RolloutHandle } from '../../client/rollout-client';
 import { connectClient } from '../../config/temporal-connect';
@@ -107,7 +108,8 @@ export function rolloutCommand(): Command {
     .option('--targets <file>', 'device IDs, one per line (or a JSON array)')
     .option('--all', 'every device known from presence (retained status)')
     .addOption(new Option('--where <query>', 'the devices whose entity matches this query, e.g. "DeviceFirmware = \'1.0.0\' AND DeviceTags = \'canary\'" (resolved once, at start)'))
-    .option('--continuous', 'with --where: keep looking for devices that start matching (new ones, changed attributes) and send them the command too, until --end-at or cancel')
+    .option('--group <name>', 'the devices of this group (dco group): assigned to it, or matching its query (resolved at start)')
+    .option('--continuous', 'with --where or --group: keep looking for devices that start matching (new ones, changed attributes) and send them the command too, until --end-at or cancel')
     .addOption(new Option('--scan-every <duration>', 'with --continuous: how often to look for newly matching devices (default 1m, at least 1s)').argParser(parseDuration))
     .addOption(new Option('--id <rolloutId>', 'rollout ID (default: <name>-<time>)'))
     .addOption(new Option('--params <json>', 'command parameters').argParser(parseJsonObject))
@@ -140,16 +142,18 @@ export function rolloutCommand(): Command {
       const settings = settingsFrom(opts, 'worker');
       if (opts.template !== undefined && name !== undefined) throw new UsageError('give the command name or --template, not both: the template names its command');
       if (opts.template === undefined && name === undefined) throw new UsageError('give the command name (e.g. `dco rollout start reboot --targets fleet.txt`) or --template NAME');
-      if ([opts.targets, opts.all, opts.where].filter((o) => o !== undefined && o !== false).length !== 1) {
-        throw new UsageError('give exactly one of --targets FILE, --all or --where QUERY');
+      if ([opts.targets, opts.all, opts.where, opts.group].filter((o) => o !== undefined && o !== false).length !== 1) {
+        throw new UsageError('give exactly one of --targets FILE, --all, --where QUERY or --group NAME');
       }
       if (opts.priority !== undefined && !opts.serial) throw new UsageError('--priority orders serial commands: add --serial');
-      if (opts.continuous && opts.where === undefined) throw new UsageError('--continuous needs --where QUERY: the devices it keeps looking for');
+      if (opts.continuous && opts.where === undefined && opts.group === undefined) throw new UsageError('--continuous needs --where QUERY or --group NAME: the devices it keeps looking for');
       if (opts.scanEvery !== undefined && !opts.continuous) throw new UsageError('--scan-every goes with --continuous');
       const flags = specFlags(opts);
       let targets: string[];
+      // A group is its query (an assigned group's: DeviceGroups = '<name>'), resolved like --where.
+      const where: string | undefined = opts.group !== undefined ? await groupQueryOf(settings, opts.group) : opts.where;
       if (opts.targets) targets = readTargetsFile(opts.targets);
-      else if (opts.where !== undefined) targets = await resolveWhere(settings, opts.where);
+      else if (where !== undefined) targets = await resolveWhere(settings, where, opts.group !== undefined ? `--group ${opts.group}` : '--where');
       else {
         const statuses = await readRetainedStatuses({ mqttUrl: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword, topicPrefix: settings.topicPrefix });
         targets = [...statuses.keys()].sort();
@@ -170,7 +174,7 @@ export function rolloutCommand(): Command {
         } else {
           input = { rolloutId: opts.id ?? defaultId(name!), name: name!, targets, ...(opts.params ? { params: opts.params } : {}), ...flags };
         }
-        if (opts.continuous) input = { ...input, continuous: { query: opts.where, ...(opts.scanEvery !== undefined ? { scanEveryMs: opts.scanEvery } : {}) } };
+        if (opts.continuous) input = { ...input, continuous: { query: where!, ...(opts.scanEvery !== undefined ? { scanEveryMs: opts.scanEvery } : {}) } };
         const check = RolloutSpec.safeParse(input);
         if (!check.success) throw new UsageError(z.prettifyError(check.error));
         const client = new RolloutClient(temporal, settings.taskQueue);
@@ -269,18 +273,31 @@ async function follow(handle: RolloutHandle, json: boolean): Promise<RolloutStat
   }
 }
 
+/** `--group NAME`: the group's device query; an unknown group is a usage error. */
+async function groupQueryOf(settings: ReturnType<typeof settingsFrom>, name: string): Promise<string> {
+  const connection = await connectClient(settings);
+  try {
+    return await new GroupClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue).queryOf(name).catch((err: unknown) => {
+      if (err instanceof GroupNotFoundError || err instanceof InvalidRequestError) throw new UsageError(`--group: ${err.message}`);
+      throw err;
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
 /** gRPC's code for a request the server refuses as malformed (a query it cannot parse). */
 const INVALID_ARGUMENT = 3;
 
 /** `--where`: the matching devices' IDs, from their entities; a query Temporal refuses, or one that matches none, is a usage error. */
-async function resolveWhere(settings: ReturnType<typeof settingsFrom>, where: string): Promise<string[]> {
+async function resolveWhere(settings: ReturnType<typeof settingsFrom>, where: string, flag: string): Promise<string[]> {
   const connection = await connectClient(settings);
   try {
     const targets = await devicesMatching(new Client({ connection, namespace: settings.namespace }), where).catch((err: unknown) => {
-      if (err instanceof RangeError || grpcCode(err) === INVALID_ARGUMENT) throw new UsageError(`--where: ${(err as Error).message}`);
+      if (err instanceof RangeError || grpcCode(err) === INVALID_ARGUMENT) throw new UsageError(`${flag}: ${(err as Error).message}`);
       throw err;
     });
-    if (!targets.length) throw new UsageError(`--where: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports; a rollout, continuous or not, starts with at least one device)`);
+    if (!targets.length) throw new UsageError(`${flag}: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports; a rollout, continuous or not, starts with at least one device)`);
     return targets;
   } finally {
     await connection.close();

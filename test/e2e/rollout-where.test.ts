@@ -47,6 +47,6 @@ describe('rollout targets by query (--where)', () => {
     expect(bad.stderr).toContain('--where: ');
     const both = await runCli(['rollout', 'start', 'ping', '--all', '--where', 'DeviceSite = "x"'], env);
     expect(both.code).toBe(2);
-    expect(both.stderr).toContain('give exactly one of --targets FILE, --all or --where QUERY');
+    expect(both.stderr).toContain('give exactly one of --targets FILE, --all, --where QUERY or --group NAME');
   });
 });

@@ -20,7 +20,8 @@ const load = (f: string) => historyFromJSON(JSON.parse(readFileSync(path.join(di
 const isRollout = (f: string) => path.basename(f).startsWith('rollout-');
 const isDevice = (f: string) => path.basename(f).startsWith('device-');
 const isTemplate = (f: string) => path.basename(f).startsWith('template-');
-const isCommand = (f: string) => !isRollout(f) && !isDevice(f) && !isTemplate(f) && !path.basename(f).startsWith('late-answers-');
+const isGroup = (f: string) => path.basename(f).startsWith('group-');
+const isCommand = (f: string) => !isRollout(f) && !isDevice(f) && !isTemplate(f) && !isGroup(f) && !path.basename(f).startsWith('late-answers-');
 
 /**
  * The workflow ID the history ran under: a command checks that its ID is command-<commandId>,
@@ -40,7 +41,7 @@ function workflowIdOf(history: ReturnType<typeof load>, file: string): string {
 describe('replay of recorded command histories', () => {
   const workflowBundle = () => ({ codePath: testEnv().bundlePath });
 
-  test('there are recorded histories of every workflow (commands, rollouts, late answers, device entities, templates), for every terminal state, before and after the patch', () => {
+  test('there are recorded histories of every workflow (commands, rollouts, late answers, device entities, templates, groups), for every terminal state, before and after the patch', () => {
     const current = files.filter((f) => !f.startsWith(EARLIER));
     expect(current.filter(isCommand).length).toBeGreaterThanOrEqual(10);
     expect(current.filter(isRollout).length).toBeGreaterThanOrEqual(5);
@@ -49,6 +50,7 @@ describe('replay of recorded command histories', () => {
     expect(current.filter((f) => path.basename(f).startsWith('late-answers-')).length).toBeGreaterThanOrEqual(2);
     expect(current.filter(isDevice).length).toBeGreaterThanOrEqual(2);
     expect(current.filter(isTemplate).length).toBeGreaterThanOrEqual(1);
+    expect(current.filter(isGroup).length).toBeGreaterThanOrEqual(1);
   });
 
   test.each(files)('%s replays without divergence', async (file) => {
