@@ -7,6 +7,9 @@
  *      direct signals (no MQTT);
  *   2. a 10,000-device rollout, all succeeding, in 2 waves: wall time, devices/s, peak worker RSS;
  *   3. the same with 20% failing devices and a 10% abort threshold: devices reached before the abort;
+ *   4. the rollout of 2 targeted by query (`DeviceFirmware = ...` over the device entities, as
+ *      `--where` does): the entities' backfill, the query's resolution, and the rollout, side by
+ *      side with 2's static list;
  *   and, on the path of 1, the isolation scenarios of bench/isolation.ts (noisy neighbour,
  *   reconnect storm).
  * Results go to bench/results/<time>.json.
@@ -22,6 +25,7 @@ import { MqttPublisher } from '../activities/mqtt-publisher';
 import { MqttBridge } from '../bridge/mqtt-bridge';
 import { DcoClient } from '../client/dco-client';
 import { RolloutClient } from '../client/rollout-client';
+import { devicesMatching } from '../client/devices-matching';
 import { createLogger } from '../config/logger';
 import { FleetSimulator } from '../device/fleet-simulator';
 import { ManagedProcess } from '../stack/managed-process';
@@ -52,6 +56,7 @@ const program = new Command('bench')
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
   .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before, as after a bridge restart: retained statuses, the slower backfill)")
   .option('--skip-rollouts', 'only the throughput comparison')
+  .option('--skip-query', 'rollouts: not the campaign targeted by query (4)')
   .option('--skip-throughput', 'only the rollouts')
   .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
   .option('--fixed-concurrency', 'rollouts keep --rollout-concurrency in flight (adaptive off): the baseline for the adaptive runs')
@@ -86,12 +91,19 @@ async function main() {
       const servers = { temporal: temporal.process.pid!, mosquitto: mosquitto.process.pid! };
       results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0, servers);
       results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2, servers);
+      if (!opts.skipQuery) results.rolloutByQuery = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'query', 0, servers, false, true);
       // The engine's own speed, the baseline of each rollout: the bare workflow of part 1, or
       // measured here when part 1 was skipped; for the slowed run, measured slowed too.
       const bare =
         (results.throughput as { variants?: Array<{ name: string; perSecond: number }> } | undefined)?.variants?.find((v) => v.name === 'command workflow, no MQTT') ??
         (results.bareWorkflow = await bareWorkflowRate(temporal.address, temporalClient, 'bench-bare-rollouts'));
       setRatio(results.rolloutAllSucceed, bare.perSecond);
+      if (results.rolloutByQuery) {
+        setRatio(results.rolloutByQuery, bare.perSecond);
+        const q = results.rolloutByQuery as { devicesPerSecond: number; workerPeakRssMb?: number };
+        const l = results.rolloutAllSucceed as { devicesPerSecond: number; workerPeakRssMb?: number };
+        results.queryVsStaticList = { devicesPerSecond: Math.round((q.devicesPerSecond / l.devicesPerSecond) * 100) / 100, workerPeakRssMb: [q.workerPeakRssMb, l.workerPeakRssMb] };
+      }
       if (opts.slowed) {
         const slowedPids = [temporal.process.pid!, mosquitto.process.pid!, process.pid];
         for (const pid of slowedPids) pinToCores(pid, '0');
@@ -197,12 +209,14 @@ async function throughput(address: string, mqttUrl: string, client: Client, dir:
 }
 
 /** 2 and 3. A rollout over a simulated fleet with the worker and the bridge as their own processes. */
-async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number, servers: Record<string, number>, slowed = false) {
+async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number, servers: Record<string, number>, slowed = false, byQuery = false) {
   const fleetSize = opts.fleet as number;
   const topicPrefix = `bench-${name}/devices`;
   const taskQueue = `bench-rollout-${name}`;
-  say(`${failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}`);
-  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name) });
+  say(`${byQuery ? 4 : failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}${byQuery ? ', targeted by query' : ''}`);
+  // Targeted by query: a firmware no other fleet of the bench reports, so the query finds exactly this one.
+  const firmware = byQuery ? `1.0.0-${name}` : undefined;
+  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name), ...(firmware ? { firmware } : {}) });
   if (!opts.statusesLive) await sim.start();
   const env = { ...process.env, TEMPORAL_ADDRESS: address, MQTT_URL: mqttUrl, DCO_TASK_QUEUE: taskQueue, DCO_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' };
   const metricsAddress = `127.0.0.1:${await freePort()}`;
@@ -219,13 +233,30 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     const pids: Record<string, number> = { ...servers, worker: worker.pid!, bridge: bridge.pid!, 'simulator+client': process.pid };
     // Slowed: every process of the system on one core, as on a machine half as fast.
     if (slowed) for (const pid of Object.values(pids)) pinToCores(pid, '0');
+    let targeting: { query: string; entityBackfillSeconds: number; resolveSeconds: number } | undefined;
+    let targets = [...sim.deviceIds];
+    if (firmware) {
+      // The entities come from the devices' statuses, through the bridge; then `--where` resolves them.
+      const query = `DeviceFirmware = '${firmware}'`;
+      const tb = performance.now();
+      for (;;) {
+        const { count } = await client.workflow.count(`WorkflowType = 'deviceWorkflow' AND ${query}`);
+        if (count >= fleetSize) break;
+        say(`   device entities ${count}/${fleetSize}`);
+        await new Promise((r) => setTimeout(r, 5_000));
+      }
+      const tr = performance.now();
+      targets = await devicesMatching(client, query);
+      targeting = { query, entityBackfillSeconds: Math.round((tr - tb) / 100) / 10, resolveSeconds: Math.round((performance.now() - tr) / 100) / 10 };
+      say(`   resolved ${targets.length} devices in ${targeting.resolveSeconds} s (entities ready after ${targeting.entityBackfillSeconds} s)`);
+    }
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));
     const t0 = performance.now();
     const handle = await rollouts.start({
       rolloutId: `bench-${name}-${Date.now().toString(36)}`,
       name: 'update-firmware',
       params: { version: '2.0.0' },
-      targets: [...sim.deviceIds],
+      targets,
       canary: { percent: 1 },
       waves: [{ percent: 100 }],
       concurrency: opts.rolloutConcurrency,
@@ -255,6 +286,8 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     const entityReports = await bridgeOutcomes(bridgeMetricsAddress, 'device-status').catch((err) => ({ unavailable: String(err) }));
     return {
       slowed,
+      // Targeted by query: the query, how long the bridge took to create every entity, and how long --where's resolution took (not in wallSeconds).
+      ...(targeting ? { targeting } : {}),
       statuses: opts.statusesLive ? 'live' : 'retained',
       // Status reports to the device entities during the rollout (the bridge's dco_bridge_messages_total{kind="device-status"}).
       deviceEntityReports: entityReports,
