@@ -57,6 +57,7 @@ const program = new Command('bench')
   .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before, as after a bridge restart: retained statuses, the slower backfill)")
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-query', 'rollouts: not the campaign targeted by query (4)')
+  .option('--query-status-rate <n>', "campaign by query: the bridge's --device-status-rate while the fleet's entities are created", (v) => Number(v), 500)
   .option('--skip-throughput', 'only the rollouts')
   .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
   .option('--fixed-concurrency', 'rollouts keep --rollout-concurrency in flight (adaptive off): the baseline for the adaptive runs')
@@ -217,23 +218,33 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   // Targeted by query: a firmware no other fleet of the bench reports, so the query finds exactly this one.
   const firmware = byQuery ? `1.0.0-${name}` : undefined;
   const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name), ...(firmware ? { firmware } : {}) });
-  if (!opts.statusesLive) await sim.start();
+  // Targeted by query, the entities must exist first: the fleet connects after the bridge, so
+  // its statuses are live (a bridge start reads retained ones at a tenth of the rate).
+  const live = opts.statusesLive || byQuery;
+  if (!live) await sim.start();
   const env = { ...process.env, TEMPORAL_ADDRESS: address, MQTT_URL: mqttUrl, DCO_TASK_QUEUE: taskQueue, DCO_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' };
   const metricsAddress = `127.0.0.1:${await freePort()}`;
   const bridgeMetricsAddress = `127.0.0.1:${await freePort()}`;
   const workerArgs = ['--metrics-address', metricsAddress, ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : [])];
   const workerEnv = opts.workerHeapMb ? { ...env, NODE_OPTIONS: `--max-old-space-size=${opts.workerHeapMb}` } : env;
   const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [DCO, 'worker', ...workerArgs], logFile: path.join(dir, `${name}-worker.log`), env: workerEnv });
-  const bridge = new ManagedProcess({ name: 'bridge', command: process.execPath, args: [DCO, 'bridge', '--client-id', `bench-bridge-${name}`, '--metrics-address', bridgeMetricsAddress], logFile: path.join(dir, `${name}-bridge.log`), env });
+  const statusRate = byQuery ? (opts.queryStatusRate as number) : undefined;
+  const bridge = new ManagedProcess({
+    name: 'bridge',
+    command: process.execPath,
+    args: [DCO, 'bridge', '--client-id', `bench-bridge-${name}`, '--metrics-address', bridgeMetricsAddress, ...(statusRate ? ['--device-status-rate', String(statusRate)] : [])],
+    logFile: path.join(dir, `${name}-bridge.log`),
+    env,
+  });
   try {
     await new Promise((r) => setTimeout(r, 8_000)); // both connect and the worker bundles its workflows
-    if (opts.statusesLive) await sim.start();
+    if (live) await sim.start();
     const rollouts = new RolloutClient(client, taskQueue);
     // Where the time goes: CPU seconds per process during the rollout.
     const pids: Record<string, number> = { ...servers, worker: worker.pid!, bridge: bridge.pid!, 'simulator+client': process.pid };
     // Slowed: every process of the system on one core, as on a machine half as fast.
     if (slowed) for (const pid of Object.values(pids)) pinToCores(pid, '0');
-    let targeting: { query: string; entityBackfillSeconds: number; resolveSeconds: number } | undefined;
+    let targeting: { query: string; deviceStatusRate: number; entityBackfillSeconds: number; resolveSeconds: number } | undefined;
     let targets = [...sim.deviceIds];
     if (firmware) {
       // The entities come from the devices' statuses, through the bridge; then `--where` resolves them.
@@ -247,7 +258,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       }
       const tr = performance.now();
       targets = await devicesMatching(client, query);
-      targeting = { query, entityBackfillSeconds: Math.round((tr - tb) / 100) / 10, resolveSeconds: Math.round((performance.now() - tr) / 100) / 10 };
+      targeting = { query, deviceStatusRate: statusRate!, entityBackfillSeconds: Math.round((tr - tb) / 100) / 10, resolveSeconds: Math.round((performance.now() - tr) / 100) / 10 };
       say(`   resolved ${targets.length} devices in ${targeting.resolveSeconds} s (entities ready after ${targeting.entityBackfillSeconds} s)`);
     }
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));

@@ -43,7 +43,7 @@ export function templateCommand(): Command {
   withConnectionOptions(template.command('add'))
     .description('store a template (a JSON rollout spec without targets, with an optional paramsSchema) as its next version')
     .argument('<name>', 'template name, e.g. firmware-update')
-    .requiredOption('--file <file>', 'the template as JSON (- for stdin); docs/rollouts.md shows one')
+    .requiredOption('--file <file>', 'the template as JSON (- for stdin); docs/examples/firmware-update.template.json is one')
     .option('--note <text>', 'why this version (kept with it)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts) => {
