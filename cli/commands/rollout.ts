@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -211,8 +211,14 @@ export function rolloutCommand(): Command {
           } catch (err) {
             throw new UsageError((err as Error).message);
           }
-          await act(handle, opts).catch((err) => {
-            throw err instanceof ApprovalRefusedError ? new UsageError(err.message) : err;
+          await act(handle, opts).catch(async (err) => {
+            if (err instanceof ApprovalRefusedError) throw new UsageError(err.message);
+            // A signal or update to a rollout that has ended: say so, with how it ended.
+            if (err instanceof WorkflowNotFoundError && verb !== 'status') {
+              const ended = await handle.status().catch(() => undefined);
+              if (ended && isFinal(ended)) throw new UsageError(`rollout ${rolloutId} has already ended (${ended.state}): nothing to ${verb}`);
+            }
+            throw err;
           });
           if (verb === 'status' && opts.wait) {
             const final = await follow(handle, !!opts.json);

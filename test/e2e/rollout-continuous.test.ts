@@ -86,6 +86,8 @@ describe('continuous rollouts', () => {
     const final = await rollouts.get(rolloutId).result();
     expect(final).toMatchObject({ state: 'done', targets: 1, overall: { succeeded: 1 } });
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(endAt));
+    const late = await runCli(['rollout', 'cancel', rolloutId], env);
+    expect({ code: late.code, err: late.stderr }).toEqual({ code: 2, err: `error: rollout ${rolloutId} has already ended (done): nothing to cancel\n` });
 
     const usage = await runCli(['rollout', 'start', 'ping', '--targets', '/dev/null', '--continuous'], env);
     expect({ code: usage.code, err: usage.stderr }).toMatchObject({ code: 2, err: expect.stringContaining('--continuous needs --where QUERY') });
