@@ -217,6 +217,12 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
 
   /** When the latest publish started: a device seen online before it has that copy. */
   let lastPublishAt: number | undefined;
+  /**
+   * When the latest publish that reached the broker started. Unlike lastPublishAt, a try held
+   * for an offline device does not count: the device got nothing then, so a status the entity
+   * applies later but observed before that try is still news to this command.
+   */
+  let lastSentAt: number | undefined;
   /** When the first publish started: the device may answer before its PUBACK reaches us. */
   let firstPublishedAt: number | undefined = carried?.firstPublishedAt;
   /** Serial: whether this command asked its device's entity for a turn, and got it. */
@@ -427,6 +433,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       return false;
     }
     attempt++;
+    lastSentAt = lastPublishAt;
     recordPublish(publishCause);
     update(recordPublished(record, now()));
     return true;
@@ -476,7 +483,11 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     if (step.kind === 'wait') return condition(done, waitMs);
     if (step.afterMs > 0 && (await condition(done, step.afterMs))) return true;
     if (done()) return true;
-    const knownAt = Math.max(lastPublishAt ?? 0, presence ? Date.parse(presence.observedAt) : 0);
+    // What the command knows of the device: its latest copy that was sent, and the presence it
+    // holds. Nothing known: since the epoch, so whatever the entity has heard is news (a
+    // command's own clock would hide a status the entity applies just after the command asked
+    // the activity, but observed before: the device's reboot would wait for the re-check).
+    const knownAt = Math.max(lastSentAt ?? 0, presence ? Date.parse(presence.observedAt) : 0);
     try {
       await watchDevice({
         deviceId: request.deviceId,
@@ -484,7 +495,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         request: {
           kind: 'watch',
           commandId: request.commandId,
-          since: new Date(knownAt || Date.now()).toISOString(),
+          since: new Date(knownAt).toISOString(),
           untilMs: entityHoldUntilMs,
         },
       });

@@ -93,13 +93,22 @@ describe('command workflow with stubbed activities', () => {
    */
   async function start(
     name: string,
-    o: { options?: CommandOptionsInput; ttlMs?: number; expiresAt?: string; tuning?: CommandTuning; presence?: Omit<DevicePresence, 'deviceId'>; stub?: (s: CommandStub) => void } = {},
+    o: {
+      options?: CommandOptionsInput;
+      ttlMs?: number;
+      expiresAt?: string;
+      tuning?: CommandTuning;
+      presence?: Omit<DevicePresence, 'deviceId'>;
+      /** Give the device an entity stand-in also without a presence signal (the command may learn presence from its publish activity). */
+      entity?: boolean;
+      stub?: (s: CommandStub) => void;
+    } = {},
   ) {
     const commandId = `${name}.${id}`;
     const deviceId = `${name}-${id}`;
     const stub = worker.command(commandId);
     o.stub?.(stub);
-    const entitySignals = o.presence ? await entityStandIn(deviceId) : async () => [];
+    const entitySignals = o.presence || o.entity ? await entityStandIn(deviceId) : async () => [];
     const request: CommandRequest = {
       commandId,
       deviceId,
@@ -273,6 +282,45 @@ describe('command workflow with stubbed activities', () => {
     expect(outcome.attempts).toBe(1);
     expect(events(outcome)).toEqual(['created', 'device-offline', 'device-online', 'published', 'ack-accepted', 'result-succeeded']);
     expect(c.stub.publishes).toHaveLength(1);
+    expect(await c.entitySignals()).toEqual([{ kind: 'unwatch', commandId: c.request.commandId }]);
+  });
+
+  test("held by the entity's offline memo: the wake-up request carries the presence it knows, so a newer status the entity applies just after (observed before the publish try) still wakes it", async () => {
+    // The demo's race: the publish activity reads the entity's memo (offline, from the device's
+    // previous boot) and holds the command; the entity applies the device's new boot a moment
+    // later, from a status the bridge received just before the publish try. The command must ask
+    // for news since what it knows (the old presence), not since its own clock.
+    const offline = { state: 'offline' as const, bootId: 'boot-1', observedAt: new Date(Date.now() - 60_000).toISOString() };
+    let online: DevicePresence | undefined;
+    const c = await start('memo-held', {
+      entity: true,
+      tuning: { presenceRecheckMs: 600_000 }, // only a wake-up can release it within this test
+      stub: (s) =>
+        (s.publish = (input, call, all) => {
+          if (all.length > 1) return { published: true };
+          online = { deviceId: input.deviceId, state: 'online', bootId: 'boot-2', observedAt: new Date(Date.parse(call.issuedAt) - 50).toISOString() };
+          return { published: false, presence: { deviceId: input.deviceId, ...offline } };
+        }),
+    });
+    await eventually(async () => c.stub.watches.length, (n) => n > 0);
+    expect(c.stub.publishes.map((x) => x.outcome)).toEqual(['held']);
+    const [watch] = c.stub.watches;
+    expect(watch.since).toBe(offline.observedAt);
+
+    // Play the entity: it tells a new watcher at once what it heard after `since` (newsFor).
+    expect(Date.parse(online!.observedAt)).toBeGreaterThan(Date.parse(watch.since));
+    await c.presence({ state: online!.state, bootId: online!.bootId, observedAt: online!.observedAt });
+    await calls(c.stub, 2);
+    expect(c.stub.publishes.map((x) => [x.attempt, x.knownPresenceAt, x.outcome])).toEqual([
+      [1, undefined, 'held'],
+      [1, online!.observedAt, 'published'],
+    ]);
+
+    await c.ack();
+    await c.result('succeeded');
+    const outcome = await c.handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(outcome.attempts).toBe(1);
     expect(await c.entitySignals()).toEqual([{ kind: 'unwatch', commandId: c.request.commandId }]);
   });
 
