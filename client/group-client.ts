@@ -2,7 +2,7 @@ import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@tempo
 import { z } from 'zod';
 import { signalDeviceEntity } from './signal-device-entity';
 import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
-import { deviceTaskQueue } from '../protocol/device-contract';
+import { DEVICE_WORKFLOW_TYPE, deviceTaskQueue } from '../protocol/device-contract';
 import {
   assignedGroupQuery,
   defineGroupUpdate,
@@ -63,7 +63,7 @@ export class GroupClient {
     const problem = def.where === undefined ? undefined : deviceQueryProblem(def.where);
     if (problem) throw new InvalidRequestError([issue(problem, ['where'])]);
     if (def.where !== undefined) {
-      const members = await this.temporal.workflow.count(`WorkflowType = 'deviceWorkflow' AND ${assignedGroupQuery(name)}`);
+      const members = await this.temporal.workflow.count(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ${assignedGroupQuery(name)}`);
       if (members.count > 0) throw new GroupRefusedError(`group ${name} has ${members.count} assigned devices; a group is either assigned devices or a query (\`dco group unassign ${name} --all\` first)`);
     }
     const handle = await this.temporal.workflow.start(GROUP_WORKFLOW_TYPE, {
@@ -136,7 +136,7 @@ export class GroupClient {
   async delete(name: string): Promise<void> {
     const view = await this.get(name);
     if (!view.where) {
-      const members = await this.temporal.workflow.count(`WorkflowType = 'deviceWorkflow' AND ${assignedGroupQuery(name)}`);
+      const members = await this.temporal.workflow.count(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ${assignedGroupQuery(name)}`);
       if (members.count > 0) throw new GroupRefusedError(`group ${name} still has ${members.count} assigned devices: \`dco group unassign ${name} --all\` first`);
     }
     const handle = this.temporal.workflow.getHandle(groupWorkflowId(name));
