@@ -1,10 +1,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { CommandId } from '../protocol/ids';
-import { DcoClient, InvalidRequestError, type CommandHandle } from '../client/dco-client';
-import { connectClient } from '../config/temporal-connect';
+import { DcoClient, type CommandHandle } from '../client/dco-client';
 import { settingsFrom } from './connection-options';
 import { UsageError } from './usage-error';
+import { withTemporal } from './with-temporal';
 
 /**
  * Runs `work` with a handle to an existing command, for the CLI commands that take a
@@ -15,15 +15,11 @@ export async function withCommand(commandId: string, opts: Record<string, unknow
   const settings = settingsFrom(opts);
   const id = CommandId.safeParse(commandId);
   if (!id.success) throw new UsageError(z.prettifyError(id.error));
-  const connection = await connectClient(settings);
-  try {
+  await withTemporal(settings, async ({ connection }) => {
     const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue });
-    await work(client.get(commandId));
-  } catch (err) {
-    if (err instanceof InvalidRequestError) throw new UsageError(err.message);
-    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no command with id "${commandId}" in namespace ${settings.namespace}`);
-    throw err;
-  } finally {
-    await connection.close();
-  }
+    await work(client.get(commandId)).catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new UsageError(`no command with id "${commandId}" in namespace ${settings.namespace}`);
+      throw err;
+    });
+  });
 }

@@ -1,13 +1,12 @@
-import { Client } from '@temporalio/client';
 import { Command } from 'commander';
 import ms from 'ms';
 import { z } from 'zod';
 import { InvalidDeviceIdError, showDevice, type DeviceView } from '../../client/device-entity';
 import { listDevices } from '../../client/device-directory';
-import { connectClient } from '../../config/temporal-connect';
 import { DeviceId } from '../../protocol/ids';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { UsageError } from '../usage-error';
+import { withTemporal } from '../with-temporal';
 
 /** `dco devices` lists what the broker holds; `dco devices show <deviceId>` is one device's record. */
 export function devicesCommand(): Command {
@@ -18,9 +17,8 @@ export function devicesCommand(): Command {
     .enablePositionalOptions()
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'worker');
-      const connection = await connectClient(settings);
-      try {
-        const devices = await listDevices(new Client({ connection, namespace: settings.namespace }), {
+      await withTemporal(settings, async ({ client }) => {
+        const devices = await listDevices(client, {
           mqttUrl: settings.mqttUrl,
           username: settings.mqttUsername,
           password: settings.mqttPassword,
@@ -42,9 +40,7 @@ export function devicesCommand(): Command {
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
         for (const r of [header, ...rows]) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n');
         if (!devices.length) process.stderr.write('no devices have published a status yet\n');
-      } finally {
-        await connection.close();
-      }
+      });
     });
 
   withConnectionOptions(devices.command('show'))
@@ -55,9 +51,8 @@ export function devicesCommand(): Command {
       const id = DeviceId.safeParse(deviceId);
       if (!id.success) throw new UsageError(z.prettifyError(id.error));
       const settings = settingsFrom(opts);
-      const connection = await connectClient(settings);
-      try {
-        const view = await showDevice(new Client({ connection, namespace: settings.namespace }), deviceId).catch((err: unknown) => {
+      await withTemporal(settings, async ({ client }) => {
+        const view = await showDevice(client, deviceId).catch((err: unknown) => {
           throw err instanceof InvalidDeviceIdError ? new UsageError(err.message) : err;
         });
         if (opts.json) process.stdout.write(JSON.stringify(view) + '\n');
@@ -69,9 +64,7 @@ export function devicesCommand(): Command {
           );
           process.exitCode = 1;
         }
-      } finally {
-        await connection.close();
-      }
+      });
     });
   return devices;
 }

@@ -1,24 +1,19 @@
-import { Client } from '@temporalio/client';
 import { Command } from 'commander';
-import { InvalidRequestError } from '../../client/errors';
 import { GroupClient, GroupNotFoundError, GroupRefusedError } from '../../client/group-client';
-import { connectClient } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { UsageError } from '../usage-error';
+import { withTemporal } from '../with-temporal';
 import { readTargetsFile } from './rollout';
 
 /** Runs `act` with a group client; its refusals become usage errors (exit code 2). */
 async function withGroups<T>(opts: Record<string, unknown>, act: (groups: GroupClient) => Promise<T>): Promise<T> {
   const settings = settingsFrom(opts);
-  const connection = await connectClient(settings);
-  try {
-    return await act(new GroupClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue)).catch((err: unknown) => {
-      if (err instanceof InvalidRequestError || err instanceof GroupNotFoundError || err instanceof GroupRefusedError) throw new UsageError(err.message);
+  return withTemporal(settings, ({ client }) =>
+    act(new GroupClient(client, settings.taskQueue)).catch((err: unknown) => {
+      if (err instanceof GroupNotFoundError || err instanceof GroupRefusedError) throw new UsageError(err.message);
       throw err;
-    });
-  } finally {
-    await connection.close();
-  }
+    }),
+  );
 }
 
 /** Device IDs from arguments and/or `--targets FILE`. */

@@ -1,11 +1,9 @@
-import { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { NothingToRetryError, RolloutClient, RolloutStillRunningError } from '../../client/rollout-client';
 import { csvHeader, csvLine, kebabOf, REPORT_STATES, reportStateOf, type ReportState, type RolloutReportRow } from '../../client/rollout-report';
-import { InvalidRequestError } from '../../client/errors';
-import { connectClient } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { UsageError } from '../usage-error';
+import { withTemporal } from '../with-temporal';
 
 /** `--only failed,timed-out` → the report states; an unknown name is a usage error that lists the known ones. */
 export function parseOnly(list: string): ReportState[] {
@@ -33,9 +31,8 @@ export function addReportCommands(rollout: Command): void {
     .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
     .action(async (rolloutId: string, opts) => {
       const settings = settingsFrom(opts);
-      const connection = await connectClient(settings);
-      try {
-        const handle = rolloutClient(connection, settings).get(rolloutId);
+      await withTemporal(settings, async ({ client }) => {
+        const handle = new RolloutClient(client, settings.taskQueue).get(rolloutId);
         const counts = new Map<string, number>();
         let total = 0;
         const out = process.stdout;
@@ -49,11 +46,7 @@ export function addReportCommands(rollout: Command): void {
         }
         if (opts.format === 'json') out.write(total === 0 ? ']\n' : '\n]\n');
         process.stderr.write(tallyLine(counts, total));
-      } catch (err) {
-        throw asUsageError(err);
-      } finally {
-        await connection.close();
-      }
+      }).catch(rethrowAsUsageError);
     });
 
   withConnectionOptions(rollout.command('retry'))
@@ -64,25 +57,16 @@ export function addReportCommands(rollout: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (rolloutId: string, opts) => {
       const settings = settingsFrom(opts, 'worker');
-      const connection = await connectClient(settings);
-      try {
-        const { handle, devices } = await rolloutClient(connection, settings).retry(rolloutId, opts.only, opts.id);
+      await withTemporal(settings, async ({ client }) => {
+        const { handle, devices } = await new RolloutClient(client, settings.taskQueue).retry(rolloutId, opts.only, opts.id);
         process.stdout.write(opts.json ? JSON.stringify({ rolloutId: handle.rolloutId, devices: devices.length }) + '\n' : `${handle.rolloutId}\n`);
         if (!opts.json) process.stderr.write(`follow-up of ${rolloutId}: ${devices.length} devices (${opts.only.map(kebabOf).join(', ')}); follow it with \`dco rollout status ${handle.rolloutId} --wait\`\n`);
-      } catch (err) {
-        throw asUsageError(err);
-      } finally {
-        await connection.close();
-      }
+      }).catch(rethrowAsUsageError);
     });
 }
 
-function rolloutClient(connection: Awaited<ReturnType<typeof connectClient>>, settings: ReturnType<typeof settingsFrom>): RolloutClient {
-  return new RolloutClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
-}
-
-/** Mistakes of the caller (a bad ID, nothing to retry, still running) exit 2 with the reason. */
-function asUsageError(err: unknown): unknown {
-  if (err instanceof InvalidRequestError || err instanceof NothingToRetryError || err instanceof RolloutStillRunningError) return new UsageError(err.message);
-  return err;
+/** Mistakes of the caller exit 2 with the reason: nothing to retry, still running (a bad ID: withTemporal). */
+function rethrowAsUsageError(err: unknown): never {
+  if (err instanceof NothingToRetryError || err instanceof RolloutStillRunningError) throw new UsageError(err.message);
+  throw err;
 }

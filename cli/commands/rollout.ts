@@ -1,4 +1,4 @@
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, type Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -10,13 +10,14 @@ import { TemplateClient, TemplateNotFoundError } from '../../client/template-cli
 import { GroupClient, GroupNotFoundError } from '../../client/group-client';
 import { TemplateName, type TemplateRun } from '../../protocol/rollout-template';
 import { ApprovalRefusedError, isFinal, RolloutClient, type RolloutHandle } from '../../client/rollout-client';
-import { connectClient } from '../../config/temporal-connect';
+import { connectClient, type TemporalTarget } from '../../config/temporal-connect';
 import type { RolloutStatusView } from '../../protocol/rollout-contract';
 import { parseRatePerMinute, parseWaves, parseWaveSize, RolloutSpec, type RolloutSpecInput } from '../../protocol/rollout-spec';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parseAbortOn, parseDuration, parseFactor, parseJsonObject, parsePositiveInt, parsePriority, parseRate } from '../parse-options';
 import { RolloutBars, rolloutLine } from '../rollout-progress';
 import { UsageError } from '../usage-error';
+import { withTemporal } from '../with-temporal';
 import { addReportCommands } from './rollout-report';
 
 const asArg = <T>(parse: (v: string) => T) => (v: string) => {
@@ -99,7 +100,8 @@ function parseTemplateOption(text: string): { name: string; version?: number } {
   return { name: m[1]!, ...(m[2] !== undefined ? { version: Number(m[2]) } : {}) };
 }
 
-export function rolloutCommand(): Command {
+/** `connect` is there for tests that count connections: `rollout start` opens one for everything it asks Temporal. */
+export function rolloutCommand(connect: (target: TemporalTarget) => Promise<Connection> = connectClient): Command {
   const rollout = new Command('rollout').description('run one command over a fleet, in waves');
   withConnectionOptions(rollout.command('start'))
     .description('start a rollout of <name> (the command) to the target devices')
@@ -149,19 +151,19 @@ export function rolloutCommand(): Command {
       if (opts.continuous && opts.where === undefined && opts.group === undefined) throw new UsageError('--continuous needs --where QUERY or --group NAME: the devices it keeps looking for');
       if (opts.scanEvery !== undefined && !opts.continuous) throw new UsageError('--scan-every goes with --continuous');
       const flags = specFlags(opts);
-      let targets: string[];
-      // A group is its query (an assigned group's: DeviceGroups = '<name>'), resolved like --where.
-      const where: string | undefined = opts.group !== undefined ? await groupQueryOf(settings, opts.group) : opts.where;
-      if (opts.targets) targets = readTargetsFile(opts.targets);
-      else if (where !== undefined) targets = await resolveWhere(settings, where, opts.group !== undefined ? `--group ${opts.group}` : '--where');
-      else {
+      // --targets and --all need no Temporal: read before connecting.
+      let listed: string[] | undefined;
+      if (opts.targets) listed = readTargetsFile(opts.targets);
+      else if (opts.where === undefined && opts.group === undefined) {
         const statuses = await readRetainedStatuses({ mqttUrl: settings.mqttUrl, username: settings.mqttUsername, password: settings.mqttPassword, topicPrefix: settings.topicPrefix });
-        targets = [...statuses.keys()].sort();
-        if (!targets.length) throw new UsageError('--all: no device has published a status yet');
+        listed = [...statuses.keys()].sort();
+        if (!listed.length) throw new UsageError('--all: no device has published a status yet');
       }
-      const connection = await connectClient(settings);
-      try {
-        const temporal = new Client({ connection, namespace: settings.namespace });
+      // One connection for the group's query, the --where resolution, the template and the start.
+      await withTemporal(settings, async ({ client: temporal }) => {
+        // A group is its query (an assigned group's: DeviceGroups = '<name>'), resolved like --where.
+        const where: string | undefined = opts.group !== undefined ? await groupQueryOf(temporal, settings.taskQueue, opts.group) : opts.where;
+        const targets = listed ?? (await resolveWhere(temporal, where!, opts.group !== undefined ? `--group ${opts.group}` : '--where'));
         const defaultId = (base: string) => `${base.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now().toString(36)}`;
         let input: RolloutSpecInput;
         if (opts.template !== undefined) {
@@ -177,19 +179,14 @@ export function rolloutCommand(): Command {
         if (opts.continuous) input = { ...input, continuous: { query: where!, ...(opts.scanEvery !== undefined ? { scanEveryMs: opts.scanEvery } : {}) } };
         const check = RolloutSpec.safeParse(input);
         if (!check.success) throw new UsageError(z.prettifyError(check.error));
-        const client = new RolloutClient(temporal, settings.taskQueue);
-        const handle = await client.start(input).catch((err) => {
-          throw err instanceof InvalidRequestError ? new UsageError(err.message) : err;
-        });
+        const handle = await new RolloutClient(temporal, settings.taskQueue).start(input);
         if (!opts.wait) {
           process.stdout.write(opts.json ? JSON.stringify(await handle.status()) + '\n' : `${handle.rolloutId}\n`);
           return;
         }
         const final = await follow(handle, !!opts.json);
         if (final.state !== 'done') process.exitCode = 1;
-      } finally {
-        await connection.close();
-      }
+      }, connect);
     });
 
   const control = (verb: string, description: string, act: (h: RolloutHandle, opts: Record<string, unknown>) => Promise<unknown>) =>
@@ -202,9 +199,8 @@ export function rolloutCommand(): Command {
       .option('--wait', 'status: follow until the rollout ends')
       .action(async (rolloutId: string, opts) => {
         const settings = settingsFrom(opts);
-        const connection = await connectClient(settings);
-        try {
-          const client = new RolloutClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+        await withTemporal(settings, async ({ client: temporal }) => {
+          const client = new RolloutClient(temporal, settings.taskQueue);
           let handle: RolloutHandle;
           try {
             handle = client.get(rolloutId);
@@ -228,9 +224,7 @@ export function rolloutCommand(): Command {
           const s = await handle.status();
           const late = await handle.lateAnswers();
           process.stdout.write(opts.json ? JSON.stringify({ ...s, lateAnswers: late }) + '\n' : rolloutLine(s) + '\n' + waveLines(s) + lateLine(late));
-        } finally {
-          await connection.close();
-        }
+        }, connect);
       });
   control('status', 'show progress: counts per state, per wave and overall', async () => {});
   control('pause', 'stop starting device commands (in-flight ones finish)', (h, o) => h.pause(o.reason as string | undefined));
@@ -280,32 +274,22 @@ async function follow(handle: RolloutHandle, json: boolean): Promise<RolloutStat
 }
 
 /** `--group NAME`: the group's device query; an unknown group is a usage error. */
-async function groupQueryOf(settings: ReturnType<typeof settingsFrom>, name: string): Promise<string> {
-  const connection = await connectClient(settings);
-  try {
-    return await new GroupClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue).queryOf(name).catch((err: unknown) => {
-      if (err instanceof GroupNotFoundError || err instanceof InvalidRequestError) throw new UsageError(`--group: ${err.message}`);
-      throw err;
-    });
-  } finally {
-    await connection.close();
-  }
+function groupQueryOf(temporal: Client, taskQueue: string, name: string): Promise<string> {
+  return new GroupClient(temporal, taskQueue).queryOf(name).catch((err: unknown) => {
+    if (err instanceof GroupNotFoundError || err instanceof InvalidRequestError) throw new UsageError(`--group: ${err.message}`);
+    throw err;
+  });
 }
 
 /** gRPC's code for a request the server refuses as malformed (a query it cannot parse). */
 const INVALID_ARGUMENT = 3;
 
 /** `--where`: the matching devices' IDs, from their entities; a query Temporal refuses, or one that matches none, is a usage error. */
-async function resolveWhere(settings: ReturnType<typeof settingsFrom>, where: string, flag: string): Promise<string[]> {
-  const connection = await connectClient(settings);
-  try {
-    const targets = await devicesMatching(new Client({ connection, namespace: settings.namespace }), where).catch((err: unknown) => {
-      if (err instanceof RangeError || grpcCode(err) === INVALID_ARGUMENT) throw new UsageError(`${flag}: ${(err as Error).message}`);
-      throw err;
-    });
-    if (!targets.length) throw new UsageError(`${flag}: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports; a rollout, continuous or not, starts with at least one device)`);
-    return targets;
-  } finally {
-    await connection.close();
-  }
+async function resolveWhere(temporal: Client, where: string, flag: string): Promise<string[]> {
+  const targets = await devicesMatching(temporal, where).catch((err: unknown) => {
+    if (err instanceof RangeError || grpcCode(err) === INVALID_ARGUMENT) throw new UsageError(`${flag}: ${(err as Error).message}`);
+    throw err;
+  });
+  if (!targets.length) throw new UsageError(`${flag}: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports; a rollout, continuous or not, starts with at least one device)`);
+  return targets;
 }

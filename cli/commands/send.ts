@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { CommandConflictError, DcoClient, InvalidRequestError } from '../../client/dco-client';
+import { CommandConflictError, DcoClient } from '../../client/dco-client';
 import { MAX_TTL_TEXT, SendRequest, type SendRequestInput } from '../../client/send-request';
-import { connectClient } from '../../config/temporal-connect';
 import { tracingPlugin } from '../../config/tracing';
 import { isTerminal } from '../../protocol/command-state';
 import type { CommandSnapshot } from '../../protocol/command-contract';
@@ -10,6 +9,7 @@ import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { commandJson, commandText, historyLines } from '../format-command';
 import { parseDuration, parseJsonObject, parsePositiveInt, parsePriority, parseTimestamp } from '../parse-options';
 import { UsageError } from '../usage-error';
+import { withTemporal } from '../with-temporal';
 
 export function sendCommand(): Command {
   return withConnectionOptions(new Command('send'))
@@ -50,11 +50,12 @@ export function sendCommand(): Command {
       // Bad input is reported before anything is contacted.
       const invalid = SendRequest.safeParse(request);
       if (!invalid.success) throw new UsageError(z.prettifyError(invalid.error));
-      const connection = await connectClient(settings);
-      try {
+      await withTemporal(settings, async ({ connection }) => {
         const tracing = tracingPlugin('client', opts.tracing || undefined);
         const client = new DcoClient({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue, ...(tracing ? { plugins: [tracing] } : {}) });
-        const handle = await client.send(request);
+        const handle = await client.send(request).catch((err: unknown) => {
+          throw err instanceof CommandConflictError ? new UsageError(err.message) : err;
+        });
         if (!opts.wait) {
           const snapshot = await handle.state();
           process.stdout.write(opts.json ? JSON.stringify(commandJson(snapshot)) + '\n' : `${handle.commandId}\n`);
@@ -63,12 +64,7 @@ export function sendCommand(): Command {
         const outcome = opts.json ? await handle.result() : await follow(() => handle.state(), handle.result());
         process.stdout.write(opts.json ? JSON.stringify(commandJson(outcome)) + '\n' : commandText(outcome) + '\n');
         if (outcome.state !== 'Succeeded') process.exitCode = 1;
-      } catch (err) {
-        if (err instanceof InvalidRequestError || err instanceof CommandConflictError) throw new UsageError(err.message);
-        throw err;
-      } finally {
-        await connection.close();
-      }
+      });
     });
 }
 

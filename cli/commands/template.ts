@@ -1,12 +1,10 @@
-import { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { InvalidRequestError } from '../../client/errors';
 import { TemplateClient, TemplateNotFoundError } from '../../client/template-client';
-import { connectClient } from '../../config/temporal-connect';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parsePositiveInt } from '../parse-options';
 import { UsageError } from '../usage-error';
+import { withTemporal } from '../with-temporal';
 
 /** A template's JSON file; unreadable or not JSON is a usage error that names the file. */
 function readTemplateFile(file: string): unknown {
@@ -26,15 +24,12 @@ function readTemplateFile(file: string): unknown {
 /** Runs `act` with a template client; the client's refusals become usage errors (exit code 2). */
 async function withTemplates<T>(opts: Record<string, unknown>, act: (templates: TemplateClient) => Promise<T>): Promise<T> {
   const settings = settingsFrom(opts);
-  const connection = await connectClient(settings);
-  try {
-    return await act(new TemplateClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue)).catch((err: unknown) => {
-      if (err instanceof InvalidRequestError || err instanceof TemplateNotFoundError) throw new UsageError(err.message);
+  return withTemporal(settings, ({ client }) =>
+    act(new TemplateClient(client, settings.taskQueue)).catch((err: unknown) => {
+      if (err instanceof TemplateNotFoundError) throw new UsageError(err.message);
       throw err;
-    });
-  } finally {
-    await connection.close();
-  }
+    }),
+  );
 }
 
 /** `dco template add|list|show`: named, versioned rollout definitions for `dco rollout start --template`. */
