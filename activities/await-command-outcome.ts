@@ -4,6 +4,7 @@ import { commandWorkflowId, type CommandSnapshot } from '../protocol/command-con
 import type { CommandState } from '../protocol/command-state';
 import type { RolloutActivities } from '../protocol/rollout-contract';
 import { createDevicesChangedSince } from './devices-changed-since';
+import { createDeviceTimeZones } from './device-time-zones';
 import { maintenanceWindowActivities } from './maintenance-window';
 
 /**
@@ -14,6 +15,7 @@ export function createRolloutActivities(client: Client): RolloutActivities {
   return {
     ...maintenanceWindowActivities,
     ...createDevicesChangedSince(client),
+    ...createDeviceTimeZones(client),
     async awaitCommandOutcome(commandId: string): Promise<CommandState> {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 10_000);

@@ -11,8 +11,18 @@ export function rolloutLine(s: RolloutStatusView): string {
     `${s.rolloutId} ${s.state.padEnd(14)} wave ${String(s.currentWave ?? '-').padEnd(8)} ` +
     `${finishedOf(o)}/${s.targets} finished (ok ${o.succeeded}, failed ${o.failed}, rejected ${o.rejected}, timed out ${o.timedOut}, expired ${o.expired}) ` +
     `in flight ${o.inFlight}${s.concurrency ? ` (limit ${s.concurrency.limit})` : ''}${s.ratePerMinute ? ` rate ${Math.round(s.ratePerMinute * 10) / 10}/min` : ''}${extra ? ` · ${extra}` : ''}` +
-    (s.continuous ? ` · continuous: ${s.continuous.joined} joined, last look ${s.continuous.lastScanAt ?? 'not yet'}${s.continuous.full ? ' (target list full)' : ''}` : '')
+    (s.continuous ? ` · continuous: ${s.continuous.joined} joined, last look ${s.continuous.lastScanAt ?? 'not yet'}${s.continuous.full ? ' (target list full)' : ''}` : '') +
+    zonesPart(s)
   );
+}
+
+/** Per-device windows: the zones whose devices still wait, with when their window opens (the first three). */
+function zonesPart(s: RolloutStatusView): string {
+  if (!s.timeZones?.length) return '';
+  const window = (z: NonNullable<RolloutStatusView['timeZones']>[number]) =>
+    !z.opensAt ? '' : Date.parse(z.opensAt) <= Date.now() ? ` (window open until ${z.closesAt})` : ` (window opens ${z.opensAt})`;
+  const zones = s.timeZones.slice(0, 3).map((z) => `${z.timeZone} ${z.pending}${window(z)}`);
+  return ` · waiting by time zone: ${zones.join(', ')}${s.timeZones.length > 3 ? `, and ${s.timeZones.length - 3} more zones` : ''}`;
 }
 
 /** A progress bar per wave on a terminal (cli-progress), updated from status snapshots. */

@@ -46,6 +46,8 @@ export interface RolloutStatusView {
   ratePerMinute?: number;
   /** A continuous rollout: its query, the devices it added after the start, and when it last looked. */
   continuous?: { query: string; joined: number; lastScanAt?: string; full?: boolean };
+  /** Per-device maintenance windows: each time zone with devices not started yet, and its window once known. */
+  timeZones?: Array<{ timeZone: string; pending: number; opensAt?: string; closesAt?: string }>;
 }
 
 export interface RolloutInput {
@@ -94,7 +96,16 @@ export interface RolloutActivities {
    * query whose reported attributes changed at or after `sinceMs`; `nextPageToken` while more.
    */
   devicesChangedSince(input: { query: string; sinceMs: number; pageToken?: string }): Promise<DevicesChangedPage>;
+  /**
+   * Per-device maintenance windows (RolloutSpec.window.deviceTimeZone): the time zone each
+   * device reports (its entity's DeviceTimeZone), in the order asked; null for a device that
+   * reports none, or one the Node.js build does not know. At most DEVICE_ZONES_PER_CALL IDs.
+   */
+  deviceTimeZones(input: { deviceIds: string[] }): Promise<{ timeZones: (string | null)[] }>;
 }
+
+/** deviceTimeZones takes this many IDs per call: one visibility query, 500 × ~20 bytes in and out of the rollout's history. */
+export const DEVICE_ZONES_PER_CALL = 500;
 
 export interface DevicesChangedPage {
   deviceIds: string[];

@@ -184,12 +184,16 @@ export const RolloutSpecFields = z
      * A recurring maintenance window (protocol/maintenance-window.ts): commands start only while
      * it is open; those already started finish whenever they do. E.g. every night at 02:00 in
      * Berlin for 3 hours: `{cron: '0 2 * * *', durationMs: 10800000, timeZone: 'Europe/Berlin'}`.
+     * With `deviceTimeZone: true` the window is each device's own: the cron expression is read
+     * in the time zone the device reports (its `timeZone` attribute), and `timeZone` is for the
+     * devices that report none. A device waits for its own window; the others go on.
      */
     window: z
       .strictObject({
         cron: z.string().min(1).max(100),
         durationMs: z.int().min(MIN_WINDOW_MS).max(MAX_WINDOW_MS),
         timeZone: z.string().regex(TIME_ZONE_PATTERN, 'window.timeZone must be an IANA time zone such as Europe/Berlin'),
+        deviceTimeZone: z.boolean().optional(),
       })
       .optional(),
     /** With `ratePerMinute` as the starting rate: speed up as devices succeed. */

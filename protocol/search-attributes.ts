@@ -22,13 +22,19 @@ export const LateOutcomeAttribute = defineSearchAttributeKey('LateOutcome', Sear
 /**
  * On `device-<deviceId>` entities: presence and what the device reports about itself, so the
  * fleet can be filtered (`WorkflowType = "deviceWorkflow" AND DeviceFirmware = "1.4.2"`). With
- * the five above these are 9 of the dev server's 10 Keywords; the tags are a KeywordList (the
- * dev server allows 3), the time zone is kept by the entity, not indexed.
+ * the five above and the time zone below these are all 10 of the dev server's Keywords; the tags
+ * are a KeywordList (the dev server allows 3).
  */
 export const DevicePresenceAttribute = defineSearchAttributeKey('DevicePresence', SearchAttributeType.KEYWORD);
 export const DeviceModelAttribute = defineSearchAttributeKey('DeviceModel', SearchAttributeType.KEYWORD);
 export const DeviceFirmwareAttribute = defineSearchAttributeKey('DeviceFirmware', SearchAttributeType.KEYWORD);
 export const DeviceSiteAttribute = defineSearchAttributeKey('DeviceSite', SearchAttributeType.KEYWORD);
+/**
+ * On entities: the IANA time zone the device reports. A rollout with per-device maintenance
+ * windows (RolloutSpec.window.deviceTimeZone) reads its targets' zones here, a page of entities
+ * per visibility call; operators filter by it (`DeviceTimeZone = 'Europe/Berlin'`).
+ */
+export const DeviceTimeZoneAttribute = defineSearchAttributeKey('DeviceTimeZone', SearchAttributeType.KEYWORD);
 /** A device's reported tags: `DeviceTags = "north"` matches a device with that tag among others. */
 export const DeviceTagsAttribute = defineSearchAttributeKey('DeviceTags', SearchAttributeType.KEYWORD_LIST);
 
@@ -55,6 +61,7 @@ export const SEARCH_ATTRIBUTES = [
   DeviceModelAttribute,
   DeviceFirmwareAttribute,
   DeviceSiteAttribute,
+  DeviceTimeZoneAttribute,
   DeviceTagsAttribute,
   DeviceAttributesAtAttribute,
   DeviceGroupsAttribute,

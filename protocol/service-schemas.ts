@@ -263,4 +263,8 @@ export const RolloutStatusSchema = z.object({
     .object({ query: z.string(), joined: Count, lastScanAt: z.iso.datetime().optional(), full: z.boolean().optional() })
     .optional()
     .describe('A continuous rollout (spec.continuous): its query, how many devices it added after the start, when it last looked for more, and full: true once its target list reached its size limit (it stops looking).'),
+  timeZones: z
+    .array(z.object({ timeZone: z.string(), pending: Count, opensAt: z.iso.datetime().optional(), closesAt: z.iso.datetime().optional() }))
+    .optional()
+    .describe('Per-device maintenance windows (spec.window.deviceTimeZone): each time zone with devices not started yet (the 50 with the most), how many, and its window open now or next, once computed.'),
 });

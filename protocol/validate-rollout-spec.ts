@@ -91,12 +91,13 @@ function checkSchedule(s: Obj): Validated<Pick<RolloutSpec, 'startAt' | 'endAt' 
  */
 function checkWindowShape(v: unknown): Validated<RolloutSpec['window']> {
   if (v === undefined) return { ok: true, value: undefined };
-  if (!isObject(v) || Object.keys(v).some((k) => !['cron', 'durationMs', 'timeZone'].includes(k))) return { ok: false, reason: `window must be {cron, durationMs, timeZone}, got ${shown(v)}` };
+  if (!isObject(v) || Object.keys(v).some((k) => !['cron', 'durationMs', 'timeZone', 'deviceTimeZone'].includes(k))) return { ok: false, reason: `window must be {cron, durationMs, timeZone, deviceTimeZone?}, got ${shown(v)}` };
   if (typeof v.cron !== 'string' || v.cron.length < 1 || v.cron.length > 100) return { ok: false, reason: `window.cron must be a cron expression (5 fields, or 6 with seconds), got ${shown(v.cron)}` };
   const duration = int('window.durationMs', v.durationMs, 1_000, 7 * 24 * 3_600_000, -1);
   if (!duration.ok || duration.value < 0) return { ok: false, reason: `window.durationMs must be a whole number from 1000 to 604800000, got ${shown(v.durationMs)}` };
   if (typeof v.timeZone !== 'string' || !TIME_ZONE_PATTERN.test(v.timeZone)) return { ok: false, reason: `window.timeZone must be an IANA time zone such as Europe/Berlin, got ${shown(v.timeZone)}` };
-  return { ok: true, value: { cron: v.cron, durationMs: duration.value, timeZone: v.timeZone } };
+  if (v.deviceTimeZone !== undefined && typeof v.deviceTimeZone !== 'boolean') return { ok: false, reason: `window.deviceTimeZone must be true or false, got ${shown(v.deviceTimeZone)}` };
+  return { ok: true, value: { cron: v.cron, durationMs: duration.value, timeZone: v.timeZone, ...(v.deviceTimeZone !== undefined ? { deviceTimeZone: v.deviceTimeZone } : {}) } };
 }
 
 /**

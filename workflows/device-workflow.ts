@@ -36,6 +36,7 @@ import {
   DevicePresenceAttribute,
   DeviceSiteAttribute,
   DeviceTagsAttribute,
+  DeviceTimeZoneAttribute,
 } from '../protocol/search-attributes';
 import { applyStatusReport, checkStatusReport, countInvalidReport, emptyDeviceRecord } from './device-record';
 import { applyQueueRequest, checkQueueRequest, emptyQueue, grantNext, nextHoldEnd, queueView, reclaimExpired, reclaimTurn, type DeviceQueue } from './device-queue';
@@ -207,6 +208,9 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
  */
 const PRESENCE_MEMO_PATCH = 'presence-memo';
 
+/** Since this patch the entity shows the reported time zone as DeviceTimeZone (per-device maintenance windows read it). */
+const TIME_ZONE_ATTRIBUTE_PATCH = 'device-time-zone-attribute';
+
 /** Upserts the search attributes that differ from what the server shows, the presence memo, and the Web UI's summary. */
 function show(record: DeviceSnapshot): void {
   const wanted: SearchAttributeUpdatePair[] = [
@@ -221,6 +225,10 @@ function show(record: DeviceSnapshot): void {
   const shown = workflowInfo().typedSearchAttributes;
   // Lists compare by content: the server hands back a new array.
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  // The time zone joined later: entities that ran before never upserted it, so it is asked
+  // for (the patch) only when it differs, and an old history replays without the upsert.
+  const timeZone = record.attributes.timeZone ?? null;
+  if (!same(shown.get(DeviceTimeZoneAttribute), timeZone) && patched(TIME_ZONE_ATTRIBUTE_PATCH)) wanted.push({ key: DeviceTimeZoneAttribute, value: timeZone });
   const changed = wanted.filter((pair) => !same(shown.get(pair.key), pair.value));
   // What a device reports changed (or the entity is new: DeviceId is set once): stamp it, in the
   // same upsert, so continuous rollouts find it. Presence alone changes often and does not count.

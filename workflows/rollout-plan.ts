@@ -7,6 +7,17 @@
 import { isTerminal, type CommandState } from '../protocol/command-state';
 import { COMMAND_ID_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from '../protocol/id-patterns';
 import type { AbortRule, RolloutSpec, WaveSize } from '../protocol/rollout-spec';
+import {
+  addZonedTargets,
+  nextOpening,
+  openPending,
+  recordZoneWindow,
+  takeOpen,
+  zonesToFind,
+  zoneSummary,
+  type DeviceWindows,
+  type ZoneWindow,
+} from './rollout-device-windows';
 import { adaptiveLimit, adaptivePolicy, newAdaptiveState, observe, type AdaptivePolicy, type AdaptiveSample, type AdaptiveState } from './adaptive-concurrency';
 
 // ---- waves -------------------------------------------------------------------------------
@@ -232,6 +243,11 @@ export interface RolloutProgress {
   rate: RateState;
   /** RolloutSpec.window: the window open now or the next one, as the activity computed it. */
   window?: { opensAtMs: number; closesAtMs: number };
+  /**
+   * RolloutSpec.window.deviceTimeZone: the targets grouped by zone within each wave, and one
+   * window per zone (rollout-device-windows.ts). Replaces `window` when present.
+   */
+  deviceWindows?: DeviceWindows;
 }
 
 /** `rampUp` is optional: rollouts started before it existed run without it (replay). */
@@ -324,8 +340,10 @@ export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutL
   if (p.paused || p.aborted || p.cancelled) return 0;
   const wave = p.waves[p.current];
   if (!wave) return 0;
-  if (spec.window && !(p.window && p.window.opensAtMs <= nowMs && nowMs < p.window.closesAtMs)) return 0;
-  let n = Math.min(wave.counts.pending, Math.max(0, inFlightLimit(wave, spec, p.adaptive) - p.inFlight.length));
+  let ready = wave.counts.pending;
+  if (p.deviceWindows) ready = openPending(p.deviceWindows, wave, nowMs);
+  else if (spec.window && !(p.window && p.window.opensAtMs <= nowMs && nowMs < p.window.closesAtMs)) return 0;
+  let n = Math.min(ready, Math.max(0, inFlightLimit(wave, spec, p.adaptive) - p.inFlight.length));
   const rate = currentRatePerMinute(p, spec);
   if (rate) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, rate).tokens + EPSILON));
   return Math.max(0, n);
@@ -333,14 +351,19 @@ export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutL
 
 /**
  * Marks up to `count` commands as started (never more than allowedToStart) and returns the
- * target indexes to start, in target order.
+ * target indexes to start, in target order (with per-device windows: those whose window is open).
  */
 export function recordStarted(p: RolloutProgress, count: number, nowMs: number, spec: RolloutLimits): { progress: RolloutProgress; targets: number[] } {
   const n = Math.min(Math.max(0, Math.floor(count)), allowedToStart(p, nowMs, spec));
   if (n === 0) return { progress: p, targets: [] };
   const wave = p.waves[p.current];
-  const first = wave.end - wave.counts.pending;
-  const targets = Array.from({ length: n }, (_, i) => first + i);
+  let deviceWindows = p.deviceWindows;
+  let targets: number[];
+  if (deviceWindows) ({ deviceWindows, targets } = takeOpen(deviceWindows, wave, n, nowMs));
+  else {
+    const first = wave.end - wave.counts.pending;
+    targets = Array.from({ length: n }, (_, i) => first + i);
+  }
   const waves = p.waves.map((w) =>
     w.index === wave.index ? { ...w, counts: { ...w.counts, pending: w.counts.pending - n, inFlight: w.counts.inFlight + n } } : w,
   );
@@ -350,8 +373,10 @@ export function recordStarted(p: RolloutProgress, count: number, nowMs: number, 
     const r = refilled(p.rate, nowMs, perMinute);
     rate = { tokens: Math.max(0, r.tokens - n), atMs: r.atMs };
   }
-  // Targets start in order and always above every earlier one, so appending keeps inFlight sorted.
-  return { progress: { ...p, waves, rate, inFlight: [...p.inFlight, ...targets] }, targets };
+  // Without per-device windows targets start in order, always above every earlier one, so
+  // appending keeps inFlight sorted; with them a zone whose window opens later starts below.
+  const inFlight = deviceWindows ? [...p.inFlight, ...targets].sort((a, b) => a - b) : [...p.inFlight, ...targets];
+  return { progress: { ...p, waves, rate, inFlight, ...(deviceWindows ? { deviceWindows } : {}) }, targets };
 }
 
 function indexOf(sorted: readonly number[], value: number): number {
@@ -458,6 +483,9 @@ export type NextAction =
  *       with a maintenance window (RolloutSpec.window):
  *         none known, or it closed → find-window       (an activity computes it; recordWindow)
  *         not open yet           → wait-window {untilMs} (a timer; in-flight ones finish meanwhile)
+ *       with per-device windows (window.deviceTimeZone), per zone with pending devices:
+ *         a zone's window unknown or closed → find-window (windowsToFind; recordDeviceWindow)
+ *         no zone's window open  → wait-window {untilMs: the first to open}
  *       allowedToStart > 0   → start-more {count}   (then recordStarted)
  *       concurrency is full  → wait-in-flight        (until recordFinished; while a
  *                              wave ramps up, its limit is below the concurrency)
@@ -483,7 +511,11 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   if (startAtMs !== undefined && nowMs < startAtMs) return { kind: 'wait-start', untilMs: startAtMs };
   if (p.paused) return { kind: 'paused', reason: p.paused.reason };
   if (wave.counts.pending > 0) {
-    if (spec.window) {
+    if (p.deviceWindows) {
+      if (zonesToFind(p.deviceWindows, wave, nowMs).length > 0) return { kind: 'find-window' };
+      // Unreachable when every pending device has a known window; a minute's wait, not a spin.
+      if (openPending(p.deviceWindows, wave, nowMs) === 0) return { kind: 'wait-window', untilMs: nextOpening(p.deviceWindows, wave, nowMs) ?? nowMs + 60_000 };
+    } else if (spec.window) {
       if (!p.window || nowMs >= p.window.closesAtMs) return { kind: 'find-window' };
       if (nowMs < p.window.opensAtMs) return { kind: 'wait-window', untilMs: p.window.opensAtMs };
     }
@@ -528,12 +560,25 @@ export function untilEndMs(p: RolloutProgress, nowMs: number, spec: Pick<Rollout
  * same concurrency, rate, window and abort rule, after the planned waves. Without waves (there
  * is always one: a rollout starts with at least one target) nothing changes.
  */
-export function addTargets(p: RolloutProgress, count: number): RolloutProgress {
+export function addTargets(p: RolloutProgress, count: number, zones?: readonly string[]): RolloutProgress {
   const last = p.waves[p.waves.length - 1];
   if (!last || !(count > 0) || !Number.isSafeInteger(count)) return p;
   const { completedAtMs: _reopened, ...rest } = last;
   const grown: WaveProgress = { ...rest, end: last.end + count, counts: { ...last.counts, pending: last.counts.pending + count } };
-  return { ...p, waves: [...p.waves.slice(0, -1), grown] };
+  // With per-device windows the new devices' zones (sorted: sortByZone) become segments of their own.
+  const deviceWindows = p.deviceWindows && zones?.length === count ? addZonedTargets(p.deviceWindows, last.end, zones) : p.deviceWindows;
+  return { ...p, waves: [...p.waves.slice(0, -1), grown], ...(deviceWindows ? { deviceWindows } : {}) };
+}
+
+/** Per-device windows: the zones (numbers) whose window the workflow must compute now; none without them. */
+export function windowsToFind(p: RolloutProgress, nowMs: number): number[] {
+  const wave = p.waves[p.current];
+  return p.deviceWindows && wave ? zonesToFind(p.deviceWindows, wave, nowMs) : [];
+}
+
+/** Per-device windows: the window of zone `zone` (open now, or the next one), as the activity computed it. */
+export function recordDeviceWindow(p: RolloutProgress, zone: number, window: ZoneWindow): RolloutProgress {
+  return p.deviceWindows ? { ...p, deviceWindows: recordZoneWindow(p.deviceWindows, zone, window) } : p;
 }
 
 /** The maintenance window the activity found (open now, or the next one). */
@@ -563,6 +608,8 @@ export interface RolloutStatus {
   concurrency?: { limit: number; min: number; max: number; decreases: number };
   /** The rate limit now (it grows with RolloutSpec.rateRamp); absent without one. */
   ratePerMinute?: number;
+  /** Per-device windows: each zone with devices not started yet, and its window (ISO times) once known. */
+  timeZones?: Array<{ timeZone: string; pending: number; opensAt?: string; closesAt?: string }>;
 }
 
 export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLimits): RolloutStatus {
@@ -575,10 +622,23 @@ export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLi
     ...(p.aborted ? { abortReason: p.aborted.reason } : {}),
     ...(p.cancelled ? { cancelReason: p.cancelled.reason } : {}),
     ...(spec.ratePerMinute ? { ratePerMinute: currentRatePerMinute(p, spec) } : {}),
+    ...(p.deviceWindows ? { timeZones: timeZonesView(p.deviceWindows) } : {}),
     ...(p.adaptive
       ? { concurrency: { limit: Math.min(spec.concurrency, adaptiveLimit(p.adaptive.state)), min: p.adaptive.state.min, max: p.adaptive.state.max, decreases: p.adaptive.state.decreases } }
       : {}),
   };
+}
+
+/** The status's list of zones still waiting: the 50 with the most devices, then by name. */
+function timeZonesView(dw: DeviceWindows): NonNullable<RolloutStatus['timeZones']> {
+  return zoneSummary(dw)
+    .sort((a, b) => b.pending - a.pending || (a.timeZone < b.timeZone ? -1 : 1))
+    .slice(0, 50)
+    .map((z) => ({
+      timeZone: z.timeZone,
+      pending: z.pending,
+      ...(z.window ? { opensAt: new Date(z.window.opensAtMs).toISOString(), closesAt: new Date(z.window.closesAtMs).toISOString() } : {}),
+    }));
 }
 
 // ---- identifiers -------------------------------------------------------------------------

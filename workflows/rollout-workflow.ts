@@ -35,6 +35,8 @@ import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute, Rollout
 import { COMMAND_NAME_PATTERN } from '../protocol/id-patterns';
 import { validateRolloutSpec } from '../protocol/validate-rollout-spec';
 import { commandWorkflow } from './command-workflow';
+import { timeZonesOf } from './device-zone-lookup';
+import { groupTargetsByZone, sortByZone } from './rollout-device-windows';
 import {
   advanceWave,
   approvalProblem,
@@ -48,6 +50,8 @@ import {
   pause,
   recordFinished,
   recordStarted,
+  windowsToFind,
+  recordDeviceWindow,
   recordWindow,
   resume,
   untilEndMs,
@@ -256,6 +260,19 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
   const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_EVENTS_PER_RUN;
   const carryOn = () => continueAsNew<typeof rolloutWorkflow>({ spec: { ...spec, targets }, carried: { progress, generation: generation + 1, ...(scan ? { scan } : {}) } });
 
+  /** Reads the targets' time zones and groups each wave's targets by zone; aborts with the reason if they cannot be read. */
+  const groupByZone = async (): Promise<void> => {
+    try {
+      const zones = await timeZonesOf(targets, spec.window!.timeZone);
+      const grouped = groupTargetsByZone(targets, zones, progress.waves);
+      targets.splice(0, targets.length, ...grouped.targets);
+      changed({ ...progress, deviceWindows: grouped.deviceWindows });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      changed(abortRollout(progress, `the devices' time zones could not be read (per-device maintenance windows): ${(err.cause as Error | undefined)?.message ?? err.message}`));
+    }
+  };
+
   /** A continuous rollout looks for devices when a look is due, until it ends. */
   const lookDue = () =>
     scan !== undefined && !scan.full && !progress.cancelled && !progress.aborted && Date.now() >= scan.nextAtMs && !(spec.endAt && Date.now() >= Date.parse(spec.endAt));
@@ -269,20 +286,26 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     try {
       do {
         const page = await devicesChangedSince({ query, sinceMs: s.sinceMs, ...(pageToken ? { pageToken } : {}) });
-        const fresh: string[] = [];
-        for (const id of page.deviceIds) {
+        let fresh: string[] = [];
+        let bytes = targetBytes;
+        for (const id of new Set(page.deviceIds)) {
           if (known.has(id)) continue;
-          if (targetBytes + id.length + 3 > MAX_TARGET_BYTES) {
+          if (bytes + id.length + 3 > MAX_TARGET_BYTES) {
             full = true;
             break;
           }
-          known.add(id);
           fresh.push(id);
-          targetBytes += id.length + 3;
+          bytes += id.length + 3;
         }
+        // Per-device windows: the new devices' zones first (a failed lookup skips the look
+        // before anything changed), and they join grouped by zone.
+        let zones: string[] | undefined;
+        if (fresh.length && progress.deviceWindows) ({ ids: fresh, zones } = sortByZone(fresh, await timeZonesOf(fresh, spec.window!.timeZone)));
+        for (const id of fresh) known.add(id);
+        targetBytes = bytes;
         targets.push(...fresh);
         joined += fresh.length;
-        if (fresh.length) changed(addTargets(progress, fresh.length));
+        if (fresh.length) changed(addTargets(progress, fresh.length, zones));
         pageToken = full ? undefined : page.nextPageToken;
       } while (pageToken);
     } catch (err) {
@@ -305,6 +328,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
   };
 
   try {
+    // Per-device windows: before anything starts, each wave's targets are grouped by the time
+    // zone their devices report (once: later runs carry the grouping in their progress).
+    if (spec.window?.deviceTimeZone && !progress.deviceWindows) await groupByZone();
     for (;;) {
       if (scan && lookDue()) await look(scan, spec.continuous!.query, spec.continuous!.scanEveryMs);
       const ending = endReached(progress, Date.now(), spec);
@@ -339,8 +365,19 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
           changed(advanceWave(progress, Date.now(), spec));
           break;
         case 'find-window': {
-          const found = await maintenanceWindow({ window: spec.window!, atMs: Date.now() });
-          changed('invalid' in found ? abortRollout(progress, `invalid rollout: ${found.invalid}`) : recordWindow(progress, found));
+          const zones = windowsToFind(progress, Date.now());
+          if (zones.length === 0) {
+            const found = await maintenanceWindow({ window: spec.window!, atMs: Date.now() });
+            changed('invalid' in found ? abortRollout(progress, `invalid rollout: ${found.invalid}`) : recordWindow(progress, found));
+            break;
+          }
+          // Per-device windows: each zone whose devices wait and whose window is unknown or over.
+          for (const zone of zones) {
+            const timeZone = progress.deviceWindows!.zones[zone];
+            const found = await maintenanceWindow({ window: { ...spec.window!, timeZone }, atMs: Date.now() });
+            changed('invalid' in found ? abortRollout(progress, `invalid rollout: ${found.invalid} (the window in ${timeZone})`) : recordDeviceWindow(progress, zone, found));
+            if ('invalid' in found) break;
+          }
           break;
         }
         case 'wait-rate':
@@ -428,6 +465,10 @@ function describeRollout(s: RolloutStatusView): string {
   if (s.continuous) {
     const c = s.continuous;
     parts.push(`continuous (\`${c.query}\`): ${c.joined} devices joined after the start, last look ${c.lastScanAt ?? 'not yet'}${c.full ? ', target list full: no more looks' : ''}`);
+  }
+  if (s.timeZones?.length) {
+    const zones = s.timeZones.slice(0, 5).map((z) => `${z.timeZone} ${z.pending}${z.opensAt ? ` (window ${z.opensAt} to ${z.closesAt})` : ''}`);
+    parts.push(`waiting by time zone: ${zones.join(', ')}${s.timeZones.length > 5 ? ', ...' : ''}`);
   }
   return parts.join(' · ');
 }

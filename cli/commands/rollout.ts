@@ -47,14 +47,14 @@ export function readTargetsFile(file: string): string[] {
     .filter(Boolean);
 }
 
-/** `--window` with `--window-duration` (and `--window-tz`, default UTC), or none of them. */
-function windowOf(opts: { window?: string; windowDuration?: number; windowTz?: string }): { window?: RolloutSpecInput['window'] } {
+/** `--window` with `--window-duration` (and `--window-tz`, default UTC; `--window-device-tz`), or none of them. */
+function windowOf(opts: { window?: string; windowDuration?: number; windowTz?: string; windowDeviceTz?: boolean }): { window?: RolloutSpecInput['window'] } {
   if (opts.window === undefined) {
-    if (opts.windowDuration !== undefined || opts.windowTz !== undefined) throw new UsageError('--window-duration and --window-tz go with --window <cron>');
+    if (opts.windowDuration !== undefined || opts.windowTz !== undefined || opts.windowDeviceTz) throw new UsageError('--window-duration, --window-tz and --window-device-tz go with --window <cron>');
     return {};
   }
   if (opts.windowDuration === undefined) throw new UsageError('--window needs --window-duration, how long each window stays open (e.g. 3h)');
-  return { window: { cron: opts.window, durationMs: opts.windowDuration, timeZone: opts.windowTz ?? 'UTC' } };
+  return { window: { cron: opts.window, durationMs: opts.windowDuration, timeZone: opts.windowTz ?? 'UTC', ...(opts.windowDeviceTz ? { deviceTimeZone: true } : {}) } };
 }
 
 /** `--rate-factor`, `--rate-every`, `--rate-max`: all three, with --rate, or none. */
@@ -126,6 +126,7 @@ export function rolloutCommand(connect: (target: TemporalTarget) => Promise<Conn
     .addOption(new Option('--window <cron>', "start commands only in a recurring maintenance window opening at these times, e.g. '0 2 * * *' (with --window-duration, --window-tz)"))
     .addOption(new Option('--window-duration <duration>', 'how long each window stays open, e.g. 3h').argParser(parseDuration))
     .addOption(new Option('--window-tz <zone>', 'the IANA time zone of --window, e.g. Europe/Berlin (default UTC)'))
+    .option('--window-device-tz', "with --window: in each device's own time zone (the one it reports); --window-tz is for devices that report none")
     .addOption(new Option('--rate-factor <f>', 'with --rate: multiply the rate by this after each --rate-every succeeded devices, e.g. 2').argParser(parseFactor))
     .addOption(new Option('--rate-every <n>', 'with --rate-factor: succeeded devices per step up').argParser(parsePositiveInt))
     .addOption(new Option('--rate-max <n/min>', 'with --rate-factor: the highest rate, e.g. 6000/min').argParser(asArg(parseRatePerMinute)))

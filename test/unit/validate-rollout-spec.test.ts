@@ -23,6 +23,8 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     expect(validateRolloutSpec(scheduled)).toEqual({ ok: true, value: scheduled });
     const windowed = RolloutSpec.parse({ ...minimal, window: { cron: '0 2 * * 1-5', durationMs: 10_800_000, timeZone: 'Europe/Berlin' } });
     expect(validateRolloutSpec(windowed)).toEqual({ ok: true, value: windowed });
+    const perDevice = RolloutSpec.parse({ ...minimal, window: { cron: '0 2 * * *', durationMs: 10_800_000, timeZone: 'UTC', deviceTimeZone: true } });
+    expect(validateRolloutSpec(perDevice)).toEqual({ ok: true, value: perDevice });
     const made = RolloutSpec.parse({ ...minimal, template: { name: 'fw', version: 3 }, continuous: { query: "DeviceModel = 'pump-x'" } });
     expect(made.continuous).toEqual({ query: "DeviceModel = 'pump-x'", scanEveryMs: 60_000 });
     expect(validateRolloutSpec(made)).toEqual({ ok: true, value: made });
@@ -48,7 +50,8 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     ['a start time without an offset', { ...minimal, startAt: '2026-12-24T22:00:00' }, /^startAt must be an ISO 8601 time with an offset/],
     ['an end before the start', { ...minimal, startAt: '2026-12-24T22:00:00Z', endAt: '2026-12-24T21:00:00Z' }, /^endAt \(2026-12-24T21:00:00Z\) must be after startAt/],
     ['an end behaviour without an end', { ...minimal, endBehaviour: 'cancel-in-flight' }, /^endBehaviour needs endAt/],
-    ['a window with an unknown field', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'UTC', tz: 'x' } }, /^window must be \{cron, durationMs, timeZone\}/],
+    ['a window with an unknown field', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'UTC', tz: 'x' } }, /^window must be \{cron, durationMs, timeZone, deviceTimeZone\?\}/],
+    ['a per-device window that is not a boolean', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'UTC', deviceTimeZone: 'yes' } }, /^window.deviceTimeZone must be true or false/],
     ['a window of no time', { ...minimal, window: { cron: '0 2 * * *', durationMs: 0, timeZone: 'UTC' } }, /^window.durationMs must be a whole number from 1000/],
     ['a window in no time zone', { ...minimal, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'Berlin time' } }, /^window.timeZone must be an IANA time zone/],
     ['a template reference with more fields', { ...minimal, template: { name: 'fw', version: 1, by: 'me' } }, /^template must be \{name, version\}/],
