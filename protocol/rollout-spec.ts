@@ -114,9 +114,9 @@ function duplicatesOf(ids: readonly string[]): string[] {
 }
 
 /** Bad input should be obvious: duplicates are an error that names them (up to 10). */
+/** At least one, except for a continuous rollout (checked with the rest of the spec: RolloutSpec). */
 export const RolloutTargets = z
   .array(DeviceId)
-  .min(1, 'a rollout needs at least one target device')
   .superRefine((ids, ctx) => {
     const dups = duplicatesOf(ids);
     if (dups.length === 0) return;
@@ -235,6 +235,9 @@ export const RolloutSpecFields = z
 
 export const RolloutSpec = RolloutSpecFields
   .superRefine((s, ctx) => {
+    if (s.targets.length === 0 && !s.continuous) {
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'a rollout needs at least one target device (only a continuous rollout may start with none: it waits for devices that start matching)' });
+    }
     if (s.window) {
       const checked = windowAt(s.window, 0);
       if (!checked.ok) ctx.addIssue({ code: 'custom', path: ['window'], message: checked.reason });

@@ -138,7 +138,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (typeof s.name !== 'string' || !COMMAND_NAME_PATTERN.test(s.name)) {
     return { ok: false, reason: `name must be 1-64 characters of A-Z a-z 0-9 . _ -, got ${shown(s.name)}` };
   }
-  if (!Array.isArray(s.targets) || s.targets.length === 0) return { ok: false, reason: 'targets must be a non-empty list of device IDs' };
+  // A continuous rollout may start with no device: it waits for devices that start matching.
+  if (!Array.isArray(s.targets) || (s.targets.length === 0 && (s.continuous === undefined || s.continuous === null))) return { ok: false, reason: 'targets must be a non-empty list of device IDs (empty only for a continuous rollout)' };
   const seen = new Set<string>();
   for (const t of s.targets) {
     if (typeof t !== 'string' || !DEVICE_ID_PATTERN.test(t)) return { ok: false, reason: `targets: ${shown(t)} is not a device ID (1-64 characters of A-Z a-z 0-9 . _ -)` };

@@ -554,15 +554,20 @@ export function untilEndMs(p: RolloutProgress, nowMs: number, spec: Pick<Rollout
   return Math.max(1, Date.parse(spec.endAt) - nowMs);
 }
 
+/** The one wave of a continuous rollout that started with no device: every device it finds joins it. */
+export const JOINED_WAVE = 'joined';
+
 /**
  * A continuous rollout found `count` more devices (RolloutSpec.continuous): they are appended
  * after every target so far, as pending devices of the last wave, so they go out under the
- * same concurrency, rate, window and abort rule, after the planned waves. Without waves (there
- * is always one: a rollout starts with at least one target) nothing changes.
+ * same concurrency, rate, window and abort rule, after the planned waves. A rollout that
+ * started with no device has no planned waves: its devices all join one wave, `joined`, whose
+ * ramp-up (the first abort.minFinished devices finish before more start) stands in for a canary.
  */
 export function addTargets(p: RolloutProgress, count: number, zones?: readonly string[]): RolloutProgress {
+  if (!(count > 0) || !Number.isSafeInteger(count)) return p;
+  if (p.waves.length === 0) p = { ...p, current: 0, waves: [{ index: 0, name: JOINED_WAVE, start: 0, end: 0, approvalAfter: false, counts: emptyCounts() }] };
   const last = p.waves[p.waves.length - 1];
-  if (!last || !(count > 0) || !Number.isSafeInteger(count)) return p;
   const { completedAtMs: _reopened, ...rest } = last;
   const grown: WaveProgress = { ...rest, end: last.end + count, counts: { ...last.counts, pending: last.counts.pending + count } };
   // With per-device windows the new devices' zones (sorted: sortByZone) become segments of their own.

@@ -164,7 +164,7 @@ export function rolloutCommand(connect: (target: TemporalTarget) => Promise<Conn
       await withTemporal(settings, async ({ client: temporal }) => {
         // A group is its query (an assigned group's: DeviceGroups = '<name>'), resolved like --where.
         const where: string | undefined = opts.group !== undefined ? await groupQueryOf(temporal, settings.taskQueue, opts.group) : opts.where;
-        const targets = listed ?? (await resolveWhere(temporal, where!, opts.group !== undefined ? `--group ${opts.group}` : '--where'));
+        const targets = listed ?? (await resolveWhere(temporal, where!, opts.group !== undefined ? `--group ${opts.group}` : '--where', opts.continuous === true));
         const defaultId = (base: string) => `${base.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now().toString(36)}`;
         let input: RolloutSpecInput;
         if (opts.template !== undefined) {
@@ -285,12 +285,18 @@ function groupQueryOf(temporal: Client, taskQueue: string, name: string): Promis
 /** gRPC's code for a request the server refuses as malformed (a query it cannot parse). */
 const INVALID_ARGUMENT = 3;
 
-/** `--where`: the matching devices' IDs, from their entities; a query Temporal refuses, or one that matches none, is a usage error. */
-async function resolveWhere(temporal: Client, where: string, flag: string): Promise<string[]> {
+/**
+ * `--where`: the matching devices' IDs, from their entities; a query Temporal refuses is a usage
+ * error, and so is one that matches none, unless the rollout is continuous (it waits for them).
+ */
+async function resolveWhere(temporal: Client, where: string, flag: string, continuous: boolean): Promise<string[]> {
   const targets = await devicesMatching(temporal, where).catch((err: unknown) => {
     if (err instanceof RangeError || grpcCode(err) === INVALID_ARGUMENT) throw new UsageError(`${flag}: ${(err as Error).message}`);
     throw err;
   });
-  if (!targets.length) throw new UsageError(`${flag}: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports; a rollout, continuous or not, starts with at least one device)`);
+  if (!targets.length && !continuous) {
+    throw new UsageError(`${flag}: no device entity matches ${JSON.stringify(where)} (\`dco devices show <deviceId>\` shows what a device reports; with --continuous the rollout starts anyway and waits for devices that come to match)`);
+  }
+  if (!targets.length) process.stderr.write(`${flag}: no device matches yet; the continuous rollout waits for devices that come to match\n`);
   return targets;
 }

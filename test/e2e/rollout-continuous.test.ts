@@ -94,4 +94,27 @@ describe('continuous rollouts', () => {
     const escape = await runCli(['rollout', 'start', 'ping', '--where', `DeviceSite = '${site}') OR (DeviceSite = 'x'`, '--continuous'], env);
     expect({ code: escape.code, err: escape.stderr }).toMatchObject({ code: 2, err: expect.stringContaining('closes a parenthesis it did not open') });
   });
+
+  test('a continuous rollout may start before any device matches: it waits, and the first one to match joins its one wave', async () => {
+    const query = `DeviceSite = '${site}' AND DeviceModel = 'pump-new'`;
+    const rolloutId = `cont-empty-${h.id}`;
+    h.started.push(rolloutWorkflowId(rolloutId));
+    // Without --continuous, a query that matches nothing is still refused.
+    const refused = await runCli(['rollout', 'start', 'ping', '--where', query], env);
+    expect({ code: refused.code, err: refused.stderr }).toMatchObject({ code: 2, err: expect.stringContaining('--where: no device entity matches') });
+    const started = await runCli(['rollout', 'start', 'ping', '--where', query, '--continuous', '--scan-every', '1s', '--id', rolloutId], env);
+    expect({ code: started.code, out: started.stdout, err: started.stderr }).toEqual({
+      code: 0,
+      out: `${rolloutId}\n`,
+      err: '--where: no device matches yet; the continuous rollout waits for devices that come to match\n',
+    });
+    const waiting = await statusWhen(rolloutId, (s) => s.continuous?.lastScanAt !== undefined);
+    expect(waiting).toMatchObject({ state: 'wait-devices', targets: 0, waves: [], overall: { pending: 0, succeeded: 0 } });
+
+    await h.startDevice(id('new1'), undefined, undefined, undefined, { model: 'pump-new', site });
+    const reached = await statusWhen(rolloutId, (s) => s.overall.succeeded === 1);
+    expect(reached).toMatchObject({ targets: 1, continuous: { joined: 1 }, waves: [{ name: 'joined', start: 0, end: 1 }] });
+    await rollouts.get(rolloutId).cancel('enough');
+    expect(await rollouts.get(rolloutId).result()).toMatchObject({ state: 'cancelled', targets: 1, overall: { succeeded: 1 } });
+  });
 });

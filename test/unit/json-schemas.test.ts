@@ -351,7 +351,6 @@ describe('the service JSON Schemas agree with the zod schemas', () => {
       [
         {},
         { spec: { ...spec, concurrency: 0 } },
-        { spec: { ...spec, targets: [] } },
         { spec: { ...spec, targets: ['a/b'] } },
         { spec: { ...spec, rolloutId: 'fw.2' } },
         { spec: { ...spec, canary: { percent: 0 } } },
@@ -392,6 +391,7 @@ describe('the service JSON Schemas agree with the zod schemas', () => {
     ['command-request.schema.json', 'params too big', CommandRequestSchema, { ...request, params: { s: 'x'.repeat(33_000) } }],
     ['command-request.schema.json', 'params too deep', CommandRequestSchema, { ...request, params: JSON.parse('{"a":'.repeat(31) + '{}' + '}'.repeat(31)) }],
     ['rollout-input.schema.json', 'duplicate targets', RolloutInputSchema, { spec: { ...spec, targets: ['a', 'a'] } }],
+    ['rollout-input.schema.json', 'no targets without continuous', RolloutInputSchema, { spec: { ...spec, targets: [] } }],
     ['rollout-input.schema.json', 'a gate after the last wave', RolloutInputSchema, { spec: { ...spec, approvalAfter: [3] } }],
   ])('%s cannot say: %s', (name, _rule, zodSchema, example) => {
     expect(zodSchema.safeParse(example).success).toBe(false);

@@ -800,6 +800,20 @@ describe('continuous rollouts (RolloutSpec.continuous, addTargets)', () => {
   const at = (ms: number) => new Date(ms).toISOString();
   const continuous = { query: "DeviceModel = 'pump-x'" };
 
+  it('one that starts with no device waits; the devices it finds join one wave, `joined`, which ramps up like a canary', () => {
+    const spec = specOf(0, { continuous, endAt: at(T0 + 3_600_000), abort: { minFinished: 2 }, concurrency: 10 });
+    expect(nextAction(newProgress(0, spec, T0), T0, spec)).toEqual({ kind: 'wait-devices' });
+    let maxInFlight = 0;
+    const r = drive(spec, () => 'Succeeded', { joins: [{ atMs: T0 + 60_000, count: 12 }, { atMs: T0 + 120_000, count: 3 }], onStep: (p) => (maxInFlight = Math.max(maxInFlight, p.inFlight.length)) });
+    expect(r.final).toEqual({ kind: 'done' });
+    expect(r.started).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(r.p.waves.map((w) => `${w.name}:${w.start}-${w.end}`)).toEqual(['joined:0-15']);
+    // Ramp-up: the first 2 (minFinished) alone, then twice as many as have finished.
+    expect(r.starts.slice(0, 3)).toEqual([T0 + 60_000, T0 + 60_000, T0 + 61_000]);
+    expect(maxInFlight).toBeLessThanOrEqual(10);
+    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: [] }).error?.issues[0]?.message).toMatch(/^a rollout needs at least one target device/);
+  });
+
   it('after its last device it waits for more; devices that join go out in the last wave; at its end time it is done', () => {
     const spec = specOf(3, { continuous, canary: { count: 1 }, waves: [{ percent: 100 }], endAt: at(T0 + 3_600_000), rampUp: false });
     const r = drive(spec, () => 'Succeeded', { joins: [{ atMs: T0 + 60_000, count: 2 }, { atMs: T0 + 120_000, count: 1 }] });

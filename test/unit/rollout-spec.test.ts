@@ -81,7 +81,7 @@ describe('RolloutSpec rejects', () => {
     ['rolloutId with /', { rolloutId: 'a/b' }, 'rolloutId must be 1-63'],
     ['command name with a space', { name: 're boot' }, 'command name must be'],
     ['params that are an array', { params: [1] }, 'params'],
-    ['no targets', { targets: [] }, 'at least one target device'],
+    ['no targets', { targets: [] }, 'a rollout needs at least one target device (only a continuous rollout may start with none'],
     ['an invalid deviceId', { targets: ['ok', 'not ok'] }, 'deviceId must be'],
     ['canary of 0 devices', { canary: { count: 0 } }, 'canary'],
     ['canary of 0%', { canary: { percent: 0 } }, 'canary'],

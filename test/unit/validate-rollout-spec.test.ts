@@ -29,6 +29,9 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
     expect(made.continuous).toEqual({ query: "DeviceModel = 'pump-x'", scanEveryMs: 60_000 });
     expect(validateRolloutSpec(made)).toEqual({ ok: true, value: made });
     expect(validateRolloutSpec({ ...minimal, continuous: { query: "DeviceSite = 'x'" } })).toMatchObject({ ok: true, value: { continuous: { query: "DeviceSite = 'x'", scanEveryMs: 60_000 } } });
+    // Only a continuous rollout may start with no device.
+    expect(validateRolloutSpec({ ...minimal, targets: [], continuous: { query: "DeviceSite = 'x'" } })).toMatchObject({ ok: true, value: { targets: [] } });
+    expect(validateRolloutSpec({ ...minimal, targets: [] })).toEqual({ ok: false, reason: 'targets must be a non-empty list of device IDs (empty only for a continuous rollout)' });
   });
 
   it.each([
