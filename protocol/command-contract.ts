@@ -58,6 +58,8 @@ export interface CommandContinuation {
   acknowledgedAt?: number;
   /** After the ack: when the result timeout ends (epoch ms). */
   resultDeadline?: number;
+  /** Result probes sent after silence so far (their interval doubles: command-plan.ts resultProbeWaitMs). */
+  resultProbes?: number;
   /** A serial command that holds its device's turn (it gives it back when it ends). */
   serialTurn?: 'granted';
   /** The device entity wakes this command (it says `unwatch` when it ends). */

@@ -28,8 +28,9 @@ export const CommandOptions = z.object({
   resultTimeoutMs: z.int().min(C.resultTimeoutMs.min, TIMER_PRECISION).max(C.resultTimeoutMs.max).default(C.resultTimeoutMs.default),
   /**
    * Publishes of the same command until the device acknowledges it, counting the first. After the
-   * ack, result probes (a publish after each max(2 × ackTimeoutMs, 5 s) of silence, until the
-   * result deadline: command-plan.ts) are not limited by it, and count in `attempts` too.
+   * ack, result probes (a publish after max(2 × ackTimeoutMs, 5 s) of silence, then after twice
+   * the silence before, up to an hour, until the result deadline: command-plan.ts) are not
+   * limited by it, and count in `attempts` too.
    */
   maxAttempts: z.int().min(C.maxAttempts.min).max(C.maxAttempts.max).default(C.maxAttempts.default),
   backoff: BackoffOptions.prefault({}),

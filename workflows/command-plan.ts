@@ -33,7 +33,13 @@ export const PUBLISHED_AFTER_ONLINE_PATCH = 'published-after-online';
  * when a command first waits long (watchStep).
  */
 export const WAKE_VIA_ENTITY_PATCH = 'wake-via-entity';
+/**
+ * Result probes back off (resultProbeWaitMs). Asked only before a second probe, so a command
+ * answered within its first probe window carries no marker.
+ */
+export const RESULT_PROBE_BACKOFF_PATCH = 'result-probe-backoff';
 export type PatchId =
+  | typeof RESULT_PROBE_BACKOFF_PATCH
   | typeof WAKE_VIA_ENTITY_PATCH
   | typeof EXPIRY_GRACE_PATCH
   | typeof PRESENCE_BUDGET_PATCH
@@ -143,13 +149,28 @@ export function resultProbeMs(ackTimeoutMs: number): number {
   return Math.max(2 * ackTimeoutMs, 5_000);
 }
 
+/** The longest silence between two result probes: a long command (a firmware update of hours) is probed hourly at most. */
+export const MAX_RESULT_PROBE_INTERVAL_MS = 3_600_000;
+
+/**
+ * The silence before the next result probe: resultProbeMs, doubling after each probe up to
+ * MAX_RESULT_PROBE_INTERVAL_MS. A device that is executing for an hour is asked again about 8
+ * times, not 180; each probe costs the device a message and the command a re-sent ack. Commands
+ * from before the patch keep the fixed interval.
+ */
+export function resultProbeWaitMs(ackTimeoutMs: number, probesSoFar: number, since: Since): number {
+  const base = resultProbeMs(ackTimeoutMs);
+  if (probesSoFar <= 0 || !since(RESULT_PROBE_BACKOFF_PATCH)) return base;
+  return Math.max(base, Math.min(base * 2 ** Math.min(probesSoFar, 30), MAX_RESULT_PROBE_INTERVAL_MS));
+}
+
 export type ResultPhaseStep = { kind: 'time-out'; reason: string } | { kind: 'wait'; waitMs: number };
 
-/** Each round after the ack: the result deadline, or the wait until the next probe. */
-export function resultPhaseStep(s: { deadlineMs: number; nowMs: number; resultTimeoutMs: number; ackTimeoutMs: number }): ResultPhaseStep {
+/** Each round after the ack: the result deadline, or the wait until the next probe (`probeWaitMs`: resultProbeWaitMs). */
+export function resultPhaseStep(s: { deadlineMs: number; nowMs: number; resultTimeoutMs: number; probeWaitMs: number }): ResultPhaseStep {
   const left = s.deadlineMs - s.nowMs;
   if (left <= 0) return { kind: 'time-out', reason: `no result within ${s.resultTimeoutMs} ms of the ack` };
-  return { kind: 'wait', waitMs: Math.min(left, resultProbeMs(s.ackTimeoutMs)) };
+  return { kind: 'wait', waitMs: Math.min(left, s.probeWaitMs) };
 }
 
 /** After that wait, with no result: probe (publish again) when the device can get it. */

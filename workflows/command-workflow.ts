@@ -53,6 +53,7 @@ import {
   presenceStep,
   probeAfterWait,
   resultPhaseStep,
+  resultProbeWaitMs,
   watchStep,
   type Since,
 } from './command-plan';
@@ -228,6 +229,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   /** Serial: whether this command asked its device's entity for a turn, and got it. */
   let serialTurn: 'none' | 'asked' | 'granted' = carried?.serialTurn ?? 'none';
   let acknowledgedAt: number | undefined = carried?.acknowledgedAt;
+  /** Result probes sent after silence (not those a reboot or a request caused): each waits twice as long as the one before. */
+  let resultProbes = carried?.resultProbes ?? 0;
   /** After the ack: when the result timeout ends (epoch ms). */
   let resultDeadline: number | undefined = carried?.resultDeadline;
   /** Whether the device entity wakes this command (it asked, see waitForDevice). */
@@ -463,6 +466,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         ...(firstPublishedAt !== undefined ? { firstPublishedAt } : {}),
         ...(acknowledgedAt !== undefined ? { acknowledgedAt } : {}),
         ...(resultDeadline !== undefined ? { resultDeadline } : {}),
+        ...(resultProbes > 0 ? { resultProbes } : {}),
         ...(serialTurn === 'granted' ? { serialTurn } : {}),
         ...(watching ? { watching } : {}),
       },
@@ -624,7 +628,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       // The loop above ended in the workflow task that applied the ack: now is ack time.
       const deadline = (resultDeadline ??= Date.now() + options.resultTimeoutMs);
       while (!isTerminal(record.state)) {
-        const step = resultPhaseStep({ deadlineMs: deadline, nowMs: Date.now(), resultTimeoutMs: options.resultTimeoutMs, ackTimeoutMs: options.ackTimeoutMs });
+        const probeWaitMs = resultProbeWaitMs(options.ackTimeoutMs, resultProbes, since);
+        const step = resultPhaseStep({ deadlineMs: deadline, nowMs: Date.now(), resultTimeoutMs: options.resultTimeoutMs, probeWaitMs });
         if (step.kind === 'wait' && shouldContinueAsNew()) await continueNow(deadline);
         if (step.kind === 'time-out') {
           if (await answeredWithinDeliveryGrace(() => isTerminal(record.state), deadline)) break;
@@ -635,7 +640,10 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         if (isTerminal(record.state) || deadline - Date.now() <= 0) continue;
         const probe = probeAfterWait({ woke, offline: isOffline(), leftMs: untilExpiry() });
         if (probe.note) update(note(record, now(), 'result-probe', 'no result yet; publishing again so the device re-sends it'));
-        if (!woke) publishCause = 'result-probe';
+        if (!woke) {
+          publishCause = 'result-probe';
+          resultProbes++;
+        }
         republishBecause = undefined;
         if (probe.publish) {
           try {

@@ -9,6 +9,8 @@
  * long the chaos lasted.
  */
 
+import { resultProbeMs, resultProbeWaitMs } from '../../workflows/command-plan';
+
 export interface ChaosTimingInput {
   /** B: upper bound on a continuous stretch with at least one of the five processes down. */
   maxOutageMs: number;
@@ -33,9 +35,16 @@ export interface ChaosTiming extends ChaosTimingInput {
   settleMs: number;
 }
 
-/** The same formula as `resultProbeMs` in workflows/command-workflow.ts (not exported there). */
+/** The silence after the ack before the first result probe (workflows/command-plan.ts). */
 export function workflowResultProbeMs(ackTimeoutMs: number): number {
-  return Math.max(2 * ackTimeoutMs, 5_000);
+  return resultProbeMs(ackTimeoutMs);
+}
+
+/** When, after the ack, the first result probe at or after `atMs` goes out: probes back off (resultProbeWaitMs). */
+export function firstProbeAtOrAfter(ackTimeoutMs: number, atMs: number): number {
+  let t = 0;
+  for (let k = 0; t < atMs; k++) t += resultProbeWaitMs(ackTimeoutMs, k, () => true);
+  return t;
 }
 
 /** The workflow's schema allows at most 100 attempts. */
@@ -45,8 +54,9 @@ export function chaosTiming(i: ChaosTimingInput): ChaosTiming {
   const cycleMs = Math.ceil(i.maxOutageMs * (1 + i.calmRatio));
   const resultProbeMs = workflowResultProbeMs(i.ackTimeoutMs);
   // After the ack: the device may be down, or its result lost by a killed broker and asked for
-  // again by a probe; allow two whole cycles, two probes and the execution itself.
-  const resultTimeoutMs = roundUpToSecond(2 * cycleMs + 2 * resultProbeMs + i.maxExecutionMs + 10_000);
+  // again by a probe. Probes back off, so: the first probe after two whole cycles and the
+  // execution, then one more probe interval for its answer.
+  const resultTimeoutMs = roundUpToSecond(firstProbeAtOrAfter(i.ackTimeoutMs, 2 * cycleMs + i.maxExecutionMs) + resultProbeMs + 10_000);
   // Before the ack: a cycle and two ack windows; then the whole result phase must still fit
   // before expiry, because the workflow never publishes (so never probes) after it.
   const ttlMs = roundUpToSecond(cycleMs + 2 * i.ackTimeoutMs + resultTimeoutMs + 30_000);

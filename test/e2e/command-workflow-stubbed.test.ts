@@ -188,6 +188,23 @@ describe('command workflow with stubbed activities', () => {
     expect(endedAt(outcome) - ackedAt).toBeGreaterThanOrEqual(8_000 + DELIVERY_GRACE_MS - CLOCK_SLACK_MS);
   });
 
+  test(`probes back off: the silence before each probe doubles (${RESULT_PROBE_MS} ms, then ${2 * RESULT_PROBE_MS} ms), so a device executing for long is not asked again and again`, async () => {
+    // resultTimeoutMs 25 s: probes at 5 s and 15 s after the ack; the next would be at 35 s.
+    // (At a fixed interval there would be four: at 5, 10, 15 and 20 s.)
+    const c = await start('probe-backoff', { options: { ackTimeoutMs: 2_500, resultTimeoutMs: 25_000, maxAttempts: 1 } });
+    await calls(c.stub, 1);
+    const ackedAt = Date.now();
+    await c.ack();
+    const outcome = await c.handle.result();
+    const p = c.stub.publishes;
+
+    expect(p.map((x) => x.attempt)).toEqual([1, 2, 3]);
+    expect(p[1].at - ackedAt).toBeGreaterThanOrEqual(RESULT_PROBE_MS - CLOCK_SLACK_MS);
+    expect(p[2].at - p[1].at).toBeGreaterThanOrEqual(2 * RESULT_PROBE_MS - CLOCK_SLACK_MS);
+    expect(outcome.state).toBe('TimedOut');
+    expect(events(outcome)).toEqual(['created', 'published', 'ack-accepted', 'result-probe', 'published', 'result-probe', 'published', 'result-timeout']);
+  });
+
   test('a result that answers the probe ends the command: Succeeded, no further probe', async () => {
     const c = await start('probe-answered', { options: { ackTimeoutMs: 2_500, resultTimeoutMs: 60_000 } });
     await calls(c.stub, 1);

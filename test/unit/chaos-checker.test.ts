@@ -190,6 +190,9 @@ describe('chaos timing', () => {
     expect(t.resultProbeMs).toBe(20_000);
     expect(t.cycleMs).toBe(90_000);
     expect(t.resultTimeoutMs).toBeGreaterThanOrEqual(2 * t.cycleMs + 2 * t.resultProbeMs + 6_000);
+    // Probes back off (20, 60, 140, 300 s after the ack): the first after two cycles and the
+    // execution (186 s) is at 300 s; one more probe interval and 10 s for its answer.
+    expect(t.resultTimeoutMs).toBe(330_000);
     expect(t.ttlMs).toBeGreaterThan(t.maxOutageMs + t.resultTimeoutMs);
     expect(t.maxAttempts * t.ackTimeoutMs).toBeGreaterThanOrEqual(t.ttlMs);
     expect(t.backoff.maxMs).toBeLessThanOrEqual(t.ackTimeoutMs);

@@ -18,6 +18,9 @@ import {
   probeAfterWait,
   resultPhaseStep,
   resultProbeMs,
+  resultProbeWaitMs,
+  MAX_RESULT_PROBE_INTERVAL_MS,
+  RESULT_PROBE_BACKOFF_PATCH,
   watchStep,
   WAKE_VIA_ENTITY_PATCH,
   WATCH_AFTER_MS,
@@ -121,9 +124,26 @@ describe('command plan: the delivery grace at a deadline', () => {
 
 describe('command plan: after the ack', () => {
   test('wait for the result up to the next probe, time out at the deadline', () => {
-    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 40_000, resultTimeoutMs: 60_000, ackTimeoutMs: 10_000 })).toEqual({ kind: 'wait', waitMs: resultProbeMs(10_000) });
-    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 95_000, resultTimeoutMs: 60_000, ackTimeoutMs: 10_000 })).toEqual({ kind: 'wait', waitMs: 5_000 });
-    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 100_000, resultTimeoutMs: 60_000, ackTimeoutMs: 10_000 })).toEqual({ kind: 'time-out', reason: 'no result within 60000 ms of the ack' });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 40_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({ kind: 'wait', waitMs: resultProbeMs(10_000) });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 95_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({ kind: 'wait', waitMs: 5_000 });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 100_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({ kind: 'time-out', reason: 'no result within 60000 ms of the ack' });
+  });
+
+  test('probes back off: the silence before each doubles, up to an hour; a command from before the patch keeps the fixed interval, and only a second probe asks', () => {
+    const asked: PatchId[] = [];
+    const patchedSince = (p: PatchId) => (asked.push(p), true);
+    expect([0, 1, 2, 3].map((k) => resultProbeWaitMs(10_000, k, patchedSince))).toEqual([20_000, 40_000, 80_000, 160_000]);
+    expect(asked).toEqual([RESULT_PROBE_BACKOFF_PATCH, RESULT_PROBE_BACKOFF_PATCH, RESULT_PROBE_BACKOFF_PATCH]); // not for the first
+    expect(resultProbeWaitMs(10_000, 12, patchedSince)).toBe(MAX_RESULT_PROBE_INTERVAL_MS);
+    expect(resultProbeWaitMs(10_000, 1_000, patchedSince)).toBe(MAX_RESULT_PROBE_INTERVAL_MS);
+    expect(resultProbeWaitMs(10_000, 5, () => false)).toBe(20_000);
+    // An acknowledged command silent for a whole day is probed 30 times (8 doublings, then hourly), not 4,320 (every 20 s).
+    let t = 0;
+    let probes = 0;
+    while ((t += resultProbeWaitMs(10_000, probes, patchedSince)) < 86_400_000) probes++;
+    expect(probes).toBe(30);
+    // The longest ack timeout (7 days) gives a 14-day first interval: never shorter than resultProbeMs.
+    expect(resultProbeWaitMs(7 * 86_400_000, 3, patchedSince)).toBe(resultProbeMs(7 * 86_400_000));
   });
 
   test('probes: after silence, noted; published only to a device that can take it before expiry', () => {
