@@ -1,12 +1,15 @@
 /**
- * Pure logic of a fleet rollout: wave planning, counting, the abort rule, rate limiting and the
- * decision what to do next. No Temporal API, no I/O, no clock (time is passed in), no
+ * Pure logic of a fleet rollout: its progress, rate limiting and the decision what to do next,
+ * on top of its waves (rollout-waves.ts), counts (rollout-counts.ts) and abort rule
+ * (rollout-abort-rule.ts). No Temporal API, no I/O, no clock (time is passed in), no
  * randomness: the rollout workflow calls these functions and stays deterministic, and the
  * whole state (RolloutProgress) is small plain JSON that survives continue-as-new.
  */
-import { isTerminal, type CommandState } from '../protocol/command-state';
-import { COMMAND_ID_PATTERN, DEVICE_ID_PATTERN, ROLLOUT_ID_PATTERN } from '../protocol/id-patterns';
-import type { AbortRule, RolloutSpec, WaveSize } from '../protocol/rollout-spec';
+import type { CommandState } from '../protocol/command-state';
+import type { RolloutSpec } from '../protocol/rollout-spec';
+import { shouldAbort } from './rollout-abort-rule';
+import { addCounts, emptyCounts, outcomeKey, sizeOf, type RolloutCounts } from './rollout-counts';
+import { EPSILON, planWaves, type PlannedWave } from './rollout-waves';
 import {
   addZonedTargets,
   nextOpening,
@@ -14,201 +17,10 @@ import {
   recordZoneWindow,
   takeOpen,
   zonesToFind,
-  zoneSummary,
   type DeviceWindows,
   type ZoneWindow,
 } from './rollout-device-windows';
 import { adaptiveLimit, adaptivePolicy, newAdaptiveState, observe, type AdaptivePolicy, type AdaptiveSample, type AdaptiveState } from './adaptive-concurrency';
-
-// ---- waves -------------------------------------------------------------------------------
-
-export interface PlannedWave {
-  /** Position in the plan: 0 is the canary, then 1, 2, … without gaps. */
-  index: number;
-  /** `canary`, or `wave-k` for `spec.waves[k - 1]`: names follow the operator's list even when a wave was empty and dropped. */
-  name: string;
-  /** Half-open range of indexes into the target list. */
-  start: number;
-  end: number;
-  /** A manual approval is needed after this wave before the next one starts. */
-  approvalAfter: boolean;
-}
-
-/** Guards against 29 × 100 / 100 = 28.999…: percentages are decimal, doubles are not. */
-const EPSILON = 1e-9;
-
-/** How many devices have been reached when a wave of this size ends (cumulative, clamped). */
-export function reachOf(size: WaveSize, targetCount: number): number {
-  if ('count' in size) return Math.min(size.count, targetCount);
-  return Math.min(targetCount, Math.floor((size.percent * targetCount) / 100 + EPSILON));
-}
-
-/**
- * Splits `targetCount` targets into waves: the canary (at least 1 device), then one wave per
- * `spec.waves` entry, the last taking every remaining device. Entries are cumulative (see
- * WaveSize); an entry that reaches no further than the previous one gives an empty wave, which
- * is dropped. Its approval gate sits between the same devices either way, so it moves to the
- * wave before; a gate after the final wave would approve nothing and is dropped.
- * The ranges are contiguous, non-empty and cover exactly [0, targetCount).
- */
-export function planWaves(targetCount: number, spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter'>): PlannedWave[] {
-  if (!Number.isSafeInteger(targetCount) || targetCount < 0) throw new RangeError(`targetCount must be a whole number >= 0, got ${targetCount}`);
-  if (targetCount === 0) return [];
-  const reaches = [Math.max(1, reachOf(spec.canary, targetCount))];
-  spec.waves.forEach((w, i) => reaches.push(i === spec.waves.length - 1 ? targetCount : reachOf(w, targetCount)));
-  if (spec.waves.length === 0) reaches.push(targetCount); // the schema forbids it; never leave devices out
-  const gates = new Set(spec.approvalAfter);
-  const plan: PlannedWave[] = [];
-  let start = 0;
-  reaches.forEach((end, k) => {
-    if (end > start) {
-      plan.push({ index: plan.length, name: k === 0 ? 'canary' : `wave-${k}`, start, end, approvalAfter: gates.has(k) });
-      start = end;
-    } else if (gates.has(k) && plan.length > 0) {
-      plan[plan.length - 1].approvalAfter = true;
-    }
-  });
-  plan[plan.length - 1].approvalAfter = false;
-  return plan;
-}
-
-// ---- counts ------------------------------------------------------------------------------
-
-export const COUNT_KEYS = ['pending', 'inFlight', 'succeeded', 'failed', 'rejected', 'timedOut', 'expired', 'cancelled'] as const;
-export type CountKey = (typeof COUNT_KEYS)[number];
-/** Device commands by state class. `pending`: not started yet; `inFlight`: started, not finished. */
-export type RolloutCounts = Record<CountKey, number>;
-export type OutcomeKey = Exclude<CountKey, 'pending' | 'inFlight'>;
-
-export function emptyCounts(pending = 0): RolloutCounts {
-  return { pending, inFlight: 0, succeeded: 0, failed: 0, rejected: 0, timedOut: 0, expired: 0, cancelled: 0 };
-}
-
-export function addCounts(a: RolloutCounts, b: RolloutCounts): RolloutCounts {
-  const sum = emptyCounts();
-  for (const k of COUNT_KEYS) sum[k] = a[k] + b[k];
-  return sum;
-}
-
-/** All devices of the scope, whatever their state. */
-export function sizeOf(c: RolloutCounts): number {
-  return COUNT_KEYS.reduce((n, k) => n + c[k], 0);
-}
-
-/** Which counter a terminal command state goes to; undefined for a state that is not terminal. */
-export function outcomeKey(state: CommandState): OutcomeKey | undefined {
-  if (!isTerminal(state)) return undefined;
-  const keys: Partial<Record<CommandState, OutcomeKey>> = {
-    Succeeded: 'succeeded',
-    Failed: 'failed',
-    Rejected: 'rejected',
-    TimedOut: 'timedOut',
-    Expired: 'expired',
-    Cancelled: 'cancelled',
-  };
-  return keys[state];
-}
-
-export interface FailureOptions {
-  countExpiredAsFailure?: boolean;
-}
-
-/** Failed, rejected and timed out (and expired, if so configured). */
-export function failureCount(c: RolloutCounts, o: FailureOptions = {}): number {
-  return c.failed + c.rejected + c.timedOut + (o.countExpiredAsFailure ? c.expired : 0);
-}
-
-/**
- * Finished commands that say something about the change: succeeded or failed in one of the
- * failure ways. Cancelled ones (an operator's decision) never count, expired ones only when
- * they count as failures: otherwise offline devices would dilute the failure share.
- */
-export function verdictCount(c: RolloutCounts, o: FailureOptions = {}): number {
-  return c.succeeded + failureCount(c, o);
-}
-
-/** Failures over verdicts; 0 while there is no verdict. */
-export function failureShare(c: RolloutCounts, o: FailureOptions = {}): number {
-  const verdicts = verdictCount(c, o);
-  return verdicts === 0 ? 0 : failureCount(c, o) / verdicts;
-}
-
-// ---- abort rule --------------------------------------------------------------------------
-
-export type AbortDecision = { abort: false } | { abort: true; reason: string };
-
-/** 0.3 → "30%", 1/3 → "33.3%". */
-export function formatPercent(share: number): string {
-  return `${Math.round(share * 1000) / 10}%`;
-}
-
-/**
- * Verdicts needed before a scope may abort: `minFinished`, or fewer when the scope cannot
- * produce that many (small wave, or devices that ended without a verdict): then the scope is
- * judged once all of it has finished.
- */
-export function verdictsNeeded(c: RolloutCounts, rule: Pick<AbortRule, 'minFinished' | 'countExpiredAsFailure'>): number {
-  const withoutVerdict = c.cancelled + (rule.countExpiredAsFailure ? 0 : c.expired);
-  return Math.min(rule.minFinished, sizeOf(c) - withoutVerdict);
-}
-
-/** AbortRule.byOutcome: its keys, in the order they are judged, and how a reason names them. */
-const OUTCOME_CRITERIA = [
-  ['failed', 'failed'],
-  ['rejected', 'were rejected'],
-  ['timedOut', 'timed out'],
-  ['expired', 'expired'],
-] as const;
-
-function judge(scope: string, c: RolloutCounts, rule: AbortRule): AbortDecision {
-  const verdicts = verdictCount(c, rule);
-  const ready = verdicts > 0 && verdicts >= verdictsNeeded(c, rule);
-  const overall = ready ? judgeFailureShare(scope, c, rule, verdicts) : ({ abort: false } as const);
-  if (overall.abort) return overall;
-  for (const [key, label] of OUTCOME_CRITERIA) {
-    const threshold = rule.byOutcome?.[key];
-    if (threshold === undefined) continue;
-    // Expired commands are verdicts of the `expired` criterion even when they are no failures.
-    const extra = key === 'expired' && !rule.countExpiredAsFailure ? c.expired : 0;
-    const judged = verdicts + extra;
-    const needed = extra > 0 ? Math.min(rule.minFinished, sizeOf(c) - c.cancelled) : verdictsNeeded(c, rule);
-    if (judged === 0 || judged < needed) continue;
-    const share = c[key] / judged;
-    if (share > threshold) {
-      return { abort: true, reason: `${scope}: ${c[key]} of ${judged} finished commands ${label} (${formatPercent(share)} > ${formatPercent(threshold)}, the limit for ${key})` };
-    }
-  }
-  return { abort: false };
-}
-
-function judgeFailureShare(scope: string, c: RolloutCounts, rule: AbortRule, verdicts: number): AbortDecision {
-  const failures = failureCount(c, rule);
-  // Division, not multiplication: 3/30 and 0.1 round to the same double, 0.1 × 30 does not equal 3.
-  const share = failures / verdicts;
-  if (!(share > rule.failureShare)) return { abort: false };
-  const parts: Array<[string, number]> = [
-    ['failed', c.failed],
-    ['rejected', c.rejected],
-    ['timed out', c.timedOut],
-    ['expired', rule.countExpiredAsFailure ? c.expired : 0],
-  ];
-  const detail = parts.filter(([, n]) => n > 0).map(([label, n]) => `${label} ${n}`).join(', ');
-  return {
-    abort: true,
-    reason: `${scope}: ${failures} of ${verdicts} finished commands failed (${formatPercent(share)} > ${formatPercent(rule.failureShare)}; ${detail})`,
-  };
-}
-
-/** The wave is judged first: its reason names the wave, which is what an operator looks at. */
-export function shouldAbort(waveName: string, waveCounts: RolloutCounts, totalCounts: RolloutCounts, rule: AbortRule): AbortDecision {
-  if (rule.scope !== 'overall') {
-    const d = judge(`wave ${waveName}`, waveCounts, rule);
-    if (d.abort) return d;
-  }
-  if (rule.scope !== 'wave') return judge('overall', totalCounts, rule);
-  return { abort: false };
-}
-
 // ---- progress ----------------------------------------------------------------------------
 
 export interface WaveProgress extends PlannedWave {
@@ -599,72 +411,4 @@ export function abortRollout(p: RolloutProgress, reason: string): RolloutProgres
 /** Moves to the next wave when nextAction says advance-wave; otherwise changes nothing. */
 export function advanceWave(p: RolloutProgress, nowMs: number, spec: RolloutLimits): RolloutProgress {
   return nextAction(p, nowMs, spec).kind === 'advance-wave' ? { ...p, current: p.current + 1 } : p;
-}
-
-/** What the progress query returns: counts per wave and overall, where it stands and why. */
-export interface RolloutStatus {
-  state: NextAction['kind'];
-  currentWave: string | undefined;
-  waves: Array<{ name: string; start: number; end: number; approvalAfter: boolean; approved: boolean; counts: RolloutCounts }>;
-  overall: RolloutCounts;
-  pauseReason?: string;
-  abortReason?: string;
-  cancelReason?: string;
-  concurrency?: { limit: number; min: number; max: number; decreases: number };
-  /** The rate limit now (it grows with RolloutSpec.rateRamp); absent without one. */
-  ratePerMinute?: number;
-  /** Per-device windows: each zone with devices not started yet, and its window (ISO times) once known. */
-  timeZones?: Array<{ timeZone: string; pending: number; opensAt?: string; closesAt?: string }>;
-}
-
-export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLimits): RolloutStatus {
-  return {
-    state: nextAction(p, nowMs, spec).kind,
-    currentWave: p.waves[p.current]?.name,
-    waves: p.waves.map((w) => ({ name: w.name, start: w.start, end: w.end, approvalAfter: w.approvalAfter, approved: p.approved.includes(w.index), counts: w.counts })),
-    overall: totalCounts(p),
-    ...(p.paused ? { pauseReason: p.paused.reason } : {}),
-    ...(p.aborted ? { abortReason: p.aborted.reason } : {}),
-    ...(p.cancelled ? { cancelReason: p.cancelled.reason } : {}),
-    ...(spec.ratePerMinute ? { ratePerMinute: currentRatePerMinute(p, spec) } : {}),
-    ...(p.deviceWindows ? { timeZones: timeZonesView(p.deviceWindows) } : {}),
-    ...(p.adaptive
-      ? { concurrency: { limit: Math.min(spec.concurrency, adaptiveLimit(p.adaptive.state)), min: p.adaptive.state.min, max: p.adaptive.state.max, decreases: p.adaptive.state.decreases } }
-      : {}),
-  };
-}
-
-/** The status's list of zones still waiting: the 50 with the most devices, then by name. */
-function timeZonesView(dw: DeviceWindows): NonNullable<RolloutStatus['timeZones']> {
-  return zoneSummary(dw)
-    .sort((a, b) => b.pending - a.pending || (a.timeZone < b.timeZone ? -1 : 1))
-    .slice(0, 50)
-    .map((z) => ({
-      timeZone: z.timeZone,
-      pending: z.pending,
-      ...(z.window ? { opensAt: new Date(z.window.opensAtMs).toISOString(), closesAt: new Date(z.window.closesAtMs).toISOString() } : {}),
-    }));
-}
-
-// ---- identifiers -------------------------------------------------------------------------
-
-/**
- * `{rolloutId}.{deviceId}`: readable in the Web UI, and injective because a rolloutId has no
- * `.` (the first `.` ends it) and at most 63 characters (63 + 1 + 64 = 128).
- */
-export function rolloutCommandId(rolloutId: string, deviceId: string): string {
-  if (!ROLLOUT_ID_PATTERN.test(rolloutId)) throw new RangeError(`invalid rolloutId "${rolloutId}"`);
-  if (!DEVICE_ID_PATTERN.test(deviceId)) throw new RangeError(`invalid deviceId "${deviceId}"`);
-  const id = `${rolloutId}.${deviceId}`;
-  if (!COMMAND_ID_PATTERN.test(id)) throw new RangeError(`commandId "${id}" is not valid`); // unreachable by the bounds above
-  return id;
-}
-
-/** The inverse of rolloutCommandId; undefined for a commandId it did not produce. */
-export function parseRolloutCommandId(commandId: string): { rolloutId: string; deviceId: string } | undefined {
-  const dot = commandId.indexOf('.');
-  if (dot < 0) return undefined;
-  const rolloutId = commandId.slice(0, dot);
-  const deviceId = commandId.slice(dot + 1);
-  return ROLLOUT_ID_PATTERN.test(rolloutId) && DEVICE_ID_PATTERN.test(deviceId) ? { rolloutId, deviceId } : undefined;
 }

@@ -37,6 +37,7 @@ import { validateRolloutSpec } from '../protocol/validate-rollout-spec';
 import { commandWorkflow } from './command-workflow';
 import { timeZonesOf } from './device-zone-lookup';
 import { groupTargetsByZone, sortByZone } from './rollout-device-windows';
+import { rolloutCommandId } from './rollout-command-ids';
 import {
   advanceWave,
   approvalProblem,
@@ -55,10 +56,9 @@ import {
   recordWindow,
   resume,
   untilEndMs,
-  rolloutCommandId,
-  rolloutStatus,
   type RolloutProgress,
 } from './rollout-plan';
+import { rolloutStatus } from './rollout-status';
 
 /** Maintenance windows: a pure computation, so a local activity, retried briefly. */
 const { maintenanceWindow } = proxyLocalActivities<RolloutActivities>({

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { RolloutClient } from '../../client/rollout-client';
 import type { RolloutReportRow } from '../../client/rollout-report';
-import { rolloutCommandId } from '../../workflows/rollout-plan';
+import { rolloutCommandId } from '../../workflows/rollout-command-ids';
 import { eventually } from '../support/eventually';
 import { testFleets } from '../support/fleets';
 import { Harness } from '../support/harness';

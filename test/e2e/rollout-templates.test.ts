@@ -6,7 +6,7 @@ import { InvalidRequestError } from '../../client/errors';
 import { TemplateClient, TemplateNotFoundError } from '../../client/template-client';
 import { commandWorkflowId } from '../../protocol/command-contract';
 import { MAX_TEMPLATE_VERSIONS_KEPT, templateWorkflowId } from '../../protocol/template-contract';
-import { rolloutCommandId } from '../../workflows/rollout-plan';
+import { rolloutCommandId } from '../../workflows/rollout-command-ids';
 import { eventually } from '../support/eventually';
 import { testFleets } from '../support/fleets';
 import { Harness } from '../support/harness';

@@ -1,7 +1,7 @@
 import { FleetSimulator, type FleetSimulatorOptions } from '../../device/fleet-simulator';
 import { RolloutClient, isFinal } from '../../client/rollout-client';
 import { RolloutIdAttribute } from '../../protocol/search-attributes';
-import { rolloutCommandId } from '../../workflows/rollout-plan';
+import { rolloutCommandId } from '../../workflows/rollout-command-ids';
 import type { RolloutStatusView } from '../../protocol/rollout-contract';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';

@@ -11,10 +11,10 @@ import {
   recordDeviceWindow,
   recordFinished,
   recordStarted,
-  rolloutStatus,
   windowsToFind,
   type RolloutProgress,
 } from '../../workflows/rollout-plan';
+import { rolloutStatus } from '../../workflows/rollout-status';
 
 /**
  * Per-device maintenance windows (RolloutSpec.window.deviceTimeZone), driven as the workflow

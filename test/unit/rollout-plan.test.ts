@@ -3,6 +3,9 @@ import type { CommandState } from '../../protocol/command-state';
 import { COMMAND_ID_PATTERN } from '../../protocol/ids';
 import { AbortRule, RolloutSpec, type RolloutSpecInput, type WaveSize } from '../../protocol/rollout-spec';
 import { windowAt } from '../../protocol/maintenance-window';
+import { formatPercent, shouldAbort } from '../../workflows/rollout-abort-rule';
+import { parseRolloutCommandId, rolloutCommandId } from '../../workflows/rollout-command-ids';
+import { emptyCounts, failureShare, outcomeKey, sizeOf, verdictCount, type RolloutCounts } from '../../workflows/rollout-counts';
 import {
   addTargets,
   advanceWave,
@@ -10,33 +13,23 @@ import {
   approvalProblem,
   approve,
   cancel,
-  emptyCounts,
   endReached,
-  failureShare,
-  formatPercent,
   inFlightLimit,
   newProgress,
   nextAction,
-  outcomeKey,
-  parseRolloutCommandId,
   pause,
-  planWaves,
   rateCapacity,
   recordFinished,
   recordStarted,
   recordWindow,
   resume,
-  rolloutCommandId,
-  rolloutStatus,
-  shouldAbort,
-  sizeOf,
   totalCounts,
   untilEndMs,
-  verdictCount,
   type NextAction,
-  type RolloutCounts,
   type RolloutProgress,
 } from '../../workflows/rollout-plan';
+import { rolloutStatus } from '../../workflows/rollout-status';
+import { planWaves } from '../../workflows/rollout-waves';
 
 const T0 = 1_770_000_000_000;
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `d${i}`);
