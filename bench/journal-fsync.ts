@@ -10,15 +10,20 @@ import path from 'node:path';
 import { CommandJournal } from '../device/command-journal';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 
+let runs = 0;
+
 function run(dir: string, durable: boolean, commands: number): number {
   const journal = new CommandJournal(dir, `bench-${durable ? 'fsync' : 'plain'}`, durable);
+  const run = ++runs; // fresh command IDs: a command the journal already knows is answered, not recorded again
   const started = process.hrtime.bigint();
   for (let i = 0; i < commands; i++) {
-    const commandId = `c-${i}`;
-    journal.recordAck(commandId, 'ping', { v: PROTOCOL_VERSION, commandId, status: 'accepted' });
-    journal.recordExecuting(commandId);
-    journal.recordResult(commandId, { v: PROTOCOL_VERSION, commandId, status: 'succeeded', output: { i } });
-    journal.recordDelivered(commandId);
+    const commandId = `c-${run}-${i}`;
+    const now = Date.now();
+    const command = { v: PROTOCOL_VERSION, commandId, name: 'ping', params: {}, attempt: 1, issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 60_000).toISOString() };
+    journal.book.receive(command, now, () => undefined);
+    journal.book.started(commandId, now);
+    journal.book.finished(commandId, { v: PROTOCOL_VERSION, commandId, status: 'succeeded', output: { i } }, now);
+    journal.book.delivered(commandId, now);
   }
   journal.close();
   return Number(process.hrtime.bigint() - started) / 1e6;

@@ -14,84 +14,10 @@ import {
 } from '../protocol/messages';
 import { deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
 import { CommandJournal } from './command-journal';
-import { decideCancel, decideNewCommand, decideRepeat } from './command-decisions';
+import type { CommandBook } from './command-book';
+import { CommandFailure, type DeviceAgentOptions } from './device-agent-options';
 
-/** Thrown by a handler to report a failed execution with a code the service can act on. */
-export class CommandFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CommandFailure';
-  }
-}
-
-export interface CommandContext {
-  deviceId: string;
-  commandId: string;
-  attempt: number;
-  expiresAt: string;
-  /**
-   * Aborted when the service cancels this command while it runs. A handler that can stop
-   * without leaving an effect does so and throws (anything): the device then reports the
-   * command `cancelled`. One that cannot simply finishes: its real result is the answer.
-   */
-  signal: AbortSignal;
-}
-
-/** Runs one command; returns its output, or throws (CommandFailure for a coded error). */
-export type CommandHandler = (params: Record<string, unknown>, ctx: CommandContext) => Promise<Record<string, unknown> | void>;
-
-/** Fault injection for simulations and tests; a real device leaves these unset. */
-export interface DeviceFaults {
-  /** Return true to act as if the command never arrived (a lost message). */
-  ignore?: (command: CommandMessage) => boolean;
-  /** Return a reason to reject the command (ack rejected). */
-  reject?: (command: CommandMessage) => string | undefined;
-  /** Return true to execute without sending the ack (the ack is "lost"). */
-  dropAck?: (command: CommandMessage) => boolean;
-  /** Return true to journal the result without publishing it (lost at a crash). */
-  dropResult?: (command: CommandMessage) => boolean;
-  /** Awaited before each ack is published (a slow link): lets a test order events exactly. */
-  delayAck?: (ack: AckMessage) => Promise<void>;
-}
-
-export interface DeviceAgentOptions {
-  deviceId: string;
-  mqttUrl: string;
-  username?: string;
-  password?: string;
-  /** CA certificate (PEM file) that signed the broker's certificate, for mqtts:// URLs. */
-  caFile?: string;
-  topicPrefix?: string;
-  /** Directory of the dedupe journal; it must survive restarts of the device. */
-  journalDir: string;
-  handlers: Record<string, CommandHandler>;
-  faults?: DeviceFaults;
-  /**
-   * Rule 5's shortcut: a command whose handler returns within this many ms is answered with its
-   * result alone, no ack (a result counts as both; SUGGESTED_QUICK_RESULT_MS is 100). The ack of
-   * a longer command goes out when this time has passed. 0 (default): ack first, always.
-   */
-  quickResultMs?: number;
-  /** How long the broker keeps the device's session and queued commands while it is offline. */
-  sessionExpirySeconds?: number;
-  /** Re-publish the online status this often (its `ts` tells operators when it was last seen). */
-  heartbeatMs?: number;
-  /**
-   * How long start() waits for the first connection before it fails (naming the broker's last
-   * refusal). Until then, and after any later loss, it retries with backoff.
-   */
-  startTimeoutMs?: number;
-  /**
-   * What the device reports about itself (model, firmware, site, …), the full set, in every
-   * `online` status; never in `offline` or the Last Will. Unset: the status has none, and the
-   * service keeps what it was last told. Checked with the protocol's schema (RangeError).
-   */
-  attributes?: DeviceAttributes;
-  onLog?: (message: string, details?: Record<string, unknown>) => void;
-}
+export { CommandFailure, type CommandContext, type CommandHandler, type DeviceAgentOptions, type DeviceFaults } from './device-agent-options';
 
 /**
  * The reference device agent, for device makers to copy. It follows docs/protocol.md:
@@ -106,7 +32,6 @@ export class DeviceAgent {
   readonly journal: CommandJournal;
   private client?: MqttClient;
   private heartbeat?: NodeJS.Timeout;
-  private readonly running = new Set<string>();
   /** One per running command: a cancel request aborts it. */
   private readonly aborts = new Map<string, AbortController>();
   private readonly prefix: string;
@@ -120,6 +45,11 @@ export class DeviceAgent {
 
   get deviceId(): string {
     return this.o.deviceId;
+  }
+
+  /** What the device knows and decides about its commands (command-book.ts); this class does the MQTT and runs the handlers. */
+  private get book(): CommandBook {
+    return this.journal.book;
   }
 
   private topic(kind: TopicKind): string {
@@ -190,9 +120,7 @@ export class DeviceAgent {
 
   /** Results stored before a crash but never confirmed by the broker are sent again. */
   private async redeliverResults(): Promise<void> {
-    for (const entry of this.journal.all()) {
-      if (entry.result && !entry.resultDelivered) await this.publishResult(entry.commandId, entry.result);
-    }
+    for (const { commandId, result } of this.book.undelivered()) await this.publishResult(commandId, result);
   }
 
   private async onCommand(payload: Buffer): Promise<void> {
@@ -210,18 +138,24 @@ export class DeviceAgent {
     }
     const command = parsed.data;
     if (this.o.faults?.ignore?.(command)) return;
-    const known = this.journal.get(command.commandId);
-    if (known) return this.answerRepeat(command);
-
-    const { ack, execute } = decideNewCommand(command, Date.now(), () =>
+    // Journaled by the book before anything is sent: if we die after this line, the repeat of
+    // this command is answered, not run.
+    const arrival = this.book.receive(command, Date.now(), () =>
       !Object.hasOwn(this.o.handlers, command.name) ? `unknown-command: ${command.name}` : this.o.faults?.reject?.(command),
     );
-    // Journal first: if we die after this line, the repeat of this command is answered, not run.
-    this.journal.recordAck(command.commandId, command.name, ack);
-    if (!execute) return this.publishAck(ack);
-    // Running from now on, before the ack is even on its way: a repeat that arrives while we
-    // wait for the ack's PUBACK must see it as running, or it would run it a second time.
-    this.running.add(command.commandId);
+    if (arrival.kind === 'repeat') {
+      await this.publishAck(arrival.ack);
+      // Decided after the ack went out: the first execution may have finished meanwhile, and
+      // its real result must be what the repeat gets, never a new one.
+      const then = this.book.repeat(command.commandId, Date.now());
+      if (then?.kind === 'send-result') return this.publishResult(command.commandId, then.result);
+      if (then?.kind === 'execute') return this.execute(command);
+      return;
+    }
+    const { ack } = arrival;
+    if (!arrival.execute) return this.publishAck(ack);
+    // The book counts it as running from now on, before the ack is even on its way: a repeat
+    // that arrives while we wait for the ack's PUBACK is then not run a second time.
     if (this.o.faults?.dropAck?.(command)) return this.execute(command);
     const quickMs = this.o.quickResultMs ?? 0;
     if (quickMs <= 0) {
@@ -242,29 +176,6 @@ export class DeviceAgent {
   }
 
   /**
-   * A command we already have: answer from the journal, never run it twice. The journal is
-   * read again after every wait, since the first execution may finish meanwhile: its real
-   * result must be sent, never replaced.
-   */
-  private async answerRepeat(command: CommandMessage): Promise<void> {
-    const { commandId } = command;
-    await this.publishAck(this.journal.get(commandId)!.ack);
-    const decision = decideRepeat(commandId, this.journal.get(commandId)!, this.running.has(commandId));
-    switch (decision.kind) {
-      case 'resend-result':
-        return this.publishResult(commandId, decision.result);
-      case 'ack-only':
-        return;
-      case 'run-now':
-        this.running.add(commandId);
-        return this.execute(command);
-      case 'report-interrupted':
-        this.journal.recordResult(commandId, decision.result);
-        return this.publishResult(commandId, decision.result);
-    }
-  }
-
-  /**
    * A cancel request (docs/protocol.md, "cancel"): answered from the journal with the truth,
    * `cancelled` only for a command that did not run and now never will.
    */
@@ -277,33 +188,25 @@ export class DeviceAgent {
       return;
     }
     const { commandId } = cancel;
-    const decision = decideCancel(commandId, this.journal.get(commandId), this.running.has(commandId));
-    this.log('cancel request', { commandId, decision: decision.kind });
-    switch (decision.kind) {
-      case 'cancel-unseen':
-        // Journalled first: a copy of the command still on its way is answered, never run.
-        this.journal.recordAck(commandId, '', decision.ack);
-        this.journal.recordResult(commandId, decision.result);
-        return this.publishResult(commandId, decision.result);
-      case 'cancel-unstarted':
-      case 'report-interrupted':
-        this.journal.recordResult(commandId, decision.result);
-        return this.publishResult(commandId, decision.result);
-      case 'resend-result':
-        return this.publishResult(commandId, decision.result);
-      case 'resend-ack':
-        return this.publishAck(decision.ack);
-      case 'stop-running':
-        // The service learns that the device has it; the handler's result follows.
+    const { decision, action } = this.book.cancel(commandId, Date.now());
+    this.log('cancel request', { commandId, decision });
+    switch (action.kind) {
+      case 'send-result':
+        return this.publishResult(commandId, action.result);
+      case 'send-ack':
+        return this.publishAck(action.ack);
+      case 'stop':
+        // A handler stops only if it can: the service learns at once that the device has the
+        // command, and the handler's result follows.
         this.aborts.get(commandId)?.abort();
-        return this.publishAck(decision.ack);
+        return this.publishAck(action.ack);
     }
   }
 
-  /** Runs the handler once; the caller has marked the command running. `onHandled`: the handler returned or threw. */
+  /** Runs the handler once; the book counts the command as running already. `onHandled`: the handler returned or threw. */
   private async execute(command: CommandMessage, onHandled?: () => void): Promise<void> {
     const handler = this.o.handlers[command.name]!;
-    this.journal.recordExecuting(command.commandId);
+    this.book.started(command.commandId, Date.now());
     const abort = new AbortController();
     this.aborts.set(command.commandId, abort);
     let result: ResultMessage;
@@ -322,12 +225,11 @@ export class DeviceAgent {
         ? { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'cancelled' }
         : { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'failed', error: { code, message: String((err as Error)?.message ?? err) } };
     } finally {
-      this.running.delete(command.commandId);
       this.aborts.delete(command.commandId);
       onHandled?.();
     }
-    // The first result recorded stands (the journal never replaces it).
-    if (!this.journal.recordResult(command.commandId, result)) result = this.journal.get(command.commandId)!.result!;
+    // The first result recorded stands (the book never replaces it).
+    result = this.book.finished(command.commandId, result, Date.now());
     if (this.o.faults?.dropResult?.(command)) return;
     await this.publishResult(command.commandId, result);
   }
@@ -344,7 +246,7 @@ export class DeviceAgent {
     try {
       if (!this.client) return; // stopped meanwhile: the journal re-sends it at the next start
       await this.client.publishAsync(this.topic('result'), JSON.stringify(result), { qos: 1 });
-      this.journal.recordDelivered(commandId);
+      this.book.delivered(commandId, Date.now());
     } catch (err) {
       this.log('result publish failed; it is re-sent at the next start or repeat', { error: String(err) });
     }

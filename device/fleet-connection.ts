@@ -1,11 +1,10 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import { CancelMessage, CommandMessage, PROTOCOL_VERSION, type AckMessage, type DeviceAttributes, type ResultMessage, type StatusMessage } from '../protocol/messages';
 import { deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
-import { MAX_TTL_MS } from '../protocol/command-limits';
-import { decideCancel, decideNewCommand, decideRepeat, resultIsQuick } from './command-decisions';
+import { resultIsQuick } from './command-decisions';
+import { CommandBook, type JournalRecord, type RepeatAction, type CancelAction } from './command-book';
+import { JournalFile, readJournal, rewriteJournal } from './journal-file';
 import type { DeviceProfile } from './fleet-profiles';
 import { uniformFor } from './seeded-random';
 
@@ -57,25 +56,6 @@ export interface SimDevice {
   attributes: DeviceAttributes;
 }
 
-/** One command in a device's journal (shared mode keeps all of a connection's devices in one map). */
-interface Entry {
-  name: string;
-  expiresAtMs: number;
-  ack: AckMessage;
-  result?: ResultMessage;
-  executions: number;
-  delivered: boolean;
-  running: boolean;
-  /** The running execution's timer: a cancel request stops it. */
-  timer?: NodeJS.Timeout;
-}
-
-type JournalRecord =
-  | { t: 'ack'; d: string; c: string; n: string; x: number; ack: AckMessage }
-  | { t: 'exec'; d: string; c: string }
-  | { t: 'result'; d: string; c: string; result: ResultMessage }
-  | { t: 'delivered'; d: string; c: string };
-
 /** The fleet's options every connection needs, resolved once by FleetSimulator. */
 export interface FleetSettings {
   prefix: string;
@@ -107,18 +87,21 @@ export function dropsAck(s: FleetSettings, deviceId: string, commandId: string):
 /**
  * One shared MQTT connection speaking for its devices: it subscribes to each device's own
  * `commands` topic (a `+` wildcard would deliver every fleet command to every connection and
- * queue all of them in every session), keeps one dedupe journal for all its devices, and
- * answers on each device's own topics.
+ * queue all of them in every session), and answers on each device's own topics. Each device
+ * has its own command book (command-book.ts, the same protocol core as the reference agent);
+ * the connection keeps all their records in one journal file, each record naming its device,
+ * compacted at every start.
  */
 export class FleetConnection {
   readonly stats = emptyStats();
   connected = false;
   private client?: MqttClient;
   private readonly byId = new Map<string, SimDevice>();
-  private readonly entries = new Map<string, Entry>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly books = new Map<string, CommandBook>();
+  /** Running executions by `${deviceId} ${commandId}`: a cancel request or a stop ends them. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly window: PublishWindow;
-  private journalFd?: number;
+  private journal?: JournalFile;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -137,7 +120,7 @@ export class FleetConnection {
   }
 
   async start(): Promise<void> {
-    if (this.journalFile) this.loadJournal(this.journalFile);
+    this.openBooks();
     const name = `simulator connection ${this.clientId}`;
     const client = connectMqtt({
       url: this.mqttOptions.url,
@@ -195,8 +178,8 @@ export class FleetConnection {
       for (const d of this.devices) if (d.profile.offline) statuses.push(this.publish(d.id, 'status', this.status(d, 'offline'), true));
     }
     await Promise.all(statuses);
-    for (const [key, entry] of this.entries) {
-      if (entry.result && !entry.delivered) void this.sendResult(key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1), entry);
+    for (const [deviceId, book] of this.books) {
+      for (const { commandId, result } of book.undelivered()) void this.sendResult(deviceId, commandId, result);
     }
   }
 
@@ -234,26 +217,25 @@ export class FleetConnection {
   }
 
   private handle(device: SimDevice, command: CommandMessage): void {
-    const key = `${device.id} ${command.commandId}`;
-    const known = this.entries.get(key);
-    if (known) {
-      this.stats.duplicatesAnswered++;
-      return this.answerRepeat(device, command, known);
-    }
-    const { ack, execute } = decideNewCommand(command, Date.now(), () =>
+    const book = this.books.get(device.id)!;
+    const arrival = book.receive(command, Date.now(), () =>
       this.s.knownCommands && !this.s.knownCommands.has(command.name)
         ? `unknown-command: ${command.name}`
         : device.profile.rejecting
           ? 'simulated-rejection'
           : undefined,
     );
-    const entry: Entry = { name: command.name, expiresAtMs: Date.parse(command.expiresAt), ack, executions: 0, delivered: false, running: false };
-    this.entries.set(key, entry);
-    // Journal before the ack: a repeat after a crash is then answered, not run.
-    this.journal({ t: 'ack', d: device.id, c: command.commandId, n: command.name, x: entry.expiresAtMs, ack });
+    if (arrival.kind === 'repeat') {
+      this.stats.duplicatesAnswered++;
+      void this.sendAck(device.id, arrival.ack);
+      // The simulator acts synchronously: the book cannot change between the ack and this.
+      return this.carryOut(device, command.commandId, book.repeat(command.commandId, Date.now()));
+    }
+    const { ack, execute } = arrival;
+    // The latency is known in advance here, so rule 5's shortcut is decided at once.
     if (execute && dropsAck(this.s, device.id, command.commandId)) this.stats.acksDropped++;
     else if (!(execute && resultIsQuick(latencyOf(this.s, device, command.commandId), this.s.quickResultMs))) void this.sendAck(device.id, ack);
-    if (execute) this.execute(device, command.commandId, entry);
+    if (execute) this.execute(device, command.commandId);
   }
 
   /** A cancel request: simulated work has no effect until it completes, so a running command always stops. */
@@ -266,156 +248,103 @@ export class FleetConnection {
       return;
     }
     const { commandId } = cancel;
-    const key = `${device.id} ${commandId}`;
-    const known = this.entries.get(key);
-    const decision = decideCancel(commandId, known, known?.running ?? false);
-    switch (decision.kind) {
-      case 'cancel-unseen': {
-        // Kept as long as a copy of the command could still arrive (its expiresAt is not known here).
-        const entry: Entry = { name: '', expiresAtMs: Date.now() + MAX_TTL_MS, ack: decision.ack, executions: 0, delivered: false, running: false };
-        this.entries.set(key, entry);
-        this.journal({ t: 'ack', d: device.id, c: commandId, n: '', x: entry.expiresAtMs, ack: decision.ack });
-        return this.finish(device.id, commandId, entry, decision.result);
+    this.carryOut(device, commandId, this.books.get(device.id)!.cancel(commandId, Date.now()).action);
+  }
+
+  private carryOut(device: SimDevice, commandId: string, action: RepeatAction | CancelAction): void {
+    switch (action?.kind) {
+      case 'send-result':
+        return void this.sendResult(device.id, commandId, action.result);
+      case 'send-ack':
+        return void this.sendAck(device.id, action.ack);
+      case 'execute':
+        return this.execute(device, commandId);
+      case 'stop': {
+        // Stopped at once, so the result goes out now and the ack that would say "a result follows" is not needed.
+        const key = `${device.id} ${commandId}`;
+        clearTimeout(this.timers.get(key));
+        this.timers.delete(key);
+        return this.finish(device.id, commandId, { v: PROTOCOL_VERSION, commandId, status: 'cancelled' });
       }
-      case 'stop-running':
-        clearTimeout(known!.timer);
-        this.timers.delete(known!.timer!);
-        known!.running = false;
-        return this.finish(device.id, commandId, known!, { v: PROTOCOL_VERSION, commandId, status: 'cancelled' });
-      case 'cancel-unstarted':
-      case 'report-interrupted':
-        return this.finish(device.id, commandId, known!, decision.result);
-      case 'resend-result':
-        return void this.sendResult(device.id, commandId, known!);
-      case 'resend-ack':
-        return void this.sendAck(device.id, decision.ack);
     }
   }
 
-  private answerRepeat(device: SimDevice, command: CommandMessage, entry: Entry): void {
-    void this.sendAck(device.id, entry.ack);
-    // The simulator acts synchronously: the journal cannot change between the ack and this.
-    const decision = decideRepeat(command.commandId, entry, entry.running);
-    switch (decision.kind) {
-      case 'resend-result':
-        return void this.sendResult(device.id, command.commandId, entry);
-      case 'ack-only':
-        return;
-      case 'run-now':
-        return this.execute(device, command.commandId, entry);
-      case 'report-interrupted':
-        return this.finish(device.id, command.commandId, entry, decision.result);
-    }
-  }
-
-  private execute(device: SimDevice, commandId: string, entry: Entry): void {
-    entry.running = true;
-    entry.executions++;
+  private execute(device: SimDevice, commandId: string): void {
+    const book = this.books.get(device.id)!;
+    const executions = book.started(commandId, Date.now());
     this.stats.executions++;
-    this.stats.maxExecutionsPerCommand = Math.max(this.stats.maxExecutionsPerCommand, entry.executions);
-    this.journal({ t: 'exec', d: device.id, c: commandId });
+    this.stats.maxExecutionsPerCommand = Math.max(this.stats.maxExecutionsPerCommand, executions);
+    const name = book.get(commandId)!.name;
     const latencyMs = latencyOf(this.s, device, commandId);
+    const key = `${device.id} ${commandId}`;
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      entry.running = false;
-      entry.timer = undefined;
+      this.timers.delete(key);
       this.finish(
         device.id,
         commandId,
-        entry,
         device.profile.failing
           ? { v: PROTOCOL_VERSION, commandId, status: 'failed', error: { code: 'simulated-failure', message: 'this simulated device fails every command' } }
-          : { v: PROTOCOL_VERSION, commandId, status: 'succeeded', output: { name: entry.name, latencyMs } },
+          : { v: PROTOCOL_VERSION, commandId, status: 'succeeded', output: { name, latencyMs } },
       );
     }, latencyMs);
-    entry.timer = timer;
-    this.timers.add(timer);
+    this.timers.set(key, timer);
   }
 
-  private finish(deviceId: string, commandId: string, entry: Entry, result: ResultMessage): void {
-    entry.result = result;
-    this.journal({ t: 'result', d: deviceId, c: commandId, result });
-    void this.sendResult(deviceId, commandId, entry);
+  private finish(deviceId: string, commandId: string, result: ResultMessage): void {
+    void this.sendResult(deviceId, commandId, this.books.get(deviceId)!.finished(commandId, result, Date.now()));
   }
 
   private async sendAck(deviceId: string, ack: AckMessage): Promise<void> {
     if (await this.publish(deviceId, 'ack', ack)) this.stats.acksSent++;
   }
 
-  private async sendResult(deviceId: string, commandId: string, entry: Entry): Promise<void> {
-    if (!(await this.publish(deviceId, 'result', entry.result!))) return;
+  private async sendResult(deviceId: string, commandId: string, result: ResultMessage): Promise<void> {
+    if (!(await this.publish(deviceId, 'result', result))) return;
     this.stats.resultsSent++;
-    if (!entry.delivered) {
-      entry.delivered = true;
-      this.journal({ t: 'delivered', d: deviceId, c: commandId });
+    this.books.get(deviceId)?.delivered(commandId, Date.now());
+  }
+
+  // ---- journal: one file for the connection's devices, compacted at every start -------------
+
+  /** One book per device, rebuilt from the journal file; the file is rewritten with what is still kept, so it does not grow across runs. */
+  private openBooks(): void {
+    const records = new Map<string, JournalRecord[]>();
+    for (const r of this.journalFile ? readJournal(this.journalFile) : []) {
+      // Records of devices this connection no longer speaks for are dropped.
+      if (r.deviceId === undefined || !this.byId.has(r.deviceId)) continue;
+      const list = records.get(r.deviceId);
+      if (list) list.push(r);
+      else records.set(r.deviceId, [r]);
     }
-  }
-
-  // ---- journal: append-only JSON lines, synchronous, compacted at load -----------------------
-
-  private journal(r: JournalRecord): void {
-    if (this.journalFd !== undefined) writeSync(this.journalFd, JSON.stringify(r) + '\n');
-  }
-
-  private loadJournal(file: string): void {
-    mkdirSync(path.dirname(file), { recursive: true });
-    if (existsSync(file)) {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        if (!line.trim()) continue;
-        try {
-          this.apply(JSON.parse(line) as JournalRecord);
-        } catch {
-          // a torn last line from a crash mid-write
-        }
-      }
+    for (const d of this.devices) {
+      this.books.set(d.id, new CommandBook(records.get(d.id) ?? [], (r) => this.journal?.append({ ...r, deviceId: d.id })));
     }
     this.sweep();
-    // Rewrite with what is still kept, so the file does not grow across runs.
-    const lines: string[] = [];
-    for (const [key, e] of this.entries) {
-      const [d, c] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
-      lines.push(JSON.stringify({ t: 'ack', d, c, n: e.name, x: e.expiresAtMs, ack: e.ack }));
-      for (let i = 0; i < e.executions; i++) lines.push(JSON.stringify({ t: 'exec', d, c }));
-      if (e.result) lines.push(JSON.stringify({ t: 'result', d, c, result: e.result }));
-      if (e.delivered) lines.push(JSON.stringify({ t: 'delivered', d, c }));
-    }
-    writeFileSync(`${file}.tmp`, lines.length ? lines.join('\n') + '\n' : '');
-    renameSync(`${file}.tmp`, file);
-    this.journalFd = openSync(file, 'a');
-  }
-
-  private apply(r: JournalRecord): void {
-    const key = `${r.d} ${r.c}`;
-    if (r.t === 'ack') {
-      this.entries.set(key, { name: r.n, expiresAtMs: r.x, ack: r.ack, executions: 0, delivered: false, running: false });
-      return;
-    }
-    const e = this.entries.get(key);
-    if (!e) return;
-    if (r.t === 'exec') e.executions++;
-    else if (r.t === 'result') e.result = r.result;
-    else e.delivered = true;
+    if (!this.journalFile) return;
+    rewriteJournal(this.journalFile, [...this.books].flatMap(([deviceId, book]) => book.snapshot().map((r) => ({ ...r, deviceId }))));
+    this.journal = new JournalFile(this.journalFile, false);
   }
 
   /** Forgets commands long past their expiry: the service never publishes them again. */
   private sweep(): void {
     const cutoff = Date.now() - this.s.retentionMs;
-    for (const [key, e] of this.entries) if (e.expiresAtMs < cutoff && !e.running) this.entries.delete(key);
+    for (const book of this.books.values()) book.forgetExpired(cutoff);
   }
 
   // ---- stop ----------------------------------------------------------------------------------
 
   private halt(): void {
     // Running executions are abandoned, as at a power cut: a repeat later reports `interrupted`.
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     clearInterval(this.sweeper);
-    for (const e of this.entries.values()) e.running = false;
+    for (const book of this.books.values()) book.halt();
   }
 
+  /** Closed for good: a publish that completes after the stop journals nothing (the next start compacts the file). */
   private closeJournal(): void {
-    if (this.journalFd !== undefined) closeSync(this.journalFd);
-    this.journalFd = undefined;
+    this.journal?.close();
+    this.journal = undefined;
   }
 
   /** Clean shutdown: every online device says `offline` (retained), then DISCONNECT. Sessions stay. */
