@@ -1,12 +1,12 @@
 import type { MqttClient } from 'mqtt';
 import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
-import { CancelMessage, CommandMessage, PROTOCOL_VERSION, type AckMessage, type DeviceAttributes, type ResultMessage, type StatusMessage } from '../protocol/messages';
+import { CancelMessage, CommandMessage, PROTOCOL_VERSION, type AckMessage, type ResultMessage, type StatusMessage } from '../protocol/messages';
 import { deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
 import { resultIsQuick } from './command-decisions';
 import { CommandBook, type JournalRecord, type RepeatAction, type CancelAction } from './command-book';
 import { JournalFile, readJournal, rewriteJournal } from './journal-file';
-import type { DeviceProfile } from './fleet-profiles';
-import { uniformFor } from './seeded-random';
+import { dropsAck, latencyOf, type FleetSettings, type SimDevice } from './fleet-settings';
+import { PublishWindow } from './publish-window';
 
 export interface FleetStats {
   devices: number;
@@ -28,60 +28,8 @@ export interface FleetStats {
   ignored: number;
 }
 
-/** Window of outstanding publishes: a slot is handed straight to the next waiter, so the limit holds. */
-export class PublishWindow {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
-}
-
-/** One simulated device: its place in the fleet, what it does, and what it reports. */
-export interface SimDevice {
-  id: string;
-  index: number;
-  profile: DeviceProfile;
-  bootId: string;
-  attributes: DeviceAttributes;
-}
-
-/** The fleet's options every connection needs, resolved once by FleetSimulator. */
-export interface FleetSettings {
-  prefix: string;
-  seed: number;
-  latencyMs: number;
-  slowLatencyMs: number;
-  dropAckRate: number;
-  quickResultMs: number;
-  knownCommands?: Set<string>;
-  retentionMs: number;
-  publishWindow: number;
-  startTimeoutMs: number;
-  log: (message: string, details?: Record<string, unknown>) => void;
-}
-
 export function emptyStats(): Omit<FleetStats, 'devices' | 'online' | 'offline' | 'connections'> {
   return { commandsReceived: 0, duplicatesAnswered: 0, executions: 0, acksSent: 0, acksDropped: 0, resultsSent: 0, maxExecutionsPerCommand: 0, ignored: 0 };
-}
-
-export function latencyOf(s: FleetSettings, device: SimDevice, commandId: string): number {
-  const mean = device.profile.slow ? s.slowLatencyMs : s.latencyMs;
-  return Math.round(mean * (0.5 + uniformFor(s.seed, `latency ${device.id} ${commandId}`)));
-}
-
-export function dropsAck(s: FleetSettings, deviceId: string, commandId: string): boolean {
-  return s.dropAckRate > 0 && uniformFor(s.seed, `drop-ack ${deviceId} ${commandId}`) < s.dropAckRate;
 }
 
 /**

@@ -10,7 +10,9 @@ import { hash32 } from './seeded-random';
 import { simulatedAttributes, simulatedFirmware } from './simulated-attributes';
 import { simulatedDeviceIds } from './simulator';
 import { cancellableWait } from './simulated-handlers';
-import { dropsAck, emptyStats, FleetConnection, latencyOf, PublishWindow, type FleetSettings, type FleetStats, type SimDevice } from './fleet-connection';
+import { emptyStats, FleetConnection, type FleetStats } from './fleet-connection';
+import { dropsAck, latencyOf, type FleetSettings, type SimDevice } from './fleet-settings';
+import { PublishWindow } from './publish-window';
 import { fleetProfiles, type DeviceProfile } from './fleet-profiles';
 
 /**
