@@ -17,7 +17,26 @@ export interface FleetShares {
   slowRate?: number;
 }
 
-/** Exact shares: a seeded permutation ranks the devices, the first ranks get each trait. */
+/**
+ * RangeError unless each share is between 0 and 1 and offline + reject + failure do not
+ * exceed 1 (each device has at most one of these traits; fleetProfiles would silently give
+ * the last ones fewer devices).
+ */
+export function checkShares(o: FleetShares): void {
+  for (const [name, v] of Object.entries({ offlineRate: o.offlineRate, rejectRate: o.rejectRate, failureRate: o.failureRate, slowRate: o.slowRate })) {
+    if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${v}`);
+  }
+  if ((o.offlineRate ?? 0) + (o.rejectRate ?? 0) + (o.failureRate ?? 0) > 1 + 1e-9) {
+    throw new RangeError('offlineRate + rejectRate + failureRate must not exceed 1: each device has at most one of these traits');
+  }
+}
+
+/**
+ * Exact shares: a seeded permutation ranks the devices, the first ranks get each trait. Per
+ * device rather than per command, so a share behaves like a real defect (one bad hardware
+ * model fails every command it gets) and a test knows in advance how many devices fail:
+ * with 10,000 devices and failureRate 0.1, exactly 1,000.
+ */
 export function fleetProfiles(n: number, o: FleetShares): DeviceProfile[] {
   const seed = o.seed ?? 1;
   const offline = Math.round((o.offlineRate ?? 0) * n);

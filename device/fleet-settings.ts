@@ -40,6 +40,6 @@ export function latencyOf(s: FleetSettings, device: SimDevice, commandId: string
 }
 
 /** Whether this command's first ack is lost (a share of commands, not of devices): the result alone then answers it. */
-export function dropsAck(s: FleetSettings, deviceId: string, commandId: string): boolean {
+export function dropsAck(s: Pick<FleetSettings, 'seed' | 'dropAckRate'>, deviceId: string, commandId: string): boolean {
   return s.dropAckRate > 0 && uniformFor(s.seed, `drop-ack ${deviceId} ${commandId}`) < s.dropAckRate;
 }

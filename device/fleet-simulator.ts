@@ -13,7 +13,7 @@ import { cancellableWait } from './simulated-handlers';
 import { emptyStats, FleetConnection, type FleetStats } from './fleet-connection';
 import { dropsAck, latencyOf, type FleetSettings, type SimDevice } from './fleet-settings';
 import { PublishWindow } from './publish-window';
-import { fleetProfiles, type DeviceProfile } from './fleet-profiles';
+import { checkShares, fleetProfiles, type DeviceProfile } from './fleet-profiles';
 
 /**
  * A large simulated fleet that follows docs/protocol.md per device. In the default `shared`
@@ -105,12 +105,8 @@ export class FleetSimulator {
     this.deviceIds = typeof o.devices === 'number' ? simulatedDeviceIds(o.devices, o.idPrefix ?? 'sim-') : [...o.devices];
     const n = this.deviceIds.length;
     if (n < 1) throw new RangeError('a fleet needs at least one device');
-    for (const [name, v] of Object.entries({ offlineRate: o.offlineRate, rejectRate: o.rejectRate, failureRate: o.failureRate, slowRate: o.slowRate, dropAckRate: o.dropAckRate })) {
-      if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${v}`);
-    }
-    if ((o.offlineRate ?? 0) + (o.rejectRate ?? 0) + (o.failureRate ?? 0) > 1 + 1e-9) {
-      throw new RangeError('offlineRate + rejectRate + failureRate must not exceed 1: each device has at most one of these traits');
-    }
+    checkShares(o);
+    if (o.dropAckRate !== undefined && !(o.dropAckRate >= 0 && o.dropAckRate <= 1)) throw new RangeError(`dropAckRate must be between 0 and 1, got ${o.dropAckRate}`);
     this.deviceIds.forEach((id, i) => this.index.set(id, i));
     if (this.index.size !== n) throw new RangeError('device IDs must be unique');
     this.profiles = fleetProfiles(n, o);

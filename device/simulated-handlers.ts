@@ -3,9 +3,9 @@ import { CommandFailure, type CommandHandler } from './device-agent';
 export interface SimulationKnobs {
   /** Mean execution time of a command, ms (uniform in [0.5, 1.5] × mean). */
   latencyMs: number;
-  /** Share of executions that report failure. */
-  failureRate: number;
-  /** Random source, injectable for seeded runs. */
+  /** This device fails every command it runs (fleet-profiles.ts picks such devices, an exact share of the fleet). */
+  failing: boolean;
+  /** Random source of the execution times, injectable for seeded runs. */
   random: () => number;
 }
 
@@ -23,12 +23,17 @@ export function cancellableWait(ms: number, signal?: AbortSignal): Promise<void>
 
 /**
  * The commands a simulated device understands. Anything else is rejected as unknown, as a
- * real device would. `fail` always fails and `sleep` takes `params.ms`: handy in demos.
+ * real device would. `fail` always fails and `sleep` takes `params.ms`: handy in demos. A
+ * failing device fails every command, after its execution time (the same answer as the fleet
+ * simulator's failing devices).
  */
 export function simulatedHandlers(k: SimulationKnobs): Record<string, CommandHandler> {
+  const failIfFailing = () => {
+    if (k.failing) throw new CommandFailure('simulated-failure', 'this simulated device fails every command');
+  };
   const work = async (signal: AbortSignal | undefined, ms = k.latencyMs * (0.5 + k.random())) => {
     await cancellableWait(ms, signal);
-    if (k.random() < k.failureRate) throw new CommandFailure('simulated-failure', 'the simulation chose to fail this execution');
+    failIfFailing();
   };
   return {
     ping: async (_params, ctx) => {
@@ -50,6 +55,7 @@ export function simulatedHandlers(k: SimulationKnobs): Record<string, CommandHan
     sleep: async (params, ctx) => {
       const ms = typeof params.ms === 'number' && params.ms >= 0 ? Math.min(params.ms, 600_000) : k.latencyMs;
       await cancellableWait(ms, ctx.signal);
+      failIfFailing();
       return { sleptMs: ms };
     },
     fail: async () => {

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { DeviceAgent } from './device-agent';
 import { simulatedAttributes, simulatedFirmware } from './simulated-attributes';
 import { simulatedHandlers } from './simulated-handlers';
+import { checkShares, fleetProfiles, type DeviceProfile } from './fleet-profiles';
+import { dropsAck } from './fleet-settings';
 
 export interface SimulatorOptions {
   devices: number;
@@ -14,15 +16,21 @@ export interface SimulatorOptions {
   topicPrefix: string;
   dataDir: string;
   latencyMs: number;
+  /** The fleet's misbehaviour, as in FleetSimulatorOptions: exact shares of devices (fleet-profiles.ts), picked by `seed`. */
   failureRate: number;
   rejectRate: number;
+  /** Slow devices take 10 × latencyMs. */
+  slowRate?: number;
+  /** Share of commands (not devices) whose first ack is lost, seeded by device and command; the result still comes. */
   dropAckRate: number;
+  seed?: number;
   /** Protocol rule 5's shortcut (DeviceAgentOptions.quickResultMs); 0 or absent: always ack first. */
   quickResultMs?: number;
-  /** Share of devices that stay offline (never connect): commands to them wait, then expire. */
+  /** Share of devices that stay offline (never connect, no status): commands to them wait, then expire. */
   offlineRate: number;
   /** The firmware every device reports in its status attributes (simulated-attributes.ts); default 1.0.0. */
   firmware?: string;
+  /** Random source of the execution times. */
   random?: () => number;
   onLog?: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -32,18 +40,38 @@ export function simulatedDeviceIds(count: number, idPrefix: string): string[] {
   return Array.from({ length: count }, (_, i) => `${idPrefix}${String(i + 1).padStart(width, '0')}`);
 }
 
-/** A fleet of reference device agents in one process, with knobs for misbehaviour. */
+/**
+ * A fleet of reference device agents in one process (`dco sim`), with knobs for misbehaviour.
+ * The knobs mean what they mean for FleetSimulator (`dco sim --shared`): who fails, rejects, is
+ * offline or slow is decided per device, an exact share, by the same seeded profiles; which
+ * acks are lost, per command by the same seeded choice.
+ */
 export class Simulator {
   readonly agents: DeviceAgent[] = [];
   readonly offline: string[] = [];
 
-  constructor(private readonly o: SimulatorOptions) {}
+  readonly deviceIds: readonly string[];
+  private readonly profiles: DeviceProfile[];
+
+  constructor(private readonly o: SimulatorOptions) {
+    checkShares(o);
+    this.deviceIds = simulatedDeviceIds(o.devices, o.idPrefix);
+    this.profiles = fleetProfiles(this.deviceIds.length, o);
+  }
+
+  /** How this device behaves: the same as FleetSimulator.profile for the same IDs, shares and seed. */
+  profile(deviceId: string): DeviceProfile | undefined {
+    const i = this.deviceIds.indexOf(deviceId);
+    return i < 0 ? undefined : this.profiles[i];
+  }
 
   async start(): Promise<void> {
     const random = this.o.random ?? Math.random;
     const firmware = simulatedFirmware(this.o.firmware);
-    for (const [index, deviceId] of simulatedDeviceIds(this.o.devices, this.o.idPrefix).entries()) {
-      if (random() < this.o.offlineRate) {
+    const drops = { seed: this.o.seed ?? 1, dropAckRate: this.o.dropAckRate };
+    for (const [index, deviceId] of this.deviceIds.entries()) {
+      const profile = this.profiles[index];
+      if (profile.offline) {
         this.offline.push(deviceId);
         continue;
       }
@@ -56,12 +84,12 @@ export class Simulator {
           caFile: this.o.caFile,
           topicPrefix: this.o.topicPrefix,
           journalDir: path.join(this.o.dataDir, 'journals'),
-          handlers: simulatedHandlers({ latencyMs: this.o.latencyMs, failureRate: this.o.failureRate, random }),
+          handlers: simulatedHandlers({ latencyMs: this.o.latencyMs * (profile.slow ? 10 : 1), failing: profile.failing, random }),
           quickResultMs: this.o.quickResultMs,
           attributes: simulatedAttributes(index, firmware),
           faults: {
-            reject: () => (random() < this.o.rejectRate ? 'simulated-rejection' : undefined),
-            dropAck: () => random() < this.o.dropAckRate,
+            reject: () => (profile.rejecting ? 'simulated-rejection' : undefined),
+            dropAck: (c) => dropsAck(drops, deviceId, c.commandId),
           },
           onLog: this.o.onLog,
         }),

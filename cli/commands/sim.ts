@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { createLogger } from '../../config/logger';
+import { checkShares } from '../../device/fleet-profiles';
 import { FleetSimulator } from '../../device/fleet-simulator';
 import { DEFAULT_SIMULATED_FIRMWARE, simulatedFirmware } from '../../device/simulated-attributes';
 import { Simulator } from '../../device/simulator';
@@ -15,21 +16,28 @@ export function simCommand(): Command {
     .addOption(new Option('--devices <n>', 'how many devices').default(5).argParser(parsePositiveInt))
     .addOption(new Option('--id-prefix <prefix>', 'device IDs are <prefix>001, <prefix>002, ...').default('sim-'))
     .addOption(new Option('--latency <duration>', 'mean execution time of a command').default(200, '200ms').argParser(parseDuration))
-    .addOption(new Option('--failure-rate <share>', 'share of executions that fail').default(0).argParser(parseRate))
-    .addOption(new Option('--reject-rate <share>', 'share of commands rejected').default(0).argParser(parseRate))
-    .addOption(new Option('--drop-ack-rate <share>', 'share of acks never sent').default(0).argParser(parseRate))
+    .addOption(
+      new Option(
+        '--failure-rate <share>',
+        'share of devices that fail every command they run (simulated-failure): an exact count, e.g. 0.1 of 50 devices is 5 devices, chosen by --seed (offline + reject + failure rates at most 1)',
+      )
+        .default(0)
+        .argParser(parseRate),
+    )
+    .addOption(new Option('--reject-rate <share>', 'share of devices that reject every command (simulated-rejection), exact like --failure-rate').default(0).argParser(parseRate))
+    .addOption(new Option('--drop-ack-rate <share>', 'share of commands whose ack is lost (the result still comes), chosen per command by --seed').default(0).argParser(parseRate))
     .addOption(
       new Option('--quick-result <duration>', 'answer with the result alone (no ack) when a command finishes within this, e.g. 100ms (protocol rule 5; default: always ack first)')
         .default(0, 'off')
         .argParser(parseDuration),
     )
-    .addOption(new Option('--offline-rate <share>', 'share of devices that never come online').default(0).argParser(parseRate))
+    .addOption(new Option('--offline-rate <share>', 'share of devices that never come online, exact like --failure-rate').default(0).argParser(parseRate))
     .addOption(new Option('--data-dir <dir>', 'where device journals live').default(path.join('.data', 'sim')))
     .addOption(
       new Option('--shared [connections]', 'large fleets: devices share a few MQTT connections as a gateway (default: one connection per 2,000 devices)').argParser(parsePositiveInt),
     )
-    .addOption(new Option('--slow-rate <share>', '--shared: share of slow devices (10x latency)').default(0).argParser(parseRate))
-    .addOption(new Option('--seed <n>', '--shared: seed of the device profiles').default(1).argParser(parsePositiveInt))
+    .addOption(new Option('--slow-rate <share>', 'share of slow devices (10x latency), exact like --failure-rate').default(0).argParser(parseRate))
+    .addOption(new Option('--seed <n>', 'picks which devices fail, reject, are offline or slow, and which acks are lost: the same seed, the same fleet').default(1).argParser(parsePositiveInt))
     .addOption(new Option('--firmware <v>', 'the firmware every device reports (status attributes; models sim-a/sim-b and sites site-0…3 follow the device\'s index)').default(DEFAULT_SIMULATED_FIRMWARE))
     .action(async (opts) => {
       // A bad --firmware is a usage error (exit 2) before anything connects.
@@ -37,6 +45,12 @@ export function simCommand(): Command {
         simulatedFirmware(opts.firmware);
       } catch (err) {
         throw new UsageError(`--firmware: ${(err as Error).message}`);
+      }
+      try {
+        checkShares(opts);
+      } catch {
+        // Each rate alone is already between 0 and 1 (parseRate): only their sum can be wrong.
+        throw new UsageError('--offline-rate + --reject-rate + --failure-rate must not exceed 1: each device has at most one of these traits');
       }
       const settings = settingsFrom(opts, 'gateway');
       const logger = createLogger('sim');
@@ -56,6 +70,8 @@ export function simCommand(): Command {
         dropAckRate: opts.dropAckRate,
         quickResultMs: opts.quickResult,
         offlineRate: opts.offlineRate,
+        slowRate: opts.slowRate,
+        seed: opts.seed,
         firmware: opts.firmware,
         onLog: (message, details) => logger.info(details ?? {}, message),
       });

@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { FleetSimulator, type FleetSimulatorOptions } from '../../device/fleet-simulator';
+import { Simulator } from '../../device/simulator';
 import { AckMessage, CommandMessage, ResultMessage, StatusMessage } from '../../protocol/messages';
 import { deviceTopic, parseDeviceTopic } from '../../protocol/topics';
 import { eventually } from '../support/eventually';
@@ -273,6 +274,31 @@ describe('fleet simulator, one DeviceAgent per device', () => {
       expect([d, svc.acks.get(d)?.[0].status, svc.results.get(d)?.[0].status]).toEqual([d, ...expected]);
     }
     expect(sim.stats()).toMatchObject({ devices: 20, online: 18, offline: 2, commandsReceived: 18, executions: 16, maxExecutionsPerCommand: 1 });
+  }, 30_000);
+});
+
+describe('dco sim without --shared (Simulator: reference agents with the demo handlers)', () => {
+  it('--failure-rate, --reject-rate and --offline-rate mean what they mean with --shared: exact shares of devices, the same devices for the same seed', async () => {
+    const sc = scenario('s');
+    const o = { devices: 20, seed: 3, failureRate: 0.25, rejectRate: 0.1, offlineRate: 0.1 };
+    const sim = new Simulator({ ...o, idPrefix: sc.idPrefix, mqttUrl: env.mqttUrl, topicPrefix: sc.topicPrefix, dataDir: path.join(dir, 's'), latencyMs: 50, dropAckRate: 0 });
+    cleanups.push(() => sim.stop());
+    await sim.start();
+    const shared = new FleetSimulator({ ...o, idPrefix: sc.idPrefix, mqttUrl: env.mqttUrl });
+    expect(sim.deviceIds.map((d) => sim.profile(d))).toEqual(shared.deviceIds.map((d) => shared.profile(d)));
+
+    const svc = await Service.start(sc.topicPrefix);
+    await svc.send(sim.deviceIds, (d) => `s.${d}`);
+    // 2 offline devices say nothing; 2 reject; 5 fail; 11 succeed (an ack and a result each).
+    await eventually(async () => svc.count(svc.results, sim.deviceIds) + svc.count(svc.acks, sim.deviceIds), (n) => n === 2 + 16 * 2);
+    await sleep(300);
+    const outcomes = sim.deviceIds.map((d) => `${svc.acks.get(d)?.[0].status ?? '-'} / ${svc.results.get(d)?.[0].error?.code ?? svc.results.get(d)?.[0].status ?? '-'}`);
+    const expected = sim.deviceIds.map((d) => {
+      const p = sim.profile(d)!;
+      return p.offline ? '- / -' : p.rejecting ? 'rejected / -' : p.failing ? 'accepted / simulated-failure' : 'accepted / succeeded';
+    });
+    expect(outcomes).toEqual(expected);
+    expect(expected.filter((e) => e === 'accepted / simulated-failure')).toHaveLength(5);
   }, 30_000);
 });
 
