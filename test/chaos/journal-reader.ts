@@ -4,8 +4,8 @@ import type { AckMessage, ResultMessage } from '../../protocol/messages';
 
 /**
  * What one device's journal says about one command. Read independently of the device's own
- * loader (device/command-journal.ts keeps only the last ack and result, and starts a new entry
- * at every `ack` line), so anything the device would hide — a command taken as new twice, two
+ * loader (device/command-book.ts starts a new entry at every `ack` line and keeps only the
+ * first result), so anything the device would hide — a command taken as new twice, two
  * different results — is visible to the checker.
  */
 export interface DeviceFacts {
@@ -20,7 +20,7 @@ export interface DeviceFacts {
   delivered: boolean;
 }
 
-/** The reference agent's journal lines (device/command-journal.ts); the file is per device. */
+/** The reference agent's journal lines (JournalRecord, device/command-book.ts); the file is per device. */
 type JournalRecord =
   | { type: 'ack'; commandId: string; ack: AckMessage }
   | { type: 'executing'; commandId: string }
