@@ -9,6 +9,7 @@ import { CommandOwners } from './command-owners';
 import { deadLetterOf, type BridgeDeadLetterReason } from './dead-letter-record';
 import { DeadLetterStore } from './dead-letter-store';
 import { DEFAULT_DEVICE_RATE, DeviceRateLimiter, type DeviceRate } from './device-rate-limiter';
+import { entityStatusCheck } from './entity-status-check';
 import { DeviceStatusForwarder, type DeviceStatusForwarderOptions } from './device-status-forwarder';
 import { DEFAULT_MAX_REPEATS, DuplicateGuard } from './duplicate-guard';
 import { isRedundantLateAnswer } from './late-answer-filter';
@@ -75,7 +76,12 @@ export class MessageRouter {
     this.counters = o.counters ?? new BridgeCounters();
     this.deadLetters = o.deadLetters ?? new DeadLetterStore({ logger: o.logger });
     this.owners = new CommandOwners(o.temporal);
-    this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, { ...o.deviceStatus, taskQueue: deviceTaskQueue(o.taskQueue ?? COMMAND_TASK_QUEUE) });
+    // Retained statuses are checked against the entities first (a bridge start costs a query per 500 devices, not a task per device).
+    this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, {
+      check: entityStatusCheck(o.temporal),
+      ...o.deviceStatus,
+      taskQueue: deviceTaskQueue(o.taskQueue ?? COMMAND_TASK_QUEUE),
+    });
     this.rate = o.deviceRate === false ? undefined : new DeviceRateLimiter(o.deviceRate ?? DEFAULT_DEVICE_RATE);
     this.repeats = new DuplicateGuard(o.maxRepeats ?? DEFAULT_MAX_REPEATS);
     this.forwarder = new SignalForwarder(o.temporal, {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { deviceSnapshotQuery, deviceStatusSignal, deviceTaskQueue, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceSnapshot } from '../../protocol/device-contract';
 import { deviceTopic } from '../../protocol/topics';
+import { entityStatusCheck } from '../../bridge/entity-status-check';
 import { eventually } from '../support/eventually';
 import { Harness } from '../support/harness';
 import { RawDevice } from '../support/raw-device';
@@ -149,6 +150,35 @@ describe('device entity', () => {
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String((err as WorkflowFailedError).cause?.message)).toBe(`the workflow ID must be device-${id('b')} (device-<deviceId>), got device-${id('a')}`);
+  });
+
+  test('a bridge restart costs the entities that already show their retained status nothing; one that changed while no bridge ran is forwarded', async () => {
+    const same = [id('same-1'), id('same-2'), id('same-3')];
+    const changed = id('changed-away');
+    const c = await mqtt.connectAsync(h.env.mqttUrl, { protocolVersion: 5 });
+    const status = (deviceId: string, bootId: string, attributes: object) =>
+      c.publishAsync(deviceTopic(h.topicPrefix, deviceId, 'status'), JSON.stringify({ v: 1, state: 'online', bootId, attributes }), { qos: 1, retain: true });
+    const signalsTo = async (deviceId: string) =>
+      (await h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    try {
+      for (const d of same) await status(d, 'boot-1', { model: 'm-1', timeZone: 'Europe/Berlin', tags: ['a', 'b'] });
+      await status(changed, 'boot-1', { model: 'm-1' });
+      for (const d of [...same, changed]) await entityWhen(d, (x) => x.presence === 'online' && x.bootId === 'boot-1');
+      // Visibility shows the entities' memo and attributes a moment later: wait until the check itself finds them.
+      const reports = same.map((deviceId) => ({ deviceId, state: 'online' as const, bootId: 'boot-1', receivedAt: new Date().toISOString(), attributes: { model: 'm-1', timeZone: 'Europe/Berlin', tags: ['a', 'b'] } }));
+      await eventually(() => entityStatusCheck(h.client.temporal)(reports), (known) => known.size === 3, 30_000);
+      const before = await Promise.all(same.map(signalsTo));
+
+      await h.stopBridge();
+      await status(changed, 'boot-2', { model: 'm-1' }); // rebooted while no bridge ran
+      await h.startBridge();
+      await entityWhen(changed, (x) => x.bootId === 'boot-2', 30_000);
+      await eventually(async () => h.bridge!.counters.toJSON()['device-status:known'] ?? 0, (n) => n >= 3, 30_000);
+      expect(await Promise.all(same.map(signalsTo))).toEqual(before);
+    } finally {
+      for (const d of [...same, changed]) await c.publishAsync(deviceTopic(h.topicPrefix, d, 'status'), '', { qos: 1, retain: true });
+      await c.endAsync();
+    }
   });
 
   test('a status retained while no bridge ran reaches the entity when a bridge starts (the backfill of retained statuses)', async () => {

@@ -1,10 +1,11 @@
 import { BridgeCounters } from '../../bridge/bridge-counters';
 import { DeviceStatusForwarder } from '../../bridge/device-status-forwarder';
+import type { EntityStatusCheck } from '../../bridge/entity-status-check';
 import { createLogger } from '../../config/logger';
 import type { DeviceStatusReport } from '../../protocol/device-contract';
 
 /** The forwarder's bookkeeping (coalescing, repeats, pacing, retries) with Temporal's call recorded. */
-function setup(o: { perSecond?: number; backfillPerSecond?: number; fail?: (n: number) => unknown } = {}) {
+function setup(o: { perSecond?: number; backfillPerSecond?: number; fail?: (n: number) => unknown; check?: EntityStatusCheck } = {}) {
   const calls: Array<{ at: number; workflowId: string; report: DeviceStatusReport }> = [];
   let n = 0;
   const temporal = {
@@ -17,7 +18,7 @@ function setup(o: { perSecond?: number; backfillPerSecond?: number; fail?: (n: n
     },
   };
   const counters = new BridgeCounters();
-  const forwarder = new DeviceStatusForwarder(temporal as never, counters, createLogger('test', 'silent'), { perSecond: o.perSecond ?? 1000, backfillPerSecond: o.backfillPerSecond, concurrency: 2 });
+  const forwarder = new DeviceStatusForwarder(temporal as never, counters, createLogger('test', 'silent'), { perSecond: o.perSecond ?? 1000, backfillPerSecond: o.backfillPerSecond, concurrency: 2, ...(o.check ? { check: o.check } : {}) });
   return { calls, counters, forwarder };
 }
 let t = 0;
@@ -134,6 +135,46 @@ describe('DeviceStatusForwarder', () => {
     await forwarder.idle();
     expect(calls.map((c) => `${c.workflowId} ${c.report.state} ${c.report.attributes?.firmware ?? '-'}`)).toEqual(['device-x online -', 'device-a offline 1.0', 'device-b offline -']);
     expect(counters.get('device-status:coalesced')).toBe(2);
+  });
+
+  test('with a check: retained statuses the entities already show are not forwarded; the news go at the live rate, after live changes', async () => {
+    const checked: string[][] = [];
+    const check: EntityStatusCheck = async (reports) => {
+      checked.push(reports.map((r) => r.deviceId));
+      return new Set(reports.map((r) => r.deviceId).filter((d) => d.startsWith('known')));
+    };
+    const { calls, counters, forwarder } = setup({ perSecond: 100, backfillPerSecond: 1, check });
+    for (const d of ['known-1', 'new-1', 'known-2', 'new-2']) forwarder.report(report(d), true);
+    forwarder.report(report('live-1'));
+    await forwarder.idle();
+    expect(checked).toEqual([['known-1', 'new-1', 'known-2', 'new-2']]); // one query for the batch
+    expect(calls.map((c) => c.workflowId)).toEqual(['device-live-1', 'device-new-1', 'device-new-2']);
+    // At the live rate (100/s), not the backfill rate (1/s): 1 s apart would be the backfill.
+    expect(calls[2].at - calls[1].at).toBeLessThan(900);
+    expect(counters.get('device-status:known')).toBe(2);
+    // What the check found known counts as forwarded: the same retained status again costs nothing.
+    forwarder.report(report('known-1'), true);
+    await forwarder.idle();
+    expect(checked).toHaveLength(1);
+    expect(counters.get('device-status:unchanged')).toBe(1);
+  });
+
+  test('with a check that fails, the statuses are forwarded all the same, at the backfill rate; a live change during the check wins', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const check: EntityStatusCheck = async () => {
+      await gate;
+      throw new Error('visibility unavailable');
+    };
+    const { calls, counters, forwarder } = setup({ perSecond: 100, backfillPerSecond: 10, check });
+    forwarder.report(report('r1'), true);
+    forwarder.report(report('r2'), true);
+    forwarder.report(report('r2', { state: 'offline' })); // live, while r2's retained copy is being checked
+    release();
+    await forwarder.idle();
+    expect(calls.map((c) => `${c.workflowId} ${c.report.state}`)).toEqual(['device-r2 offline', 'device-r1 online']);
+    expect(counters.get('device-status:check-failed')).toBe(1);
+    expect(counters.get('device-status:known')).toBe(0);
   });
 
   test('a retained status that repeats what was last forwarded costs nothing', async () => {
