@@ -105,8 +105,10 @@ export class LocalStack {
     const tls = o.tls ? ensureTlsCertificates(path.join(dataDir, 'tls'), { hosts: [host] }) : undefined;
     say(`Starting Temporal (data ${path.join(dataDir, 'temporal')}) and Mosquitto (data ${path.join(dataDir, 'mosquitto')}) ...`);
     const [temporal, mosquitto] = await Promise.all([
-      TemporalServer.start({ dataDir: path.join(dataDir, 'temporal'), ip: host, port: temporalPort, uiPort, ui: o.ui }),
+      // Every process in a group of its own: a Ctrl-C reaches only us, and stop() takes them down in order.
+      TemporalServer.start({ dataDir: path.join(dataDir, 'temporal'), ip: host, port: temporalPort, uiPort, ui: o.ui, ownProcessGroup: true }),
       MosquittoBroker.start({
+        ownProcessGroup: true,
         dataDir: path.join(dataDir, 'mosquitto'),
         host,
         port: mqttPort,
@@ -131,6 +133,7 @@ export class LocalStack {
     const logFile = path.join(this.logDir, `${name}.log`);
     const offset = existsSync(logFile) ? statSync(logFile).size : 0;
     const proc = new ManagedProcess({
+      ownProcessGroup: true,
       name,
       command: process.execPath,
       args: [DCO_BIN, name],

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { guardChild } from './process-group-guard';
 
 export interface ManagedProcessOptions {
   name: string;
@@ -9,6 +10,13 @@ export interface ManagedProcessOptions {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Run it in a process group of its own, so that a terminal's Ctrl-C (which signals the whole
+   * foreground group) reaches only its supervisor, which stops its processes in order: the
+   * services before Temporal and Mosquitto, which they need to stop cleanly. Such a child is
+   * still ended with us (process-group-guard.ts), since it no longer shares our group's fate.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** How long an exited process's output may take to reach its log. */
@@ -26,7 +34,9 @@ export class ManagedProcess {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownProcessGroup === true,
     });
+    if (options.ownProcessGroup) guardChild(this.child);
     // Both streams into one file: neither may end it for the other.
     this.child.stdout!.pipe(log, { end: false });
     this.child.stderr!.pipe(log, { end: false });

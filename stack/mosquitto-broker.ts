@@ -30,6 +30,8 @@ export interface MosquittoOptions {
    */
   servicePort?: number;
   startTimeoutMs?: number;
+  /** In a process group of its own (ManagedProcessOptions.ownProcessGroup): `dco demo` and `dco up` stop it last. */
+  ownProcessGroup?: boolean;
 }
 
 export interface TlsListenerOptions {
@@ -128,7 +130,7 @@ export class MosquittoBroker {
   private constructor(
     readonly process: ManagedProcess,
     readonly url: string,
-    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number; tlsPort?: number; servicePort?: number },
+    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number; tlsPort?: number; servicePort?: number; ownProcessGroup?: boolean },
     /** Present when authentication is on: accounts, ACL, reload. */
     readonly auth?: BrokerAuth,
     /** `mqtts://host:port` of the TLS listener, when there is one. */
@@ -157,7 +159,7 @@ export class MosquittoBroker {
       : undefined;
     const servicePort = auth ? (o.servicePort ?? (await freePort())) : undefined;
     writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2, auth, tls, servicePort }));
-    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port, tlsPort: tls?.port, servicePort };
+    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port, tlsPort: tls?.port, servicePort, ownProcessGroup: o.ownProcessGroup };
     const tlsUrl = tls ? `mqtts://${host}:${tls.port}` : undefined;
     const url = `mqtt://${host}:${port}`;
     const serviceUrl = servicePort !== undefined ? `mqtt://${host}:${servicePort}` : url;
@@ -166,8 +168,8 @@ export class MosquittoBroker {
     return broker;
   }
 
-  private static spawn(a: { binary: string; configFile: string; logFile: string }): ManagedProcess {
-    return new ManagedProcess({ name: 'mosquitto', command: a.binary, args: ['-c', a.configFile], logFile: a.logFile });
+  private static spawn(a: { binary: string; configFile: string; logFile: string; ownProcessGroup?: boolean }): ManagedProcess {
+    return new ManagedProcess({ name: 'mosquitto', command: a.binary, args: ['-c', a.configFile], logFile: a.logFile, ownProcessGroup: a.ownProcessGroup });
   }
 
   /** Starts the broker again with the same config, port and persistence file. */

@@ -20,6 +20,8 @@ export interface TemporalServerOptions {
   dynamicConfig?: string[];
   /** Picks the ports not given above (tests give one that hands out a taken port first). */
   pickPort?: () => Promise<number>;
+  /** In a process group of its own (ManagedProcessOptions.ownProcessGroup): `dco demo` and `dco up` stop it last. */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ export class TemporalServer {
     readonly process: ManagedProcess,
     readonly address: string,
     readonly uiUrl: string | undefined,
-    private readonly restartArgs: { binary: string; args: string[]; logFile: string },
+    private readonly restartArgs: { binary: string; args: string[]; logFile: string; ownProcessGroup?: boolean },
   ) {}
 
   static async start(o: TemporalServerOptions): Promise<TemporalServer> {
@@ -132,10 +134,10 @@ export class TemporalServer {
       ...(uiPort === undefined ? ['--headless'] : ['--ui-ip', ip, '--ui-port', String(uiPort)]),
     ];
     const server = new TemporalServer(
-      new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv() }),
+      new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv(), ownProcessGroup: o.ownProcessGroup }),
       `${ip}:${port}`,
       uiPort === undefined ? undefined : `http://${ip}:${uiPort}`,
-      { binary, args, logFile },
+      { binary, args, logFile, ownProcessGroup: o.ownProcessGroup },
     );
     try {
       await server.waitReady(o.startTimeoutMs ?? 60_000);
@@ -148,9 +150,9 @@ export class TemporalServer {
 
   /** Starts the same server again on the same ports and data (after stop() or kill()). */
   async restart(timeoutMs = 60_000): Promise<TemporalServer> {
-    const { binary, args, logFile } = this.restartArgs;
+    const { binary, args, logFile, ownProcessGroup } = this.restartArgs;
     const server = new TemporalServer(
-      new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv() }),
+      new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv(), ownProcessGroup }),
       this.address,
       this.uiUrl,
       this.restartArgs,
