@@ -154,8 +154,7 @@ export class DeviceStatusForwarder {
 
   /** Drops the retained status waiting for this device; true if there was one. */
   private dropRetained(deviceId: string): boolean {
-    const had = this.unchecked.delete(deviceId);
-    return this.news.delete(deviceId) || this.backfill.delete(deviceId) || had;
+    return [this.unchecked, this.news, this.backfill].map((queue) => queue.delete(deviceId)).some(Boolean);
   }
 
   /** Checks retained statuses against their entities, a batch at a time, and queues the news. */

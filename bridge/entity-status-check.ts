@@ -1,16 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
-import { DEVICE_PRESENCE_MEMO, DEVICE_WORKFLOW_TYPE, deviceWorkflowId, type DevicePresenceMemo, type DeviceStatusReport } from '../protocol/device-contract';
+import { deviceEntitiesById, ENTITIES_PER_QUERY } from '../client/device-entities-by-id';
+import { DEVICE_PRESENCE_MEMO, type DevicePresenceMemo, type DeviceStatusReport } from '../protocol/device-contract';
 import type { DeviceAttributes } from '../protocol/messages';
 import { DeviceFirmwareAttribute, DeviceModelAttribute, DeviceSiteAttribute, DeviceTagsAttribute, DeviceTimeZoneAttribute } from '../protocol/search-attributes';
 
 /** Which of these retained statuses their device's entity already shows: those need no signal. */
 export type EntityStatusCheck = (reports: readonly DeviceStatusReport[]) => Promise<Set<string>>;
 
-/** Statuses checked per visibility query (`WorkflowId IN (...)`, about 20 KB of query). */
-export const STATUS_CHECK_BATCH = 500;
-
-const ENTITY_PREFIX = deviceWorkflowId('');
+/** Statuses checked per visibility query (deviceEntitiesById). */
+export const STATUS_CHECK_BATCH = ENTITIES_PER_QUERY;
 
 /**
  * A bridge start reads every device's retained status, which mostly repeats what the entities
@@ -23,16 +22,10 @@ const ENTITY_PREFIX = deviceWorkflowId('');
 export function entityStatusCheck(temporal: Pick<Client, 'workflow'>): EntityStatusCheck {
   return async (reports) => {
     const known = new Set<string>();
-    if (reports.length === 0) return known;
-    if (reports.length > STATUS_CHECK_BATCH) throw new RangeError(`at most ${STATUS_CHECK_BATCH} statuses per check, got ${reports.length}`);
     const byDevice = new Map(reports.map((r) => [r.deviceId, r]));
-    // Device IDs have no quotes (DEVICE_ID_PATTERN: the bridge parsed them from the topic).
-    const ids = [...byDevice.keys()].map((id) => `'${ENTITY_PREFIX}${id}'`).join(', ');
-    const query = `WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND WorkflowId IN (${ids})`;
-    for await (const e of temporal.workflow.list({ query, pageSize: STATUS_CHECK_BATCH })) {
-      const deviceId = e.workflowId.slice(ENTITY_PREFIX.length);
+    for await (const { deviceId, entity } of deviceEntitiesById(temporal, [...byDevice.keys()])) {
       const report = byDevice.get(deviceId);
-      if (report && entityShows(e.memo?.[DEVICE_PRESENCE_MEMO] as DevicePresenceMemo | undefined, e.typedSearchAttributes, report)) known.add(deviceId);
+      if (report && entityShows(entity.memo?.[DEVICE_PRESENCE_MEMO] as DevicePresenceMemo | undefined, entity.typedSearchAttributes, report)) known.add(deviceId);
     }
     return known;
   };
