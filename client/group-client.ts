@@ -118,6 +118,18 @@ export class GroupClient {
   }
 
   /**
+   * How many devices the group has now: one visibility count, from the group's listed view (no
+   * query to the group itself, so a group whose workflow cannot answer does not stop a listing).
+   */
+  async memberCount(view: Pick<GroupView, 'name' | 'where'>): Promise<number> {
+    const where = view.where ?? assignedGroupQuery(view.name);
+    const problem = deviceQueryProblem(where);
+    if (problem) throw new RangeError(problem);
+    const { count } = await this.temporal.workflow.count(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND (${where})`);
+    return count;
+  }
+
+  /**
    * Puts devices in an assigned group: each device's entity keeps the label (created if the
    * device never reported). Idempotent. `onProgress` after each device.
    */

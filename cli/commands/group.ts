@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { GroupClient, GroupNotFoundError, GroupRefusedError } from '../../client/group-client';
+import type { GroupView } from '../../protocol/device-group-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { UsageError } from '../usage-error';
 import { withTemporal } from '../with-temporal';
@@ -27,6 +28,31 @@ const progress = (total: number) => (done: number) => {
   if (done % 500 === 0 || done === total) process.stderr.write(`${done}/${total} devices\n`);
 };
 
+/** Visibility counts in flight at once for `group list`: a few, whatever the number of groups. */
+const COUNTS_AT_ONCE = 4;
+
+/**
+ * Every group with its number of devices: one visibility count each, a few at a time. A group
+ * whose count fails shows `devices: null` and why; the others are still listed.
+ */
+async function listWithCounts(g: GroupClient): Promise<Array<GroupView & { devices: number | null; countError?: string }>> {
+  const views = await g.list();
+  const rows: Array<GroupView & { devices: number | null; countError?: string }> = views.map((v) => ({ ...v, devices: null }));
+  let next = 0;
+  const counter = async () => {
+    while (next < rows.length) {
+      const row = rows[next++];
+      try {
+        row.devices = await g.memberCount(row);
+      } catch (err) {
+        row.countError = err instanceof Error ? err.message : String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(COUNTS_AT_ONCE, rows.length) }, counter));
+  return rows;
+}
+
 /** `dco group create|list|show|assign|unassign|delete`: named device groups for `dco rollout start --group`. */
 export function groupCommand(): Command {
   const group = new Command('group').description('named device groups: assigned devices, or a saved query (dco rollout start --group NAME)');
@@ -44,13 +70,14 @@ export function groupCommand(): Command {
     .description('every group, with its kind and number of devices')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
-      const rows = await withGroups(opts, async (g) => Promise.all((await g.list()).map(async (v) => ({ ...v, devices: (await g.members(v.name)).length }))));
+      const rows = await withGroups(opts, listWithCounts);
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows) + '\n');
         return;
       }
       if (!rows.length) process.stdout.write('no groups yet: `dco group create NAME [--where QUERY]`\n');
-      for (const r of rows) process.stdout.write(`${r.name.padEnd(24)} ${String(r.devices).padStart(6)} devices  ${r.where ? `where ${r.where}` : 'assigned'}${r.description ? `  ${r.description}` : ''}\n`);
+      for (const r of rows) process.stdout.write(`${r.name.padEnd(24)} ${String(r.devices ?? '?').padStart(6)} devices  ${r.where ? `where ${r.where}` : 'assigned'}${r.description ? `  ${r.description}` : ''}\n`);
+      for (const r of rows) if (r.countError) process.stderr.write(`group ${r.name}: could not count its devices: ${r.countError}\n`);
     });
   withConnectionOptions(group.command('show'))
     .description("a group's definition and its devices now")

@@ -107,4 +107,19 @@ describe('device groups', () => {
     await eventually(() => groups.members(mixed), (m) => m.length === 1, 30_000);
     await expect(groups.define(mixed, { where: "DeviceModel = 'x'" })).rejects.toThrow(`group ${mixed} has 1 assigned devices; a group is either assigned devices or a query`);
   });
+
+  test('`group list` counts from visibility: a group whose workflow cannot answer (no worker for it) is still listed, with its count', async () => {
+    // Another deployment's group, or one whose worker is down: listing once queried each group and failed as a whole.
+    const quiet = g('quiet');
+    await groups.define(quiet, { where: `DeviceSite = '${site}' AND DeviceModel = 'valve-q'` });
+    await eventually(() => groups.list(), (all) => all.some((v) => v.name === quiet), 30_000);
+    await h.stopWorker();
+    try {
+      const listed = await runCli(['group', 'list', '--json'], env, undefined, 60_000);
+      expect({ code: listed.code, err: listed.stderr }).toEqual({ code: 0, err: '' });
+      expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ name: quiet, devices: 1 }));
+    } finally {
+      await h.startWorker();
+    }
+  });
 });
