@@ -18,7 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MqttPublisher } from '../activities/mqtt-publisher';
@@ -31,8 +31,9 @@ import { FleetSimulator } from '../device/fleet-simulator';
 import { ManagedProcess } from '../stack/managed-process';
 import { MosquittoBroker } from '../stack/mosquitto-broker';
 import { TemporalServer } from '../stack/temporal-server';
+import { startTemporalCluster } from '../stack/temporal-cluster';
 import { createCommandWorker } from '../workers/command-worker';
-import { cpuSeconds, peakRssMb } from './process-memory';
+import { cpuSeconds, peakRssMb, treeCpuSeconds } from './process-memory';
 import { runConcurrently, summarize } from './percentiles';
 import { rawMqttRoundTrip } from './raw-mqtt-baseline';
 import { createBareCommandWorker } from './bare-workflow-baseline';
@@ -55,7 +56,9 @@ const program = new Command('bench')
   .option('--worker-heap-mb <n>', 'rollout worker: --max-old-space-size (0: Node default)', (v) => Number(v), 400)
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
   .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before, as after a bridge restart: retained statuses, the slower backfill)")
+  .option('--backend <kind>', "Temporal to run against: dev (the CLI's dev server, SQLite), postgres (temporal-server on PostgreSQL, as docker-compose.yml), or both, side by side", 'dev')
   .option('--skip-rollouts', 'only the throughput comparison')
+  .option('--skip-abort', 'rollouts: not the one that aborts at its canary (3)')
   .option('--skip-query', 'rollouts: not the campaign targeted by query (4)')
   .option('--query-status-rate <n>', "campaign by query: the bridge's --device-status-rate while the fleet's entities are created", (v) => Number(v), 500)
   .option('--skip-throughput', 'only the rollouts')
@@ -67,31 +70,76 @@ const program = new Command('bench')
   .option('--slowed', 'also run the all-succeed rollout with every process pinned to one core (taskset): a machine about half as fast')
   .parse();
 const opts = program.opts();
+if (!['dev', 'postgres', 'both'].includes(opts.backend)) program.error(`--backend must be dev, postgres or both, not ${opts.backend}`);
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const DCO = path.join(__dirname, '..', 'bin', 'dco');
 
+/** Where Temporal runs: the CLI's dev server (SQLite), or the production server on PostgreSQL (issue 15). */
+type Backend = 'dev' | 'postgres';
+
+interface StartedBackend {
+  address: string;
+  /** The engine's processes whose CPU the rollouts count; `postgres` is the postmaster, counted with its backends. */
+  servers: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+async function startBackend(backend: Backend, dir: string): Promise<StartedBackend> {
+  if (backend === 'dev') {
+    const temporal = await TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false });
+    return { address: temporal.address, servers: { temporal: temporal.process.pid! }, stop: () => temporal.stop() };
+  }
+  say('starting the Temporal server on PostgreSQL (stack/temporal-cluster.ts)');
+  const cluster = await startTemporalCluster({ dir: path.join(dir, 'cluster'), say: (line) => say(`   ${line}`) });
+  return { address: cluster.address, servers: { temporal: cluster.server.pid!, postgres: cluster.postgres.pid()! }, stop: () => cluster.stop() };
+}
+
+/** Processes counted with their descendants (a PostgreSQL backend per connection). */
+const PROCESS_TREES = new Set(['postgres']);
+const cpuOf = (name: string, pid: number) => (PROCESS_TREES.has(name) ? treeCpuSeconds(pid) : cpuSeconds(pid));
+
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dco-bench-'));
+  // The cluster's PostgreSQL runs as the postgres user when we are root: it must enter the directory.
+  chmodSync(dir, 0o755);
   say(`bench data in ${dir}; ${os.cpus().length} cores`);
-  const [temporal, mosquitto] = await Promise.all([
-    TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false }),
-    MosquittoBroker.start({ dataDir: path.join(dir, 'mosquitto') }),
-  ]);
+  const backends: Backend[] = opts.backend === 'both' ? ['dev', 'postgres'] : [opts.backend as Backend];
   const results: Record<string, unknown> = {
     at: new Date().toISOString(),
     machine: { cores: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
     options: opts,
   };
+  for (const backend of backends) {
+    say(`== Temporal: ${backend === 'dev' ? 'the CLI dev server (SQLite)' : 'temporal-server on PostgreSQL'}`);
+    const figures = await benchOn(backend, path.join(dir, backend));
+    // The first backend's figures stay where earlier runs had them; the second's go under its name.
+    if (backend === backends[0]) Object.assign(results, figures, { backend });
+    else results[backend] = figures;
+  }
+  if (backends.length === 2) results.postgresVsDev = compareBackends(results, results.postgres as Record<string, unknown>);
+  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  const file = path.join(__dirname, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  say(`results written to ${path.relative(process.cwd(), file)}`);
+}
+
+/** Every part of the bench against one Temporal backend (with a Mosquitto of its own). */
+async function benchOn(backend: Backend, dir: string): Promise<Record<string, unknown>> {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  const [temporal, mosquitto] = await Promise.all([startBackend(backend, dir), MosquittoBroker.start({ dataDir: path.join(dir, 'mosquitto') })]);
+  const results: Record<string, unknown> = {};
   const connection = await Connection.connect({ address: temporal.address });
   const temporalClient = new Client({ connection });
   try {
     if (!opts.skipThroughput) results.throughput = await throughput(temporal.address, mosquitto.url, temporalClient, dir);
     if (!opts.skipRollouts) {
-      const servers = { temporal: temporal.process.pid!, mosquitto: mosquitto.process.pid! };
+      const servers = { ...temporal.servers, mosquitto: mosquitto.process.pid! };
       results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0, servers);
-      results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2, servers);
+      if (!opts.skipAbort) results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2, servers);
       if (!opts.skipQuery) results.rolloutByQuery = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'query', 0, servers, false, true);
       // The engine's own speed, the baseline of each rollout: the bare workflow of part 1, or
       // measured here when part 1 was skipped; for the slowed run, measured slowed too.
@@ -105,8 +153,9 @@ async function main() {
         const l = results.rolloutAllSucceed as { devicesPerSecond: number; workerPeakRssMb?: number };
         results.queryVsStaticList = { devicesPerSecond: Math.round((q.devicesPerSecond / l.devicesPerSecond) * 100) / 100, workerPeakRssMb: [q.workerPeakRssMb, l.workerPeakRssMb] };
       }
-      if (opts.slowed) {
-        const slowedPids = [temporal.process.pid!, mosquitto.process.pid!, process.pid];
+      // Pinning PostgreSQL's running backends is not done here: the slowed run is the dev server's.
+      if (opts.slowed && backend === 'dev') {
+        const slowedPids = [...Object.values(temporal.servers), mosquitto.process.pid!, process.pid];
         for (const pid of slowedPids) pinToCores(pid, '0');
         try {
           results.bareWorkflowSlowed = await bareWorkflowRate(temporal.address, temporalClient, 'bench-bare-slowed');
@@ -121,11 +170,27 @@ async function main() {
     await connection.close();
     await Promise.all([temporal.stop(), mosquitto.stop()]);
   }
-  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  const file = path.join(__dirname, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  say(`results written to ${path.relative(process.cwd(), file)}`);
+  return results;
+}
+
+/**
+ * PostgreSQL's figures over the dev server's, measured in the same run: > 1 is faster (per
+ * second) or costlier (CPU ms). The engine's CPU is Temporal's plus PostgreSQL's.
+ */
+function compareBackends(dev: Record<string, unknown>, pg: Record<string, unknown>) {
+  type Rollout = { devicesPerSecond: number; cpuMsPerDevice: Record<string, number> };
+  type Throughput = { variants: Array<{ name: string; perSecond: number }> };
+  const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : undefined);
+  const engineMs = (r: Rollout) => (r.cpuMsPerDevice.temporal ?? 0) + (r.cpuMsPerDevice.postgres ?? 0);
+  const out: Record<string, unknown> = {};
+  const [d, p] = [dev.rolloutAllSucceed as Rollout | undefined, pg.rolloutAllSucceed as Rollout | undefined];
+  if (d && p) {
+    out.rolloutDevicesPerSecond = ratio(p.devicesPerSecond, d.devicesPerSecond);
+    out.rolloutEngineCpuMsPerDevice = { dev: Math.round(engineMs(d) * 10) / 10, postgres: Math.round(engineMs(p) * 10) / 10, ratio: ratio(engineMs(p), engineMs(d)) };
+  }
+  const [dt, pt] = [dev.throughput as Throughput | undefined, pg.throughput as Throughput | undefined];
+  if (dt && pt) out.throughput = Object.fromEntries(dt.variants.map((v) => [v.name, ratio(pt.variants.find((x) => x.name === v.name)?.perSecond, v.perSecond)]));
+  return out;
 }
 
 /** The rollout's speed over the engine's (issue 17: >= 0.9 on both machines' speeds). */
@@ -261,7 +326,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       targeting = { query, deviceStatusRate: statusRate!, entityBackfillSeconds: Math.round((tr - tb) / 100) / 10, resolveSeconds: Math.round((performance.now() - tr) / 100) / 10 };
       say(`   resolved ${targets.length} devices in ${targeting.resolveSeconds} s (entities ready after ${targeting.entityBackfillSeconds} s)`);
     }
-    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));
+    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuOf(k, pid) ?? 0]));
     const t0 = performance.now();
     const handle = await rollouts.start({
       rolloutId: `bench-${name}-${Date.now().toString(36)}`,
@@ -288,7 +353,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     const final = await handle.result();
     const wallMs = performance.now() - t0;
     const cpuShare = Object.fromEntries(
-      Object.entries(pids).map(([k, pid]) => [k, Math.round((((cpuSeconds(pid) ?? 0) - cpuBefore[k]) / (wallMs / 1000)) * 100) / 100]),
+      Object.entries(pids).map(([k, pid]) => [k, Math.round((((cpuOf(k, pid) ?? 0) - cpuBefore[k]) / (wallMs / 1000)) * 100) / 100]),
     );
     const stats = sim.stats();
     const sorted = [...limits].sort((a, b) => a - b);

@@ -22,6 +22,8 @@ export interface PostgresCluster {
   port: number;
   user: string;
   password: string;
+  /** The postmaster's process ID (its backends are its children), from `data/postmaster.pid`; undefined once stopped. */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -155,13 +157,23 @@ export async function startPostgresCluster(o: PostgresClusterOptions): Promise<P
     // -w: pg_ctl polls until the server accepts connections (or exits), at most -t seconds.
     const start = await r.run('pg_ctl', ['start', '-D', data, '-l', o.logFile, '-w', '-t', String(timeoutS), '-o', `-p ${port}`]);
     if (start.code === 0) {
-      return { host: HOST, port, user: o.user, password, stop: () => stopCluster(r, data) };
+      return { host: HOST, port, user: o.user, password, pid: () => postmasterPid(data), stop: () => stopCluster(r, data) };
     }
     const log = logSince(o.logFile, offset);
     if (!/address already in use/i.test(log) || attempt >= attempts) {
       await stopCluster(r, data).catch(() => {});
       throw new Error(`PostgreSQL did not start on ${HOST}:${port} (${start.output}); see ${o.logFile}:\n${log.trim().split('\n').slice(-10).join('\n')}`);
     }
+  }
+}
+
+/** The running postmaster's PID: the first line of `postmaster.pid`, which it removes when it stops. */
+function postmasterPid(data: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
