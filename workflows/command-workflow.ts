@@ -9,8 +9,6 @@ import {
   makeContinueAsNewFunc,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -23,23 +21,20 @@ import {
   deviceMessageSignal,
   devicePresenceSignal,
   snapshotQuery,
-  type CommandActivities,
   type CommandRequest,
   type CommandSnapshot,
   type DevicePresence,
 } from '../protocol/command-contract';
 import { isTerminal, type CommandState } from '../protocol/command-state';
 import { deviceTaskQueue, deviceWorkflowId } from '../protocol/device-contract';
-import { deviceQueueSignal, serialTurnSignal, type DeviceQueueActivities } from '../protocol/device-queue-contract';
-import { deviceWatchSignal, type DeviceWatchActivities } from '../protocol/device-watch-contract';
+import { deviceQueueSignal, serialTurnSignal } from '../protocol/device-queue-contract';
+import { deviceWatchSignal } from '../protocol/device-watch-contract';
 import {
-  CommandAttemptsAttribute,
   CommandNameAttribute,
   CommandStateAttribute,
   DeviceIdAttribute,
   RolloutIdAttribute,
 } from '../protocol/search-attributes';
-import { COMMAND_NAME_PATTERN, DEVICE_ID_PATTERN } from '../protocol/id-patterns';
 import { validateCommandRequest } from '../protocol/validate-command-request';
 import { COMMAND_TUNING_LIMITS, DELIVERY_GRACE_MS, EXPIRY_GRACE_MS } from '../protocol/command-limits';
 import {
@@ -61,7 +56,6 @@ import {
   applyDeviceMessage,
   endAfterPublishFailure,
   INVALID_REQUEST,
-  invalidRequestRecord,
   newRecord,
   note,
   recordPublished,
@@ -70,100 +64,16 @@ import {
 } from './command-record';
 import { recordAckLatency, recordFinished, recordPublish, recordResultLatency, type PublishCause } from './command-metrics';
 import { describeForHumans } from './command-summary';
+import { enqueueOnDevice, publishAsActivity, publishAsLocalActivity, publishCancel, watchDevice } from './command-activity-proxies';
+import { CANCEL_REACHES_DEVICE_PATCH, CONTINUE_AS_NEW_PATCH, LEAN_HISTORY_PATCH, SERIAL_ORDERING_PATCH } from './command-patches';
+import { refuseInvalidRequest } from './refuse-invalid-command';
+import { CommandStateVisibility } from './command-state-visibility';
 
-/** The broker is local infrastructure: a publish either gets its PUBACK in seconds or is retried. */
-const PUBLISH_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' } as const;
-
-/**
- * Commands started since this patch keep their history lean (docs/operations.md, "Throughput"):
- * - the publish is a local activity: a PUBACK takes milliseconds, and running it inside the
- *   workflow task saves an activity task, a workflow task and 3 history events per attempt;
- * - the search attributes known at start come with the start request, not as upserts;
- * - several state changes in one workflow task become one CommandState upsert.
- * On the dev server's single SQLite connection every history write counts. Commands started
- * before the patch replay on the old path (regular activity, an upsert per change).
- */
-const LEAN_HISTORY_PATCH = 'lean-history';
-// When the old path can go: `patched()` costs every command a marker and a TemporalChangeVersion
-// search-attribute upsert (a visibility write; the SDK core adds it and has no switch), about a
-// tenth of the dev server's CPU per command. Once no command started before this patch can be
-// open (MAX_TTL_MS, 30 days, after every worker runs it) and none is queried by replay:
-//   1. one release with `deprecatePatch(LEAN_HISTORY_PATCH)` (still a marker; old workers can
-//      replay new histories), the old branch deleted;
-//   2. the next release without the call: no marker, no upsert. The histories in
-//      test/replay/histories/earlier-versions/ then no longer replay and leave the test.
-
-// The expiry-grace and presence-budget patches are asked by the plan (command-plan.ts):
-// - expiry-grace: nothing is published with less than MIN_PUBLISH_LEFT_MS left, and once
-//   published a command waits EXPIRY_GRACE_MS past `expiresAt` for an answer in flight before
-//   it ends `Expired`; asked only near expiry, so other histories carry no marker;
-// - presence-budget: at most MAX_PRESENCE_REPUBLISHES re-publishes on presence; asked only
-//   when the budget is spent.
-
-const { publishCommand: publishAsLocalActivity } = proxyLocalActivities<CommandActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: PUBLISH_RETRY,
-  // Short backoffs wait inside the worker; longer ones (a broker down for a while) become durable
-  // timers, so the workflow task is not held open and heartbeated for the whole outage.
-  localRetryThreshold: '5 seconds',
-});
-const { publishCommand: publishAsActivity } = proxyActivities<CommandActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: PUBLISH_RETRY,
-});
-/**
- * Telling the device to stop a cancelled command: retried like a publish, but only while an
- * answer could still matter (a broker down for a minute makes the cancel moot: the command's
- * own deadline decides then).
- */
-const { publishCancel } = proxyLocalActivities<CommandActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '1 minute',
-  retry: PUBLISH_RETRY,
-  localRetryThreshold: '5 seconds',
-});
-/** Asking the device entity for a turn: one signal-with-start, retried like a publish. */
-const { enqueueOnDevice } = proxyLocalActivities<DeviceQueueActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: PUBLISH_RETRY,
-  localRetryThreshold: '5 seconds',
-});
-
-/**
- * Asking the device entity for wake-ups (device-watch-contract.ts): one signal-with-start. Tried
- * for a minute at most: without it the command still re-checks by itself.
- */
-const { watchDevice } = proxyLocalActivities<DeviceWatchActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '1 minute',
-  retry: PUBLISH_RETRY,
-  localRetryThreshold: '5 seconds',
-});
-
-/**
- * Serial ordering (protocol/command-ordering.ts) came after commands ran without it: a serial
- * command started by a worker without it ran in parallel, and replays so.
- */
-const SERIAL_ORDERING_PATCH = 'serial-ordering';
 /**
  * How long past its expiry the device entity keeps a serial command's turn if the command never
  * gives it back (it was terminated): by then it has ended whatever happened.
  */
 const TURN_HOLD_MARGIN_MS = 60_000;
-
-/**
- * Commands started since this patch continue as new when a run's history grows past
- * `tuning.maxHistoryEvents` (or Temporal suggests it). Asked only then, so shorter commands'
- * histories carry no marker, and long histories of older commands replay as they ran.
- */
-const CONTINUE_AS_NEW_PATCH = 'continue-as-new';
-
-/**
- * Before this patch a cancelled command ended `Cancelled` at once and the device was not told.
- * Since, a command the device may have received asks the device to stop it and keeps the
- * device's real answer. Asked only when a cancel comes after a publish.
- */
-const CANCEL_REACHES_DEVICE_PATCH = 'cancel-reaches-device';
 
 
 /**
@@ -259,31 +169,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     }
   };
 
-  /** The CommandState search attribute as last upserted. */
-  let visibleState: CommandState | undefined;
-  let showPending = false;
-  const showState = () => {
-    if (record.state === visibleState) return;
-    visibleState = record.state;
-    // The attempts go with the terminal state, in the same upsert (no extra event). Replay
-    // compares an upsert's command, not its attributes, so earlier histories replay as before.
-    upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }, ...(isTerminal(record.state) ? [{ key: CommandAttemptsAttribute, value: record.attempts }] : [])]);
-  };
-  /**
-   * Lean: upsert once the rest of this activation has run (a microtask, deterministic in the
-   * sandbox), so Sent → Acknowledged → Succeeded within one workflow task is a single upsert.
-   * A terminal state is shown at once: the workflow may complete in this very activation.
-   */
-  const showStateSoon = () => {
-    if (isTerminal(record.state)) return showState();
-    if (showPending) return;
-    showPending = true;
-    void Promise.resolve().then(() => {
-      showPending = false;
-      showState();
-    });
-  };
-
+  /** The CommandState search attribute: upserted on each change (lean: once per activation). */
+  const visibility = new CommandStateVisibility(() => record);
   // A continued run has logged and counted its state already.
   let observedState: CommandState | undefined = carried ? record.state : undefined;
   if (carried) setCurrentDetails(describeForHumans(record));
@@ -293,8 +180,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     observedState = record.state;
     observe(record.state);
     setCurrentDetails(describeForHumans(record));
-    if (lean) showStateSoon();
-    else showState();
+    if (lean) visibility.showSoon();
+    else visibility.show();
   };
 
   const initial: SearchAttributeUpdatePair[] = [
@@ -308,7 +195,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     const given = workflowInfo().typedSearchAttributes;
     const missing = initial.filter((pair) => given.get(pair.key) !== pair.value);
     if (missing.length > 0) upsertSearchAttributes(missing);
-    visibleState = record.state; // shown: nothing more to upsert for `Created`
+    visibility.shown(record.state); // nothing more to upsert for `Created`
   } else {
     upsertSearchAttributes(initial);
   }
@@ -710,26 +597,6 @@ function publishFailure(err: unknown): { type?: string; message: string } | unde
   }
   if (err instanceof ApplicationFailure) return { type: err.type ?? undefined, message: err.message };
   return undefined;
-}
-
-/** Ends a command whose input is invalid: `Rejected`, nothing published, the reason kept. */
-function refuseInvalidRequest(input: unknown, reason: string): CommandSnapshot {
-  const info = workflowInfo();
-  const record = invalidRequestRecord(input, reason, now(), info.workflowId.replace(/^command-/, ''));
-  setHandler(snapshotQuery, () => record);
-  // Operators find it by device and name when those are usable; the state always.
-  const pairs: SearchAttributeUpdatePair[] = [
-    { key: CommandStateAttribute, value: 'Rejected' },
-    { key: CommandAttemptsAttribute, value: 0 },
-  ];
-  if (DEVICE_ID_PATTERN.test(record.deviceId)) pairs.push({ key: DeviceIdAttribute, value: record.deviceId });
-  if (COMMAND_NAME_PATTERN.test(record.name)) pairs.push({ key: CommandNameAttribute, value: record.name });
-  const missing = pairs.filter((pair) => info.typedSearchAttributes.get(pair.key) !== pair.value);
-  if (missing.length > 0) upsertSearchAttributes(missing);
-  setCurrentDetails(describeForHumans(record));
-  log.warn('command Rejected', { commandId: record.commandId, deviceId: record.deviceId, command: record.name, state: 'Rejected', attempts: 0, reason });
-  recordFinished('Rejected', COMMAND_NAME_PATTERN.test(record.name) ? record.name : 'invalid');
-  return record;
 }
 
 function now(): string {
