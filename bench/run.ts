@@ -55,8 +55,10 @@ const program = new Command('bench')
   // memory), and an explicit cache size keeps the SDK from deriving a small one from that cap.
   .option('--worker-heap-mb <n>', 'rollout worker: --max-old-space-size (0: Node default)', (v) => Number(v), 400)
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
-  .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before, as after a bridge restart: retained statuses, the slower backfill)")
+  .option('--first-start', "rollouts: the fleet's device entities do not exist yet, so the bridge creates them (at its live rate) during the rollout, as at a first start over a connected fleet (default: they exist, as after a bridge restart)")
+  .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before it, so the bridge reads retained statuses; see --first-start)")
   .option('--backend <kind>', "Temporal to run against: dev (the CLI's dev server, SQLite), postgres (temporal-server on PostgreSQL, as docker-compose.yml), or both, side by side", 'dev')
+  .option('--shards <n>', 'postgres backend: history shards (default docker-compose.yml\'s 512)', (v) => Number(v))
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-abort', 'rollouts: not the one that aborts at its canary (3)')
   .option('--skip-query', 'rollouts: not the campaign targeted by query (4)')
@@ -91,7 +93,7 @@ async function startBackend(backend: Backend, dir: string): Promise<StartedBacke
     return { address: temporal.address, servers: { temporal: temporal.process.pid! }, stop: () => temporal.stop() };
   }
   say('starting the Temporal server on PostgreSQL (stack/temporal-cluster.ts)');
-  const cluster = await startTemporalCluster({ dir: path.join(dir, 'cluster'), say: (line) => say(`   ${line}`) });
+  const cluster = await startTemporalCluster({ dir: path.join(dir, 'cluster'), say: (line) => say(`   ${line}`), ...(opts.shards ? { numHistoryShards: opts.shards } : {}) });
   return { address: cluster.address, servers: { temporal: cluster.server.pid!, postgres: cluster.postgres.pid()! }, stop: () => cluster.stop() };
 }
 
@@ -280,9 +282,9 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   const topicPrefix = `bench-${name}/devices`;
   const taskQueue = `bench-rollout-${name}`;
   say(`${byQuery ? 4 : failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}${byQuery ? ', targeted by query' : ''}`);
-  // Targeted by query: a firmware no other fleet of the bench reports, so the query finds exactly this one.
-  const firmware = byQuery ? `1.0.0-${name}` : undefined;
-  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name), ...(firmware ? { firmware } : {}) });
+  // A firmware no other fleet of the bench reports: the query (4) and the count of entities find exactly this one.
+  const firmware = `1.0.0-${name}`;
+  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name), firmware });
   // Targeted by query, the entities must exist first: the fleet connects after the bridge, so
   // its statuses are live (a bridge start reads retained ones at a tenth of the rate).
   const live = opts.statusesLive || byQuery;
@@ -294,13 +296,21 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   const workerEnv = opts.workerHeapMb ? { ...env, NODE_OPTIONS: `--max-old-space-size=${opts.workerHeapMb}` } : env;
   const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [DCO, 'worker', ...workerArgs], logFile: path.join(dir, `${name}-worker.log`), env: workerEnv });
   const statusRate = byQuery ? (opts.queryStatusRate as number) : undefined;
-  const bridge = new ManagedProcess({
-    name: 'bridge',
-    command: process.execPath,
-    args: [DCO, 'bridge', '--client-id', `bench-bridge-${name}`, '--metrics-address', bridgeMetricsAddress, ...(statusRate ? ['--device-status-rate', String(statusRate)] : [])],
-    logFile: path.join(dir, `${name}-bridge.log`),
-    env,
-  });
+  const startBridge = (role: string, rate?: number, metrics?: string) =>
+    new ManagedProcess({
+      name: `bridge${role}`,
+      command: process.execPath,
+      args: [DCO, 'bridge', '--client-id', `bench-bridge${role}-${name}`, ...(metrics ? ['--metrics-address', metrics] : []), ...(rate ? ['--device-status-rate', String(rate)] : [])],
+      logFile: path.join(dir, `${name}-bridge${role}.log`),
+      env,
+    });
+  // As after a bridge restart (the default): the entities exist, created before the measured
+  // bridge starts; it then finds every retained status already shown and forwards none.
+  // --first-start: they do not, and the measured bridge creates them during the rollout.
+  // The rollout that aborts reaches a few devices in seconds: nothing to compete with, no seeding.
+  const seeded = !live && !opts.firstStart && !failureRate;
+  if (seeded) await seedEntities(client, startBridge, firmware, fleetSize);
+  const bridge = startBridge('', statusRate, bridgeMetricsAddress);
   try {
     await new Promise((r) => setTimeout(r, 8_000)); // both connect and the worker bundles its workflows
     if (live) await sim.start();
@@ -311,7 +321,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     if (slowed) for (const pid of Object.values(pids)) pinToCores(pid, '0');
     let targeting: { query: string; deviceStatusRate: number; entityBackfillSeconds: number; resolveSeconds: number } | undefined;
     let targets = [...sim.deviceIds];
-    if (firmware) {
+    if (byQuery) {
       // The entities come from the devices' statuses, through the bridge; then `--where` resolves them.
       const query = `DeviceFirmware = '${firmware}'`;
       const tb = performance.now();
@@ -364,7 +374,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       slowed,
       // Targeted by query: the query, how long the bridge took to create every entity, and how long --where's resolution took (not in wallSeconds).
       ...(targeting ? { targeting } : {}),
-      statuses: opts.statusesLive ? 'live' : 'retained',
+      statuses: opts.statusesLive ? 'live' : seeded ? 'retained, entities exist (a restart)' : 'retained, no entities (a first start)',
       // Status reports to the device entities during the rollout (the bridge's dco_bridge_messages_total{kind="device-status"}).
       deviceEntityReports: entityReports,
       // Publishes a device received per device reached: 1.0 when nothing was re-published.
@@ -398,6 +408,27 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     await Promise.all([worker.stop(), bridge.stop()]);
     await sim.stop();
   }
+}
+
+/**
+ * Creates the fleet's device entities before the measured part, as a bridge that ran before
+ * would have (not timed): a bridge at 500 statuses/s until every entity shows the device
+ * online, then stopped. The measured bridge starts after it, as a restarted one.
+ */
+async function seedEntities(client: Client, startBridge: (role: string, rate?: number) => ManagedProcess, firmware: string, fleetSize: number): Promise<void> {
+  const t0 = performance.now();
+  const seeder = startBridge('-seed', opts.queryStatusRate as number);
+  try {
+    for (;;) {
+      const { count } = await client.workflow.count(`WorkflowType = 'deviceWorkflow' AND DeviceFirmware = '${firmware}' AND DevicePresence = 'online'`);
+      if (count >= fleetSize) break;
+      say(`   device entities ${count}/${fleetSize} (created before the rollout, as by an earlier bridge)`);
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  } finally {
+    await seeder.stop();
+  }
+  say(`   ${fleetSize} device entities ready after ${Math.round((performance.now() - t0) / 1000)} s`);
 }
 
 /**

@@ -50,6 +50,11 @@ export interface TemporalClusterOptions {
   /** Ports on 127.0.0.1; those not given are picked free. */
   ports?: Partial<TemporalClusterPorts>;
   startTimeoutMs?: number;
+  /**
+   * History shards (default compose's 512). Fixed when the databases are created: a later
+   * start on the same `dir` must give the same count (the server refuses another).
+   */
+  numHistoryShards?: number;
   /** Progress lines (what starts, how long it took). */
   say?: (line: string) => void;
 }
@@ -104,7 +109,7 @@ async function setupSchemas(sqlTool: string, pg: PostgresCluster, logFile: strin
 }
 
 /** The server's config, as config/docker.yaml renders with compose's environment. */
-function serverConfig(ports: TemporalClusterPorts, pg: PostgresCluster): object {
+function serverConfig(ports: TemporalClusterPorts, pg: PostgresCluster, numHistoryShards: number): object {
   const sql = (databaseName: string, maxConns: number) => ({
     pluginName: COMPOSE_TEMPORAL.plugin,
     databaseName,
@@ -123,7 +128,7 @@ function serverConfig(ports: TemporalClusterPorts, pg: PostgresCluster): object 
   return {
     log: { stdout: true, level: COMPOSE_TEMPORAL.logLevel },
     persistence: {
-      numHistoryShards: COMPOSE_TEMPORAL.numHistoryShards,
+      numHistoryShards,
       defaultStore: 'default',
       visibilityStore: 'visibility',
       datastores: {
@@ -224,11 +229,12 @@ async function startServer(
   pg: PostgresCluster,
   logFile: string,
   timeoutMs: number,
+  numHistoryShards: number,
 ): Promise<ManagedProcess> {
   mkdirSync(path.join(configRoot, 'config'), { recursive: true });
   // YAML 1.2 is a superset of JSON: no YAML library, and passwords need no quoting rules.
   const header = '# Written by stack/temporal-cluster.ts at every start (values of docker-compose.yml).\n';
-  writeFileSync(path.join(configRoot, 'config', 'dco.yaml'), header + JSON.stringify(serverConfig(ports, pg), null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(path.join(configRoot, 'config', 'dco.yaml'), header + JSON.stringify(serverConfig(ports, pg, numHistoryShards), null, 2) + '\n', { mode: 0o600 });
   const args = ['--root', configRoot, '--config', 'config', '--env', 'dco', '--allow-no-auth', 'start', ...SERVICES.flatMap((s) => ['--service', s])];
   const child = new ManagedProcess({ name: 'temporal-server', command: server, args, logFile });
   const address = `${HOST}:${ports.frontend}`;
@@ -336,7 +342,7 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
       const offset = existsSync(serverLog) ? statSync(serverLog).size : 0;
       let server: ManagedProcess;
       try {
-        server = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, pg, serverLog, timeoutMs);
+        server = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, pg, serverLog, timeoutMs, o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards);
       } catch (err) {
         const log = tail(serverLog, offset);
         // A port we picked, taken before the server bound it: pick again. A clash on a port the
