@@ -54,6 +54,7 @@ const program = new Command('bench')
   // the worker's RSS down (V8 otherwise grows its heap towards a limit set by the machine's
   // memory), and an explicit cache size keeps the SDK from deriving a small one from that cap.
   .option('--worker-heap-mb <n>', 'rollout worker: --max-old-space-size (0: Node default)', (v) => Number(v), 400)
+  .option('--worker-profile <dir>', 'rollout workers: write a V8 CPU profile (.cpuprofile) into this directory when each stops')
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
   .option('--first-start', "rollouts: the fleet's device entities do not exist yet, so the bridge creates them (at its live rate) during the rollout, as at a first start over a connected fleet (default: they exist, as after a bridge restart)")
   .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before it, so the bridge reads retained statuses; see --first-start)")
@@ -293,7 +294,9 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   const metricsAddress = `127.0.0.1:${await freePort()}`;
   const bridgeMetricsAddress = `127.0.0.1:${await freePort()}`;
   const workerArgs = ['--metrics-address', metricsAddress, ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : [])];
-  const workerEnv = opts.workerHeapMb ? { ...env, NODE_OPTIONS: `--max-old-space-size=${opts.workerHeapMb}` } : env;
+  // --worker-profile DIR: V8 CPU profiles of the rollout workers (one .cpuprofile per process, written when it stops).
+  const nodeOptions = [...(opts.workerHeapMb ? [`--max-old-space-size=${opts.workerHeapMb}`] : []), ...(opts.workerProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.workerProfile)}`] : [])];
+  const workerEnv = nodeOptions.length ? { ...env, NODE_OPTIONS: nodeOptions.join(' ') } : env;
   const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [DCO, 'worker', ...workerArgs], logFile: path.join(dir, `${name}-worker.log`), env: workerEnv });
   const statusRate = byQuery ? (opts.queryStatusRate as number) : undefined;
   const startBridge = (role: string, rate?: number, metrics?: string) =>

@@ -1,4 +1,4 @@
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 
 import { COMMAND_TASK_QUEUE } from '../protocol/command-contract';
 import {
@@ -43,6 +43,10 @@ export class ApprovalRefusedError extends Error {
   }
 }
 
+/** A status query the server fails is asked this many times in all, STATUS_QUERY_PAUSE_MS × try apart. */
+export const STATUS_QUERY_TRIES = 4;
+const STATUS_QUERY_PAUSE_MS = 500;
+
 export class RolloutHandle {
   constructor(
     readonly rolloutId: string,
@@ -53,11 +57,23 @@ export class RolloutHandle {
     return this.handle.workflowId;
   }
 
-  /** Counts per state, per wave and overall; the final status once the rollout ended. */
+  /**
+   * Counts per state, per wave and overall; the final status once the rollout ended. A query
+   * the server fails (the rollout just continued as new and its new run has not run a task yet,
+   * or its worker is busy) is asked again, STATUS_QUERY_TRIES times at most, a little later each
+   * time: a progress display must not die of it while the rollout goes on.
+   */
   async status(): Promise<RolloutStatusView> {
-    const { status } = await this.handle.describe();
-    if (status.name === 'RUNNING') return this.handle.query(rolloutStatusQuery);
-    return this.handle.result();
+    for (let attempt = 1; ; attempt++) {
+      const { status } = await this.handle.describe();
+      if (status.name !== 'RUNNING') return this.handle.result();
+      try {
+        return await this.handle.query(rolloutStatusQuery);
+      } catch (err) {
+        if (!(err instanceof ServiceError) || attempt >= STATUS_QUERY_TRIES) throw err;
+        await new Promise((r) => setTimeout(r, STATUS_QUERY_PAUSE_MS * attempt));
+      }
+    }
   }
 
   result(): Promise<RolloutStatusView> {
