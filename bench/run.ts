@@ -294,10 +294,11 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   const metricsAddress = `127.0.0.1:${await freePort()}`;
   const bridgeMetricsAddress = `127.0.0.1:${await freePort()}`;
   const workerArgs = ['--metrics-address', metricsAddress, ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : [])];
-  // --worker-profile DIR: V8 CPU profiles of the rollout workers (one .cpuprofile per process, written when it stops).
-  const nodeOptions = [...(opts.workerHeapMb ? [`--max-old-space-size=${opts.workerHeapMb}`] : []), ...(opts.workerProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.workerProfile)}`] : [])];
-  const workerEnv = nodeOptions.length ? { ...env, NODE_OPTIONS: nodeOptions.join(' ') } : env;
-  const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [DCO, 'worker', ...workerArgs], logFile: path.join(dir, `${name}-worker.log`), env: workerEnv });
+  const workerEnv = opts.workerHeapMb ? { ...env, NODE_OPTIONS: `--max-old-space-size=${opts.workerHeapMb}` } : env;
+  // --worker-profile DIR: a V8 CPU profile of the rollout worker (a .cpuprofile, written when it
+  // stops). Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+  const profile = opts.workerProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.workerProfile)}`] : [];
+  const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [...profile, DCO, 'worker', ...workerArgs], logFile: path.join(dir, `${name}-worker.log`), env: workerEnv });
   const statusRate = byQuery ? (opts.queryStatusRate as number) : undefined;
   const startBridge = (role: string, rate?: number, metrics?: string) =>
     new ManagedProcess({
@@ -312,7 +313,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   // --first-start: they do not, and the measured bridge creates them during the rollout.
   // The rollout that aborts reaches a few devices in seconds: nothing to compete with, no seeding.
   const seeded = !live && !opts.firstStart && !failureRate;
-  if (seeded) await seedEntities(client, startBridge, firmware, fleetSize);
+  if (seeded) await seedEntities(client, startBridge, firmware, fleetSize, worker, path.join(dir, `${name}-worker.log`));
   const bridge = startBridge('', statusRate, bridgeMetricsAddress);
   try {
     await new Promise((r) => setTimeout(r, 8_000)); // both connect and the worker bundles its workflows
@@ -413,18 +414,26 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
   }
 }
 
+/** Seeding gives up when no entity was added for this long (a dead worker or bridge). */
+const SEEDING_STALL_MS = 120_000;
+
 /**
  * Creates the fleet's device entities before the measured part, as a bridge that ran before
  * would have (not timed): a bridge at 500 statuses/s until every entity shows the device
  * online, then stopped. The measured bridge starts after it, as a restarted one.
  */
-async function seedEntities(client: Client, startBridge: (role: string, rate?: number) => ManagedProcess, firmware: string, fleetSize: number): Promise<void> {
+async function seedEntities(client: Client, startBridge: (role: string, rate?: number) => ManagedProcess, firmware: string, fleetSize: number, worker: ManagedProcess, workerLog: string): Promise<void> {
   const t0 = performance.now();
   const seeder = startBridge('-seed', opts.queryStatusRate as number);
+  let last = { count: -1, atMs: Date.now() };
   try {
     for (;;) {
       const { count } = await client.workflow.count(`WorkflowType = 'deviceWorkflow' AND DeviceFirmware = '${firmware}' AND DevicePresence = 'online'`);
       if (count >= fleetSize) break;
+      // The entities are the worker's: without it, or without progress for long, waiting is pointless.
+      if (!worker.running) throw new Error(`the rollout worker exited while the device entities were being created; see ${workerLog}`);
+      if (count > last.count) last = { count, atMs: Date.now() };
+      else if (Date.now() - last.atMs > SEEDING_STALL_MS) throw new Error(`no device entity was created for ${SEEDING_STALL_MS / 1000} s (${count}/${fleetSize}); see ${workerLog} and the bridge's log beside it`);
       say(`   device entities ${count}/${fleetSize} (created before the rollout, as by an earlier bridge)`);
       await new Promise((r) => setTimeout(r, 5_000));
     }
