@@ -19,7 +19,7 @@ import { deviceQueryProblem } from '../protocol/device-query';
 import { GROUP_NAME_PATTERN } from '../protocol/id-patterns';
 import { DeviceId } from '../protocol/ids';
 import type { deviceGroupWorkflow } from '../workflows/device-group-workflow';
-import { devicesMatching } from './devices-matching';
+import { devicesMatching, entitiesWhere } from './devices-matching';
 import { InvalidRequestError } from './errors';
 
 export const GroupName = z.string().regex(GROUP_NAME_PATTERN, 'a group name is 1-63 characters of A-Z a-z 0-9 _ -, starting with a letter or digit');
@@ -122,10 +122,7 @@ export class GroupClient {
    * query to the group itself, so a group whose workflow cannot answer does not stop a listing).
    */
   async memberCount(view: Pick<GroupView, 'name' | 'where'>): Promise<number> {
-    const where = view.where ?? assignedGroupQuery(view.name);
-    const problem = deviceQueryProblem(where);
-    if (problem) throw new RangeError(problem);
-    const { count } = await this.temporal.workflow.count(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND (${where})`);
+    const { count } = await this.temporal.workflow.count(entitiesWhere(view.where ?? assignedGroupQuery(view.name)));
     return count;
   }
 
