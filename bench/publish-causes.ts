@@ -1,3 +1,5 @@
+import { scrape, sumByLabel } from './prometheus-sums';
+
 /**
  * Publishes by cause, read from a worker's Prometheus endpoint (`dco_command_publishes`, one
  * series per cause and task queue): `first` is one per command; every other cause is a
@@ -5,38 +7,27 @@
  * (`device-online`, `device-rebooted`) or owed a result (`result-probe`).
  */
 export async function publishCauses(metricsAddress: string): Promise<Record<string, number>> {
-  const res = await fetch(`http://${metricsAddress}/metrics`);
-  if (!res.ok) throw new Error(`metrics endpoint answered ${res.status}`);
-  return countByCause(await res.text());
+  return countByCause(await scrape(`http://${metricsAddress}/metrics`));
 }
 
 /** Sums `dco_command_publishes` samples per `cause` label in a Prometheus text exposition. */
 export function countByCause(exposition: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const line of exposition.split('\n')) {
-    const m = /^dco_command_publishes(?:_total)?\{([^}]*)\}\s+([0-9.eE+-]+)/.exec(line);
-    if (!m) continue;
-    const cause = /(?:^|,)cause="([^"]*)"/.exec(m[1])?.[1] ?? 'unknown';
-    counts[cause] = (counts[cause] ?? 0) + Number(m[2]);
-  }
-  return counts;
+  // prom-client names the counter dco_command_publishes_total; earlier versions had no suffix.
+  return mergeSums(sumByLabel(exposition, 'dco_command_publishes', 'cause'), sumByLabel(exposition, 'dco_command_publishes_total', 'cause'));
 }
 
 /** A bridge's counters of one kind by outcome (`dco_bridge_messages_total{kind,outcome}`), read from its Prometheus endpoint. */
 export async function bridgeOutcomes(metricsAddress: string, kind: string): Promise<Record<string, number>> {
-  const res = await fetch(`http://${metricsAddress}/metrics`);
-  if (!res.ok) throw new Error(`metrics endpoint answered ${res.status}`);
-  return countOutcomes(await res.text(), kind);
+  return countOutcomes(await scrape(`http://${metricsAddress}/metrics`), kind);
 }
 
 /** Sums `dco_bridge_messages_total` samples of `kind` per `outcome` label in a Prometheus text exposition. */
 export function countOutcomes(exposition: string, kind: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const line of exposition.split('\n')) {
-    const m = /^dco_bridge_messages_total\{([^}]*)\}\s+([0-9.eE+-]+)/.exec(line);
-    if (!m || /(?:^|,)kind="([^"]*)"/.exec(m[1])?.[1] !== kind) continue;
-    const outcome = /(?:^|,)outcome="([^"]*)"/.exec(m[1])?.[1] ?? 'unknown';
-    counts[outcome] = (counts[outcome] ?? 0) + Number(m[2]);
-  }
-  return counts;
+  return sumByLabel(exposition, 'dco_bridge_messages_total', 'outcome', { kind });
+}
+
+function mergeSums(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const merged = { ...a };
+  for (const [k, v] of Object.entries(b)) merged[k] = (merged[k] ?? 0) + v;
+  return merged;
 }

@@ -42,6 +42,7 @@ import { noisyNeighbour, reconnectStorm } from './isolation';
 import { freePort } from '../stack/net';
 import { SUGGESTED_QUICK_RESULT_MS } from '../device/command-decisions';
 import { bridgeOutcomes, publishCauses } from './publish-causes';
+import { operationsPerDevice, readTemporalOperations } from './temporal-operations';
 
 const program = new Command('bench')
   .option('--commands <n>', 'commands per throughput variant', (v) => Number(v), 1000)
@@ -85,17 +86,19 @@ interface StartedBackend {
   address: string;
   /** The engine's processes whose CPU the rollouts count; `postgres` is the postmaster, counted with its backends. */
   servers: Record<string, number>;
+  /** The Temporal server's Prometheus endpoint: its counts of requests, database calls and tasks. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
 async function startBackend(backend: Backend, dir: string): Promise<StartedBackend> {
   if (backend === 'dev') {
     const temporal = await TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false });
-    return { address: temporal.address, servers: { temporal: temporal.process.pid! }, stop: () => temporal.stop() };
+    return { address: temporal.address, servers: { temporal: temporal.process.pid! }, metricsUrl: temporal.metricsUrl, stop: () => temporal.stop() };
   }
   say('starting the Temporal server on PostgreSQL (stack/temporal-cluster.ts)');
   const cluster = await startTemporalCluster({ dir: path.join(dir, 'cluster'), say: (line) => say(`   ${line}`), ...(opts.shards ? { numHistoryShards: opts.shards } : {}) });
-  return { address: cluster.address, servers: { temporal: cluster.server.pid!, postgres: cluster.postgres.pid()! }, stop: () => cluster.stop() };
+  return { address: cluster.address, servers: { temporal: cluster.server.pid!, postgres: cluster.postgres.pid()! }, metricsUrl: cluster.metricsUrl, stop: () => cluster.stop() };
 }
 
 /** Processes counted with their descendants (a PostgreSQL backend per connection). */
@@ -140,10 +143,10 @@ async function benchOn(backend: Backend, dir: string): Promise<Record<string, un
   try {
     if (!opts.skipThroughput) results.throughput = await throughput(temporal.address, mosquitto.url, temporalClient, dir);
     if (!opts.skipRollouts) {
-      const servers = { ...temporal.servers, mosquitto: mosquitto.process.pid! };
-      results.rolloutAllSucceed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'ok', 0, servers);
-      if (!opts.skipAbort) results.rolloutAbort = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'bad', 0.2, servers);
-      if (!opts.skipQuery) results.rolloutByQuery = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'query', 0, servers, false, true);
+      const engine = { address: temporal.address, metricsUrl: temporal.metricsUrl, servers: { ...temporal.servers, mosquitto: mosquitto.process.pid! } };
+      results.rolloutAllSucceed = await rolloutBench(engine, mosquitto.url, temporalClient, dir, 'ok', 0);
+      if (!opts.skipAbort) results.rolloutAbort = await rolloutBench(engine, mosquitto.url, temporalClient, dir, 'bad', 0.2);
+      if (!opts.skipQuery) results.rolloutByQuery = await rolloutBench(engine, mosquitto.url, temporalClient, dir, 'query', 0, false, true);
       // The engine's own speed, the baseline of each rollout: the bare workflow of part 1, or
       // measured here when part 1 was skipped; for the slowed run, measured slowed too.
       const bare =
@@ -165,7 +168,7 @@ async function benchOn(backend: Backend, dir: string): Promise<Record<string, un
         } finally {
           for (const pid of slowedPids) pinToCores(pid, `0-${os.cpus().length - 1}`);
         }
-        results.rolloutSlowed = await rolloutBench(temporal.address, mosquitto.url, temporalClient, dir, 'slow', 0, servers, true);
+        results.rolloutSlowed = await rolloutBench(engine, mosquitto.url, temporalClient, dir, 'slow', 0, true);
         setRatio(results.rolloutSlowed, (results.bareWorkflowSlowed as { perSecond: number }).perSecond);
       }
     }
@@ -278,7 +281,15 @@ async function throughput(address: string, mqttUrl: string, client: Client, dir:
 }
 
 /** 2 and 3. A rollout over a simulated fleet with the worker and the bridge as their own processes. */
-async function rolloutBench(address: string, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number, servers: Record<string, number>, slowed = false, byQuery = false) {
+/** The engine a rollout runs on: its address, the processes whose CPU is counted (with Mosquitto), its metrics. */
+interface Engine {
+  address: string;
+  servers: Record<string, number>;
+  metricsUrl: string;
+}
+
+async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir: string, name: string, failureRate: number, slowed = false, byQuery = false) {
+  const { address, servers } = engine;
   const fleetSize = opts.fleet as number;
   const topicPrefix = `bench-${name}/devices`;
   const taskQueue = `bench-rollout-${name}`;
@@ -341,6 +352,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       say(`   resolved ${targets.length} devices in ${targeting.resolveSeconds} s (entities ready after ${targeting.entityBackfillSeconds} s)`);
     }
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuOf(k, pid) ?? 0]));
+    const operationsBefore = await readTemporalOperations(engine.metricsUrl).catch(() => undefined);
     const t0 = performance.now();
     const handle = await rollouts.start({
       rolloutId: `bench-${name}-${Date.now().toString(36)}`,
@@ -372,6 +384,7 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
     const stats = sim.stats();
     const sorted = [...limits].sort((a, b) => a - b);
     const events = await historyEvents(client, handle.workflowId, final.rolloutId, sim.deviceIds, fleetSize - final.overall.pending);
+    const operationsAfter = await readTemporalOperations(engine.metricsUrl).catch(() => undefined);
     const causes = await publishCauses(metricsAddress).catch((err) => ({ unavailable: String(err) }));
     const entityReports = await bridgeOutcomes(bridgeMetricsAddress, 'device-status').catch((err) => ({ unavailable: String(err) }));
     return {
@@ -405,6 +418,8 @@ async function rolloutBench(address: string, mqttUrl: string, client: Client, di
       cpuCoresUsedOnAverage: cpuShare,
       // The budget: 2 cores × 120 s for 10,000 devices is 24 ms of CPU per device, all processes together.
       cpuMsPerDevice: Object.fromEntries(Object.entries(cpuShare).map(([k, cores]) => [k, Math.round(((cores * wallMs) / Math.max(1, fleetSize - final.overall.pending)) * 10) / 10])),
+      // Where the engine's share goes, by its own counters (bench/temporal-operations.ts).
+      temporalPerDevice: operationsBefore && operationsAfter ? operationsPerDevice(operationsBefore, operationsAfter, fleetSize - final.overall.pending) : 'unavailable: the metrics endpoint did not answer',
       target: failureRate ? 'as few devices as possible before the abort' : 'wallSeconds <= 120 and workerPeakRssMb <= 512',
     };
   } finally {

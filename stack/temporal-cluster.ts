@@ -42,6 +42,8 @@ export interface TemporalClusterPorts {
   matchingMembership: number;
   worker: number;
   workerMembership: number;
+  /** The server's Prometheus endpoint (http://127.0.0.1:<port>/metrics), on loopback. */
+  metrics: number;
 }
 
 export interface TemporalClusterOptions {
@@ -65,6 +67,8 @@ export interface TemporalCluster {
   logDir: string;
   postgres: PostgresCluster;
   server: ManagedProcess;
+  /** The server's Prometheus metrics (its own counters of requests, database calls and tasks). */
+  metricsUrl: string;
   /** Server first (it holds connections to PostgreSQL), then PostgreSQL. */
   stop(): Promise<void>;
 }
@@ -136,7 +140,12 @@ function serverConfig(ports: TemporalClusterPorts, pg: PostgresCluster, numHisto
         visibility: { sql: sql(COMPOSE_TEMPORAL.visibilityDatabase, 10) },
       },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: HOST }, pprof: { port: 0 } },
+    global: {
+      membership: { maxJoinDuration: '30s', broadcastAddress: HOST },
+      pprof: { port: 0 },
+      // As config/docker.yaml renders with PROMETHEUS_ENDPOINT set; on loopback only.
+      metrics: { prometheus: { timerType: 'histogram', listenAddress: `${HOST}:${ports.metrics}` } },
+    },
     services: {
       frontend: rpc(ports.frontend, ports.frontendMembership, ports.frontendHttp),
       history: rpc(ports.history, ports.historyMembership),
@@ -200,6 +209,7 @@ async function pickPorts(given: Partial<TemporalClusterPorts>): Promise<Omit<Tem
     matchingMembership: await pickMembership(given.matchingMembership),
     worker: await pick(given.worker),
     workerMembership: await pickMembership(given.workerMembership),
+    metrics: await pick(given.metrics),
   };
 }
 
@@ -367,6 +377,7 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
         logDir,
         postgres: pg,
         server,
+        metricsUrl: `http://${HOST}:${ports.metrics}/metrics`,
         stop: async () => {
           // The history service hands its shards back and flushes: give it longer than a test server.
           await server.stop(30_000);

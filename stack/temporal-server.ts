@@ -90,6 +90,8 @@ export class TemporalServer {
     readonly process: ManagedProcess,
     readonly address: string,
     readonly uiUrl: string | undefined,
+    /** The server's Prometheus metrics (its own counters of requests, database calls and tasks). */
+    readonly metricsUrl: string,
     private readonly restartArgs: { binary: string; args: string[]; logFile: string; ownProcessGroup?: boolean },
   ) {}
 
@@ -118,13 +120,14 @@ export class TemporalServer {
     const ip = o.ip ?? '127.0.0.1';
     const port = o.port ?? (await pick());
     const uiPort = o.ui === false ? undefined : (o.uiPort ?? (await pick()));
+    const metricsPort = await pick();
     const args = [
       'server', 'start-dev',
       '--db-filename', path.join(o.dataDir, 'temporal.sqlite'),
       '--ip', ip,
       '--port', String(port),
       '--http-port', String(await pick()),
-      '--metrics-port', String(await pick()),
+      '--metrics-port', String(metricsPort),
       '--namespace', o.namespace ?? 'default',
       '--sqlite-pragma', 'journal_mode=WAL',
       '--sqlite-pragma', 'synchronous=OFF',
@@ -137,6 +140,7 @@ export class TemporalServer {
       new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv(), ownProcessGroup: o.ownProcessGroup }),
       `${ip}:${port}`,
       uiPort === undefined ? undefined : `http://${ip}:${uiPort}`,
+      `http://${ip}:${metricsPort}/metrics`,
       { binary, args, logFile, ownProcessGroup: o.ownProcessGroup },
     );
     try {
@@ -155,6 +159,7 @@ export class TemporalServer {
       new ManagedProcess({ name: 'temporal', command: binary, args, logFile, env: serverEnv(), ownProcessGroup }),
       this.address,
       this.uiUrl,
+      this.metricsUrl,
       this.restartArgs,
     );
     await server.waitReady(timeoutMs);
