@@ -14,10 +14,17 @@ export type CommandLookup =
   | { kind: 'unavailable' };
 
 /**
- * Which device each command belongs to, and whether it is still running, learned with one
- * DescribeWorkflowExecution per command and remembered, so that the bridge checks an answer's
- * owner *before* it signals: an answer on one device's topic for another device's command
- * ("spoofed") never reaches, and never grows, the other command's history.
+ * Which device each command belongs to, and whether it is still running, so that the bridge
+ * checks an answer's owner *before* it signals: an answer on one device's topic for another
+ * device's command ("spoofed") never reaches, and never grows, the other command's history.
+ *
+ * Learned two ways. Mostly from the command itself: the worker publishes it on its device's
+ * commands topic, which only the worker may write (the broker's ACL), and the bridge reads it
+ * too (`published`), so the device's answer finds its owner known and costs Temporal nothing
+ * before the signal. Otherwise (a command published while the bridge was away, a copy the
+ * bridge missed) with one DescribeWorkflowExecution, as before: the bench showed that describe
+ * as one of the two describes per command in a rollout, each a current-run lookup and a
+ * state read on the server's database.
  *
  * Remembered: owners for the `capacity` most recently used commands (a commandId is never
  * reused, workflow ID reuse policy REJECT_DUPLICATE, so an owner never goes stale), closed
@@ -33,7 +40,25 @@ export class CommandOwners {
     private readonly capacity = 50_000,
     private readonly unknownTtlMs = 30_000,
     private readonly now: () => number = Date.now,
+    /** Called once per DescribeWorkflowExecution (a counter: how often the owner had to be asked). */
+    private readonly onDescribe: () => void = () => {},
   ) {}
+
+  /**
+   * The worker published `commandId` on `owner`'s commands topic: it is running, for that
+   * device. A command the bridge already knows stays as it is (closed commands never reopen);
+   * one published for two different devices is forgotten, so that Temporal is asked (only the
+   * worker may publish commands, so this means a broker without ACLs, where anyone may).
+   */
+  published(commandId: string, owner: string): void {
+    const known = this.known.get(commandId);
+    if (known === undefined) {
+      this.unknown.delete(commandId);
+      this.remember(commandId, { kind: 'open', owner });
+    } else if (known.owner !== owner) {
+      this.known.delete(commandId);
+    }
+  }
 
   async lookup(commandId: string): Promise<CommandLookup> {
     const known = this.known.get(commandId);
@@ -48,6 +73,7 @@ export class CommandOwners {
     }
     let description;
     try {
+      this.onDescribe();
       description = await this.temporal.workflow.getHandle(commandWorkflowId(commandId)).describe();
     } catch (err) {
       if ((err as Error)?.name === 'WorkflowNotFoundError') {

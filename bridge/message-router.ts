@@ -16,6 +16,7 @@ import { isRedundantLateAnswer } from './late-answer-filter';
 import { PerKeyOrder } from './per-key-order';
 import { SignalForwarder, type SignalForwarderOptions } from './signal-forwarder';
 import { PendingRequestPacer } from './pending-requests';
+import { publishedCommand } from './published-command';
 
 export interface MessageRouterOptions {
   topicPrefix: string;
@@ -75,7 +76,7 @@ export class MessageRouter {
   constructor(private readonly o: MessageRouterOptions) {
     this.counters = o.counters ?? new BridgeCounters();
     this.deadLetters = o.deadLetters ?? new DeadLetterStore({ logger: o.logger });
-    this.owners = new CommandOwners(o.temporal);
+    this.owners = new CommandOwners(o.temporal, undefined, undefined, undefined, () => this.counters.add('owner:described'));
     // Retained statuses are checked against the entities first (a bridge start costs a query per 500 devices, not a task per device).
     this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, {
       check: entityStatusCheck(o.temporal),
@@ -94,6 +95,18 @@ export class MessageRouter {
         o.signals?.onRetry?.(err, attempt);
       },
     });
+  }
+
+  /**
+   * A command the worker published (the bridge reads the commands topics too): its owner is
+   * then known, and the device's answer needs no DescribeWorkflowExecution. A hint only: a
+   * missed or malformed copy means the owner is asked of Temporal, as before.
+   */
+  commandPublished(topic: string, payload: Buffer): void {
+    const command = publishedCommand(this.o.topicPrefix, topic, payload);
+    if (!command) return this.counters.add('commands:ignored');
+    this.owners.published(command.commandId, command.deviceId);
+    this.counters.add('commands:seen');
   }
 
   /** Never throws: every outcome is counted, and the message may then be acknowledged. */

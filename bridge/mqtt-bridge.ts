@@ -115,6 +115,11 @@ export class MqttBridge {
           },
         },
       });
+      // The commands the worker publishes come at QoS 0 (subscribe()), so not through
+      // customHandleAcks: they only tell the router whose command each is.
+      client.on('message', (topic, payload, packet) => {
+        if (packet.qos === 0 && topic.endsWith('/commands')) this.router.commandPublished(topic, payload);
+      });
       client.on('connect', (connack) => {
         o.logger.info({ lane, sessionPresent: connack.sessionPresent }, 'bridge connected to MQTT');
         void this.subscribe(client, lane).catch((err) => o.logger.warn({ lane, err: String(err) }, 'bridge could not subscribe; it will again at the next connect'));
@@ -135,6 +140,11 @@ export class MqttBridge {
     await client.unsubscribeAsync(this.answerTopics(!this.shared)).catch(() => {});
     const topics = lane === 0 ? [...this.answerTopics(this.shared), allDevicesTopic(p, 'status'), allDevicesTopic(p, 'pending')] : this.answerTopics(this.shared);
     await client.subscribeAsync(topics, { qos: 1 });
+    // Lane 0 also reads the commands the worker publishes: each tells it a command's device
+    // before the device answers (bridge/command-owners.ts). Not shared: every bridge learns
+    // every command. QoS 0: a hint that the broker does not queue while the bridge is away,
+    // so it can never crowd out the answers in this session's queue.
+    if (lane === 0) await client.subscribeAsync(allDevicesTopic(p, 'commands'), { qos: 0 });
   }
 
   /**

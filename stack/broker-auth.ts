@@ -9,7 +9,7 @@ import { DEVICE_ID_PATTERN } from '../protocol/ids';
 export const SERVICE_ACCOUNTS = {
   /** Publishes commands; reads statuses (presence). */
   worker: 'dco-worker',
-  /** Reads acks, results and statuses. */
+  /** Reads acks, results and statuses, and the commands (to know whose each is). */
   bridge: 'dco-bridge',
   /** Speaks for many devices at once: the simulator's shared connections (a gateway). */
   gateway: 'dco-gateway',
@@ -50,7 +50,7 @@ export function aclFile(prefixes: string[]): string {
   }
   const service = (user: string, rules: string[]) => lines.push('', `user ${user}`, ...rules);
   service(SERVICE_ACCOUNTS.worker, prefixes.flatMap((p) => [`topic write ${p}/+/commands`, `topic write ${p}/+/cancel`, `topic read ${p}/+/status`]));
-  service(SERVICE_ACCOUNTS.bridge, prefixes.flatMap((p) => [`topic read ${p}/+/ack`, `topic read ${p}/+/result`, `topic read ${p}/+/status`, `topic read ${p}/+/pending`]));
+  service(SERVICE_ACCOUNTS.bridge, prefixes.flatMap((p) => [`topic read ${p}/+/commands`, `topic read ${p}/+/ack`, `topic read ${p}/+/result`, `topic read ${p}/+/status`, `topic read ${p}/+/pending`]));
   service(
     SERVICE_ACCOUNTS.gateway,
     prefixes.flatMap((p) => [`topic read ${p}/+/commands`, `topic read ${p}/+/cancel`, `topic write ${p}/+/ack`, `topic write ${p}/+/result`, `topic readwrite ${p}/+/status`, `topic write ${p}/+/pending`]),

@@ -77,6 +77,22 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     await attacker.stop();
   });
 
+  test("the bridge learns a command's device from the command the worker publishes: the answers cost Temporal no describe", async () => {
+    const device = await raw('owner-1');
+    const described = () => h.bridge!.counters.get('owner:described');
+    const seen = h.bridge!.counters.get('commands:seen');
+    const handle = await h.client.send({ deviceId: 'owner-1', name: 'ping' });
+    const [cmd] = await device.waitForCommands(1);
+    // The bridge reads the same publish (QoS 0, lane 0); wait for it rather than assume it.
+    await eventually(async () => h.bridge!.counters.get('commands:seen'), (n) => n > seen);
+    const before = described();
+    await device.ack(cmd.commandId);
+    await device.result(cmd.commandId, 'succeeded');
+    expect((await handle.result()).state).toBe('Succeeded');
+    expect(described()).toBe(before);
+    await device.stop();
+  });
+
   test('sending the same commandId twice starts one command; the device executes it once', async () => {
     const device = await h.startDevice('idem-1', { ping: async () => ({ ok: true }) });
     const commandId = `idem-${h.id}`;
