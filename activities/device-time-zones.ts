@@ -22,7 +22,8 @@ function knownTimeZone(zone: string): boolean {
 export function createDeviceTimeZones(client: Client): Pick<RolloutActivities, 'deviceTimeZones'> {
   return {
     async deviceTimeZones({ deviceIds }) {
-      if (deviceIds.length > DEVICE_ZONES_PER_CALL) throw new RangeError(`deviceTimeZones takes at most ${DEVICE_ZONES_PER_CALL} devices per call, got ${deviceIds.length}`);
+      if (deviceIds.length > DEVICE_ZONES_PER_CALL)
+        throw new RangeError(`deviceTimeZones takes at most ${DEVICE_ZONES_PER_CALL} devices per call, got ${deviceIds.length}`);
       const zoneOf = new Map<string, string>();
       for await (const { deviceId, entity } of deviceEntitiesById(client, deviceIds)) {
         const zone = entity.typedSearchAttributes.get(DeviceTimeZoneAttribute);

@@ -33,7 +33,8 @@ export function createDevicesChangedSince(client: Client): Pick<RolloutActivitie
         })
         .catch((err: unknown) => {
           // gRPC INVALID_ARGUMENT: Temporal cannot parse the query; asking again will not help.
-          if ((err as { code?: number }).code === 3) throw Object.assign(new Error(`Temporal refuses the query: ${(err as Error).message}`), { name: 'InvalidDeviceQuery' });
+          if ((err as { code?: number }).code === 3)
+            throw Object.assign(new Error(`Temporal refuses the query: ${(err as Error).message}`), { name: 'InvalidDeviceQuery' });
           throw err;
         });
       const deviceIds = (page.executions ?? [])

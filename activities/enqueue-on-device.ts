@@ -9,6 +9,7 @@ import { signalDeviceEntity } from '../client/signal-device-entity';
  */
 export function createDeviceQueueActivities(client: Client): DeviceQueueActivities {
   return {
-    enqueueOnDevice: ({ deviceId, entityTaskQueue, entry }) => signalDeviceEntity(client, deviceId, entityTaskQueue, deviceQueueSignal, { kind: 'enqueue', entry }),
+    enqueueOnDevice: ({ deviceId, entityTaskQueue, entry }) =>
+      signalDeviceEntity(client, deviceId, entityTaskQueue, deviceQueueSignal, { kind: 'enqueue', entry }),
   };
 }

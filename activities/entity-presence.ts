@@ -33,13 +33,17 @@ export class EntityPresence implements PresenceSource {
 
   async get(deviceId: string): Promise<DevicePresence | undefined> {
     try {
-      const described = await this.client.withDeadline(Date.now() + READ_DEADLINE_MS, () => this.client.workflow.getHandle(deviceWorkflowId(deviceId)).describe());
+      const described = await this.client.withDeadline(Date.now() + READ_DEADLINE_MS, () =>
+        this.client.workflow.getHandle(deviceWorkflowId(deviceId)).describe(),
+      );
       if (described.taskQueue !== this.entityTaskQueue) return undefined;
       const memo = described.memo?.[DEVICE_PRESENCE_MEMO] as Partial<DevicePresenceMemo> | undefined;
-      if (!memo || (memo.state !== 'online' && memo.state !== 'offline') || typeof memo.bootId !== 'string' || typeof memo.observedAt !== 'string') return undefined;
+      if (!memo || (memo.state !== 'online' && memo.state !== 'offline') || typeof memo.bootId !== 'string' || typeof memo.observedAt !== 'string')
+        return undefined;
       return { deviceId, state: memo.state, bootId: memo.bootId, observedAt: memo.observedAt };
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) this.log?.('could not read the device entity; publishing as if presence were unknown', { deviceId, error: String(err) });
+      if (!(err instanceof WorkflowNotFoundError))
+        this.log?.('could not read the device entity; publishing as if presence were unknown', { deviceId, error: String(err) });
       return undefined;
     }
   }

@@ -76,10 +76,7 @@ export class MqttPublisher {
     if (!this.client.connected) throw new BrokerUnavailableError(this.options.url);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no PUBACK from ${this.options.url} within ${this.publishTimeoutMs} ms`)),
-        this.publishTimeoutMs,
-      );
+      timer = setTimeout(() => reject(new Error(`no PUBACK from ${this.options.url} within ${this.publishTimeoutMs} ms`)), this.publishTimeoutMs);
     });
     try {
       await Promise.race([

@@ -1,5 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { PUBLISH_FAILURE_TYPES, type CommandActivities, type PublishCancelInput, type PublishCommandInput, type PublishCommandResult } from '../protocol/command-contract';
+import {
+  PUBLISH_FAILURE_TYPES,
+  type CommandActivities,
+  type PublishCancelInput,
+  type PublishCommandInput,
+  type PublishCommandResult,
+} from '../protocol/command-contract';
 import { deviceTopic } from '../protocol/topics';
 import type { MqttPublisher } from './mqtt-publisher';
 import type { PresenceSource } from './entity-presence';

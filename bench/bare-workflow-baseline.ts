@@ -8,14 +8,29 @@ import { PROTOCOL_VERSION } from '../protocol/messages';
  * signalling the ack and the result straight back (what the bridge would do), so the history
  * has the same shape: one activity, two signals, same transitions.
  */
-export function createBareCommandWorker(connection: NativeConnection, client: Client, taskQueue: string, workflowBundle: WorkerOptions['workflowBundle']): Promise<Worker> {
+export function createBareCommandWorker(
+  connection: NativeConnection,
+  client: Client,
+  taskQueue: string,
+  workflowBundle: WorkerOptions['workflowBundle'],
+): Promise<Worker> {
   const activities: CommandActivities = {
     async publishCommand({ deviceId, command }) {
       const handle = client.workflow.getHandle(commandWorkflowId(command.commandId));
       setImmediate(async () => {
         const receivedAt = new Date().toISOString();
-        await handle.signal(deviceMessageSignal, { kind: 'ack', deviceId, receivedAt, message: { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'accepted' } });
-        await handle.signal(deviceMessageSignal, { kind: 'result', deviceId, receivedAt, message: { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'succeeded' } });
+        await handle.signal(deviceMessageSignal, {
+          kind: 'ack',
+          deviceId,
+          receivedAt,
+          message: { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'accepted' },
+        });
+        await handle.signal(deviceMessageSignal, {
+          kind: 'result',
+          deviceId,
+          receivedAt,
+          message: { v: PROTOCOL_VERSION, commandId: command.commandId, status: 'succeeded' },
+        });
       });
       return { published: true };
     },

@@ -36,7 +36,12 @@ function ackLatencyMs(s: CommandSnapshot): number | undefined {
 }
 
 /** Publishes from a child process (bench/publish-child.ts); resolves with what it reports. */
-function publishFromChild(mqttUrl: string, clientId: string, messages: Array<{ t: string; p: string }>, overMs = 0): Promise<{ published: number; ms: number }> {
+function publishFromChild(
+  mqttUrl: string,
+  clientId: string,
+  messages: Array<{ t: string; p: string }>,
+  overMs = 0,
+): Promise<{ published: number; ms: number }> {
   return new Promise((resolve, reject) => {
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const child = spawn(tsx, [path.join(__dirname, 'publish-child.ts'), mqttUrl, clientId, '200', String(overMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -83,9 +88,21 @@ export async function noisyNeighbour(o: Setup) {
   const noisy = await runCommands(o, 'while flooded');
   const flooded = await flood;
   const after = o.bridge.counters.toJSON();
-  const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+  const delta = Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => (v as number) > 0),
+  );
   o.say(`   ${JSON.stringify(noisy)}`);
-  return { quiet, noisy, floodMessages: flooded.published, floodPublishedInMs: flooded.ms, bridgeCounters: delta, throughputRatio: Math.round((noisy.perSecond / quiet.perSecond) * 100) / 100, target: 'throughputRatio >= 0.8' };
+  return {
+    quiet,
+    noisy,
+    floodMessages: flooded.published,
+    floodPublishedInMs: flooded.ms,
+    bridgeCounters: delta,
+    throughputRatio: Math.round((noisy.perSecond / quiet.perSecond) * 100) / 100,
+    target: 'throughputRatio >= 0.8',
+  };
 }
 
 export async function reconnectStorm(o: Setup, devices = 10_000, withinMs = 10_000) {

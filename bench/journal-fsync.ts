@@ -19,7 +19,15 @@ function run(dir: string, durable: boolean, commands: number): number {
   for (let i = 0; i < commands; i++) {
     const commandId = `c-${run}-${i}`;
     const now = Date.now();
-    const command = { v: PROTOCOL_VERSION, commandId, name: 'ping', params: {}, attempt: 1, issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 60_000).toISOString() };
+    const command = {
+      v: PROTOCOL_VERSION,
+      commandId,
+      name: 'ping',
+      params: {},
+      attempt: 1,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + 60_000).toISOString(),
+    };
     journal.book.receive(command, now, () => undefined);
     journal.book.started(commandId, now);
     journal.book.finished(commandId, { v: PROTOCOL_VERSION, commandId, status: 'succeeded', output: { i } }, now);
@@ -39,7 +47,14 @@ try {
   const perCommand = (ms: number) => Math.round((ms / commands) * 1000) / 1000;
   console.log(
     JSON.stringify(
-      { commands, recordsPerCommand: 4, dir, plainMsPerCommand: perCommand(plainMs), fsyncMsPerCommand: perCommand(fsyncMs), ratio: Math.round((fsyncMs / plainMs) * 10) / 10 },
+      {
+        commands,
+        recordsPerCommand: 4,
+        dir,
+        plainMsPerCommand: perCommand(plainMs),
+        fsyncMsPerCommand: perCommand(fsyncMs),
+        ratio: Math.round((fsyncMs / plainMs) * 10) / 10,
+      },
       null,
       2,
     ),

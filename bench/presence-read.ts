@@ -29,9 +29,11 @@ const CONCURRENCY = 20;
 
 async function inParallel(n: number, work: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < n) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
 }
 
 /** Server CPU ms spent while `work` ran. */
@@ -75,7 +77,9 @@ async function main() {
     // signal and one entity task each; the command's own side and the goodbye not counted).
     const signalMs = await serverCpuMs(pid, async () => {
       const later = new Date(Date.now() + 1000).toISOString();
-      await inParallel(devices, (i) => client.workflow.getHandle(deviceWorkflowId(ids[i])).signal(deviceStatusSignal, { deviceId: ids[i], state: 'online', bootId: 'b1', receivedAt: later }));
+      await inParallel(devices, (i) =>
+        client.workflow.getHandle(deviceWorkflowId(ids[i])).signal(deviceStatusSignal, { deviceId: ids[i], state: 'online', bootId: 'b1', receivedAt: later }),
+      );
       // The entities' tasks for those signals are done when their last history event is a completed task.
       for (const id of ids) {
         for (;;) {

@@ -15,7 +15,10 @@ async function main() {
   const overMs = Number(overArg);
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
-  const messages = input.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { t: string; p: string });
+  const messages = input
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { t: string; p: string });
   const client = await mqtt.connectAsync(url, { protocolVersion: 5, clientId, clean: true, reconnectPeriod: 0 });
   const started = Date.now();
   for (let i = 0; i < messages.length; i += window) {

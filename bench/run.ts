@@ -57,10 +57,20 @@ const program = new Command('bench')
   .option('--worker-heap-mb <n>', 'rollout worker: --max-old-space-size (0: Node default)', (v) => Number(v), 400)
   .option('--worker-profile <dir>', 'rollout workers: write a V8 CPU profile (.cpuprofile) into this directory when each stops')
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
-  .option('--first-start', "rollouts: the fleet's device entities do not exist yet, so the bridge creates them (at its live rate) during the rollout, as at a first start over a connected fleet (default: they exist, as after a bridge restart)")
-  .option('--statuses-live', "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before it, so the bridge reads retained statuses; see --first-start)")
-  .option('--backend <kind>', "Temporal to run against: dev (the CLI's dev server, SQLite), postgres (temporal-server on PostgreSQL, as docker-compose.yml), or both, side by side", 'dev')
-  .option('--shards <n>', 'postgres backend: history shards (default docker-compose.yml\'s 512)', (v) => Number(v))
+  .option(
+    '--first-start',
+    "rollouts: the fleet's device entities do not exist yet, so the bridge creates them (at its live rate) during the rollout, as at a first start over a connected fleet (default: they exist, as after a bridge restart)",
+  )
+  .option(
+    '--statuses-live',
+    "rollouts: the fleet connects after the bridge, so every device's first status is live and creates its entity at the live rate (default: before it, so the bridge reads retained statuses; see --first-start)",
+  )
+  .option(
+    '--backend <kind>',
+    "Temporal to run against: dev (the CLI's dev server, SQLite), postgres (temporal-server on PostgreSQL, as docker-compose.yml), or both, side by side",
+    'dev',
+  )
+  .option('--shards <n>', "postgres backend: history shards (default docker-compose.yml's 512)", (v) => Number(v))
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-abort', 'rollouts: not the one that aborts at its canary (3)')
   .option('--skip-query', 'rollouts: not the campaign targeted by query (4)')
@@ -70,7 +80,12 @@ const program = new Command('bench')
   .option('--fixed-concurrency', 'rollouts keep --rollout-concurrency in flight (adaptive off): the baseline for the adaptive runs')
   // Protocol rule 5's shortcut: the simulated devices (50 ms per command) answer with the result
   // alone when it is ready within this window; 0: they always ack first (two messages each).
-  .option('--quick-result-ms <n>', 'rollouts: devices answer with the result alone when done within this (0: always ack first)', (v) => Number(v), SUGGESTED_QUICK_RESULT_MS)
+  .option(
+    '--quick-result-ms <n>',
+    'rollouts: devices answer with the result alone when done within this (0: always ack first)',
+    (v) => Number(v),
+    SUGGESTED_QUICK_RESULT_MS,
+  )
   .option('--slowed', 'also run the all-succeed rollout with every process pinned to one core (taskset): a machine about half as fast')
   .parse();
 const opts = program.opts();
@@ -97,8 +112,17 @@ async function startBackend(backend: Backend, dir: string): Promise<StartedBacke
     return { address: temporal.address, servers: { temporal: temporal.process.pid! }, metricsUrl: temporal.metricsUrl, stop: () => temporal.stop() };
   }
   say('starting the Temporal server on PostgreSQL (stack/temporal-cluster.ts)');
-  const cluster = await startTemporalCluster({ dir: path.join(dir, 'cluster'), say: (line) => say(`   ${line}`), ...(opts.shards ? { numHistoryShards: opts.shards } : {}) });
-  return { address: cluster.address, servers: { temporal: cluster.server.pid!, postgres: cluster.postgres.pid()! }, metricsUrl: cluster.metricsUrl, stop: () => cluster.stop() };
+  const cluster = await startTemporalCluster({
+    dir: path.join(dir, 'cluster'),
+    say: (line) => say(`   ${line}`),
+    ...(opts.shards ? { numHistoryShards: opts.shards } : {}),
+  });
+  return {
+    address: cluster.address,
+    servers: { temporal: cluster.server.pid!, postgres: cluster.postgres.pid()! },
+    metricsUrl: cluster.metricsUrl,
+    stop: () => cluster.stop(),
+  };
 }
 
 /** Processes counted with their descendants (a PostgreSQL backend per connection). */
@@ -150,14 +174,18 @@ async function benchOn(backend: Backend, dir: string): Promise<Record<string, un
       // The engine's own speed, the baseline of each rollout: the bare workflow of part 1, or
       // measured here when part 1 was skipped; for the slowed run, measured slowed too.
       const bare =
-        (results.throughput as { variants?: Array<{ name: string; perSecond: number }> } | undefined)?.variants?.find((v) => v.name === 'command workflow, no MQTT') ??
-        (results.bareWorkflow = await bareWorkflowRate(temporal.address, temporalClient, 'bench-bare-rollouts'));
+        (results.throughput as { variants?: Array<{ name: string; perSecond: number }> } | undefined)?.variants?.find(
+          (v) => v.name === 'command workflow, no MQTT',
+        ) ?? (results.bareWorkflow = await bareWorkflowRate(temporal.address, temporalClient, 'bench-bare-rollouts'));
       setRatio(results.rolloutAllSucceed, bare.perSecond);
       if (results.rolloutByQuery) {
         setRatio(results.rolloutByQuery, bare.perSecond);
         const q = results.rolloutByQuery as { devicesPerSecond: number; workerPeakRssMb?: number };
         const l = results.rolloutAllSucceed as { devicesPerSecond: number; workerPeakRssMb?: number };
-        results.queryVsStaticList = { devicesPerSecond: Math.round((q.devicesPerSecond / l.devicesPerSecond) * 100) / 100, workerPeakRssMb: [q.workerPeakRssMb, l.workerPeakRssMb] };
+        results.queryVsStaticList = {
+          devicesPerSecond: Math.round((q.devicesPerSecond / l.devicesPerSecond) * 100) / 100,
+          workerPeakRssMb: [q.workerPeakRssMb, l.workerPeakRssMb],
+        };
       }
       // Pinning PostgreSQL's running backends is not done here: the slowed run is the dev server's.
       if (opts.slowed && backend === 'dev') {
@@ -192,10 +220,15 @@ function compareBackends(dev: Record<string, unknown>, pg: Record<string, unknow
   const [d, p] = [dev.rolloutAllSucceed as Rollout | undefined, pg.rolloutAllSucceed as Rollout | undefined];
   if (d && p) {
     out.rolloutDevicesPerSecond = ratio(p.devicesPerSecond, d.devicesPerSecond);
-    out.rolloutEngineCpuMsPerDevice = { dev: Math.round(engineMs(d) * 10) / 10, postgres: Math.round(engineMs(p) * 10) / 10, ratio: ratio(engineMs(p), engineMs(d)) };
+    out.rolloutEngineCpuMsPerDevice = {
+      dev: Math.round(engineMs(d) * 10) / 10,
+      postgres: Math.round(engineMs(p) * 10) / 10,
+      ratio: ratio(engineMs(p), engineMs(d)),
+    };
   }
   const [dt, pt] = [dev.throughput as Throughput | undefined, pg.throughput as Throughput | undefined];
-  if (dt && pt) out.throughput = Object.fromEntries(dt.variants.map((v) => [v.name, ratio(pt.variants.find((x) => x.name === v.name)?.perSecond, v.perSecond)]));
+  if (dt && pt)
+    out.throughput = Object.fromEntries(dt.variants.map((v) => [v.name, ratio(pt.variants.find((x) => x.name === v.name)?.perSecond, v.perSecond)]));
   return out;
 }
 
@@ -218,7 +251,14 @@ async function bareWorkflowRate(address: string, client: Client, taskQueue: stri
   try {
     const bareClient = new DcoClient({ connection: client.connection, taskQueue });
     const ids = Array.from({ length: 200 }, (_, i) => `bare-${String(i).padStart(3, '0')}`);
-    const r = summarize('command workflow, no MQTT', await runConcurrently(n, opts.concurrency as number, async (i) => void (await (await bareClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())));
+    const r = summarize(
+      'command workflow, no MQTT',
+      await runConcurrently(
+        n,
+        opts.concurrency as number,
+        async (i) => void (await (await bareClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result()),
+      ),
+    );
     say(`   baseline: ${JSON.stringify(r)}`);
     return r;
   } finally {
@@ -251,10 +291,16 @@ async function throughput(address: string, mqttUrl: string, client: Client, dir:
     say(`   ${JSON.stringify(raw)}`);
     await bridge.start(); // after the raw baseline, whose answers it would only count as unknown
     const bareClient = new DcoClient({ connection: client.connection, taskQueue: 'bench-bare' });
-    const bareRun = summarize('command workflow, no MQTT', await runConcurrently(n, c, async (i) => void (await (await bareClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())));
+    const bareRun = summarize(
+      'command workflow, no MQTT',
+      await runConcurrently(n, c, async (i) => void (await (await bareClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())),
+    );
     say(`   ${JSON.stringify(bareRun)}`);
     const fullClient = new DcoClient({ connection: client.connection, taskQueue: 'bench-full' });
-    const fullRun = summarize('full path', await runConcurrently(n, c, async (i) => void (await (await fullClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())));
+    const fullRun = summarize(
+      'full path',
+      await runConcurrently(n, c, async (i) => void (await (await fullClient.send({ deviceId: ids[i % ids.length], name: 'ping' })).result())),
+    );
     say(`   ${JSON.stringify(fullRun)}`);
     const isolation = opts.skipIsolation
       ? undefined
@@ -293,10 +339,23 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
   const fleetSize = opts.fleet as number;
   const topicPrefix = `bench-${name}/devices`;
   const taskQueue = `bench-rollout-${name}`;
-  say(`${byQuery ? 4 : failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}${byQuery ? ', targeted by query' : ''}`);
+  say(
+    `${byQuery ? 4 : failureRate ? 3 : 2}. rollout of ${fleetSize} devices${failureRate ? `, ${failureRate * 100}% failing, abort at 10%` : ', all succeed'}${byQuery ? ', targeted by query' : ''}`,
+  );
   // A firmware no other fleet of the bench reports: the query (4) and the count of entities find exactly this one.
   const firmware = `1.0.0-${name}`;
-  const sim = new FleetSimulator({ mqttUrl, topicPrefix, devices: fleetSize, idPrefix: `${name}-`, latencyMs: 50, failureRate, seed: 11, quickResultMs: opts.quickResultMs, journalDir: path.join(dir, name), firmware });
+  const sim = new FleetSimulator({
+    mqttUrl,
+    topicPrefix,
+    devices: fleetSize,
+    idPrefix: `${name}-`,
+    latencyMs: 50,
+    failureRate,
+    seed: 11,
+    quickResultMs: opts.quickResultMs,
+    journalDir: path.join(dir, name),
+    firmware,
+  });
   // Targeted by query, the entities must exist first: the fleet connects after the bridge, so
   // its statuses are live (a bridge start reads retained ones at a tenth of the rate).
   const live = opts.statusesLive || byQuery;
@@ -304,18 +363,35 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
   const env = { ...process.env, TEMPORAL_ADDRESS: address, MQTT_URL: mqttUrl, DCO_TASK_QUEUE: taskQueue, DCO_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' };
   const metricsAddress = `127.0.0.1:${await freePort()}`;
   const bridgeMetricsAddress = `127.0.0.1:${await freePort()}`;
-  const workerArgs = ['--metrics-address', metricsAddress, ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : [])];
+  const workerArgs = [
+    '--metrics-address',
+    metricsAddress,
+    ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : []),
+  ];
   const workerEnv = opts.workerHeapMb ? { ...env, NODE_OPTIONS: `--max-old-space-size=${opts.workerHeapMb}` } : env;
   // --worker-profile DIR: a V8 CPU profile of the rollout worker (a .cpuprofile, written when it
   // stops). Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
   const profile = opts.workerProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.workerProfile)}`] : [];
-  const worker = new ManagedProcess({ name: 'worker', command: process.execPath, args: [...profile, DCO, 'worker', ...workerArgs], logFile: path.join(dir, `${name}-worker.log`), env: workerEnv });
+  const worker = new ManagedProcess({
+    name: 'worker',
+    command: process.execPath,
+    args: [...profile, DCO, 'worker', ...workerArgs],
+    logFile: path.join(dir, `${name}-worker.log`),
+    env: workerEnv,
+  });
   const statusRate = byQuery ? (opts.queryStatusRate as number) : undefined;
   const startBridge = (role: string, rate?: number, metrics?: string) =>
     new ManagedProcess({
       name: `bridge${role}`,
       command: process.execPath,
-      args: [DCO, 'bridge', '--client-id', `bench-bridge${role}-${name}`, ...(metrics ? ['--metrics-address', metrics] : []), ...(rate ? ['--device-status-rate', String(rate)] : [])],
+      args: [
+        DCO,
+        'bridge',
+        '--client-id',
+        `bench-bridge${role}-${name}`,
+        ...(metrics ? ['--metrics-address', metrics] : []),
+        ...(rate ? ['--device-status-rate', String(rate)] : []),
+      ],
       logFile: path.join(dir, `${name}-bridge${role}.log`),
       env,
     });
@@ -348,7 +424,12 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
       }
       const tr = performance.now();
       targets = await devicesMatching(client, query);
-      targeting = { query, deviceStatusRate: statusRate!, entityBackfillSeconds: Math.round((tr - tb) / 100) / 10, resolveSeconds: Math.round((performance.now() - tr) / 100) / 10 };
+      targeting = {
+        query,
+        deviceStatusRate: statusRate!,
+        entityBackfillSeconds: Math.round((tr - tb) / 100) / 10,
+        resolveSeconds: Math.round((performance.now() - tr) / 100) / 10,
+      };
       say(`   resolved ${targets.length} devices in ${targeting.resolveSeconds} s (entities ready after ${targeting.entityBackfillSeconds} s)`);
     }
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuOf(k, pid) ?? 0]));
@@ -396,7 +477,9 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
       deviceEntityReports: entityReports,
       // Publishes a device received per device reached: 1.0 when nothing was re-published.
       historyEvents: events,
-      publishesPerDevice: stats.commandsReceived ? Math.round((stats.commandsReceived / Math.max(1, fleetSize - final.overall.pending)) * 1000) / 1000 : undefined,
+      publishesPerDevice: stats.commandsReceived
+        ? Math.round((stats.commandsReceived / Math.max(1, fleetSize - final.overall.pending)) * 1000) / 1000
+        : undefined,
       // Publishes by cause (the worker's dco_command_publishes): `first` once per device, the rest re-publishes.
       publishCauses: causes,
       adaptiveConcurrency: final.concurrency
@@ -417,9 +500,14 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
       continueAsNewGenerations: final.generation,
       cpuCoresUsedOnAverage: cpuShare,
       // The budget: 2 cores × 120 s for 10,000 devices is 24 ms of CPU per device, all processes together.
-      cpuMsPerDevice: Object.fromEntries(Object.entries(cpuShare).map(([k, cores]) => [k, Math.round(((cores * wallMs) / Math.max(1, fleetSize - final.overall.pending)) * 10) / 10])),
+      cpuMsPerDevice: Object.fromEntries(
+        Object.entries(cpuShare).map(([k, cores]) => [k, Math.round(((cores * wallMs) / Math.max(1, fleetSize - final.overall.pending)) * 10) / 10]),
+      ),
       // Where the engine's share goes, by its own counters (bench/temporal-operations.ts).
-      temporalPerDevice: operationsBefore && operationsAfter ? operationsPerDevice(operationsBefore, operationsAfter, fleetSize - final.overall.pending) : 'unavailable: the metrics endpoint did not answer',
+      temporalPerDevice:
+        operationsBefore && operationsAfter
+          ? operationsPerDevice(operationsBefore, operationsAfter, fleetSize - final.overall.pending)
+          : 'unavailable: the metrics endpoint did not answer',
       target: failureRate ? 'as few devices as possible before the abort' : 'wallSeconds <= 120 and workerPeakRssMb <= 512',
     };
   } finally {
@@ -437,7 +525,14 @@ const SEEDING_STALL_MS = 120_000;
  * would have (not timed): a bridge at 500 statuses/s until every entity shows the device
  * online, then stopped. The measured bridge starts after it, as a restarted one.
  */
-async function seedEntities(client: Client, startBridge: (role: string, rate?: number) => ManagedProcess, firmware: string, fleetSize: number, worker: ManagedProcess, workerLog: string): Promise<void> {
+async function seedEntities(
+  client: Client,
+  startBridge: (role: string, rate?: number) => ManagedProcess,
+  firmware: string,
+  fleetSize: number,
+  worker: ManagedProcess,
+  workerLog: string,
+): Promise<void> {
   const t0 = performance.now();
   const seeder = startBridge('-seed', opts.queryStatusRate as number);
   let last = { count: -1, atMs: Date.now() };
@@ -448,7 +543,10 @@ async function seedEntities(client: Client, startBridge: (role: string, rate?: n
       // The entities are the worker's: without it, or without progress for long, waiting is pointless.
       if (!worker.running) throw new Error(`the rollout worker exited while the device entities were being created; see ${workerLog}`);
       if (count > last.count) last = { count, atMs: Date.now() };
-      else if (Date.now() - last.atMs > SEEDING_STALL_MS) throw new Error(`no device entity was created for ${SEEDING_STALL_MS / 1000} s (${count}/${fleetSize}); see ${workerLog} and the bridge's log beside it`);
+      else if (Date.now() - last.atMs > SEEDING_STALL_MS)
+        throw new Error(
+          `no device entity was created for ${SEEDING_STALL_MS / 1000} s (${count}/${fleetSize}); see ${workerLog} and the bridge's log beside it`,
+        );
       say(`   device entities ${count}/${fleetSize} (created before the rollout, as by an earlier bridge)`);
       await new Promise((r) => setTimeout(r, 5_000));
     }
@@ -466,7 +564,10 @@ async function historyEvents(client: Client, rolloutWorkflowId: string, rolloutI
   const sample = deviceIds.slice(0, Math.min(20, reached));
   const perCommand: number[] = [];
   for (const d of sample) {
-    const desc = await client.workflow.getHandle(`command-${rolloutId}.${d}`).describe().catch(() => undefined);
+    const desc = await client.workflow
+      .getHandle(`command-${rolloutId}.${d}`)
+      .describe()
+      .catch(() => undefined);
     if (desc?.historyLength) perCommand.push(desc.historyLength);
   }
   perCommand.sort((a, b) => a - b);

@@ -10,8 +10,18 @@ import { BRIDGE_DEAD_LETTER_REASONS } from './dead-letter-record';
  * unknown-command, spoofed, signal-refused, signal-failed).
  */
 export function exportBridgeMetrics(counters: BridgeCounters, registry: Registry): void {
-  const messages = new Counter({ name: 'dco_bridge_messages_total', help: 'Messages and actions of the bridge by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] });
-  const deadLetters = new Counter({ name: 'dco_bridge_dead_letters_total', help: 'Device messages rejected by the bridge, by reason', labelNames: ['reason'], registers: [registry] });
+  const messages = new Counter({
+    name: 'dco_bridge_messages_total',
+    help: 'Messages and actions of the bridge by kind and outcome',
+    labelNames: ['kind', 'outcome'],
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: 'dco_bridge_dead_letters_total',
+    help: 'Device messages rejected by the bridge, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   counters.onAdd((name, n) => {
     const [kind, outcome = 'ok'] = name.split(':', 2);
     messages.inc({ kind, outcome }, n);

@@ -11,9 +11,7 @@ export interface ClassifyOptions {
 }
 
 /** What the bridge does with one MQTT message, decided from the message alone. */
-export type Classification =
-  | { outcome: 'accepted'; parsed: ParsedDeviceMessage }
-  | { outcome: 'dead-letter'; letter: DeadLetterInput };
+export type Classification = { outcome: 'accepted'; parsed: ParsedDeviceMessage } | { outcome: 'dead-letter'; letter: DeadLetterInput };
 
 /**
  * The bridge's first decision for every message: accepted (an ack or result to forward, or a

@@ -171,7 +171,10 @@ export class DeadLetterStore {
   private writeFailed(err: unknown): void {
     this.writeErrors++;
     if (this.writeErrors === 1 || this.writeErrors % 1000 === 0) {
-      this.o.logger?.error({ err: String(err), dir: this.o.dir, writeErrors: this.writeErrors }, 'cannot write the dead-letter record; dead letters are still counted and logged');
+      this.o.logger?.error(
+        { err: String(err), dir: this.o.dir, writeErrors: this.writeErrors },
+        'cannot write the dead-letter record; dead letters are still counted and logged',
+      );
     }
   }
 
@@ -181,7 +184,8 @@ export class DeadLetterStore {
     const now = Date.now();
     const w = this.logWindow;
     if (now - w.startedAt >= 60_000) {
-      if (w.suppressed > 0) logger.warn({ suppressed: w.suppressed, totals: this.totals() }, 'more dead letters were not logged in the last minute; see `dco deadletters`');
+      if (w.suppressed > 0)
+        logger.warn({ suppressed: w.suppressed, totals: this.totals() }, 'more dead letters were not logged in the last minute; see `dco deadletters`');
       this.logWindow = { startedAt: now, logged: 0, suppressed: 0 };
     }
     if (this.logWindow.logged >= (this.o.logPerMinute ?? 60)) {

@@ -169,7 +169,10 @@ export class DeviceStatusForwarder {
         known = await check(batch);
       } catch (err) {
         this.counters.add('device-status:check-failed');
-        this.logger.warn({ statuses: batch.length, err: describeTemporalError(err) }, 'could not check retained statuses against their entities; forwarding them at the backfill rate');
+        this.logger.warn(
+          { statuses: batch.length, err: describeTemporalError(err) },
+          'could not check retained statuses against their entities; forwarding them at the backfill rate',
+        );
       }
       for (const report of batch) {
         // Checked as it was taken: a newer report (live, or a retained copy again) replaced it meanwhile.
@@ -238,7 +241,10 @@ export class DeviceStatusForwarder {
     } catch (err) {
       const transient = classifyTemporalError(err) === 'transient';
       this.counters.add(transient ? 'device-status:retry' : 'device-status:refused');
-      this.logger.warn({ deviceId: report.deviceId, err: describeTemporalError(err) }, transient ? 'could not forward a device status; trying again' : 'Temporal refused a device status');
+      this.logger.warn(
+        { deviceId: report.deviceId, err: describeTemporalError(err) },
+        transient ? 'could not forward a device status; trying again' : 'Temporal refused a device status',
+      );
       // Again later, unless a newer report came meanwhile (it carries what this one said).
       if (!transient || this.stopped || this.handOverToNewer(report)) return;
       await new Promise((r) => setTimeout(r, 1000));

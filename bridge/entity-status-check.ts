@@ -3,7 +3,13 @@ import type { TypedSearchAttributes } from '@temporalio/common';
 import { deviceEntitiesById, ENTITIES_PER_QUERY } from '../client/device-entities-by-id';
 import { DEVICE_PRESENCE_MEMO, type DevicePresenceMemo, type DeviceStatusReport } from '../protocol/device-contract';
 import type { DeviceAttributes } from '../protocol/messages';
-import { DeviceFirmwareAttribute, DeviceModelAttribute, DeviceSiteAttribute, DeviceTagsAttribute, DeviceTimeZoneAttribute } from '../protocol/search-attributes';
+import {
+  DeviceFirmwareAttribute,
+  DeviceModelAttribute,
+  DeviceSiteAttribute,
+  DeviceTagsAttribute,
+  DeviceTimeZoneAttribute,
+} from '../protocol/search-attributes';
 
 /** Which of these retained statuses their device's entity already shows: those need no signal. */
 export type EntityStatusCheck = (reports: readonly DeviceStatusReport[]) => Promise<Set<string>>;
@@ -25,7 +31,8 @@ export function entityStatusCheck(temporal: Pick<Client, 'workflow'>): EntitySta
     const byDevice = new Map(reports.map((r) => [r.deviceId, r]));
     for await (const { deviceId, entity } of deviceEntitiesById(temporal, [...byDevice.keys()])) {
       const report = byDevice.get(deviceId);
-      if (report && entityShows(entity.memo?.[DEVICE_PRESENCE_MEMO] as DevicePresenceMemo | undefined, entity.typedSearchAttributes, report)) known.add(deviceId);
+      if (report && entityShows(entity.memo?.[DEVICE_PRESENCE_MEMO] as DevicePresenceMemo | undefined, entity.typedSearchAttributes, report))
+        known.add(deviceId);
     }
     return known;
   };

@@ -137,7 +137,11 @@ export class MessageRouter {
     // so it costs no budget.
     if (this.rate && !retained && !this.rate.take(parsed.deviceId)) {
       this.counters.add(`${parsed.kind}:rate-limited`);
-      deadLetter('rate-limited', `device ${parsed.deviceId} sent more than its budget of messages; this one was dropped`, parsed.kind === 'status' || parsed.kind === 'pending' ? undefined : parsed.message.commandId);
+      deadLetter(
+        'rate-limited',
+        `device ${parsed.deviceId} sent more than its budget of messages; this one was dropped`,
+        parsed.kind === 'status' || parsed.kind === 'pending' ? undefined : parsed.message.commandId,
+      );
       return;
     }
 
@@ -148,7 +152,10 @@ export class MessageRouter {
       // Retained ones too: a device that came online while the bridge was away is still news
       // for its entity (and the first status of a device creates it). The entity wakes the
       // commands waiting for the device: nothing here searches for them.
-      this.deviceStatuses.report({ deviceId: parsed.deviceId, state, bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) }, retained);
+      this.deviceStatuses.report(
+        { deviceId: parsed.deviceId, state, bootId, receivedAt, ...(ts ? { deviceTs: ts } : {}), ...(attributes ? { attributes } : {}) },
+        retained,
+      );
       return;
     }
 
@@ -235,12 +242,19 @@ export class MessageRouter {
     switch (recorded.outcome) {
       case 'signalled':
         this.counters.add(`${kind}:late-recorded`);
-        this.o.logger.info({ deviceId: message.deviceId, commandId: m.commandId, kind, status: m.status, endedAs }, 'answer for a command that had ended: attached as a late answer');
+        this.o.logger.info(
+          { deviceId: message.deviceId, commandId: m.commandId, kind, status: m.status, endedAs },
+          'answer for a command that had ended: attached as a late answer',
+        );
         return;
       case 'not-running': // signal-with-start starts what is not running: only a bug gets here
       case 'refused':
         this.counters.add(`${kind}:signal-refused`);
-        return void deadLetter('signal-refused', `Temporal refused the late answer of command ${m.commandId}: ${'detail' in recorded ? recorded.detail : 'not running'}`, m.commandId);
+        return void deadLetter(
+          'signal-refused',
+          `Temporal refused the late answer of command ${m.commandId}: ${'detail' in recorded ? recorded.detail : 'not running'}`,
+          m.commandId,
+        );
       case 'gave-up':
         this.counters.add(`${kind}:signal-failed`);
         return void deadLetter('signal-failed', `Temporal did not take the late answer of command ${m.commandId}: ${recorded.detail}`, m.commandId);

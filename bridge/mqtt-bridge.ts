@@ -122,7 +122,9 @@ export class MqttBridge {
       });
       client.on('connect', (connack) => {
         o.logger.info({ lane, sessionPresent: connack.sessionPresent }, 'bridge connected to MQTT');
-        void this.subscribe(client, lane).catch((err) => o.logger.warn({ lane, err: String(err) }, 'bridge could not subscribe; it will again at the next connect'));
+        void this.subscribe(client, lane).catch((err) =>
+          o.logger.warn({ lane, err: String(err) }, 'bridge could not subscribe; it will again at the next connect'),
+        );
       });
       this.lanes.push(client);
     }
@@ -138,7 +140,8 @@ export class MqttBridge {
   private async subscribe(client: MqttClient, lane: number): Promise<void> {
     const p = this.options.topicPrefix;
     await client.unsubscribeAsync(this.answerTopics(!this.shared)).catch(() => {});
-    const topics = lane === 0 ? [...this.answerTopics(this.shared), allDevicesTopic(p, 'status'), allDevicesTopic(p, 'pending')] : this.answerTopics(this.shared);
+    const topics =
+      lane === 0 ? [...this.answerTopics(this.shared), allDevicesTopic(p, 'status'), allDevicesTopic(p, 'pending')] : this.answerTopics(this.shared);
     await client.subscribeAsync(topics, { qos: 1 });
     // Lane 0 also reads the commands the worker publishes: each tells it a command's device
     // before the device answers (bridge/command-owners.ts). Not shared: every bridge learns

@@ -22,7 +22,12 @@ export function withConnectionOptions(cmd: Command): Command {
   flag('temporal-tls-cert-file', 'temporalTlsClientCertPath', 'mTLS: client certificate (PEM)');
   flag('temporal-tls-key-file', 'temporalTlsClientKeyPath', 'mTLS: client key (PEM)');
   flag('temporal-tls-server-name', 'temporalTlsServerName', 'name in the Temporal server certificate, if not the address host');
-  cmd.addOption(new Option('--temporal-api-key-file <file>', `file holding a Temporal API key, e.g. for Temporal Cloud (env ${SECRET_FILE_ENV.temporalApiKey}; or ${SETTINGS_ENV.temporalApiKey})`));
+  cmd.addOption(
+    new Option(
+      '--temporal-api-key-file <file>',
+      `file holding a Temporal API key, e.g. for Temporal Cloud (env ${SECRET_FILE_ENV.temporalApiKey}; or ${SETTINGS_ENV.temporalApiKey})`,
+    ),
+  );
   return cmd;
 }
 

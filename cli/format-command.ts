@@ -41,7 +41,13 @@ export function commandText(c: CommandSnapshot, late?: LateAnswers): string {
     // After the end: the state above stays, but this is what the device did afterwards.
     lines.push(`  late outcome: ${late.lateOutcome} (reported after the command ended ${c.state}; the state does not change)`);
     for (const a of late.answers) {
-      const extra = a.output ? ` output ${JSON.stringify(a.output)}` : a.error ? ` error ${a.error.code}: ${a.error.message}` : a.reason ? ` reason ${a.reason}` : '';
+      const extra = a.output
+        ? ` output ${JSON.stringify(a.output)}`
+        : a.error
+          ? ` error ${a.error.code}: ${a.error.message}`
+          : a.reason
+            ? ` reason ${a.reason}`
+            : '';
       lines.push(`  ${time(a.receivedAt)}  late ${a.kind} ${a.status}${extra}`);
     }
   }

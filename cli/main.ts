@@ -27,7 +27,23 @@ const program = new Command('dco')
   .enablePositionalOptions()
   .exitOverride();
 
-for (const cmd of [upCommand(), workerCommand(), bridgeCommand(), simCommand(), sendCommand(), getCommand(), cancelCommand(), devicesCommand(), deviceCommand(), rolloutCommand(), templateCommand(), groupCommand(), deadlettersCommand(), demoCommand(), buildWorkflowsCommand()]) {
+for (const cmd of [
+  upCommand(),
+  workerCommand(),
+  bridgeCommand(),
+  simCommand(),
+  sendCommand(),
+  getCommand(),
+  cancelCommand(),
+  devicesCommand(),
+  deviceCommand(),
+  rolloutCommand(),
+  templateCommand(),
+  groupCommand(),
+  deadlettersCommand(),
+  demoCommand(),
+  buildWorkflowsCommand(),
+]) {
   program.addCommand(withExitOverride(cmd));
 }
 

@@ -44,7 +44,9 @@ export function parseAbortOn(value: string): Partial<Record<(typeof OUTCOME_KEYS
     const [name, share, extra] = part.split('=').map((s) => s.trim());
     const key = OUTCOME_KEYS[name as keyof typeof OUTCOME_KEYS];
     if (!key || share === undefined || extra !== undefined) {
-      throw new InvalidArgumentError(`expected outcome=share pairs such as timed-out=20%,rejected=0 (outcomes: ${Object.keys(OUTCOME_KEYS).join(', ')}), got "${part}"`);
+      throw new InvalidArgumentError(
+        `expected outcome=share pairs such as timed-out=20%,rejected=0 (outcomes: ${Object.keys(OUTCOME_KEYS).join(', ')}), got "${part}"`,
+      );
     }
     out[key] = parseRate(share);
   }

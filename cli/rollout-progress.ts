@@ -11,7 +11,9 @@ export function rolloutLine(s: RolloutStatusView): string {
     `${s.rolloutId} ${s.state.padEnd(14)} wave ${String(s.currentWave ?? '-').padEnd(8)} ` +
     `${finishedOf(o)}/${s.targets} finished (ok ${o.succeeded}, failed ${o.failed}, rejected ${o.rejected}, timed out ${o.timedOut}, expired ${o.expired}) ` +
     `in flight ${o.inFlight}${s.concurrency ? ` (limit ${s.concurrency.limit})` : ''}${s.ratePerMinute ? ` rate ${Math.round(s.ratePerMinute * 10) / 10}/min` : ''}${extra ? ` · ${extra}` : ''}` +
-    (s.continuous ? ` · continuous: ${s.continuous.joined} joined, last look ${s.continuous.lastScanAt ?? 'not yet'}${s.continuous.full ? ' (target list full)' : ''}` : '') +
+    (s.continuous
+      ? ` · continuous: ${s.continuous.joined} joined, last look ${s.continuous.lastScanAt ?? 'not yet'}${s.continuous.full ? ' (target list full)' : ''}`
+      : '') +
     zonesPart(s)
   );
 }

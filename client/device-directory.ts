@@ -56,10 +56,7 @@ export async function readRetainedStatuses(
 }
 
 /** Every device with a status or an open command, sorted by deviceId. */
-export async function listDevices(
-  temporal: Client,
-  mqttOptions: Parameters<typeof readRetainedStatuses>[0],
-): Promise<DeviceEntry[]> {
+export async function listDevices(temporal: Client, mqttOptions: Parameters<typeof readRetainedStatuses>[0]): Promise<DeviceEntry[]> {
   const statuses = await readRetainedStatuses(mqttOptions);
   const devices = new Map<string, DeviceEntry>();
   for (const [deviceId, s] of statuses) {

@@ -12,7 +12,10 @@ const ENTITY_PREFIX = deviceWorkflowId('');
  * no worker task), in one query: what a rollout reads its targets' time zones from, and what
  * the bridge checks retained statuses against. Devices without an entity are simply absent.
  */
-export async function* deviceEntitiesById(temporal: Pick<Client, 'workflow'>, deviceIds: readonly string[]): AsyncGenerator<{ deviceId: string; entity: WorkflowExecutionInfo }> {
+export async function* deviceEntitiesById(
+  temporal: Pick<Client, 'workflow'>,
+  deviceIds: readonly string[],
+): AsyncGenerator<{ deviceId: string; entity: WorkflowExecutionInfo }> {
   if (deviceIds.length === 0) return;
   if (deviceIds.length > ENTITIES_PER_QUERY) throw new RangeError(`at most ${ENTITIES_PER_QUERY} devices per query, got ${deviceIds.length}`);
   // Checked before they are written into the query: the pattern admits no quote.

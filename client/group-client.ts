@@ -64,7 +64,10 @@ export class GroupClient {
     if (problem) throw new InvalidRequestError([issue(problem, ['where'])]);
     if (def.where !== undefined) {
       const members = await this.temporal.workflow.count(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ${assignedGroupQuery(name)}`);
-      if (members.count > 0) throw new GroupRefusedError(`group ${name} has ${members.count} assigned devices; a group is either assigned devices or a query (\`dco group unassign ${name} --all\` first)`);
+      if (members.count > 0)
+        throw new GroupRefusedError(
+          `group ${name} has ${members.count} assigned devices; a group is either assigned devices or a query (\`dco group unassign ${name} --all\` first)`,
+        );
     }
     const handle = await this.temporal.workflow.start(GROUP_WORKFLOW_TYPE, {
       workflowId: groupWorkflowId(name),
@@ -146,18 +149,27 @@ export class GroupClient {
     const view = await this.get(name);
     if (!view.where) {
       const members = await this.temporal.workflow.count(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND ${assignedGroupQuery(name)}`);
-      if (members.count > 0) throw new GroupRefusedError(`group ${name} still has ${members.count} assigned devices: \`dco group unassign ${name} --all\` first`);
+      if (members.count > 0)
+        throw new GroupRefusedError(`group ${name} still has ${members.count} assigned devices: \`dco group unassign ${name} --all\` first`);
     }
     const handle = this.temporal.workflow.getHandle(groupWorkflowId(name));
     await handle.signal(deleteGroupSignal);
     await handle.result(); // gone once this returns: `get` and `list` no longer see it
   }
 
-  private async changeMembers(name: string, deviceIds: readonly string[], change: { add?: string[]; remove?: string[] }, onProgress?: (done: number) => void): Promise<void> {
+  private async changeMembers(
+    name: string,
+    deviceIds: readonly string[],
+    change: { add?: string[]; remove?: string[] },
+    onProgress?: (done: number) => void,
+  ): Promise<void> {
     const view = await this.get(name);
     if (view.where) throw new GroupRefusedError(`group ${name} is a query (\`${view.where}\`): its devices are those that match, not assigned ones`);
     const bad = deviceIds.filter((d) => !DeviceId.safeParse(d).success);
-    if (bad.length) throw new InvalidRequestError([issue(`not device IDs: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ` and ${bad.length - 10} more` : ''}`, ['deviceIds'])]);
+    if (bad.length)
+      throw new InvalidRequestError([
+        issue(`not device IDs: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ` and ${bad.length - 10} more` : ''}`, ['deviceIds']),
+      ]);
     let next = 0;
     let done = 0;
     const worker = async () => {

@@ -7,13 +7,17 @@ import { createHash } from 'node:crypto';
  * Params are compared as JSON with sorted keys: `{a:1,b:2}` and `{b:2,a:1}` are the same.
  */
 export function requestDigest(r: { deviceId: string; name: string; params: Record<string, unknown> }): string {
-  return createHash('sha256').update(canonicalJson({ deviceId: r.deviceId, name: r.name, params: r.params })).digest('base64url');
+  return createHash('sha256')
+    .update(canonicalJson({ deviceId: r.deviceId, name: r.name, params: r.params }))
+    .digest('base64url');
 }
 
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';

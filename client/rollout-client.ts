@@ -180,7 +180,8 @@ export class RolloutClient {
     if (!isFinal(status)) throw new RolloutStillRunningError(rolloutId);
     const spec = await rolloutSpecOf(this.temporal.workflow, rolloutId);
     const devices: string[] = [];
-    for await (const row of rolloutReport(this.temporal.workflow, rolloutId, spec.targets)) if ((states as readonly string[]).includes(row.state)) devices.push(row.deviceId);
+    for await (const row of rolloutReport(this.temporal.workflow, rolloutId, spec.targets))
+      if ((states as readonly string[]).includes(row.state)) devices.push(row.deviceId);
     if (devices.length === 0) throw new NothingToRetryError(rolloutId, states);
     const order = new Map(spec.targets.map((d, i) => [d, i]));
     devices.sort((a, b) => order.get(a)! - order.get(b)!); // the original's order: its canary first
@@ -195,4 +196,3 @@ export class RolloutClient {
     return new RolloutHandle(rolloutId, this.temporal.workflow.getHandle<typeof rolloutWorkflow>(rolloutWorkflowId(rolloutId)));
   }
 }
-

@@ -29,7 +29,19 @@ export interface RolloutReportRow {
   endedAt?: string;
 }
 
-export const REPORT_STATES = ['Created', 'Sent', 'Acknowledged', 'Succeeded', 'Rejected', 'Failed', 'TimedOut', 'Expired', 'Cancelled', 'NotStarted', 'Terminated'] as const;
+export const REPORT_STATES = [
+  'Created',
+  'Sent',
+  'Acknowledged',
+  'Succeeded',
+  'Rejected',
+  'Failed',
+  'TimedOut',
+  'Expired',
+  'Cancelled',
+  'NotStarted',
+  'Terminated',
+] as const;
 export type ReportState = (typeof REPORT_STATES)[number];
 
 /** `timed-out` → `TimedOut`, as `--only` spells states. */

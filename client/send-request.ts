@@ -58,7 +58,11 @@ export type SendRequest = z.infer<typeof SendRequest>;
  * 56 + 1 + 55 + 1 + 15 (time in base 36: 9 characters until the year 5188, random: 6).
  */
 export function generateCommandId(deviceId: string, name: string, now = Date.now(), random = Math.random): string {
-  const suffix = now.toString(36) + Math.floor(random() * 36 ** 6).toString(36).padStart(6, '0');
+  const suffix =
+    now.toString(36) +
+    Math.floor(random() * 36 ** 6)
+      .toString(36)
+      .padStart(6, '0');
   return `${deviceId.slice(0, 56)}.${name.slice(0, 55)}.${suffix}`;
 }
 

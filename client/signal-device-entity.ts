@@ -8,7 +8,13 @@ import { DeviceIdAttribute } from '../protocol/search-attributes';
  * device that never sent a status has none, and a command's request must not be lost for that.
  * The entity dedupes a retried request.
  */
-export async function signalDeviceEntity<Arg>(client: Client, deviceId: string, entityTaskQueue: string, signal: SignalDefinition<[Arg]>, arg: Arg): Promise<void> {
+export async function signalDeviceEntity<Arg>(
+  client: Client,
+  deviceId: string,
+  entityTaskQueue: string,
+  signal: SignalDefinition<[Arg]>,
+  arg: Arg,
+): Promise<void> {
   await client.workflow.signalWithStart(DEVICE_WORKFLOW_TYPE, {
     workflowId: deviceWorkflowId(deviceId),
     taskQueue: entityTaskQueue,

@@ -62,7 +62,9 @@ export class TemplateClient {
     });
     try {
       // The body as given, not zod's output: defaults stay the rollout's, not frozen into the template.
-      return await handle.executeUpdate(addTemplateVersionUpdate, { args: [{ body: given as Record<string, unknown>, ...(note !== undefined ? { note } : {}) }] });
+      return await handle.executeUpdate(addTemplateVersionUpdate, {
+        args: [{ body: given as Record<string, unknown>, ...(note !== undefined ? { note } : {}) }],
+      });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new InvalidRequestError([custom(err.cause?.message ?? err.message)]);
       throw err;
@@ -86,7 +88,8 @@ export class TemplateClient {
     if (!checkedName.success) throw new InvalidRequestError(checkedName.error.issues);
     try {
       const view = await this.temporal.workflow.getHandle<typeof rolloutTemplateWorkflow>(templateWorkflowId(name)).query(templateQuery);
-      if (view.latestVersion === 0) throw new TemplateNotFoundError(`template ${name} has no version yet: add one with \`dco template add ${name} --file FILE\``);
+      if (view.latestVersion === 0)
+        throw new TemplateNotFoundError(`template ${name} has no version yet: add one with \`dco template add ${name} --file FILE\``);
       return view;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new TemplateNotFoundError(`no template named ${name} (\`dco template list\` shows them)`);
@@ -119,7 +122,11 @@ export class TemplateClient {
     if (body.paramsSchema) {
       const problems = paramsProblems(body.paramsSchema, spec.params ?? {});
       if (problems.length) {
-        throw new InvalidRequestError(problems.map((p) => custom(`${p} (template ${name} version ${found.version} says what its params must be: \`dco template show ${name}\`)`, ['params'])));
+        throw new InvalidRequestError(
+          problems.map((p) =>
+            custom(`${p} (template ${name} version ${found.version} says what its params must be: \`dco template show ${name}\`)`, ['params']),
+          ),
+        );
       }
     }
     return spec;

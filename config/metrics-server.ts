@@ -8,7 +8,9 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 export async function serveMetrics(address: string, health: () => boolean = () => true): Promise<{ registry: Registry; close: () => Promise<void> }> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const [host, portText] = address.includes(':') ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)] : ['0.0.0.0', address];
+  const [host, portText] = address.includes(':')
+    ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)]
+    : ['0.0.0.0', address];
   const server = http.createServer(async (req, res) => {
     if (req.url === '/metrics') {
       res.writeHead(200, { 'content-type': registry.contentType });

@@ -18,7 +18,10 @@ export const Settings = z.object({
   mqttUsername: z.string().optional(),
   mqttPassword: z.string().optional(),
   /** PEM file of the CA that signed the broker's certificate, for mqtts:// (and wss://) URLs. */
-  mqttCaFile: z.string().refine((f) => existsSync(f), 'no such file (expected the PEM file of the CA that signed the broker certificate)').optional(),
+  mqttCaFile: z
+    .string()
+    .refine((f) => existsSync(f), 'no such file (expected the PEM file of the CA that signed the broker certificate)')
+    .optional(),
   topicPrefix: z
     .string()
     .refine(isValidTopicPrefix, 'topic prefix must be plain topic levels, e.g. "devices" or "site1/devices"')
@@ -40,7 +43,10 @@ export const Settings = z.object({
 export type Settings = z.infer<typeof Settings>;
 
 function existingFile(what: string) {
-  return z.string().refine((f) => existsSync(f), `no such file (expected ${what})`).optional();
+  return z
+    .string()
+    .refine((f) => existsSync(f), `no such file (expected ${what})`)
+    .optional();
 }
 
 function isMqttUrl(value: string): boolean {
@@ -110,7 +116,9 @@ export function readSecretFile(file: string, setting: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`invalid settings:\n  ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it must name a readable file holding the secret`);
+    throw new Error(
+      `invalid settings:\n  ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it must name a readable file holding the secret`,
+    );
   }
   const secret = text.replace(/\r?\n$/, '');
   if (!secret) throw new Error(`invalid settings:\n  ${setting}: ${file} is empty; it must hold the secret`);

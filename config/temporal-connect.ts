@@ -7,7 +7,13 @@ import type { Settings } from './settings';
 /** How to reach Temporal: the address, and TLS, mTLS or an API key when the settings ask for them. */
 export type TemporalTarget = Pick<
   Settings,
-  'temporalAddress' | 'temporalTls' | 'temporalTlsServerCaCertPath' | 'temporalTlsClientCertPath' | 'temporalTlsClientKeyPath' | 'temporalTlsServerName' | 'temporalApiKey'
+  | 'temporalAddress'
+  | 'temporalTls'
+  | 'temporalTlsServerCaCertPath'
+  | 'temporalTlsClientCertPath'
+  | 'temporalTlsClientKeyPath'
+  | 'temporalTlsServerName'
+  | 'temporalApiKey'
 >;
 
 /**
@@ -17,7 +23,9 @@ export type TemporalTarget = Pick<
  */
 export function temporalConnectionOptions(t: TemporalTarget): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
   const explicit = t.temporalTls === undefined ? undefined : t.temporalTls === 'true' || t.temporalTls === '1';
-  const implied = Boolean(t.temporalTlsServerCaCertPath || t.temporalTlsClientCertPath || t.temporalTlsClientKeyPath || t.temporalTlsServerName || t.temporalApiKey);
+  const implied = Boolean(
+    t.temporalTlsServerCaCertPath || t.temporalTlsClientCertPath || t.temporalTlsClientKeyPath || t.temporalTlsServerName || t.temporalApiKey,
+  );
   if (Boolean(t.temporalTlsClientCertPath) !== Boolean(t.temporalTlsClientKeyPath)) {
     throw new Error('mTLS needs both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or neither)');
   }

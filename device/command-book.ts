@@ -202,7 +202,15 @@ export class CommandBook {
   private apply(r: JournalRecord): void {
     if (r.type === 'ack') {
       const expiresAtMs = r.expiresAt === undefined ? undefined : Date.parse(r.expiresAt);
-      this.entries.set(r.commandId, { commandId: r.commandId, name: r.name, receivedAt: r.at, ...(expiresAtMs === undefined ? {} : { expiresAtMs }), ack: r.ack, executions: 0, resultDelivered: false });
+      this.entries.set(r.commandId, {
+        commandId: r.commandId,
+        name: r.name,
+        receivedAt: r.at,
+        ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
+        ack: r.ack,
+        executions: 0,
+        resultDelivered: false,
+      });
       return;
     }
     const entry = this.entries.get(r.commandId);

@@ -97,7 +97,8 @@ export type CancelDecision =
  */
 export function decideCancel(commandId: string, known: KnownCommand | undefined, running: boolean): CancelDecision {
   const cancelled: ResultMessage = { v: PROTOCOL_VERSION, commandId, status: 'cancelled' };
-  if (!known) return { kind: 'cancel-unseen', ack: { v: PROTOCOL_VERSION, commandId, status: 'rejected', reason: CANCELLED_BEFORE_RECEIPT }, result: cancelled };
+  if (!known)
+    return { kind: 'cancel-unseen', ack: { v: PROTOCOL_VERSION, commandId, status: 'rejected', reason: CANCELLED_BEFORE_RECEIPT }, result: cancelled };
   if (known.result) return { kind: 'resend-result', result: known.result };
   if (known.ack.status !== 'accepted') return { kind: 'resend-ack', ack: known.ack };
   if (running) return { kind: 'stop-running', ack: known.ack };

@@ -237,9 +237,9 @@ export class DeviceAgent {
   private async publishAck(ack: AckMessage): Promise<void> {
     await this.o.faults?.delayAck?.(ack);
     if (!this.client) return; // stopped meanwhile: the repeat of the command gets this answer
-    await this.client.publishAsync(this.topic('ack'), JSON.stringify(ack), { qos: 1 }).catch((err) =>
-      this.log('ack publish failed; the service will re-send the command', { error: String(err) }),
-    );
+    await this.client
+      .publishAsync(this.topic('ack'), JSON.stringify(ack), { qos: 1 })
+      .catch((err) => this.log('ack publish failed; the service will re-send the command', { error: String(err) }));
   }
 
   private async publishResult(commandId: string, result: ResultMessage): Promise<void> {

@@ -269,7 +269,10 @@ export class FleetConnection {
     }
     this.sweep();
     if (!this.journalFile) return;
-    rewriteJournal(this.journalFile, [...this.books].flatMap(([deviceId, book]) => book.snapshot().map((r) => ({ ...r, deviceId }))));
+    rewriteJournal(
+      this.journalFile,
+      [...this.books].flatMap(([deviceId, book]) => book.snapshot().map((r) => ({ ...r, deviceId }))),
+    );
     this.journal = new JournalFile(this.journalFile, false);
   }
 

@@ -45,5 +45,10 @@ export function fleetProfiles(n: number, o: FleetShares): DeviceProfile[] {
   const slow = Math.round((o.slowRate ?? 0) * n);
   const rank = seededPermutation(n, seed);
   const slowRank = seededPermutation(n, seed ^ 0x5eed);
-  return rank.map((r, i) => ({ offline: r < offline, rejecting: r >= offline && r < rejecting, failing: r >= rejecting && r < failing, slow: slowRank[i] < slow }));
+  return rank.map((r, i) => ({
+    offline: r < offline,
+    rejecting: r >= offline && r < rejecting,
+    failing: r >= rejecting && r < failing,
+    slow: slowRank[i] < slow,
+  }));
 }

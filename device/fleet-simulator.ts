@@ -106,13 +106,15 @@ export class FleetSimulator {
     const n = this.deviceIds.length;
     if (n < 1) throw new RangeError('a fleet needs at least one device');
     checkShares(o);
-    if (o.dropAckRate !== undefined && !(o.dropAckRate >= 0 && o.dropAckRate <= 1)) throw new RangeError(`dropAckRate must be between 0 and 1, got ${o.dropAckRate}`);
+    if (o.dropAckRate !== undefined && !(o.dropAckRate >= 0 && o.dropAckRate <= 1))
+      throw new RangeError(`dropAckRate must be between 0 and 1, got ${o.dropAckRate}`);
     this.deviceIds.forEach((id, i) => this.index.set(id, i));
     if (this.index.size !== n) throw new RangeError('device IDs must be unique');
     this.profiles = fleetProfiles(n, o);
     this.firmware = simulatedFirmware(o.firmware);
     this.mode = o.mode ?? 'shared';
-    if (this.mode === 'per-device' && (o.quickResultMs ?? 0) > 0) throw new RangeError('quickResultMs is for the shared mode (per-device agents take DeviceAgentOptions.quickResultMs)');
+    if (this.mode === 'per-device' && (o.quickResultMs ?? 0) > 0)
+      throw new RangeError('quickResultMs is for the shared mode (per-device agents take DeviceAgentOptions.quickResultMs)');
     const latencyMs = o.latencyMs ?? 200;
     this.settings = {
       prefix: o.topicPrefix ?? DEFAULT_TOPIC_PREFIX,

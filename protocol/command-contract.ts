@@ -68,8 +68,7 @@ export interface CommandContinuation {
 
 /** What the bridge forwards from a device topic. `deviceId` is taken from the topic, not the payload. */
 export type DeviceMessage =
-  | { kind: 'ack'; deviceId: string; receivedAt: string; message: AckMessage }
-  | { kind: 'result'; deviceId: string; receivedAt: string; message: ResultMessage };
+  { kind: 'ack'; deviceId: string; receivedAt: string; message: AckMessage } | { kind: 'result'; deviceId: string; receivedAt: string; message: ResultMessage };
 
 export interface HistoryEntry {
   at: string;

@@ -39,10 +39,17 @@ export const CommandOptions = z.object({
 /** protocol/command-ordering.ts; the workflow's own check is validate-command-request.ts. */
 export const CommandOrderingSchema = z
   .object({
-    mode: z.enum(ORDERING_MODES as ['parallel', 'serial']).describe('parallel: published at once; serial: one serial command at a time per device, in priority then arrival order.'),
-    priority: z.int().min(PRIORITY_LIMITS.min).max(PRIORITY_LIMITS.max).default(PRIORITY_LIMITS.default).describe('Serial only: a higher one goes before the waiting commands of lower ones.'),
+    mode: z
+      .enum(ORDERING_MODES as ['parallel', 'serial'])
+      .describe('parallel: published at once; serial: one serial command at a time per device, in priority then arrival order.'),
+    priority: z
+      .int()
+      .min(PRIORITY_LIMITS.min)
+      .max(PRIORITY_LIMITS.max)
+      .default(PRIORITY_LIMITS.default)
+      .describe('Serial only: a higher one goes before the waiting commands of lower ones.'),
   })
-  .describe('How the command shares its device with the device\'s other commands. Absent: parallel.');;
+  .describe("How the command shares its device with the device's other commands. Absent: parallel.");
 
 export type BackoffOptions = z.infer<typeof BackoffOptions>;
 export type CommandOptions = z.infer<typeof CommandOptions>;

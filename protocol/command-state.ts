@@ -32,14 +32,7 @@ export const COMMAND_STATES = [
 ] as const;
 export type CommandState = (typeof COMMAND_STATES)[number];
 
-export const TERMINAL_STATES: readonly CommandState[] = [
-  'Succeeded',
-  'Rejected',
-  'Failed',
-  'TimedOut',
-  'Expired',
-  'Cancelled',
-];
+export const TERMINAL_STATES: readonly CommandState[] = ['Succeeded', 'Rejected', 'Failed', 'TimedOut', 'Expired', 'Cancelled'];
 
 export function isTerminal(state: CommandState): boolean {
   return TERMINAL_STATES.includes(state);

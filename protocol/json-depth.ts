@@ -31,7 +31,8 @@ export function jsonTextDepth(text: string | Uint8Array, stopAbove = Number.MAX_
   for (let i = 0; i < text.length; i++) {
     const c = code(i);
     if (inString) {
-      if (c === BACKSLASH) i++; // skip the escaped character (also an escaped quote)
+      if (c === BACKSLASH)
+        i++; // skip the escaped character (also an escaped quote)
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) {
       inString = true;

@@ -34,7 +34,10 @@ export interface WindowTimes {
 export function windowAt(w: MaintenanceWindow, atMs: number): { ok: true; value: WindowTimes } | { ok: false; reason: string } {
   const fields = w.cron.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
-    return { ok: false, reason: `window.cron must have 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, got ${JSON.stringify(w.cron)}` };
+    return {
+      ok: false,
+      reason: `window.cron must have 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, got ${JSON.stringify(w.cron)}`,
+    };
   }
   if (!(Number.isInteger(w.durationMs) && w.durationMs >= MIN_WINDOW_MS && w.durationMs <= MAX_WINDOW_MS)) {
     return { ok: false, reason: `window.durationMs must be a whole number from ${MIN_WINDOW_MS} (1 second) to ${MAX_WINDOW_MS} (7 days), got ${w.durationMs}` };

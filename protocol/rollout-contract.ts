@@ -90,7 +90,10 @@ export interface RolloutActivities {
    * The maintenance window open at `atMs`, or the next one (protocol/maintenance-window.ts), or
    * why there is none. An activity: time-zone rules are not workflow code.
    */
-  maintenanceWindow(input: { window: NonNullable<RolloutSpec['window']>; atMs: number }): Promise<{ opensAtMs: number; closesAtMs: number } | { invalid: string }>;
+  maintenanceWindow(input: {
+    window: NonNullable<RolloutSpec['window']>;
+    atMs: number;
+  }): Promise<{ opensAtMs: number; closesAtMs: number } | { invalid: string }>;
   /**
    * A continuous rollout's look (RolloutSpec.continuous): one page of the devices matching the
    * query whose reported attributes changed at or after `sinceMs`; `nextPageToken` while more.

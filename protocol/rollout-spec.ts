@@ -35,10 +35,9 @@ const MAX_DURATION_MS = MAX_TTL_MS;
  * meant. Percentages round down (a canary never exceeds what was asked); counts above the
  * fleet size are clamped to it. See planWaves.
  */
-export const WaveSize = z.union(
-  [z.strictObject({ count: z.int().min(1) }), z.strictObject({ percent: z.number().gt(0).max(100) })],
-  { error: 'a wave size is {count: N} (a whole number >= 1) or {percent: P} (0 < P <= 100)' },
-);
+export const WaveSize = z.union([z.strictObject({ count: z.int().min(1) }), z.strictObject({ percent: z.number().gt(0).max(100) })], {
+  error: 'a wave size is {count: N} (a whole number >= 1) or {percent: P} (0 < P <= 100)',
+});
 export type WaveSize = z.infer<typeof WaveSize>;
 
 /**
@@ -115,17 +114,15 @@ function duplicatesOf(ids: readonly string[]): string[] {
 
 /** Bad input should be obvious: duplicates are an error that names them (up to 10). */
 /** At least one, except for a continuous rollout (checked with the rest of the spec: RolloutSpec). */
-export const RolloutTargets = z
-  .array(DeviceId)
-  .superRefine((ids, ctx) => {
-    const dups = duplicatesOf(ids);
-    if (dups.length === 0) return;
-    const more = dups.length > 10 ? `, and ${dups.length - 10} more` : '';
-    ctx.addIssue({
-      code: 'custom',
-      message: `targets must be unique; ${dups.length} device ID${dups.length === 1 ? ' appears' : 's appear'} more than once: ${dups.slice(0, 10).join(', ')}${more}`,
-    });
+export const RolloutTargets = z.array(DeviceId).superRefine((ids, ctx) => {
+  const dups = duplicatesOf(ids);
+  if (dups.length === 0) return;
+  const more = dups.length > 10 ? `, and ${dups.length - 10} more` : '';
+  ctx.addIssue({
+    code: 'custom',
+    message: `targets must be unique; ${dups.length} device ID${dups.length === 1 ? ' appears' : 's appear'} more than once: ${dups.slice(0, 10).join(', ')}${more}`,
   });
+});
 
 /**
  * Which template (`dco template`) a rollout was made from, and its version: recorded in the
@@ -139,129 +136,138 @@ export const TemplateRef = z.strictObject({
 export type TemplateRef = z.infer<typeof TemplateRef>;
 
 /** The fields of a rollout spec, before the checks that span several of them (RolloutSpec). Templates pick theirs from here. */
-export const RolloutSpecFields = z
-  .object({
-    rolloutId: RolloutId,
-    name: CommandName,
-    params: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .refine((p) => jsonByteLength(p) <= MAX_ROLLOUT_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_ROLLOUT_PARAMS_BYTES} bytes`)
-      .refine((p) => paramsDepth(p) <= MAX_PARAMS_DEPTH, `params must not nest objects and arrays more than ${MAX_PARAMS_DEPTH} levels deep`),
-    options: CommandOptions.prefault({}),
-    /** Each device command's ordering (serial: after the device's serial commands ahead of it). Absent: parallel. */
-    ordering: CommandOrderingSchema.optional(),
-    /** Time to live of each device command, counted from when that command starts. */
-    ttlMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_DURATION_MS).default(DEFAULT_TTL_MS),
-    /** The devices, in the order they are reached. Resolved before the rollout starts (file, list or presence). */
-    targets: RolloutTargets,
-    canary: WaveSize.default(() => ({ ...DEFAULT_CANARY })),
-    /** After the canary; the last wave always takes every remaining device, whatever its size says. */
-    waves: z
-      .array(WaveSize)
-      .min(1, 'at least one wave after the canary (the last one takes all remaining devices; write it as 100%)')
-      .max(MAX_WAVES)
-      .default(() => DEFAULT_WAVES.map((w) => ({ ...w }))),
-    /** Wait after a wave has finished before the next one starts. */
-    soakMs: z.int().min(0).max(MAX_DURATION_MS).default(0),
-    /** Waves followed by a manual approval gate: 0 is the canary, k is `waves[k - 1]`. Sorted, unique. */
-    approvalAfter: z.array(z.int().min(0)).default(() => []),
-    /** Device commands in flight at once. */
-    concurrency: z.int().min(1).max(MAX_ROLLOUT_CONCURRENCY).default(DEFAULT_ROLLOUT_CONCURRENCY),
-    /** Started commands per minute (over time; up to one second's worth may start at once). None: no limit. */
-    ratePerMinute: z.number().gt(0).max(1_000_000).optional(),
-    /**
-     * Schedule: no command starts before `startAt`; at `endAt` the rollout stops starting new
-     * commands (`endBehaviour: 'stop-starting'`, the default: those in flight finish) or also
-     * cancels those in flight (`'cancel-in-flight'`: each device is asked to stop its command,
-     * as `dco cancel` does). Either ends the rollout `cancelled`, with the reason. ISO 8601
-     * times with an offset (`2026-12-24T22:00:00+01:00`, or `Z`).
-     */
-    startAt: z.iso.datetime({ offset: true, error: 'startAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T22:00:00+01:00 or 2026-12-24T21:00:00Z' }).optional(),
-    endAt: z.iso.datetime({ offset: true, error: 'endAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T23:00:00+01:00 or 2026-12-24T22:00:00Z' }).optional(),
-    endBehaviour: z.enum(['stop-starting', 'cancel-in-flight']).optional(),
-    /**
-     * A recurring maintenance window (protocol/maintenance-window.ts): commands start only while
-     * it is open; those already started finish whenever they do. E.g. every night at 02:00 in
-     * Berlin for 3 hours: `{cron: '0 2 * * *', durationMs: 10800000, timeZone: 'Europe/Berlin'}`.
-     * With `deviceTimeZone: true` the window is each device's own: the cron expression is read
-     * in the time zone the device reports (its `timeZone` attribute), and `timeZone` is for the
-     * devices that report none. A device waits for its own window; the others go on.
-     */
-    window: z
-      .strictObject({
-        cron: z.string().min(1).max(100),
-        durationMs: z.int().min(MIN_WINDOW_MS).max(MAX_WINDOW_MS),
-        timeZone: z.string().regex(TIME_ZONE_PATTERN, 'window.timeZone must be an IANA time zone such as Europe/Berlin'),
-        deviceTimeZone: z.boolean().optional(),
-      })
-      .optional(),
-    /** With `ratePerMinute` as the starting rate: speed up as devices succeed. */
-    rateRamp: RateRamp.optional(),
-    abort: AbortRule.prefault({}),
-    /**
-     * Slow start: each wave first sends to as many devices as the abort rule needs for a
-     * verdict (`abort.minFinished`) and waits for all of them; then it allows twice as many in
-     * flight as have finished in it, up to `concurrency`. A bad change then stops after
-     * `minFinished` devices, not after a whole `concurrency` of them; the cost is a few round
-     * trips per wave.
-     */
-    rampUp: z.boolean().default(true),
-    /**
-     * Adaptive concurrency: the number in flight follows how fast device commands come back
-     * (AIMD on the time from start to ack; workflows/adaptive-concurrency.ts), with
-     * `concurrency` as its ceiling, so a slow machine or a busy Temporal does not turn queueing
-     * into ack timeouts and re-publishes.
-     */
-    adaptive: z.boolean().default(true),
-    template: TemplateRef.optional(),
-    /**
-     * A continuous rollout (like AWS IoT continuous jobs): besides its targets, every
-     * `scanEveryMs` it looks for devices that newly match `query` (new devices, or changed
-     * attributes: protocol/device-query.ts) and sends them the command too, in its last wave,
-     * under the same limits, window and abort rule. It ends at `endAt` (`done`, once those in
-     * flight finish), or when cancelled; without `endAt` it runs until cancelled.
-     */
-    continuous: z
-      .strictObject({
-        query: z.string().superRefine((q, ctx) => {
-          const problem = deviceQueryProblem(q);
-          if (problem) ctx.addIssue({ code: 'custom', message: problem });
-        }),
-        scanEveryMs: z.int().min(MIN_SCAN_EVERY_MS).max(MAX_SCAN_EVERY_MS).default(DEFAULT_SCAN_EVERY_MS),
-      })
-      .optional(),
-  });
+export const RolloutSpecFields = z.object({
+  rolloutId: RolloutId,
+  name: CommandName,
+  params: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine((p) => jsonByteLength(p) <= MAX_ROLLOUT_PARAMS_BYTES, `params must be plain JSON of at most ${MAX_ROLLOUT_PARAMS_BYTES} bytes`)
+    .refine((p) => paramsDepth(p) <= MAX_PARAMS_DEPTH, `params must not nest objects and arrays more than ${MAX_PARAMS_DEPTH} levels deep`),
+  options: CommandOptions.prefault({}),
+  /** Each device command's ordering (serial: after the device's serial commands ahead of it). Absent: parallel. */
+  ordering: CommandOrderingSchema.optional(),
+  /** Time to live of each device command, counted from when that command starts. */
+  ttlMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_DURATION_MS).default(DEFAULT_TTL_MS),
+  /** The devices, in the order they are reached. Resolved before the rollout starts (file, list or presence). */
+  targets: RolloutTargets,
+  canary: WaveSize.default(() => ({ ...DEFAULT_CANARY })),
+  /** After the canary; the last wave always takes every remaining device, whatever its size says. */
+  waves: z
+    .array(WaveSize)
+    .min(1, 'at least one wave after the canary (the last one takes all remaining devices; write it as 100%)')
+    .max(MAX_WAVES)
+    .default(() => DEFAULT_WAVES.map((w) => ({ ...w }))),
+  /** Wait after a wave has finished before the next one starts. */
+  soakMs: z.int().min(0).max(MAX_DURATION_MS).default(0),
+  /** Waves followed by a manual approval gate: 0 is the canary, k is `waves[k - 1]`. Sorted, unique. */
+  approvalAfter: z.array(z.int().min(0)).default(() => []),
+  /** Device commands in flight at once. */
+  concurrency: z.int().min(1).max(MAX_ROLLOUT_CONCURRENCY).default(DEFAULT_ROLLOUT_CONCURRENCY),
+  /** Started commands per minute (over time; up to one second's worth may start at once). None: no limit. */
+  ratePerMinute: z.number().gt(0).max(1_000_000).optional(),
+  /**
+   * Schedule: no command starts before `startAt`; at `endAt` the rollout stops starting new
+   * commands (`endBehaviour: 'stop-starting'`, the default: those in flight finish) or also
+   * cancels those in flight (`'cancel-in-flight'`: each device is asked to stop its command,
+   * as `dco cancel` does). Either ends the rollout `cancelled`, with the reason. ISO 8601
+   * times with an offset (`2026-12-24T22:00:00+01:00`, or `Z`).
+   */
+  startAt: z.iso
+    .datetime({ offset: true, error: 'startAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T22:00:00+01:00 or 2026-12-24T21:00:00Z' })
+    .optional(),
+  endAt: z.iso
+    .datetime({ offset: true, error: 'endAt must be an ISO 8601 time with an offset, e.g. 2026-12-24T23:00:00+01:00 or 2026-12-24T22:00:00Z' })
+    .optional(),
+  endBehaviour: z.enum(['stop-starting', 'cancel-in-flight']).optional(),
+  /**
+   * A recurring maintenance window (protocol/maintenance-window.ts): commands start only while
+   * it is open; those already started finish whenever they do. E.g. every night at 02:00 in
+   * Berlin for 3 hours: `{cron: '0 2 * * *', durationMs: 10800000, timeZone: 'Europe/Berlin'}`.
+   * With `deviceTimeZone: true` the window is each device's own: the cron expression is read
+   * in the time zone the device reports (its `timeZone` attribute), and `timeZone` is for the
+   * devices that report none. A device waits for its own window; the others go on.
+   */
+  window: z
+    .strictObject({
+      cron: z.string().min(1).max(100),
+      durationMs: z.int().min(MIN_WINDOW_MS).max(MAX_WINDOW_MS),
+      timeZone: z.string().regex(TIME_ZONE_PATTERN, 'window.timeZone must be an IANA time zone such as Europe/Berlin'),
+      deviceTimeZone: z.boolean().optional(),
+    })
+    .optional(),
+  /** With `ratePerMinute` as the starting rate: speed up as devices succeed. */
+  rateRamp: RateRamp.optional(),
+  abort: AbortRule.prefault({}),
+  /**
+   * Slow start: each wave first sends to as many devices as the abort rule needs for a
+   * verdict (`abort.minFinished`) and waits for all of them; then it allows twice as many in
+   * flight as have finished in it, up to `concurrency`. A bad change then stops after
+   * `minFinished` devices, not after a whole `concurrency` of them; the cost is a few round
+   * trips per wave.
+   */
+  rampUp: z.boolean().default(true),
+  /**
+   * Adaptive concurrency: the number in flight follows how fast device commands come back
+   * (AIMD on the time from start to ack; workflows/adaptive-concurrency.ts), with
+   * `concurrency` as its ceiling, so a slow machine or a busy Temporal does not turn queueing
+   * into ack timeouts and re-publishes.
+   */
+  adaptive: z.boolean().default(true),
+  template: TemplateRef.optional(),
+  /**
+   * A continuous rollout (like AWS IoT continuous jobs): besides its targets, every
+   * `scanEveryMs` it looks for devices that newly match `query` (new devices, or changed
+   * attributes: protocol/device-query.ts) and sends them the command too, in its last wave,
+   * under the same limits, window and abort rule. It ends at `endAt` (`done`, once those in
+   * flight finish), or when cancelled; without `endAt` it runs until cancelled.
+   */
+  continuous: z
+    .strictObject({
+      query: z.string().superRefine((q, ctx) => {
+        const problem = deviceQueryProblem(q);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      scanEveryMs: z.int().min(MIN_SCAN_EVERY_MS).max(MAX_SCAN_EVERY_MS).default(DEFAULT_SCAN_EVERY_MS),
+    })
+    .optional(),
+});
 
-export const RolloutSpec = RolloutSpecFields
-  .superRefine((s, ctx) => {
-    if (s.targets.length === 0 && !s.continuous) {
-      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'a rollout needs at least one target device (only a continuous rollout may start with none: it waits for devices that start matching)' });
+export const RolloutSpec = RolloutSpecFields.superRefine((s, ctx) => {
+  if (s.targets.length === 0 && !s.continuous) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['targets'],
+      message: 'a rollout needs at least one target device (only a continuous rollout may start with none: it waits for devices that start matching)',
+    });
+  }
+  if (s.window) {
+    const checked = windowAt(s.window, 0);
+    if (!checked.ok) ctx.addIssue({ code: 'custom', path: ['window'], message: checked.reason });
+  }
+  if (s.startAt && s.endAt && Date.parse(s.endAt) <= Date.parse(s.startAt)) {
+    ctx.addIssue({ code: 'custom', path: ['endAt'], message: `endAt (${s.endAt}) must be after startAt (${s.startAt})` });
+  }
+  if (s.endBehaviour && !s.endAt) ctx.addIssue({ code: 'custom', path: ['endBehaviour'], message: 'endBehaviour needs endAt, the time it applies at' });
+  if (s.rateRamp && s.ratePerMinute === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['rateRamp'], message: 'rateRamp needs ratePerMinute, the rate it starts from' });
+  } else if (s.rateRamp && s.rateRamp.maxPerMinute < s.ratePerMinute!) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['rateRamp', 'maxPerMinute'],
+      message: `rateRamp.maxPerMinute (${s.rateRamp.maxPerMinute}) is below the starting ratePerMinute (${s.ratePerMinute})`,
+    });
+  }
+  for (const k of s.approvalAfter) {
+    if (k >= s.waves.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvalAfter'],
+        message: `approvalAfter ${k}: a gate may follow wave 0 (the canary) to ${s.waves.length - 1}; wave ${s.waves.length} is the last and nothing follows it`,
+      });
     }
-    if (s.window) {
-      const checked = windowAt(s.window, 0);
-      if (!checked.ok) ctx.addIssue({ code: 'custom', path: ['window'], message: checked.reason });
-    }
-    if (s.startAt && s.endAt && Date.parse(s.endAt) <= Date.parse(s.startAt)) {
-      ctx.addIssue({ code: 'custom', path: ['endAt'], message: `endAt (${s.endAt}) must be after startAt (${s.startAt})` });
-    }
-    if (s.endBehaviour && !s.endAt) ctx.addIssue({ code: 'custom', path: ['endBehaviour'], message: 'endBehaviour needs endAt, the time it applies at' });
-    if (s.rateRamp && s.ratePerMinute === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['rateRamp'], message: 'rateRamp needs ratePerMinute, the rate it starts from' });
-    } else if (s.rateRamp && s.rateRamp.maxPerMinute < s.ratePerMinute!) {
-      ctx.addIssue({ code: 'custom', path: ['rateRamp', 'maxPerMinute'], message: `rateRamp.maxPerMinute (${s.rateRamp.maxPerMinute}) is below the starting ratePerMinute (${s.ratePerMinute})` });
-    }
-    for (const k of s.approvalAfter) {
-      if (k >= s.waves.length) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['approvalAfter'],
-          message: `approvalAfter ${k}: a gate may follow wave 0 (the canary) to ${s.waves.length - 1}; wave ${s.waves.length} is the last and nothing follows it`,
-        });
-      }
-    }
-  })
-  .transform((s) => ({ ...s, approvalAfter: [...new Set(s.approvalAfter)].sort((a, b) => a - b) }));
+  }
+}).transform((s) => ({ ...s, approvalAfter: [...new Set(s.approvalAfter)].sort((a, b) => a - b) }));
 
 export type RolloutSpec = z.infer<typeof RolloutSpec>;
 export type RolloutSpecInput = z.input<typeof RolloutSpec>;

@@ -1,11 +1,5 @@
 import { z } from 'zod';
-import {
-  COMMAND_TUNING_LIMITS as T,
-  EXPIRES_AT_CLOCK_SKEW_MS,
-  MAX_PARAMS_BYTES,
-  MAX_PARAMS_DEPTH,
-  MAX_TTL_MS,
-} from './command-limits';
+import { COMMAND_TUNING_LIMITS as T, EXPIRES_AT_CLOCK_SKEW_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS } from './command-limits';
 import { CommandOptions, CommandOrderingSchema } from './command-options';
 import { COMMAND_STATES } from './command-state';
 import { CommandId, CommandName, DeviceId } from './ids';
@@ -132,7 +126,7 @@ export const CommandSnapshotSchema = z.object({
   expiresAt: z.string().describe('As requested (an RFC 3339 timestamp, unless the request was refused as invalid).'),
   reason: z.string().optional().describe('Why the command is in its state: a rejection reason, "invalid request: ...", a timeout.'),
   output: JsonObject.optional().describe('What the device reported with its result.'),
-  error: CommandError.optional().describe('The device\'s error (Failed).'),
+  error: CommandError.optional().describe("The device's error (Failed)."),
   history: z.array(HistoryEntrySchema).describe('The oldest entry (created) and the newest ones; bounded.'),
   historyDropped: z.int().min(0).describe('History entries dropped to keep the record bounded.'),
 });
@@ -175,7 +169,7 @@ export const LateAnswerSchema = z.object({
 export const LateAnswersSchema = z.object({
   commandId: CommandId,
   deviceId: DeviceId,
-  endedAs: z.string().optional().describe('The command\'s state (the CommandState search attribute) when the first late answer came.'),
+  endedAs: z.string().optional().describe("The command's state (the CommandState search attribute) when the first late answer came."),
   lateOutcome: z
     .enum(['none', ...ANSWER_STATUSES])
     .describe('The status of the first late result, else of the first late ack (accepted: received; executed is not known yet).'),
@@ -237,13 +231,15 @@ export const RolloutStatusSchema = z.object({
   targets: Count,
   state: z
     .enum(ROLLOUT_STATES)
-    .describe('Running: start-more, advance-wave, wait-in-flight, wait-rate, soak; wait-devices (a continuous rollout that reached every device so far, looking for more). Scheduled: wait-start (before spec.startAt), find-window and wait-window (spec.window). Waiting for people: await-approval, paused. Final: done, aborted, cancelled.'),
+    .describe(
+      'Running: start-more, advance-wave, wait-in-flight, wait-rate, soak; wait-devices (a continuous rollout that reached every device so far, looking for more). Scheduled: wait-start (before spec.startAt), find-window and wait-window (spec.window). Waiting for people: await-approval, paused. Final: done, aborted, cancelled.',
+    ),
   currentWave: z.string().optional().describe('Name of the current wave (canary, wave-1, ...); absent when there is none.'),
   waves: z.array(
     z.object({
       name: z.string(),
       start: Count.describe('First target index of the wave.'),
-      end: Count.describe('Target index after the wave\'s last one.'),
+      end: Count.describe("Target index after the wave's last one."),
       approvalAfter: z.boolean(),
       approved: z.boolean(),
       counts: RolloutCountsSchema,
@@ -257,14 +253,24 @@ export const RolloutStatusSchema = z.object({
   concurrency: z
     .object({ limit: Count, min: Count, max: Count, decreases: Count })
     .optional()
-    .describe('Adaptive concurrency (spec.adaptive): the limit in flight now (at most spec.concurrency), the lowest and highest so far, and how often it was decreased.'),
-  ratePerMinute: z.number().positive().optional().describe('The rate limit now, started commands per minute (it grows with spec.rateRamp); absent without a rate limit.'),
+    .describe(
+      'Adaptive concurrency (spec.adaptive): the limit in flight now (at most spec.concurrency), the lowest and highest so far, and how often it was decreased.',
+    ),
+  ratePerMinute: z
+    .number()
+    .positive()
+    .optional()
+    .describe('The rate limit now, started commands per minute (it grows with spec.rateRamp); absent without a rate limit.'),
   continuous: z
     .object({ query: z.string(), joined: Count, lastScanAt: z.iso.datetime().optional(), full: z.boolean().optional() })
     .optional()
-    .describe('A continuous rollout (spec.continuous): its query, how many devices it added after the start, when it last looked for more, and full: true once its target list reached its size limit (it stops looking).'),
+    .describe(
+      'A continuous rollout (spec.continuous): its query, how many devices it added after the start, when it last looked for more, and full: true once its target list reached its size limit (it stops looking).',
+    ),
   timeZones: z
     .array(z.object({ timeZone: z.string(), pending: Count, opensAt: z.iso.datetime().optional(), closesAt: z.iso.datetime().optional() }))
     .optional()
-    .describe('Per-device maintenance windows (spec.window.deviceTimeZone): each time zone with devices not started yet (the 50 with the most), how many, and its window open now or next, once computed.'),
+    .describe(
+      'Per-device maintenance windows (spec.window.deviceTimeZone): each time zone with devices not started yet (the 50 with the most), how many, and its window open now or next, once computed.',
+    ),
 });

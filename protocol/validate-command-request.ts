@@ -142,7 +142,8 @@ export function checkContinuation(value: unknown, commandId: string, deviceId: s
   const rule = 'continued is set only by the command workflow itself when it continues as new';
   if (!isPlainObject(value) || !isPlainObject(value.record) || !Array.isArray(value.record.history)) return { ok: false, reason: rule };
   if (value.record.commandId !== commandId || value.record.deviceId !== deviceId) return { ok: false, reason: `${rule} (its record is another command's)` };
-  if (typeof value.runs !== 'number' || typeof value.unanswered !== 'number' || typeof value.presenceRepublishes !== 'number') return { ok: false, reason: rule };
+  if (typeof value.runs !== 'number' || typeof value.unanswered !== 'number' || typeof value.presenceRepublishes !== 'number')
+    return { ok: false, reason: rule };
   return { ok: true, value: value as unknown as CommandContinuation };
 }
 

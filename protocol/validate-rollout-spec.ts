@@ -45,7 +45,8 @@ function checkByOutcome(v: unknown): Validated<RolloutSpec['abort']['byOutcome']
   if (!isObject(v)) return { ok: false, reason: `abort.byOutcome must be an object, got ${shown(v)}` };
   const out: NonNullable<RolloutSpec['abort']['byOutcome']> = {};
   for (const [k, share] of Object.entries(v)) {
-    if (!(OUTCOME_THRESHOLDS as readonly string[]).includes(k)) return { ok: false, reason: `abort.byOutcome: unknown outcome ${shown(k)}; use ${OUTCOME_THRESHOLDS.join(', ')}` };
+    if (!(OUTCOME_THRESHOLDS as readonly string[]).includes(k))
+      return { ok: false, reason: `abort.byOutcome: unknown outcome ${shown(k)}; use ${OUTCOME_THRESHOLDS.join(', ')}` };
     if (!isShare(share)) return { ok: false, reason: `abort.byOutcome.${k} must be a number from 0 to 1, got ${shown(share)}` };
     out[k as (typeof OUTCOME_THRESHOLDS)[number]] = share as number;
   }
@@ -57,12 +58,16 @@ function checkRateRamp(v: unknown, ratePerMinute: number | undefined): Validated
   if (!isObject(v) || Object.keys(v).some((k) => !['factor', 'everySucceeded', 'maxPerMinute'].includes(k))) {
     return { ok: false, reason: `rateRamp must be {factor, everySucceeded, maxPerMinute}, got ${shown(v)}` };
   }
-  if (!(typeof v.factor === 'number' && v.factor > 1 && v.factor <= 10)) return { ok: false, reason: `rateRamp.factor must be a number above 1 and at most 10, got ${shown(v.factor)}` };
+  if (!(typeof v.factor === 'number' && v.factor > 1 && v.factor <= 10))
+    return { ok: false, reason: `rateRamp.factor must be a number above 1 and at most 10, got ${shown(v.factor)}` };
   const every = int('rateRamp.everySucceeded', v.everySucceeded, 1, Number.MAX_SAFE_INTEGER, 0);
-  if (!every.ok || v.everySucceeded === undefined) return { ok: false, reason: `rateRamp.everySucceeded must be a whole number from 1, got ${shown(v.everySucceeded)}` };
-  if (!(typeof v.maxPerMinute === 'number' && v.maxPerMinute > 0 && v.maxPerMinute <= 1_000_000)) return { ok: false, reason: `rateRamp.maxPerMinute must be a number above 0 and at most 1000000, got ${shown(v.maxPerMinute)}` };
+  if (!every.ok || v.everySucceeded === undefined)
+    return { ok: false, reason: `rateRamp.everySucceeded must be a whole number from 1, got ${shown(v.everySucceeded)}` };
+  if (!(typeof v.maxPerMinute === 'number' && v.maxPerMinute > 0 && v.maxPerMinute <= 1_000_000))
+    return { ok: false, reason: `rateRamp.maxPerMinute must be a number above 0 and at most 1000000, got ${shown(v.maxPerMinute)}` };
   if (ratePerMinute === undefined) return { ok: false, reason: 'rateRamp needs ratePerMinute, the rate it starts from' };
-  if (v.maxPerMinute < ratePerMinute) return { ok: false, reason: `rateRamp.maxPerMinute (${v.maxPerMinute}) is below the starting ratePerMinute (${ratePerMinute})` };
+  if (v.maxPerMinute < ratePerMinute)
+    return { ok: false, reason: `rateRamp.maxPerMinute (${v.maxPerMinute}) is below the starting ratePerMinute (${ratePerMinute})` };
   return { ok: true, value: { factor: v.factor, everySucceeded: every.value, maxPerMinute: v.maxPerMinute } };
 }
 
@@ -91,13 +96,21 @@ function checkSchedule(s: Obj): Validated<Pick<RolloutSpec, 'startAt' | 'endAt' 
  */
 function checkWindowShape(v: unknown): Validated<RolloutSpec['window']> {
   if (v === undefined) return { ok: true, value: undefined };
-  if (!isObject(v) || Object.keys(v).some((k) => !['cron', 'durationMs', 'timeZone', 'deviceTimeZone'].includes(k))) return { ok: false, reason: `window must be {cron, durationMs, timeZone, deviceTimeZone?}, got ${shown(v)}` };
-  if (typeof v.cron !== 'string' || v.cron.length < 1 || v.cron.length > 100) return { ok: false, reason: `window.cron must be a cron expression (5 fields, or 6 with seconds), got ${shown(v.cron)}` };
+  if (!isObject(v) || Object.keys(v).some((k) => !['cron', 'durationMs', 'timeZone', 'deviceTimeZone'].includes(k)))
+    return { ok: false, reason: `window must be {cron, durationMs, timeZone, deviceTimeZone?}, got ${shown(v)}` };
+  if (typeof v.cron !== 'string' || v.cron.length < 1 || v.cron.length > 100)
+    return { ok: false, reason: `window.cron must be a cron expression (5 fields, or 6 with seconds), got ${shown(v.cron)}` };
   const duration = int('window.durationMs', v.durationMs, 1_000, 7 * 24 * 3_600_000, -1);
-  if (!duration.ok || duration.value < 0) return { ok: false, reason: `window.durationMs must be a whole number from 1000 to 604800000, got ${shown(v.durationMs)}` };
-  if (typeof v.timeZone !== 'string' || !TIME_ZONE_PATTERN.test(v.timeZone)) return { ok: false, reason: `window.timeZone must be an IANA time zone such as Europe/Berlin, got ${shown(v.timeZone)}` };
-  if (v.deviceTimeZone !== undefined && typeof v.deviceTimeZone !== 'boolean') return { ok: false, reason: `window.deviceTimeZone must be true or false, got ${shown(v.deviceTimeZone)}` };
-  return { ok: true, value: { cron: v.cron, durationMs: duration.value, timeZone: v.timeZone, ...(v.deviceTimeZone !== undefined ? { deviceTimeZone: v.deviceTimeZone } : {}) } };
+  if (!duration.ok || duration.value < 0)
+    return { ok: false, reason: `window.durationMs must be a whole number from 1000 to 604800000, got ${shown(v.durationMs)}` };
+  if (typeof v.timeZone !== 'string' || !TIME_ZONE_PATTERN.test(v.timeZone))
+    return { ok: false, reason: `window.timeZone must be an IANA time zone such as Europe/Berlin, got ${shown(v.timeZone)}` };
+  if (v.deviceTimeZone !== undefined && typeof v.deviceTimeZone !== 'boolean')
+    return { ok: false, reason: `window.deviceTimeZone must be true or false, got ${shown(v.deviceTimeZone)}` };
+  return {
+    ok: true,
+    value: { cron: v.cron, durationMs: duration.value, timeZone: v.timeZone, ...(v.deviceTimeZone !== undefined ? { deviceTimeZone: v.deviceTimeZone } : {}) },
+  };
 }
 
 /**
@@ -111,7 +124,8 @@ export const DEFAULT_SCAN_EVERY_MS = 60_000;
 
 function checkContinuous(v: unknown): Validated<{ query: string; scanEveryMs: number } | undefined> {
   if (v === undefined) return { ok: true, value: undefined };
-  if (!isObject(v) || Object.keys(v).some((k) => k !== 'query' && k !== 'scanEveryMs')) return { ok: false, reason: `continuous must be {query, scanEveryMs?}, got ${shown(v)}` };
+  if (!isObject(v) || Object.keys(v).some((k) => k !== 'query' && k !== 'scanEveryMs'))
+    return { ok: false, reason: `continuous must be {query, scanEveryMs?}, got ${shown(v)}` };
   const problem = deviceQueryProblem(v.query);
   if (problem) return { ok: false, reason: `continuous.query: ${problem}` };
   const every = int('continuous.scanEveryMs', v.scanEveryMs, MIN_SCAN_EVERY_MS, MAX_SCAN_EVERY_MS, DEFAULT_SCAN_EVERY_MS);
@@ -122,7 +136,14 @@ function checkContinuous(v: unknown): Validated<{ query: string; scanEveryMs: nu
 /** `template`: which template the rollout was made from (informational), or none. */
 function checkTemplateRef(v: unknown): Validated<{ name: string; version: number } | undefined> {
   if (v === undefined) return { ok: true, value: undefined };
-  if (!isObject(v) || Object.keys(v).some((k) => k !== 'name' && k !== 'version') || typeof v.name !== 'string' || !TEMPLATE_NAME_PATTERN.test(v.name) || !Number.isInteger(v.version) || (v.version as number) < 1) {
+  if (
+    !isObject(v) ||
+    Object.keys(v).some((k) => k !== 'name' && k !== 'version') ||
+    typeof v.name !== 'string' ||
+    !TEMPLATE_NAME_PATTERN.test(v.name) ||
+    !Number.isInteger(v.version) ||
+    (v.version as number) < 1
+  ) {
     return { ok: false, reason: `template must be {name, version} (a template name and a version from 1), got ${shown(v)}` };
   }
   return { ok: true, value: { name: v.name, version: v.version as number } };
@@ -139,10 +160,12 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     return { ok: false, reason: `name must be 1-64 characters of A-Z a-z 0-9 . _ -, got ${shown(s.name)}` };
   }
   // A continuous rollout may start with no device: it waits for devices that start matching.
-  if (!Array.isArray(s.targets) || (s.targets.length === 0 && (s.continuous === undefined || s.continuous === null))) return { ok: false, reason: 'targets must be a non-empty list of device IDs (empty only for a continuous rollout)' };
+  if (!Array.isArray(s.targets) || (s.targets.length === 0 && (s.continuous === undefined || s.continuous === null)))
+    return { ok: false, reason: 'targets must be a non-empty list of device IDs (empty only for a continuous rollout)' };
   const seen = new Set<string>();
   for (const t of s.targets) {
-    if (typeof t !== 'string' || !DEVICE_ID_PATTERN.test(t)) return { ok: false, reason: `targets: ${shown(t)} is not a device ID (1-64 characters of A-Z a-z 0-9 . _ -)` };
+    if (typeof t !== 'string' || !DEVICE_ID_PATTERN.test(t))
+      return { ok: false, reason: `targets: ${shown(t)} is not a device ID (1-64 characters of A-Z a-z 0-9 . _ -)` };
     if (seen.has(t)) return { ok: false, reason: `targets must be unique; ${t} appears more than once` };
     seen.add(t);
   }
@@ -190,7 +213,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     return { ok: false, reason: `abort.countExpiredAsFailure must be true or false, got ${shown(a.countExpiredAsFailure)}` };
   }
   const scope = a.scope ?? 'both';
-  if (scope !== 'wave' && scope !== 'overall' && scope !== 'both') return { ok: false, reason: `abort.scope must be wave, overall or both, got ${shown(scope)}` };
+  if (scope !== 'wave' && scope !== 'overall' && scope !== 'both')
+    return { ok: false, reason: `abort.scope must be wave, overall or both, got ${shown(scope)}` };
   const byOutcome = checkByOutcome(a.byOutcome);
   if (!byOutcome.ok) return byOutcome;
   const rateRamp = checkRateRamp(s.rateRamp, s.ratePerMinute as number | undefined);

@@ -22,11 +22,19 @@ const program = new Command('chaos')
   .description('kill -9 every part of dco at random while commands run, then check nothing was lost, doubled or misreported')
   .addOption(new Option('--devices <n>', 'simulated devices').default(d.devices).argParser(parsePositiveInt))
   .addOption(new Option('--commands <n>', 'commands to send').default(d.commands).argParser(parsePositiveInt))
-  .addOption(new Option('--duration <duration>', 'how long processes are killed (commands are sent during the first 80%)').default(d.durationMs, '10m').argParser(parseDuration))
+  .addOption(
+    new Option('--duration <duration>', 'how long processes are killed (commands are sent during the first 80%)')
+      .default(d.durationMs, '10m')
+      .argParser(parseDuration),
+  )
   .addOption(new Option('--kill-every <duration>', 'mean time between two kills').default(d.killEveryMs, '4s').argParser(parseDuration))
   .addOption(new Option('--seed <n>', 'seed of every random choice (devices, commands, kills)').default(d.seed).argParser((v) => parseInt(v, 10)))
   .addOption(new Option('--data-dir <dir>', 'data, logs and journals (default: a new temporary directory)'))
-  .addOption(new Option('--max-outage <duration>', 'bound on a stretch with any process down; command deadlines are sized from it').default(d.maxOutageMs, '60s').argParser(parseDuration))
+  .addOption(
+    new Option('--max-outage <duration>', 'bound on a stretch with any process down; command deadlines are sized from it')
+      .default(d.maxOutageMs, '60s')
+      .argParser(parseDuration),
+  )
   .addOption(new Option('--max-downtime <duration>', 'longest wait between a kill and the restart').default(d.maxDowntimeMs, '3s').argParser(parseDuration))
   .addOption(new Option('--ack-timeout <duration>', 'per-attempt ack timeout of every command').default(d.ackTimeoutMs, '10s').argParser(parseDuration))
   .addOption(new Option('--json', 'print the report as JSON on stdout (progress stays on stderr)'))

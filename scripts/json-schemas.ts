@@ -140,13 +140,7 @@ export function renderJsonSchemas(): Record<string, string> {
  * the rollout workflow's own check alike.
  */
 type ServiceSchemaName =
-  | 'command-request'
-  | 'command-snapshot'
-  | 'device-message-signal'
-  | 'device-presence-signal'
-  | 'late-answers'
-  | 'rollout-input'
-  | 'rollout-status';
+  'command-request' | 'command-snapshot' | 'device-message-signal' | 'device-presence-signal' | 'late-answers' | 'rollout-input' | 'rollout-status';
 
 const SERVICE: Record<ServiceSchemaName, MessageSchema> = {
   'command-request': {
@@ -160,8 +154,7 @@ const SERVICE: Record<ServiceSchemaName, MessageSchema> = {
   'command-snapshot': {
     schema: CommandSnapshotSchema,
     title: 'CommandSnapshot',
-    description:
-      'Result of commandWorkflow (always a terminal state: the workflow does not fail) and answer of its query "snapshot" while it runs.',
+    description: 'Result of commandWorkflow (always a terminal state: the workflow does not fail) and answer of its query "snapshot" while it runs.',
   },
   'device-message-signal': {
     schema: DeviceMessageSchema,

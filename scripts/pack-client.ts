@@ -35,7 +35,10 @@ export function packClient(): string {
   };
   for (const [name, range] of Object.entries(manifest.dependencies)) if (!range) throw new Error(`${name} is not a dependency of the repository`);
   writeFileSync(path.join(out, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-  const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', path.dirname(out)], { cwd: out, encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', path.dirname(out)], { cwd: out, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!;
   return path.join(path.dirname(out), name);
 }
 

@@ -8,5 +8,7 @@ echo "==> Type-checking" >&2
 npx tsc --noEmit -p .
 echo "==> Linting (eslint.config.mjs: floating promises, workflow imports)" >&2
 npx eslint --max-warnings 0 .
+echo "==> Checking the format (Prettier, .prettierrc.json; npm run format rewrites)" >&2
+npx prettier --check --log-level warn "**/*.ts" || { echo "Some files are not formatted: run npm run format, and commit the result." >&2; exit 1; }
 echo "==> Running the tests" >&2
 npx jest "$@"

@@ -48,8 +48,7 @@ export function ensureComposeValidator(say: (line: string) => void = (l) => proc
   if (existsSync(binary)) return binary;
   const version = composeGoVersion();
   const help =
-    'Install Go >= 1.24 (https://go.dev/dl/), make sure the Go module proxy is reachable (`go env GOPROXY`), ' +
-    'then run scripts/ensure-prereqs.sh again.';
+    'Install Go >= 1.24 (https://go.dev/dl/), make sure the Go module proxy is reachable (`go env GOPROXY`), ' + 'then run scripts/ensure-prereqs.sh again.';
   if (!onPath('go')) throw new Error(`The compose validator (tools/compose-validate) is not built and Go is not installed to build it. ${help}`);
   const dir = path.dirname(binary);
   mkdirSync(dir, { recursive: true });

@@ -73,9 +73,7 @@ export function mosquittoConfig(o: {
   /** With auth: the services' listener. */
   servicePort?: number;
 }): string {
-  const tlsLines = o.tls
-    ? [`cafile ${o.tls.caFile}`, `certfile ${o.tls.certFile}`, `keyfile ${o.tls.keyFile}`, 'require_certificate false']
-    : [];
+  const tlsLines = o.tls ? [`cafile ${o.tls.caFile}`, `certfile ${o.tls.certFile}`, `keyfile ${o.tls.keyFile}`, 'require_certificate false'] : [];
   // Without authentication: one listener (and the TLS one), anyone may use any client ID.
   // With it, per_listener_settings true: each listener has its own logins.
   // - Device listeners (plain and TLS): every account, and use_username_as_clientid, so a
@@ -130,7 +128,16 @@ export class MosquittoBroker {
   private constructor(
     readonly process: ManagedProcess,
     readonly url: string,
-    private readonly spawnArgs: { binary: string; configFile: string; logFile: string; host: string; port: number; tlsPort?: number; servicePort?: number; ownProcessGroup?: boolean },
+    private readonly spawnArgs: {
+      binary: string;
+      configFile: string;
+      logFile: string;
+      host: string;
+      port: number;
+      tlsPort?: number;
+      servicePort?: number;
+      ownProcessGroup?: boolean;
+    },
     /** Present when authentication is on: accounts, ACL, reload. */
     readonly auth?: BrokerAuth,
     /** `mqtts://host:port` of the TLS listener, when there is one. */
@@ -155,11 +162,26 @@ export class MosquittoBroker {
       auth.ensure(o.auth.topicPrefixes);
     }
     const tls = o.tls
-      ? { ...o.tls, port: o.tls.port ?? (await freePort()), certFile: path.resolve(o.tls.certFile), keyFile: path.resolve(o.tls.keyFile), caFile: path.resolve(o.tls.caFile) }
+      ? {
+          ...o.tls,
+          port: o.tls.port ?? (await freePort()),
+          certFile: path.resolve(o.tls.certFile),
+          keyFile: path.resolve(o.tls.keyFile),
+          caFile: path.resolve(o.tls.caFile),
+        }
       : undefined;
     const servicePort = auth ? (o.servicePort ?? (await freePort())) : undefined;
     writeFileSync(configFile, mosquittoConfig({ host, port, dataDir, autosaveIntervalSeconds: o.autosaveIntervalSeconds ?? 2, auth, tls, servicePort }));
-    const spawnArgs = { binary, configFile, logFile: path.join(dataDir, 'mosquitto.log'), host, port, tlsPort: tls?.port, servicePort, ownProcessGroup: o.ownProcessGroup };
+    const spawnArgs = {
+      binary,
+      configFile,
+      logFile: path.join(dataDir, 'mosquitto.log'),
+      host,
+      port,
+      tlsPort: tls?.port,
+      servicePort,
+      ownProcessGroup: o.ownProcessGroup,
+    };
     const tlsUrl = tls ? `mqtts://${host}:${tls.port}` : undefined;
     const url = `mqtt://${host}:${port}`;
     const serviceUrl = servicePort !== undefined ? `mqtt://${host}:${servicePort}` : url;

@@ -1,6 +1,19 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './net';
@@ -45,7 +58,11 @@ unix_socket_directories = ''
 /** Debian's layout (/usr/lib/postgresql/<major>/bin, newest major first), else PATH. */
 export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const majors = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   for (const major of majors) {
     const bin = path.join(root, major, 'bin');
     if (existsSync(path.join(bin, 'initdb'))) return bin;
@@ -68,7 +85,9 @@ function runner(binDir: string, cwd: string): Runner {
   let uid = -1;
   let gid = -1;
   if (root) {
-    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    const entry = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('postgres:'));
     if (!entry) throw new Error('Running as root, PostgreSQL needs the `postgres` user: `apt-get install -y postgresql` creates it.');
     [uid, gid] = entry.split(':').slice(2, 4).map(Number);
   }
@@ -107,9 +126,17 @@ async function initCluster(r: Runner, dir: string, data: string, user: string, p
   r.own(pwfile);
   try {
     const init = await r.run('initdb', [
-      '-D', partial, '-U', user, `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C.UTF-8',
+      '-D',
+      partial,
+      '-U',
+      user,
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
       // Passwords over TCP, as the postgres image does; there is no Unix socket to trust.
-      '--auth-host=scram-sha-256', '--auth-local=scram-sha-256',
+      '--auth-host=scram-sha-256',
+      '--auth-local=scram-sha-256',
     ]);
     if (init.code !== 0) throw new Error(`initdb failed:\n${init.output}`);
   } finally {

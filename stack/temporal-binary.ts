@@ -37,8 +37,7 @@ export function ensureTemporalBinary(say: (line: string) => void = (l) => proces
   if (found) return found;
   if (!onPath('go')) {
     throw new Error(
-      'The Temporal CLI is missing and Go is not installed to build it. Install Go >= 1.25, or put ' +
-        '`temporal` on PATH, or set TEMPORAL_CLI to its path.',
+      'The Temporal CLI is missing and Go is not installed to build it. Install Go >= 1.25, or put ' + '`temporal` on PATH, or set TEMPORAL_CLI to its path.',
     );
   }
   const bin = path.join(temporalCacheDir(), 'bin');

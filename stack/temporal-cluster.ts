@@ -105,7 +105,10 @@ async function setupSchemas(sqlTool: string, pg: PostgresCluster, logFile: strin
   for (const [db, schema] of steps) {
     const create = await run(sqlTool, [...connect, '--db', db, 'create-database'], logFile, env);
     if (create.code !== 0 && !/already exists/.test(create.output)) throw new Error(`temporal-sql-tool create-database ${db} failed; see ${logFile}`);
-    for (const step of [['setup-schema', '-v', '0.0'], ['update-schema', '--schema-name', schema]]) {
+    for (const step of [
+      ['setup-schema', '-v', '0.0'],
+      ['update-schema', '--schema-name', schema],
+    ]) {
       const done = await run(sqlTool, [...connect, '--db', db, ...step], logFile, env);
       if (done.code !== 0) throw new Error(`temporal-sql-tool ${step[0]} on ${db} failed; see ${logFile}`);
     }
@@ -244,7 +247,9 @@ async function startServer(
   mkdirSync(path.join(configRoot, 'config'), { recursive: true });
   // YAML 1.2 is a superset of JSON: no YAML library, and passwords need no quoting rules.
   const header = '# Written by stack/temporal-cluster.ts at every start (values of docker-compose.yml).\n';
-  writeFileSync(path.join(configRoot, 'config', 'dco.yaml'), header + JSON.stringify(serverConfig(ports, pg, numHistoryShards), null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(path.join(configRoot, 'config', 'dco.yaml'), header + JSON.stringify(serverConfig(ports, pg, numHistoryShards), null, 2) + '\n', {
+    mode: 0o600,
+  });
   const args = ['--root', configRoot, '--config', 'config', '--env', 'dco', '--allow-no-auth', 'start', ...SERVICES.flatMap((s) => ['--service', s])];
   const child = new ManagedProcess({ name: 'temporal-server', command: server, args, logFile });
   const address = `${HOST}:${ports.frontend}`;
@@ -346,13 +351,23 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
     say(`Schemas of ${COMPOSE_TEMPORAL.database} and ${COMPOSE_TEMPORAL.visibilityDatabase} up to date (${Date.now() - started} ms)`);
 
     started = Date.now();
-    const fixed = Object.entries(o.ports ?? {}).filter(([name]) => name !== 'postgres').map(([, port]) => port);
+    const fixed = Object.entries(o.ports ?? {})
+      .filter(([name]) => name !== 'postgres')
+      .map(([, port]) => port);
     for (let attempt = 1; ; attempt++) {
       const ports = { postgres: pg.port, ...(await pickPorts(o.ports ?? {})) };
       const offset = existsSync(serverLog) ? statSync(serverLog).size : 0;
       let server: ManagedProcess;
       try {
-        server = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, pg, serverLog, timeoutMs, o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards);
+        server = await startServer(
+          binaries.server,
+          path.join(o.dir, 'temporal'),
+          ports,
+          pg,
+          serverLog,
+          timeoutMs,
+          o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards,
+        );
       } catch (err) {
         const log = tail(serverLog, offset);
         // A port we picked, taken before the server bound it: pick again. A clash on a port the

@@ -48,14 +48,11 @@ function onPath(name: string): boolean {
  * registry reachable here ships them (they come as Docker images and GitHub release archives),
  * so we compile them, statically (CGO_ENABLED=0), like the CLI. Never skips: without Go, it throws.
  */
-export function ensureTemporalServerBinaries(
-  say: (line: string) => void = (l) => process.stderr.write(l + '\n'),
-): TemporalServerBinaries {
+export function ensureTemporalServerBinaries(say: (line: string) => void = (l) => process.stderr.write(l + '\n')): TemporalServerBinaries {
   const found = findTemporalServerBinaries();
   if (found) return found;
   const help =
-    'Install Go >= 1.25 (https://go.dev/dl/), make sure the Go module proxy is reachable (`go env GOPROXY`), ' +
-    'then run scripts/ensure-prereqs.sh again.';
+    'Install Go >= 1.25 (https://go.dev/dl/), make sure the Go module proxy is reachable (`go env GOPROXY`), ' + 'then run scripts/ensure-prereqs.sh again.';
   if (!onPath('go')) throw new Error(`The Temporal server ${TEMPORAL_SERVER_VERSION} is not built and Go is not installed to build it. ${help}`);
   const target = cachedBinaries();
   const bin = path.dirname(target.server);

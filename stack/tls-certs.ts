@@ -37,11 +37,46 @@ export function ensureTlsCertificates(dir: string, o: { hosts?: string[]; days?:
   const hosts = [...new Set(['localhost', '127.0.0.1', os.hostname(), ...(o.hosts ?? [])])].filter((h) => h && h !== '0.0.0.0' && h !== '::');
   const san = hosts.map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', caKey, '-out', files.caFile, '-days', days, '-subj', '/CN=dco development CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKey,
+    '-out',
+    files.caFile,
+    '-days',
+    days,
+    '-subj',
+    '/CN=dco development CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   openssl(['req', ...ec, '-keyout', files.keyFile, '-out', csr, '-subj', '/CN=dco MQTT broker']);
-  writeFileSync(ext, [`subjectAltName=${san}`, 'basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth', ''].join('\n'));
-  openssl(['x509', '-req', '-in', csr, '-CA', files.caFile, '-CAkey', caKey, '-set_serial', `0x${Date.now().toString(16)}`, '-days', days, '-extfile', ext, '-out', files.certFile]);
+  writeFileSync(
+    ext,
+    [`subjectAltName=${san}`, 'basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth', ''].join('\n'),
+  );
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    files.caFile,
+    '-CAkey',
+    caKey,
+    '-set_serial',
+    `0x${Date.now().toString(16)}`,
+    '-days',
+    days,
+    '-extfile',
+    ext,
+    '-out',
+    files.certFile,
+  ]);
   chmodSync(caKey, 0o600);
   chmodSync(files.keyFile, 0o600);
   rmSync(csr, { force: true });

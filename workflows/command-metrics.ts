@@ -6,9 +6,13 @@ import type { CommandState } from '../protocol/command-state';
  * worker's Prometheus endpoint (Runtime telemetry) and are not emitted again during replay.
  */
 const finished = metricMeter.createCounter('dco_commands_finished', 'commands', 'Commands that reached a terminal state, by state');
-const ackLatency = metricMeter.createHistogram('dco_command_ack_latency', 'int', 'ms', 'First publish to the device\'s ack');
-const resultLatency = metricMeter.createHistogram('dco_command_result_latency', 'int', 'ms', 'Ack to the device\'s result');
-const publishes = metricMeter.createCounter('dco_command_publishes', 'publishes', 'Commands published to devices, by cause: first, or why it was published again');
+const ackLatency = metricMeter.createHistogram('dco_command_ack_latency', 'int', 'ms', "First publish to the device's ack");
+const resultLatency = metricMeter.createHistogram('dco_command_result_latency', 'int', 'ms', "Ack to the device's result");
+const publishes = metricMeter.createCounter(
+  'dco_command_publishes',
+  'publishes',
+  'Commands published to devices, by cause: first, or why it was published again',
+);
 
 /**
  * Why a command was published. Everything but `first` is a re-publish, and each has one cause,

@@ -59,10 +59,7 @@ export type AckPhaseStep =
   | { kind: 'publish' };
 
 /** What to do at the top of each round before the ack. */
-export function ackPhaseStep(
-  s: { leftMs: number; offline: boolean; lastEvent: string | undefined; presenceRecheckMs: number },
-  since: Since,
-): AckPhaseStep {
+export function ackPhaseStep(s: { leftMs: number; offline: boolean; lastEvent: string | undefined; presenceRecheckMs: number }, since: Since): AckPhaseStep {
   // Since expiry-grace: nothing is published with less than MIN_PUBLISH_LEFT_MS left.
   const tooLate = s.leftMs <= 0 || (s.leftMs < MIN_PUBLISH_LEFT_MS && since(EXPIRY_GRACE_PATCH));
   if (tooLate) return { kind: 'expire' };
@@ -132,7 +129,10 @@ export function deliveryGraceWaitMs(graceMs: number, since: Since): number {
  */
 export function deliveredAfterDeadline(s: { deadlineMs: number; receivedAtMs: number | undefined; appliedAtMs: number }): { event: string; detail: string } {
   if (s.receivedAtMs !== undefined && s.receivedAtMs <= s.deadlineMs) {
-    return { event: 'delivered-late', detail: `the answer reached the bridge ${s.deadlineMs - s.receivedAtMs} ms before the deadline and waited ${s.appliedAtMs - s.receivedAtMs} ms in our queues: on time` };
+    return {
+      event: 'delivered-late',
+      detail: `the answer reached the bridge ${s.deadlineMs - s.receivedAtMs} ms before the deadline and waited ${s.appliedAtMs - s.receivedAtMs} ms in our queues: on time`,
+    };
   }
   const late = s.receivedAtMs === undefined ? s.appliedAtMs - s.deadlineMs : s.receivedAtMs - s.deadlineMs;
   return { event: 'answered-after-deadline', detail: `the device answered ${late} ms after the deadline, within the delivery grace; its outcome is kept` };
@@ -225,7 +225,11 @@ export function presenceStep(
   if (seenBeforePublish && !asked && since(PUBLISHED_AFTER_ONLINE_PATCH)) return { kind: 'ignore', keep: true };
   if (s.republishes >= MAX_PRESENCE_REPUBLISHES && since(PRESENCE_BUDGET_PATCH)) {
     // A boot loop: the ack timeout's attempts still run; presence adds no more copies.
-    return { kind: 'budget-spent', note: !s.budgetNoted, detail: `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published` };
+    return {
+      kind: 'budget-spent',
+      note: !s.budgetNoted,
+      detail: `${MAX_PRESENCE_REPUBLISHES} re-publishes on reboot or reconnect already; later ones are not re-published`,
+    };
   }
   if (rebooted) return { kind: 'republish', event: 'device-rebooted', because: `device rebooted (boot ${before!.bootId} → ${next.bootId})` };
   // Asking is the most precise cause, also when this command had not known the device yet.

@@ -8,10 +8,7 @@ import { ALLOWED_TRANSITIONS, isTerminal, type CommandState } from '../protocol/
 /** A flood of duplicates must not grow workflow state without bound. */
 export const MAX_HISTORY_ENTRIES = 200;
 
-export function newRecord(
-  init: Pick<CommandSnapshot, 'commandId' | 'deviceId' | 'name' | 'params' | 'expiresAt' | 'rolloutId'>,
-  at: string,
-): CommandSnapshot {
+export function newRecord(init: Pick<CommandSnapshot, 'commandId' | 'deviceId' | 'name' | 'params' | 'expiresAt' | 'rolloutId'>, at: string): CommandSnapshot {
   return {
     ...init,
     state: 'Created',
@@ -41,13 +38,7 @@ export class IllegalTransitionError extends Error {
 }
 
 /** Moves to `to`, recording why. Throws on a transition the lifecycle does not allow. */
-export function transition(
-  record: CommandSnapshot,
-  to: CommandState,
-  at: string,
-  event: string,
-  reason?: string,
-): CommandSnapshot {
+export function transition(record: CommandSnapshot, to: CommandState, at: string, event: string, reason?: string): CommandSnapshot {
   if (!ALLOWED_TRANSITIONS[record.state].includes(to)) throw new IllegalTransitionError(record.state, to);
   const next = appendHistory(record, { at, event, state: to, attempt: record.attempts, ...(reason ? { reason } : {}) });
   return { ...next, state: to, ...(reason !== undefined ? { reason } : {}) };

@@ -26,7 +26,10 @@ export class CommandStateVisibility {
     this.visible = record.state;
     // The attempts go with the terminal state, in the same upsert (no extra event). Replay
     // compares an upsert's command, not its attributes, so earlier histories replay as before.
-    upsertSearchAttributes([{ key: CommandStateAttribute, value: record.state }, ...(isTerminal(record.state) ? [{ key: CommandAttemptsAttribute, value: record.attempts }] : [])]);
+    upsertSearchAttributes([
+      { key: CommandStateAttribute, value: record.state },
+      ...(isTerminal(record.state) ? [{ key: CommandAttemptsAttribute, value: record.attempts }] : []),
+    ]);
   }
 
   /**

@@ -29,12 +29,7 @@ import { isTerminal, type CommandState } from '../protocol/command-state';
 import { deviceTaskQueue, deviceWorkflowId } from '../protocol/device-contract';
 import { deviceQueueSignal, serialTurnSignal } from '../protocol/device-queue-contract';
 import { deviceWatchSignal } from '../protocol/device-watch-contract';
-import {
-  CommandNameAttribute,
-  CommandStateAttribute,
-  DeviceIdAttribute,
-  RolloutIdAttribute,
-} from '../protocol/search-attributes';
+import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
 import { validateCommandRequest } from '../protocol/validate-command-request';
 import { COMMAND_TUNING_LIMITS, DELIVERY_GRACE_MS, EXPIRY_GRACE_MS } from '../protocol/command-limits';
 import {
@@ -52,16 +47,7 @@ import {
   watchStep,
   type Since,
 } from './command-plan';
-import {
-  applyDeviceMessage,
-  endAfterPublishFailure,
-  INVALID_REQUEST,
-  newRecord,
-  note,
-  recordPublished,
-  startAttempt,
-  transition,
-} from './command-record';
+import { applyDeviceMessage, endAfterPublishFailure, INVALID_REQUEST, newRecord, note, recordPublished, startAttempt, transition } from './command-record';
 import { recordAckLatency, recordFinished, recordPublish, recordResultLatency, type PublishCause } from './command-metrics';
 import { describeForHumans } from './command-summary';
 import { enqueueOnDevice, publishAsActivity, publishAsLocalActivity, publishCancel, watchDevice } from './command-activity-proxies';
@@ -74,7 +60,6 @@ import { CommandStateVisibility } from './command-state-visibility';
  * gives it back (it was terminated): by then it has ended whatever happened.
  */
 const TURN_HOLD_MARGIN_MS = 60_000;
-
 
 /**
  * One device command: publish, wait for ack, wait for result, re-publish on silence, and end
@@ -96,7 +81,10 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   // The bridge delivers answers to command-<commandId>: under any other ID the command would
   // never hear its device, and would publish a commandId that is not its own.
   if (workflowInfo().workflowId !== commandWorkflowId(request.commandId)) {
-    return refuseInvalidRequest(input, `${INVALID_REQUEST}: the workflow ID must be ${commandWorkflowId(request.commandId)} (command-<commandId>), got ${workflowInfo().workflowId}`);
+    return refuseInvalidRequest(
+      input,
+      `${INVALID_REQUEST}: the workflow ID must be ${commandWorkflowId(request.commandId)} (command-<commandId>), got ${workflowInfo().workflowId}`,
+    );
   }
   const { options } = request;
   const lean = patched(LEAN_HISTORY_PATCH);
@@ -262,7 +250,11 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   const answeredWithinDeliveryGrace = async (answered: () => boolean, deadlineMs: number): Promise<boolean> => {
     const waitMs = deliveryGraceWaitMs(DELIVERY_GRACE_MS, since);
     if (waitMs <= 0 || !(await condition(answered, waitMs))) return false;
-    const late = deliveredAfterDeadline({ deadlineMs, receivedAtMs: lastAnswerReceivedAt ? Date.parse(lastAnswerReceivedAt) : undefined, appliedAtMs: Date.now() });
+    const late = deliveredAfterDeadline({
+      deadlineMs,
+      receivedAtMs: lastAnswerReceivedAt ? Date.parse(lastAnswerReceivedAt) : undefined,
+      appliedAtMs: Date.now(),
+    });
     update(note(record, now(), late.event, late.detail));
     return true;
   };
@@ -292,7 +284,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     });
     if (!turnGiven && !(await condition(() => turnGiven, Math.max(untilExpiry(), 1)))) return false;
     serialTurn = 'granted';
-    update(note(record, now(), 'turn', "its turn on the device: the serial commands ahead of it ended"));
+    update(note(record, now(), 'turn', 'its turn on the device: the serial commands ahead of it ended'));
     return true;
   };
 
@@ -393,7 +385,11 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       watching = true;
     } catch (err) {
       if (isCancellation(err)) throw err;
-      log.warn('could not ask the device entity for wake-ups; the command re-checks by itself', { commandId: request.commandId, deviceId: request.deviceId, error: failureMessage(err as Error) });
+      log.warn('could not ask the device entity for wake-ups; the command re-checks by itself', {
+        commandId: request.commandId,
+        deviceId: request.deviceId,
+        error: failureMessage(err as Error),
+      });
     }
     const restMs = endMs - Date.now();
     return restMs > 0 ? condition(done, restMs) : done();
@@ -439,12 +435,30 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       if (await answeredWithinDeliveryGrace(() => isTerminal(record.state), by)) return;
       const waited = Math.round((Date.now() - askedAt) / 1000);
       if (record.state === 'Acknowledged') {
-        return update(transition(record, 'TimedOut', now(), 'cancel-unconfirmed', `cancelled by the caller, but the device, which had acknowledged the command, answered neither the cancel nor with a result in ${waited} s: it may still execute it until expiresAt`));
+        return update(
+          transition(
+            record,
+            'TimedOut',
+            now(),
+            'cancel-unconfirmed',
+            `cancelled by the caller, but the device, which had acknowledged the command, answered neither the cancel nor with a result in ${waited} s: it may still execute it until expiresAt`,
+          ),
+        );
       }
       if (untilExpiry() + EXPIRY_GRACE_MS <= 0) {
-        return update(transition(record, 'Expired', now(), 'expired', 'cancelled by the caller, and expired before the device answered the cancel: it will not execute it'));
+        return update(
+          transition(record, 'Expired', now(), 'expired', 'cancelled by the caller, and expired before the device answered the cancel: it will not execute it'),
+        );
       }
-      return update(transition(record, 'TimedOut', now(), 'cancel-unconfirmed', `cancelled by the caller, but the device did not answer the cancel in ${waited} s: it may have received the command and execute it until expiresAt`));
+      return update(
+        transition(
+          record,
+          'TimedOut',
+          now(),
+          'cancel-unconfirmed',
+          `cancelled by the caller, but the device did not answer the cancel in ${waited} s: it may have received the command and execute it until expiresAt`,
+        ),
+      );
     }
   };
 
@@ -452,7 +466,9 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     // Serial: nothing is published before the device's serial commands ahead of this one ended.
     if (serialTurn === 'none' && request.ordering?.mode === 'serial' && patched(SERIAL_ORDERING_PATCH)) {
       if (!(await waitForTurn())) {
-        update(transition(record, 'Expired', now(), 'expired', 'expired while waiting for its turn: serial commands ahead of it on this device were still running'));
+        update(
+          transition(record, 'Expired', now(), 'expired', 'expired while waiting for its turn: serial commands ahead of it on this device were still running'),
+        );
       }
     }
     // Until the device acknowledges: publish, wait, publish again.
@@ -560,20 +576,32 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     // The entity need not wake this command any more. If this is lost, it forgets the command
     // at its hold time, or at the first wake-up that fails.
     try {
-      await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceWatchSignal, { kind: 'unwatch', commandId: request.commandId }));
+      await CancellationScope.nonCancellable(() =>
+        getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceWatchSignal, { kind: 'unwatch', commandId: request.commandId }),
+      );
     } catch (err) {
-      log.warn('could not tell the device entity that the command ended', { commandId: request.commandId, deviceId: request.deviceId, error: (err as Error).message });
+      log.warn('could not tell the device entity that the command ended', {
+        commandId: request.commandId,
+        deviceId: request.deviceId,
+        error: (err as Error).message,
+      });
     }
   }
   if (serialTurn !== 'none') {
     // The next serial command's turn (or this one's place in the queue). Also after a
     // cancellation: nothing may cancel giving the device back.
     try {
-      await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceQueueSignal, { kind: 'release', commandId: request.commandId }));
+      await CancellationScope.nonCancellable(() =>
+        getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceQueueSignal, { kind: 'release', commandId: request.commandId }),
+      );
     } catch (err) {
       // The entity is gone (terminated by hand): there is no queue left to free. The command's
       // outcome stands.
-      log.warn('could not give the serial turn back to the device entity', { commandId: request.commandId, deviceId: request.deviceId, error: (err as Error).message });
+      log.warn('could not give the serial turn back to the device entity', {
+        commandId: request.commandId,
+        deviceId: request.deviceId,
+        error: (err as Error).message,
+      });
     }
   }
   return record;

@@ -32,7 +32,8 @@ export function checkGroupsChange(raw: unknown): { ok: true; change: { add: stri
 export function applyGroupsChange(record: DeviceSnapshot, change: Required<DeviceGroupsChange>, at: string): { record: DeviceSnapshot } | { refused: string } {
   const before = record.groups ?? [];
   const after = [...new Set([...before.filter((g) => !change.remove.includes(g)), ...change.add])].sort();
-  if (after.length > MAX_GROUPS_PER_DEVICE) return { refused: `a device is in at most ${MAX_GROUPS_PER_DEVICE} groups; ${record.deviceId} would be in ${after.length}` };
+  if (after.length > MAX_GROUPS_PER_DEVICE)
+    return { refused: `a device is in at most ${MAX_GROUPS_PER_DEVICE} groups; ${record.deviceId} would be in ${after.length}` };
   if (after.join() === before.join()) return { record };
   const added = after.filter((g) => !before.includes(g));
   const removed = before.filter((g) => !after.includes(g));

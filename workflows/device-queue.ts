@@ -134,6 +134,12 @@ export function checkQueueRequest(raw: unknown): { ok: true; request: DeviceQueu
     typeof e.holdUntilMs === 'number' &&
     Number.isFinite(e.holdUntilMs);
   if (!fine) return { ok: false, reason: 'entry needs commandId, name, priority 0-9, enqueuedAt and holdUntilMs' };
-  const entry: DeviceQueueEntry = { commandId: e.commandId as string, name: e.name as string, priority: e.priority as number, enqueuedAt: e.enqueuedAt as string, holdUntilMs: e.holdUntilMs as number };
+  const entry: DeviceQueueEntry = {
+    commandId: e.commandId as string,
+    name: e.name as string,
+    priority: e.priority as number,
+    enqueuedAt: e.enqueuedAt as string,
+    holdUntilMs: e.holdUntilMs as number,
+  };
   return { ok: true, request: { kind: 'enqueue', entry } };
 }

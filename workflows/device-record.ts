@@ -27,7 +27,8 @@ export function checkStatusReport(deviceId: string, report: unknown): { ok: true
   const r = report as Record<string, unknown>;
   if (r.deviceId !== deviceId) return { ok: false, reason: `deviceId ${JSON.stringify(r.deviceId)} is not this entity's (${deviceId})` };
   if (r.state !== 'online' && r.state !== 'offline') return { ok: false, reason: `state ${JSON.stringify(r.state)} is not online or offline` };
-  if (typeof r.bootId !== 'string' || r.bootId.length < 1 || r.bootId.length > 128) return { ok: false, reason: 'bootId must be a string of 1 to 128 characters' };
+  if (typeof r.bootId !== 'string' || r.bootId.length < 1 || r.bootId.length > 128)
+    return { ok: false, reason: 'bootId must be a string of 1 to 128 characters' };
   if (typeof r.receivedAt !== 'string' || Number.isNaN(Date.parse(r.receivedAt))) return { ok: false, reason: 'receivedAt must be an ISO timestamp' };
   const deviceTs = typeof r.deviceTs === 'string' && r.deviceTs.length <= 64 ? r.deviceTs : undefined;
   const attributes = r.attributes === undefined ? undefined : boundedAttributes(r.attributes);

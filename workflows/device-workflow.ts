@@ -39,7 +39,17 @@ import {
   DeviceTimeZoneAttribute,
 } from '../protocol/search-attributes';
 import { applyStatusReport, checkStatusReport, countInvalidReport, emptyDeviceRecord } from './device-record';
-import { applyQueueRequest, checkQueueRequest, emptyQueue, grantNext, nextHoldEnd, queueView, reclaimExpired, reclaimTurn, type DeviceQueue } from './device-queue';
+import {
+  applyQueueRequest,
+  checkQueueRequest,
+  emptyQueue,
+  grantNext,
+  nextHoldEnd,
+  queueView,
+  reclaimExpired,
+  reclaimTurn,
+  type DeviceQueue,
+} from './device-queue';
 import { applyWatchRequest, checkWatchRequest, newsFor, pruneWatchers, wakeFor } from './device-watchers';
 import { applyGroupsChange, checkGroupsChange } from './device-groups';
 
@@ -57,7 +67,10 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     throw ApplicationFailure.nonRetryable(`invalid device entity input: deviceId must match ${DEVICE_ID_PATTERN}`, 'InvalidDeviceEntityInput');
   }
   if (info.workflowId !== deviceWorkflowId(input.deviceId)) {
-    throw ApplicationFailure.nonRetryable(`the workflow ID must be ${deviceWorkflowId(input.deviceId)} (device-<deviceId>), got ${info.workflowId}`, 'InvalidDeviceEntityInput');
+    throw ApplicationFailure.nonRetryable(
+      `the workflow ID must be ${deviceWorkflowId(input.deviceId)} (device-<deviceId>), got ${info.workflowId}`,
+      'InvalidDeviceEntityInput',
+    );
   }
   const { deviceId } = input;
   const maxHistoryEvents = input.maxHistoryEvents ?? DEVICE_MAX_HISTORY_EVENTS;
@@ -114,7 +127,11 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     if (applied.stale || !watchers?.length) return;
     forgetExpiredWatchers();
     const presence = wakeFor(record, applied.events, checked.report.asked === true);
-    if (presence) wakeCommands(watchers.map((w) => w.commandId), presence);
+    if (presence)
+      wakeCommands(
+        watchers.map((w) => w.commandId),
+        presence,
+      );
   });
   setHandler(deviceWatchSignal, (raw) => {
     const checked = checkWatchRequest(raw);
@@ -125,7 +142,11 @@ export async function deviceWorkflow(input: DeviceEntityInput): Promise<never> {
     forgetExpiredWatchers();
     const { watchers: next, outcome } = applyWatchRequest(watchers ?? [], checked.request);
     if (outcome === 'full') {
-      log.warn('device watch request refused: the entity already wakes as many commands as it may; this one re-checks by itself', { deviceId, commandId: checked.request.commandId, watchers: next.length });
+      log.warn('device watch request refused: the entity already wakes as many commands as it may; this one re-checks by itself', {
+        deviceId,
+        commandId: checked.request.commandId,
+        watchers: next.length,
+      });
       return;
     }
     watchers = next;
@@ -259,7 +280,16 @@ function describeDevice(r: DeviceSnapshot): string {
     last ? `Last change: ${last.event} at ${last.at} (${last.detail}).` : '',
     `Statuses applied ${r.reports.applied}, out of order ${r.reports.stale}, refused ${r.reports.invalid}.`,
     r.queue ? describeQueue(r.queue) : '',
-    r.watchers ? `Commands waiting for it: ${r.watchers.length}${r.watchers.length ? ` (${r.watchers.map((w) => w.commandId).slice(0, 5).join(', ')}${r.watchers.length > 5 ? ', ...' : ''})` : ''}; wake-ups sent ${r.wakes ?? 0}.` : '',
+    r.watchers
+      ? `Commands waiting for it: ${r.watchers.length}${
+          r.watchers.length
+            ? ` (${r.watchers
+                .map((w) => w.commandId)
+                .slice(0, 5)
+                .join(', ')}${r.watchers.length > 5 ? ', ...' : ''})`
+            : ''
+        }; wake-ups sent ${r.wakes ?? 0}.`
+      : '',
   ]
     .filter(Boolean)
     .join(' ');

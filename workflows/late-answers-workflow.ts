@@ -1,12 +1,6 @@
 import { condition, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { deviceMessageSignal, type DeviceMessage } from '../protocol/command-contract';
-import {
-  LATE_ANSWERS_IDLE_MS,
-  MAX_LATE_SIGNALS_PER_RUN,
-  lateAnswersQuery,
-  type LateAnswers,
-  type LateAnswersInput,
-} from '../protocol/late-answers-contract';
+import { LATE_ANSWERS_IDLE_MS, MAX_LATE_SIGNALS_PER_RUN, lateAnswersQuery, type LateAnswers, type LateAnswersInput } from '../protocol/late-answers-contract';
 import { DeviceIdAttribute, LateOutcomeAttribute } from '../protocol/search-attributes';
 import { addLateAnswer, newLateAnswers } from './late-answers';
 

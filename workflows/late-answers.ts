@@ -6,7 +6,14 @@ import type { DeviceMessage } from '../protocol/command-contract';
 import { MAX_LATE_ANSWERS_KEPT, type LateAnswer, type LateAnswers, type LateAnswersInput } from '../protocol/late-answers-contract';
 
 export function newLateAnswers(input: LateAnswersInput): LateAnswers {
-  return { commandId: input.commandId, deviceId: input.deviceId, ...(input.endedAs ? { endedAs: input.endedAs } : {}), lateOutcome: 'none', answers: [], repeats: 0 };
+  return {
+    commandId: input.commandId,
+    deviceId: input.deviceId,
+    ...(input.endedAs ? { endedAs: input.endedAs } : {}),
+    lateOutcome: 'none',
+    answers: [],
+    repeats: 0,
+  };
 }
 
 /**

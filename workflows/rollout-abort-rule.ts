@@ -42,7 +42,10 @@ function judge(scope: string, c: RolloutCounts, rule: AbortRule): AbortDecision 
     if (judged === 0 || judged < needed) continue;
     const share = c[key] / judged;
     if (share > threshold) {
-      return { abort: true, reason: `${scope}: ${c[key]} of ${judged} finished commands ${label} (${formatPercent(share)} > ${formatPercent(threshold)}, the limit for ${key})` };
+      return {
+        abort: true,
+        reason: `${scope}: ${c[key]} of ${judged} finished commands ${label} (${formatPercent(share)} > ${formatPercent(threshold)}, the limit for ${key})`,
+      };
     }
   }
   return { abort: false };
@@ -59,7 +62,10 @@ function judgeFailureShare(scope: string, c: RolloutCounts, rule: AbortRule, ver
     ['timed out', c.timedOut],
     ['expired', rule.countExpiredAsFailure ? c.expired : 0],
   ];
-  const detail = parts.filter(([, n]) => n > 0).map(([label, n]) => `${label} ${n}`).join(', ');
+  const detail = parts
+    .filter(([, n]) => n > 0)
+    .map(([label, n]) => `${label} ${n}`)
+    .join(', ');
   return {
     abort: true,
     reason: `${scope}: ${failures} of ${verdicts} finished commands failed (${formatPercent(share)} > ${formatPercent(rule.failureShare)}; ${detail})`,

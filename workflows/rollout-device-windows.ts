@@ -74,7 +74,11 @@ function appendSegments(dw: DeviceWindows, start: number, zones: readonly string
  * The start of a rollout with per-device windows: each wave's targets grouped by zone (a
  * device stays in its wave), and the segments that say where each zone's devices are.
  */
-export function groupTargetsByZone(targets: readonly string[], zoneOf: readonly string[], waves: readonly TargetRange[]): { targets: string[]; deviceWindows: DeviceWindows } {
+export function groupTargetsByZone(
+  targets: readonly string[],
+  zoneOf: readonly string[],
+  waves: readonly TargetRange[],
+): { targets: string[]; deviceWindows: DeviceWindows } {
   let dw: DeviceWindows = { zones: [], segments: [], windows: [] };
   const ordered: string[] = [];
   for (const w of waves) {

@@ -80,7 +80,12 @@ export function rateCapacity(ratePerMinute: number): number {
 
 export function newProgress(
   targetCount: number,
-  spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter' | 'ratePerMinute'> & { adaptive?: boolean; concurrency?: number; options?: { ackTimeoutMs: number }; abort?: { minFinished: number } },
+  spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter' | 'ratePerMinute'> & {
+    adaptive?: boolean;
+    concurrency?: number;
+    options?: { ackTimeoutMs: number };
+    abort?: { minFinished: number };
+  },
   nowMs: number,
 ): RolloutProgress {
   const adaptive =

@@ -24,7 +24,14 @@ export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLi
   return {
     state: nextAction(p, nowMs, spec).kind,
     currentWave: p.waves[p.current]?.name,
-    waves: p.waves.map((w) => ({ name: w.name, start: w.start, end: w.end, approvalAfter: w.approvalAfter, approved: p.approved.includes(w.index), counts: w.counts })),
+    waves: p.waves.map((w) => ({
+      name: w.name,
+      start: w.start,
+      end: w.end,
+      approvalAfter: w.approvalAfter,
+      approved: p.approved.includes(w.index),
+      counts: w.counts,
+    })),
     overall: totalCounts(p),
     ...(p.paused ? { pauseReason: p.paused.reason } : {}),
     ...(p.aborted ? { abortReason: p.aborted.reason } : {}),
@@ -32,7 +39,14 @@ export function rolloutStatus(p: RolloutProgress, nowMs: number, spec: RolloutLi
     ...(spec.ratePerMinute ? { ratePerMinute: currentRatePerMinute(p, spec) } : {}),
     ...(p.deviceWindows ? { timeZones: timeZonesView(p.deviceWindows) } : {}),
     ...(p.adaptive
-      ? { concurrency: { limit: Math.min(spec.concurrency, adaptiveLimit(p.adaptive.state)), min: p.adaptive.state.min, max: p.adaptive.state.max, decreases: p.adaptive.state.decreases } }
+      ? {
+          concurrency: {
+            limit: Math.min(spec.concurrency, adaptiveLimit(p.adaptive.state)),
+            min: p.adaptive.state.min,
+            max: p.adaptive.state.max,
+            decreases: p.adaptive.state.decreases,
+          },
+        }
       : {}),
   };
 }

@@ -1,11 +1,5 @@
 import { allHandlersFinished, condition, continueAsNew, setCurrentDetails, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
-import {
-  addTemplateVersionUpdate,
-  templateQuery,
-  type TemplateMemo,
-  type TemplateView,
-  type TemplateWorkflowInput,
-} from '../protocol/template-contract';
+import { addTemplateVersionUpdate, templateQuery, type TemplateMemo, type TemplateView, type TemplateWorkflowInput } from '../protocol/template-contract';
 import { addRequestProblem, addVersion, newTemplateView } from './template-versions';
 
 /**

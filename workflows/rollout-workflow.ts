@@ -199,8 +199,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     },
   );
 
-  const finished = (target: number, state: CommandState, sample?: AdaptiveSample) =>
-    changed(recordFinished(progress, target, state, Date.now(), spec, sample));
+  const finished = (target: number, state: CommandState, sample?: AdaptiveSample) => changed(recordFinished(progress, target, state, Date.now(), spec, sample));
 
   /**
    * Starts the device command for target `t` and counts its outcome when it ends. Not
@@ -253,12 +252,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
       const commandId = rolloutCommandId(spec.rolloutId, targets[t]);
       getExternalWorkflowHandle(commandWorkflowId(commandId))
         .cancel()
-        .catch((err: Error) => log.warn('could not cancel a command at the rollout\'s end time', { rolloutId: spec.rolloutId, commandId, error: err.message }));
+        .catch((err: Error) => log.warn("could not cancel a command at the rollout's end time", { rolloutId: spec.rolloutId, commandId, error: err.message }));
     }
   };
 
   const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_EVENTS_PER_RUN;
-  const carryOn = () => continueAsNew<typeof rolloutWorkflow>({ spec: { ...spec, targets }, carried: { progress, generation: generation + 1, ...(scan ? { scan } : {}) } });
+  const carryOn = () =>
+    continueAsNew<typeof rolloutWorkflow>({ spec: { ...spec, targets }, carried: { progress, generation: generation + 1, ...(scan ? { scan } : {}) } });
 
   /** Reads the targets' time zones and groups each wave's targets by zone; aborts with the reason if they cannot be read. */
   const groupByZone = async (): Promise<void> => {
@@ -269,13 +269,23 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
       changed({ ...progress, deviceWindows: grouped.deviceWindows });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
-      changed(abortRollout(progress, `the devices' time zones could not be read (per-device maintenance windows): ${(err.cause as Error | undefined)?.message ?? err.message}`));
+      changed(
+        abortRollout(
+          progress,
+          `the devices' time zones could not be read (per-device maintenance windows): ${(err.cause as Error | undefined)?.message ?? err.message}`,
+        ),
+      );
     }
   };
 
   /** A continuous rollout looks for devices when a look is due, until it ends. */
   const lookDue = () =>
-    scan !== undefined && !scan.full && !progress.cancelled && !progress.aborted && Date.now() >= scan.nextAtMs && !(spec.endAt && Date.now() >= Date.parse(spec.endAt));
+    scan !== undefined &&
+    !scan.full &&
+    !progress.cancelled &&
+    !progress.aborted &&
+    Date.now() >= scan.nextAtMs &&
+    !(spec.endAt && Date.now() >= Date.parse(spec.endAt));
 
   /** One look: every page of devices that match and changed since the last look; the new ones join the last wave. */
   const look = async (s: ContinuousScanState, query: string, everyMs: number): Promise<void> => {
@@ -317,13 +327,22 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
         return;
       }
       // Temporal's visibility failed four times: skip this look; the next one covers its window.
-      log.warn('a continuous rollout could not look for devices; the next look covers this one', { rolloutId: spec.rolloutId, error: cause?.message ?? err.message });
+      log.warn('a continuous rollout could not look for devices; the next look covers this one', {
+        rolloutId: spec.rolloutId,
+        error: cause?.message ?? err.message,
+      });
       scan = { ...s, joined: s.joined + joined, nextAtMs: startedAtMs + everyMs };
       changed(progress);
       return;
     }
     if (full) log.warn('a continuous rollout reached its target list limit and stops adding devices', { rolloutId: spec.rolloutId, targets: targets.length });
-    scan = { sinceMs: startedAtMs - LOOK_BACK_MS, nextAtMs: startedAtMs + everyMs, joined: s.joined + joined, lastScanAtMs: startedAtMs, ...(full ? { full: true } : {}) };
+    scan = {
+      sinceMs: startedAtMs - LOOK_BACK_MS,
+      nextAtMs: startedAtMs + everyMs,
+      joined: s.joined + joined,
+      lastScanAtMs: startedAtMs,
+      ...(full ? { full: true } : {}),
+    };
     changed(progress);
   };
 
@@ -375,7 +394,11 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
           for (const zone of zones) {
             const timeZone = progress.deviceWindows!.zones[zone];
             const found = await maintenanceWindow({ window: { ...spec.window!, timeZone }, atMs: Date.now() });
-            changed('invalid' in found ? abortRollout(progress, `invalid rollout: ${found.invalid} (the window in ${timeZone})`) : recordDeviceWindow(progress, zone, found));
+            changed(
+              'invalid' in found
+                ? abortRollout(progress, `invalid rollout: ${found.invalid} (the window in ${timeZone})`)
+                : recordDeviceWindow(progress, zone, found),
+            );
             if ('invalid' in found) break;
           }
           break;
@@ -464,7 +487,9 @@ function describeRollout(s: RolloutStatusView): string {
   if (s.cancelReason) parts.push(`cancelled: ${s.cancelReason}`);
   if (s.continuous) {
     const c = s.continuous;
-    parts.push(`continuous (\`${c.query}\`): ${c.joined} devices joined after the start, last look ${c.lastScanAt ?? 'not yet'}${c.full ? ', target list full: no more looks' : ''}`);
+    parts.push(
+      `continuous (\`${c.query}\`): ${c.joined} devices joined after the start, last look ${c.lastScanAt ?? 'not yet'}${c.full ? ', target list full: no more looks' : ''}`,
+    );
   }
   if (s.timeZones?.length) {
     const zones = s.timeZones.slice(0, 5).map((z) => `${z.timeZone} ${z.pending}${z.opensAt ? ` (window ${z.opensAt} to ${z.closesAt})` : ''}`);

@@ -26,7 +26,8 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
 export function addRequestProblem(req: unknown): string | undefined {
   if (!isPlainObject(req)) return 'the request must be {body, note?}';
   if (!isPlainObject(req.body)) return 'body must be a JSON object (a rollout template)';
-  if (typeof req.body.name !== 'string' || !COMMAND_NAME_PATTERN.test(req.body.name)) return 'body.name must be the command name (1-64 characters of A-Z a-z 0-9 . _ -)';
+  if (typeof req.body.name !== 'string' || !COMMAND_NAME_PATTERN.test(req.body.name))
+    return 'body.name must be the command name (1-64 characters of A-Z a-z 0-9 . _ -)';
   let size: number;
   try {
     size = jsonByteLength(req.body);
@@ -34,7 +35,8 @@ export function addRequestProblem(req: unknown): string | undefined {
     return 'body must be plain JSON';
   }
   if (size > MAX_TEMPLATE_BYTES) return `body is ${size} bytes of JSON; a template is at most ${MAX_TEMPLATE_BYTES}`;
-  if (req.note !== undefined && (typeof req.note !== 'string' || req.note.length > MAX_TEMPLATE_NOTE_LENGTH)) return `note must be text of at most ${MAX_TEMPLATE_NOTE_LENGTH} characters`;
+  if (req.note !== undefined && (typeof req.note !== 'string' || req.note.length > MAX_TEMPLATE_NOTE_LENGTH))
+    return `note must be text of at most ${MAX_TEMPLATE_NOTE_LENGTH} characters`;
   return undefined;
 }
 

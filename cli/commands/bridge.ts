@@ -26,20 +26,46 @@ export function bridgeCommand(): Command {
       ),
     )
     .addOption(
-      new Option('--share-group <name>', 'run several bridges: each its own --client-id, all in one MQTT v5 shared-subscription group').env('DCO_BRIDGE_SHARE_GROUP'),
+      new Option('--share-group <name>', 'run several bridges: each its own --client-id, all in one MQTT v5 shared-subscription group').env(
+        'DCO_BRIDGE_SHARE_GROUP',
+      ),
     )
     .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (/metrics) and a health check (/healthz) here').env('DCO_METRICS_ADDRESS'))
-    .addOption(new Option('--lanes <n>', `MQTT connections handling messages in parallel (1-${MAX_LANES})`).default(DEFAULT_LANES).argParser(parsePositiveInt).env('DCO_BRIDGE_LANES'))
-    .addOption(new Option('--device-burst <n>', 'messages a device may send at once before its budget applies').default(DEFAULT_DEVICE_RATE.burst).argParser(parsePositiveInt).env('DCO_DEVICE_BURST'))
-    .addOption(new Option('--device-rate <n>', 'messages per second a device may send, sustained; past it they are dead letters `rate-limited`').default(DEFAULT_DEVICE_RATE.perSecond).argParser(parsePositiveInt).env('DCO_DEVICE_RATE'))
-    .addOption(new Option('--max-repeats <n>', 'copies of one answer forwarded to Temporal; later copies are dropped and counted').default(DEFAULT_MAX_REPEATS).argParser(parsePositiveInt).env('DCO_MAX_REPEATS'))
+    .addOption(
+      new Option('--lanes <n>', `MQTT connections handling messages in parallel (1-${MAX_LANES})`)
+        .default(DEFAULT_LANES)
+        .argParser(parsePositiveInt)
+        .env('DCO_BRIDGE_LANES'),
+    )
+    .addOption(
+      new Option('--device-burst <n>', 'messages a device may send at once before its budget applies')
+        .default(DEFAULT_DEVICE_RATE.burst)
+        .argParser(parsePositiveInt)
+        .env('DCO_DEVICE_BURST'),
+    )
+    .addOption(
+      new Option('--device-rate <n>', 'messages per second a device may send, sustained; past it they are dead letters `rate-limited`')
+        .default(DEFAULT_DEVICE_RATE.perSecond)
+        .argParser(parsePositiveInt)
+        .env('DCO_DEVICE_RATE'),
+    )
+    .addOption(
+      new Option('--max-repeats <n>', 'copies of one answer forwarded to Temporal; later copies are dropped and counted')
+        .default(DEFAULT_MAX_REPEATS)
+        .argParser(parsePositiveInt)
+        .env('DCO_MAX_REPEATS'),
+    )
     .addOption(
       new Option('--device-status-rate <n>', 'status changes forwarded to device entities per second at most (a reconnect storm is drained at this rate)')
         .default(DEFAULT_DEVICE_STATUS_RATE)
         .argParser(parsePositiveInt)
         .env('DCO_DEVICE_STATUS_RATE'),
     )
-    .addOption(new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down').default(24 * 3600_000, '24h').argParser(parseDuration))
+    .addOption(
+      new Option('--session-expiry <duration>', 'how long the broker keeps queued messages while the bridge is down')
+        .default(24 * 3600_000, '24h')
+        .argParser(parseDuration),
+    )
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'bridge');
       const logger = createLogger('bridge');

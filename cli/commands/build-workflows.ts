@@ -12,7 +12,8 @@ export function buildWorkflowsCommand(): Command {
     .action(async (opts: { out?: string }) => {
       // Loaded here: the bundler (webpack, the SDK's worker) is heavy for every other dco command.
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy require (tsx runs us as CommonJS)
-      const { bundlePathFor, workflowSourcesHash, writeWorkflowBundle } = require('../../workers/workflow-bundle') as typeof import('../../workers/workflow-bundle');
+      const { bundlePathFor, workflowSourcesHash, writeWorkflowBundle } =
+        require('../../workers/workflow-bundle') as typeof import('../../workers/workflow-bundle');
       const file = opts.out ?? bundlePathFor(workflowSourcesHash());
       await writeWorkflowBundle(file);
       process.stdout.write(`${file}\n`);

@@ -27,7 +27,9 @@ export function cancelCommand(): Command {
         await handle.cancel();
         if (!opts.wait) {
           process.stdout.write(
-            opts.json ? JSON.stringify({ commandId, cancelRequested: true }) + '\n' : `cancel requested for ${commandId} (${before.state}); \`dco get ${commandId}\` shows what the device answers\n`,
+            opts.json
+              ? JSON.stringify({ commandId, cancelRequested: true }) + '\n'
+              : `cancel requested for ${commandId} (${before.state}); \`dco get ${commandId}\` shows what the device answers\n`,
           );
           return;
         }

@@ -10,7 +10,7 @@ export function deadlettersCommand(): Command {
   return new Command('deadletters')
     .description('messages the bridge rejected (malformed, oversized, too deep, unknown command, spoofed ...): counts per reason and the latest ones')
     .addOption(
-      new Option('--dir <dir>', 'the bridge\'s dead-letter directory').default(
+      new Option('--dir <dir>', "the bridge's dead-letter directory").default(
         process.env.DCO_DEADLETTER_DIR || DEFAULT_DEADLETTER_DIR,
         'env DCO_DEADLETTER_DIR, else .data/deadletters',
       ),

@@ -108,8 +108,13 @@ export function demoCommand(): Command {
         say('\nOutcomes:');
         for (const h of handles) {
           const s = await h.handle.result();
-          const path = s.history.map((e) => e.state).filter((x, i, a) => i === 0 || a[i - 1] !== x).join(' → ');
-          say(`  ${s.deviceId.padEnd(13)} ${s.name.padEnd(13)} ${s.state.padEnd(10)} ${String(s.attempts)} attempt(s)  ${path}${s.reason ? `  (${s.reason})` : ''}`);
+          const path = s.history
+            .map((e) => e.state)
+            .filter((x, i, a) => i === 0 || a[i - 1] !== x)
+            .join(' → ');
+          say(
+            `  ${s.deviceId.padEnd(13)} ${s.name.padEnd(13)} ${s.state.padEnd(10)} ${String(s.attempts)} attempt(s)  ${path}${s.reason ? `  (${s.reason})` : ''}`,
+          );
         }
         if (stack.uiUrl) {
           say(`\nInspect them in the Temporal Web UI: ${stack.uiUrl}/namespaces/default/workflows`);
@@ -117,7 +122,9 @@ export function demoCommand(): Command {
           say(`  the devices' own records: ${stack.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowType="deviceWorkflow"`)}`);
         }
         say(`Try it yourself:  TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/dco send thermostat-1 set-config --params '{"targetC":19}' --wait`);
-        say(`  one device's record (presence, boots, attributes, open commands):  TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/dco devices show thermostat-1`);
+        say(
+          `  one device's record (presence, boots, attributes, open commands):  TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/dco devices show thermostat-1`,
+        );
         if (!opts.exit) {
           say('\nThe system keeps running; press Ctrl-C to stop it.');
           await untilStopped();

@@ -8,11 +8,11 @@ import { UsageError } from '../usage-error';
  * re-reads it on SIGHUP, which `add` and `rm` send when the broker runs from that directory.
  */
 export function deviceCommand(): Command {
-  const brokerDir = () => new Option('--broker-dir <dir>', 'directory of the broker\'s password file, ACL and pid file').default(DEFAULT_BROKER_DIR);
+  const brokerDir = () => new Option('--broker-dir <dir>', "directory of the broker's password file, ACL and pid file").default(DEFAULT_BROKER_DIR);
   const device = new Command('device').description('manage device credentials');
   device
     .command('add')
-    .description('create (or replace) a device\'s credentials; the password is printed once')
+    .description("create (or replace) a device's credentials; the password is printed once")
     .argument('<deviceId>')
     .addOption(brokerDir())
     .option('--json', 'print {deviceId, username, password} as JSON')
@@ -36,7 +36,9 @@ export function deviceCommand(): Command {
           `device ${deviceId}`,
           `  username: ${deviceId}`,
           `  password: ${password}    (shown once; only its hash is stored)`,
-          reloaded ? '  active now: the broker reloaded its password file and accepts them' : `  no broker runs from ${opts.brokerDir}: active when it starts (or send it SIGHUP)`,
+          reloaded
+            ? '  active now: the broker reloaded its password file and accepts them'
+            : `  no broker runs from ${opts.brokerDir}: active when it starts (or send it SIGHUP)`,
           '',
           'The device connects with these credentials and may only use its own topics, e.g.:',
           `  mosquitto_sub -V mqttv5 -u ${deviceId} -P '${password}' -q 1 -t devices/${deviceId}/commands`,
@@ -45,7 +47,7 @@ export function deviceCommand(): Command {
     });
   device
     .command('rm')
-    .description('revoke a device\'s credentials; a connected device is disconnected at once')
+    .description("revoke a device's credentials; a connected device is disconnected at once")
     .argument('<deviceId>')
     .addOption(brokerDir())
     .action((deviceId: string, opts) => {

@@ -82,7 +82,9 @@ export function deviceText(view: DeviceView, now = Date.now()): string {
   const field = (name: string, value: string) => lines.push(`  ${`${name}:`.padEnd(15)} ${value}`);
   const e = view.entity;
   if (e) {
-    lines.push(`device ${view.deviceId}: ${e.presence}${e.presenceSince ? ` since ${when(e.presenceSince, now)}` : e.presence === 'unknown' ? ' (no status received yet)' : ''}`);
+    lines.push(
+      `device ${view.deviceId}: ${e.presence}${e.presenceSince ? ` since ${when(e.presenceSince, now)}` : e.presence === 'unknown' ? ' (no status received yet)' : ''}`,
+    );
     field('boot', e.bootId ? `${e.bootId} (${e.boots} boot${e.boots === 1 ? '' : 's'} seen)` : '-');
     field('last status', `${when(e.lastStatusAt, now)}${e.lastStatusAt ? ', as received by the bridge' : ''}`);
     field('device clock', `${e.deviceTs ?? '-'}${e.deviceTs ? ', the ts of that status' : ''}`);
@@ -107,12 +109,22 @@ export function deviceText(view: DeviceView, now = Date.now()): string {
   if (e?.queue) {
     const q = e.queue;
     lines.push(`serial queue: ${q.served} served${q.reclaimed ? `, ${q.reclaimed} reclaimed` : ''}`);
-    lines.push(q.inFlight ? `  in flight: ${q.inFlight.commandId} (${q.inFlight.name}, priority ${q.inFlight.priority}) since ${when(q.inFlight.grantedAt, now)}` : '  in flight: none');
+    lines.push(
+      q.inFlight
+        ? `  in flight: ${q.inFlight.commandId} (${q.inFlight.name}, priority ${q.inFlight.priority}) since ${when(q.inFlight.grantedAt, now)}`
+        : '  in flight: none',
+    );
     if (q.waiting.length === 0) lines.push('  waiting: none');
-    else lines.push('  waiting (next first):', ...q.waiting.map((w, i) => `    ${i + 1}. ${w.commandId} (${w.name}, priority ${w.priority}) since ${when(w.enqueuedAt, now)}`));
+    else
+      lines.push(
+        '  waiting (next first):',
+        ...q.waiting.map((w, i) => `    ${i + 1}. ${w.commandId} (${w.name}, priority ${w.priority}) since ${when(w.enqueuedAt, now)}`),
+      );
   }
   if (e?.watchers) {
-    lines.push(`woken by the entity when the device returns, reboots or asks: ${e.watchers.length ? e.watchers.map((w) => w.commandId).join(', ') : 'none now'} (${e.wakes ?? 0} wake-up${e.wakes === 1 ? '' : 's'} sent)`);
+    lines.push(
+      `woken by the entity when the device returns, reboots or asks: ${e.watchers.length ? e.watchers.map((w) => w.commandId).join(', ') : 'none now'} (${e.wakes ?? 0} wake-up${e.wakes === 1 ? '' : 's'} sent)`,
+    );
   }
   if (e) lines.push(`reports: ${e.reports.applied} applied, ${e.reports.stale} stale (older than the latest applied), ${e.reports.invalid} invalid`);
   return lines.join('\n') + '\n';

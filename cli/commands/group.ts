@@ -63,8 +63,12 @@ export function groupCommand(): Command {
     .option('--description <text>', 'what the group is for')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts) => {
-      const view = await withGroups(opts, (g) => g.define(name, { ...(opts.where !== undefined ? { where: opts.where } : {}), ...(opts.description ? { description: opts.description } : {}) }));
-      process.stdout.write(opts.json ? JSON.stringify(view) + '\n' : `group ${name}: ${view.where ? `devices matching ${view.where}` : 'assigned devices (dco group assign)'}\n`);
+      const view = await withGroups(opts, (g) =>
+        g.define(name, { ...(opts.where !== undefined ? { where: opts.where } : {}), ...(opts.description ? { description: opts.description } : {}) }),
+      );
+      process.stdout.write(
+        opts.json ? JSON.stringify(view) + '\n' : `group ${name}: ${view.where ? `devices matching ${view.where}` : 'assigned devices (dco group assign)'}\n`,
+      );
     });
   withConnectionOptions(group.command('list'))
     .description('every group, with its kind and number of devices')
@@ -76,7 +80,10 @@ export function groupCommand(): Command {
         return;
       }
       if (!rows.length) process.stdout.write('no groups yet: `dco group create NAME [--where QUERY]`\n');
-      for (const r of rows) process.stdout.write(`${r.name.padEnd(24)} ${String(r.devices ?? '?').padStart(6)} devices  ${r.where ? `where ${r.where}` : 'assigned'}${r.description ? `  ${r.description}` : ''}\n`);
+      for (const r of rows)
+        process.stdout.write(
+          `${r.name.padEnd(24)} ${String(r.devices ?? '?').padStart(6)} devices  ${r.where ? `where ${r.where}` : 'assigned'}${r.description ? `  ${r.description}` : ''}\n`,
+        );
       for (const r of rows) if (r.countError) process.stderr.write(`group ${r.name}: could not count its devices: ${r.countError}\n`);
     });
   withConnectionOptions(group.command('show'))
@@ -89,7 +96,9 @@ export function groupCommand(): Command {
         process.stdout.write(JSON.stringify({ ...view, devices: members }) + '\n');
         return;
       }
-      process.stdout.write(`group ${name}: ${view.where ? `devices matching ${view.where}` : 'assigned devices'}${view.description ? ` · ${view.description}` : ''}\n`);
+      process.stdout.write(
+        `group ${name}: ${view.where ? `devices matching ${view.where}` : 'assigned devices'}${view.description ? ` · ${view.description}` : ''}\n`,
+      );
       process.stdout.write(`${members.length} devices${members.length ? `: ${members.slice(0, 50).join(' ')}${members.length > 50 ? ' ...' : ''}` : ''}\n`);
     });
   withConnectionOptions(group.command('assign'))

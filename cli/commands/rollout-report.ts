@@ -7,11 +7,14 @@ import { withTemporal } from '../with-temporal';
 
 /** `--only failed,timed-out` → the report states; an unknown name is a usage error that lists the known ones. */
 export function parseOnly(list: string): ReportState[] {
-  const states = list.split(',').filter((s) => s.trim() !== '').map((name) => {
-    const state = reportStateOf(name);
-    if (!state) throw new UsageError(`--only: unknown outcome ${JSON.stringify(name.trim())}; use ${REPORT_STATES.map(kebabOf).join(', ')}`);
-    return state;
-  });
+  const states = list
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((name) => {
+      const state = reportStateOf(name);
+      if (!state) throw new UsageError(`--only: unknown outcome ${JSON.stringify(name.trim())}; use ${REPORT_STATES.map(kebabOf).join(', ')}`);
+      return state;
+    });
   if (states.length === 0) throw new UsageError('--only: give at least one outcome, e.g. --only failed,timed-out');
   return [...new Set(states)];
 }
@@ -21,7 +24,10 @@ function tally(counts: Map<string, number>, row: RolloutReportRow): void {
   counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
 }
 const tallyLine = (counts: Map<string, number>, total: number) =>
-  `${total} devices: ${[...counts].sort((a, b) => b[1] - a[1]).map(([state, n]) => `${kebabOf(state as ReportState)} ${n}`).join(', ')}\n`;
+  `${total} devices: ${[...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([state, n]) => `${kebabOf(state as ReportState)} ${n}`)
+    .join(', ')}\n`;
 
 /** `dco rollout report` and `dco rollout retry`, added to the `rollout` command. */
 export function addReportCommands(rollout: Command): void {
@@ -60,7 +66,10 @@ export function addReportCommands(rollout: Command): void {
       await withTemporal(settings, async ({ client }) => {
         const { handle, devices } = await new RolloutClient(client, settings.taskQueue).retry(rolloutId, opts.only, opts.id);
         process.stdout.write(opts.json ? JSON.stringify({ rolloutId: handle.rolloutId, devices: devices.length }) + '\n' : `${handle.rolloutId}\n`);
-        if (!opts.json) process.stderr.write(`follow-up of ${rolloutId}: ${devices.length} devices (${opts.only.map(kebabOf).join(', ')}); follow it with \`dco rollout status ${handle.rolloutId} --wait\`\n`);
+        if (!opts.json)
+          process.stderr.write(
+            `follow-up of ${rolloutId}: ${devices.length} devices (${opts.only.map(kebabOf).join(', ')}); follow it with \`dco rollout status ${handle.rolloutId} --wait\`\n`,
+          );
       }).catch(rethrowAsUsageError);
     });
 }

@@ -20,7 +20,9 @@ export function sendCommand(): Command {
     .addOption(new Option('--id <commandId>', 'your own commandId: sending it again returns the same command'))
     .addOption(new Option('--ack-timeout <duration>', 'per attempt: wait for the ack (default 10s)').argParser(parseDuration))
     .addOption(new Option('--result-timeout <duration>', 'after the ack: wait for the result (default 60s)').argParser(parseDuration))
-    .addOption(new Option('--ttl <duration>', `time to live: the device must not execute it later (default 10m, at most ${MAX_TTL_TEXT})`).argParser(parseDuration))
+    .addOption(
+      new Option('--ttl <duration>', `time to live: the device must not execute it later (default 10m, at most ${MAX_TTL_TEXT})`).argParser(parseDuration),
+    )
     .addOption(
       new Option('--expires-at <timestamp>', `absolute deadline instead of --ttl, e.g. 2026-02-04T10:00:00Z (at most ${MAX_TTL_TEXT} from now)`)
         .argParser(parseTimestamp)

@@ -24,21 +24,44 @@ export function simCommand(): Command {
         .default(0)
         .argParser(parseRate),
     )
-    .addOption(new Option('--reject-rate <share>', 'share of devices that reject every command (simulated-rejection), exact like --failure-rate').default(0).argParser(parseRate))
-    .addOption(new Option('--drop-ack-rate <share>', 'share of commands whose ack is lost (the result still comes), chosen per command by --seed').default(0).argParser(parseRate))
     .addOption(
-      new Option('--quick-result <duration>', 'answer with the result alone (no ack) when a command finishes within this, e.g. 100ms (protocol rule 5; default: always ack first)')
+      new Option('--reject-rate <share>', 'share of devices that reject every command (simulated-rejection), exact like --failure-rate')
+        .default(0)
+        .argParser(parseRate),
+    )
+    .addOption(
+      new Option('--drop-ack-rate <share>', 'share of commands whose ack is lost (the result still comes), chosen per command by --seed')
+        .default(0)
+        .argParser(parseRate),
+    )
+    .addOption(
+      new Option(
+        '--quick-result <duration>',
+        'answer with the result alone (no ack) when a command finishes within this, e.g. 100ms (protocol rule 5; default: always ack first)',
+      )
         .default(0, 'off')
         .argParser(parseDuration),
     )
     .addOption(new Option('--offline-rate <share>', 'share of devices that never come online, exact like --failure-rate').default(0).argParser(parseRate))
     .addOption(new Option('--data-dir <dir>', 'where device journals live').default(path.join('.data', 'sim')))
     .addOption(
-      new Option('--shared [connections]', 'large fleets: devices share a few MQTT connections as a gateway (default: one connection per 2,000 devices)').argParser(parsePositiveInt),
+      new Option(
+        '--shared [connections]',
+        'large fleets: devices share a few MQTT connections as a gateway (default: one connection per 2,000 devices)',
+      ).argParser(parsePositiveInt),
     )
     .addOption(new Option('--slow-rate <share>', 'share of slow devices (10x latency), exact like --failure-rate').default(0).argParser(parseRate))
-    .addOption(new Option('--seed <n>', 'picks which devices fail, reject, are offline or slow, and which acks are lost: the same seed, the same fleet').default(1).argParser(parsePositiveInt))
-    .addOption(new Option('--firmware <v>', 'the firmware every device reports (status attributes; models sim-a/sim-b and sites site-0…3 follow the device\'s index)').default(DEFAULT_SIMULATED_FIRMWARE))
+    .addOption(
+      new Option('--seed <n>', 'picks which devices fail, reject, are offline or slow, and which acks are lost: the same seed, the same fleet')
+        .default(1)
+        .argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option(
+        '--firmware <v>',
+        "the firmware every device reports (status attributes; models sim-a/sim-b and sites site-0…3 follow the device's index)",
+      ).default(DEFAULT_SIMULATED_FIRMWARE),
+    )
     .action(async (opts) => {
       // A bad --firmware is a usage error (exit 2) before anything connects.
       try {
@@ -113,7 +136,9 @@ async function runShared(opts: Record<string, any>, settings: ReturnType<typeof 
   });
   await fleet.start();
   const s = fleet.stats();
-  process.stderr.write(`${s.online} of ${s.devices} simulated devices online over ${s.connections} shared connections in ${Date.now() - started} ms. Ctrl-C to stop.\n`);
+  process.stderr.write(
+    `${s.online} of ${s.devices} simulated devices online over ${s.connections} shared connections in ${Date.now() - started} ms. Ctrl-C to stop.\n`,
+  );
   const report = setInterval(() => logger.info({ stats: fleet.stats() }, 'fleet'), 30_000);
   await untilStopped();
   clearInterval(report);

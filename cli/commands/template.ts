@@ -45,7 +45,10 @@ export function templateCommand(): Command {
       const body = readTemplateFile(opts.file);
       const added = await withTemplates(opts, (t) => t.add(name, body, opts.note));
       if (opts.json) process.stdout.write(JSON.stringify({ name, ...added }) + '\n');
-      else process.stdout.write(added.unchanged ? `template ${name}: unchanged, still version ${added.version}\n` : `template ${name}: version ${added.version} stored\n`);
+      else
+        process.stdout.write(
+          added.unchanged ? `template ${name}: unchanged, still version ${added.version}\n` : `template ${name}: version ${added.version} stored\n`,
+        );
     });
   withConnectionOptions(template.command('list'))
     .description('every template, with its command and latest version')
@@ -60,7 +63,10 @@ export function templateCommand(): Command {
         process.stdout.write('no templates yet: add one with `dco template add NAME --file FILE`\n');
         return;
       }
-      for (const t of all) process.stdout.write(`${t.name.padEnd(24)} v${String(t.latestVersion).padEnd(4)} ${t.command.padEnd(20)} ${t.updatedAt}${t.description ? `  ${t.description}` : ''}\n`);
+      for (const t of all)
+        process.stdout.write(
+          `${t.name.padEnd(24)} v${String(t.latestVersion).padEnd(4)} ${t.command.padEnd(20)} ${t.updatedAt}${t.description ? `  ${t.description}` : ''}\n`,
+        );
     });
   withConnectionOptions(template.command('show'))
     .description('one version of a template (default: the latest), as JSON')

@@ -42,7 +42,9 @@ export function printAddresses(stack: LocalStack): void {
     `  Temporal   ${stack.temporalAddress}     (TEMPORAL_ADDRESS)`,
     `  Web UI     ${stack.uiUrl ?? '(off)'}`,
     `  MQTT       ${stack.mqttUrl}     (MQTT_URL of devices: a login's client ID is its username)`,
-    ...(stack.mqttServiceUrl !== stack.mqttUrl ? [`  MQTT svc   ${stack.mqttServiceUrl}     (MQTT_URL of services: worker, bridge, dco devices, dco sim)`] : []),
+    ...(stack.mqttServiceUrl !== stack.mqttUrl
+      ? [`  MQTT svc   ${stack.mqttServiceUrl}     (MQTT_URL of services: worker, bridge, dco devices, dco sim)`]
+      : []),
     ...(stack.mqttsUrl && stack.tls ? [`  MQTT/TLS   ${stack.mqttsUrl}    (MQTT_URL, with MQTT_CA_FILE=${stack.tls.caFile})`] : []),
     `  metrics    ${stack.metricsUrls.worker} (worker), ${stack.metricsUrls.bridge} (bridge)`,
     `  logs       ${stack.logDir}`,

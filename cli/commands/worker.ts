@@ -17,9 +17,14 @@ export function workerCommand(): Command {
     .description('run a command worker: executes command workflows and publishes commands over MQTT, and the device entities')
     .addOption(new Option('--max-workflow-tasks <n>', 'concurrent workflow tasks').argParser(parsePositiveInt))
     .addOption(new Option('--max-activities <n>', 'concurrent activities (publishes)').argParser(parsePositiveInt))
-    .addOption(new Option('--max-cached-workflows <n>', 'workflows kept in memory between tasks (SDK default: from the V8 heap limit)').argParser(parsePositiveInt))
     .addOption(
-      new Option('--max-cached-devices <n>', 'device entities kept in memory between their status changes (the others are replayed from history when they change)')
+      new Option('--max-cached-workflows <n>', 'workflows kept in memory between tasks (SDK default: from the V8 heap limit)').argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option(
+        '--max-cached-devices <n>',
+        'device entities kept in memory between their status changes (the others are replayed from history when they change)',
+      )
         .default(DEFAULT_CACHED_DEVICE_ENTITIES)
         .argParser(parsePositiveInt)
         .env('DCO_MAX_CACHED_DEVICES'),
@@ -32,7 +37,11 @@ export function workerCommand(): Command {
       installTemporalRuntime(logger, 'INFO', opts.metricsAddress);
       const tracing = tracingPlugin('worker', opts.tracing || undefined);
       const connection = await connectNative(settings, logger);
-      const clientConnection = await connectWithRetry(`Temporal at ${settings.temporalAddress}`, () => Connection.connect(temporalConnectionOptions(settings)), logger);
+      const clientConnection = await connectWithRetry(
+        `Temporal at ${settings.temporalAddress}`,
+        () => Connection.connect(temporalConnectionOptions(settings)),
+        logger,
+      );
       const publisher = new MqttPublisher({
         url: settings.mqttUrl,
         username: settings.mqttUsername,
@@ -83,7 +92,10 @@ function workflowCode(traced: boolean, logger: Logger): { workflowBundle?: { cod
     logger.info({ codePath, built }, built ? 'workflow bundle built and cached' : 'using the cached workflow bundle');
     return { workflowBundle: { codePath } };
   } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'could not prebuild the workflow bundle; bundling in this process (set DCO_CACHE_DIR to a writable directory)');
+    logger.warn(
+      { err: (err as Error).message },
+      'could not prebuild the workflow bundle; bundling in this process (set DCO_CACHE_DIR to a writable directory)',
+    );
     return {};
   }
 }

@@ -125,16 +125,27 @@ export function checkChaosRun(input: CheckInput): CheckResult {
   // 2. Executed more than once, on any device, for any command of the run.
   for (const f of input.journal) {
     if (f.executions > 1) {
-      violations.push({ kind: 'executed-more-than-once', commandId: f.commandId, deviceId: f.deviceId, detail: `${f.executions} executions in the device's journal` });
+      violations.push({
+        kind: 'executed-more-than-once',
+        commandId: f.commandId,
+        deviceId: f.deviceId,
+        detail: `${f.executions} executions in the device's journal`,
+      });
     } else if (f.acks.length > 1) {
-      violations.push({ kind: 'executed-more-than-once', commandId: f.commandId, deviceId: f.deviceId, detail: `taken as a new command ${f.acks.length} times (${f.executions} execution(s))` });
+      violations.push({
+        kind: 'executed-more-than-once',
+        commandId: f.commandId,
+        deviceId: f.deviceId,
+        detail: `taken as a new command ${f.acks.length} times (${f.executions} execution(s))`,
+      });
     }
   }
 
   // Journal entries for commands of this run that were never sent: a device acted on its own.
   for (const [commandId, list] of facts) {
     if (planned.has(commandId)) continue;
-    for (const f of list) violations.push({ kind: 'journal-disagrees-with-temporal', commandId, deviceId: f.deviceId, detail: 'journal entry for a command that was never sent' });
+    for (const f of list)
+      violations.push({ kind: 'journal-disagrees-with-temporal', commandId, deviceId: f.deviceId, detail: 'journal entry for a command that was never sent' });
   }
 
   for (const c of input.commands) {
@@ -143,7 +154,12 @@ export function checkChaosRun(input: CheckInput): CheckResult {
     const own = (facts.get(c.commandId) ?? []).filter((f) => f.deviceId === c.deviceId);
     for (const f of facts.get(c.commandId) ?? []) {
       if (f.deviceId !== c.deviceId) {
-        violations.push({ kind: 'journal-disagrees-with-temporal', commandId: c.commandId, deviceId: f.deviceId, detail: `journaled by ${f.deviceId}, but it was sent to ${c.deviceId}` });
+        violations.push({
+          kind: 'journal-disagrees-with-temporal',
+          commandId: c.commandId,
+          deviceId: f.deviceId,
+          detail: `journaled by ${f.deviceId}, but it was sent to ${c.deviceId}`,
+        });
       }
     }
     const mine = own[0];
@@ -172,12 +188,18 @@ export function checkChaosRun(input: CheckInput): CheckResult {
     if (why) violations.push({ kind: 'journal-disagrees-with-temporal', commandId: c.commandId, deviceId: c.deviceId, detail: why });
     const results = new Set((mine?.results ?? []).map((r) => JSON.stringify({ s: r.status, e: r.error?.code })));
     if (results.size > 1) {
-      violations.push({ kind: 'journal-disagrees-with-temporal', commandId: c.commandId, deviceId: c.deviceId, detail: `the journal holds ${results.size} different results` });
+      violations.push({
+        kind: 'journal-disagrees-with-temporal',
+        commandId: c.commandId,
+        deviceId: c.deviceId,
+        detail: `the journal holds ${results.size} different results`,
+      });
     }
 
     // Information: outcomes other than the profile predicts.
     if (verdict.kind === 'result' && verdict.errorCode === 'interrupted') interrupted++;
-    else if (t.state !== c.expected) unexpectedOutcomes.push({ commandId: c.commandId, expected: c.expected, actual: t.state!, ...(t.reason ? { reason: t.reason } : {}) });
+    else if (t.state !== c.expected)
+      unexpectedOutcomes.push({ commandId: c.commandId, expected: c.expected, actual: t.state!, ...(t.reason ? { reason: t.reason } : {}) });
   }
 
   const count = (k: ViolationKind) => new Set(violations.filter((v) => v.kind === k).map((v) => `${v.deviceId} ${v.commandId}`)).size;

@@ -70,7 +70,9 @@ export function readDeviceJournals(dir: string): { facts: DeviceFacts[]; stats: 
   const stats: JournalReadStats = { files: 0, lines: 0, tornLines: 0 };
   const byKey = new Map<string, DeviceFacts>();
   if (!existsSync(dir)) return { facts: [], stats };
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(SUFFIX)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(SUFFIX))
+    .sort()) {
     stats.files++;
     foldJournal(file.slice(0, -SUFFIX.length), readFileSync(path.join(dir, file), 'utf8'), byKey, stats);
   }

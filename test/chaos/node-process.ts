@@ -58,7 +58,10 @@ export class NodeProcess {
     const p = new NodeProcess(o.name, child);
     let tail = '';
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${o.name} did not print "${o.readyText}" within ${o.startTimeoutMs} ms; see ${o.logFile}`)), o.startTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${o.name} did not print "${o.readyText}" within ${o.startTimeoutMs} ms; see ${o.logFile}`)),
+        o.startTimeoutMs,
+      );
       const watch = (chunk: Buffer) => {
         tail = (tail + chunk.toString('utf8')).slice(-4096);
         if (tail.includes(o.readyText)) {

@@ -40,7 +40,11 @@ export function installReaper(onSignal: (signal: NodeJS.Signals) => void = () =>
   if (installed) return;
   installed = true;
   process.on('exit', () => killAllChildren());
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.on(signal, () => {
       onSignal(signal);
       const n = killAllChildren();

@@ -88,7 +88,10 @@ export function formatReport(r: ChaosReport, maxListed = 20): string {
   row('device journals', `${r.journal.files} files, ${r.journal.entries} entries of this run, ${r.journal.tornLines} torn lines`);
   lines.push('');
   lines.push('Time:');
-  row('total', `${mmss(r.elapsedMs)} (startup ${secs(r.phasesMs.startup)}, chaos ${secs(r.phasesMs.chaos)}, drain ${secs(r.phasesMs.drain)}, check ${secs(r.phasesMs.check)})`);
+  row(
+    'total',
+    `${mmss(r.elapsedMs)} (startup ${secs(r.phasesMs.startup)}, chaos ${secs(r.phasesMs.chaos)}, drain ${secs(r.phasesMs.drain)}, check ${secs(r.phasesMs.check)})`,
+  );
   lines.push('');
   lines.push('Why deadlines are longer than outages:');
   for (const l of explainTiming(r.timing, r.kills.longestStretchMs)) lines.push(`  ${l}`);
@@ -98,7 +101,8 @@ export function formatReport(r: ChaosReport, maxListed = 20): string {
   }
   if (c.unexpectedOutcomes.length) {
     lines.push('', `Outcomes other than the profile predicts (not violations; first ${Math.min(maxListed, c.unexpectedOutcomes.length)}):`);
-    for (const u of c.unexpectedOutcomes.slice(0, maxListed)) lines.push(`  ${u.commandId}: expected ${u.expected}, got ${u.actual}${u.reason ? ` (${u.reason})` : ''}`);
+    for (const u of c.unexpectedOutcomes.slice(0, maxListed))
+      lines.push(`  ${u.commandId}: expected ${u.expected}, got ${u.actual}${u.reason ? ` (${u.reason})` : ''}`);
   }
   lines.push('', `Data, logs and journals: ${r.dataDir}`);
   lines.push(r.passed ? 'RESULT: PASS (all three counts are 0)' : 'RESULT: FAIL');

@@ -104,7 +104,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const deviceIds = simulatedDeviceIds(o.devices, DEVICE_PREFIX);
   const rates = { seed: o.seed, offlineRate: o.offlineRate, rejectRate: o.rejectRate, failureRate: o.failureRate, slowRate: o.slowRate };
   const profiles = fleetProfiles(o.devices, rates);
-  const timing = chaosTiming({ maxOutageMs: o.maxOutageMs, calmRatio: o.calmRatio, ackTimeoutMs: o.ackTimeoutMs, maxExecutionMs: Math.ceil(1.5 * Math.max(o.latencyMs, o.slowLatencyMs)) });
+  const timing = chaosTiming({
+    maxOutageMs: o.maxOutageMs,
+    calmRatio: o.calmRatio,
+    ackTimeoutMs: o.ackTimeoutMs,
+    maxExecutionMs: Math.ceil(1.5 * Math.max(o.latencyMs, o.slowLatencyMs)),
+  });
   const plan = planCommands({
     runId,
     seed: o.seed,
@@ -115,8 +120,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     unknownNameRate: o.unknownNameRate,
     serialEvery: o.serialEvery,
   });
-  log(`run ${runId}: ${o.devices} devices, ${o.commands} commands over ${Math.round((o.durationMs * o.sendWindowShare) / 1000)} s, chaos for ${Math.round(o.durationMs / 1000)} s, a kill every ~${o.killEveryMs / 1000} s, seed ${o.seed}`);
-  log(`data in ${o.dataDir}; command timing: ttl ${timing.ttlMs / 1000} s, ack timeout ${timing.ackTimeoutMs / 1000} s × ${timing.maxAttempts}, result timeout ${timing.resultTimeoutMs / 1000} s`);
+  log(
+    `run ${runId}: ${o.devices} devices, ${o.commands} commands over ${Math.round((o.durationMs * o.sendWindowShare) / 1000)} s, chaos for ${Math.round(o.durationMs / 1000)} s, a kill every ~${o.killEveryMs / 1000} s, seed ${o.seed}`,
+  );
+  log(
+    `data in ${o.dataDir}; command timing: ttl ${timing.ttlMs / 1000} s, ack timeout ${timing.ackTimeoutMs / 1000} s × ${timing.maxAttempts}, result timeout ${timing.resultTimeoutMs / 1000} s`,
+  );
 
   const stack = new ChaosStack({
     dataDir: o.dataDir,
@@ -142,7 +151,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           const k = scheduler.stats().kills;
           const kills = PROCESS_KINDS.map((kind) => `${kind} ${k[kind]}`).join(' ');
           const down = scheduler.clock.down;
-          log(`progress: sent ${sender.sentCount}/${plan.length} | ${lastCount} | kills ${scheduler.totalKills} (${kills}) | down: ${down.length ? down.join(', ') : 'none'}`);
+          log(
+            `progress: sent ${sender.sentCount}/${plan.length} | ${lastCount} | kills ${scheduler.totalKills} (${kills}) | down: ${down.length ? down.join(', ') : 'none'}`,
+          );
         });
     }, o.progressEveryMs);
 
@@ -205,9 +216,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         slowestDecidedMs: slowest?.durationMs ?? 0,
         slowestCommandId: slowest?.commandId ?? '',
         republished: [...facts.values()].filter((f) => (f.attempts ?? 0) > 1).length,
-        withEvent: Object.fromEntries(
-          RECOVERY_EVENTS.map((e) => [e, [...facts.values()].filter((f) => f.events?.includes(e)).length]),
-        ),
+        withEvent: Object.fromEntries(RECOVERY_EVENTS.map((e) => [e, [...facts.values()].filter((f) => f.events?.includes(e)).length])),
         maxAttemptsUsed: Math.max(0, ...[...facts.values()].map((f) => f.attempts ?? 0)),
       },
       check,

@@ -73,4 +73,3 @@ export async function collectTemporalFacts(client: Client, commandIds: readonly 
   await Promise.all(Array.from({ length: concurrency }, worker));
   return out;
 }
-

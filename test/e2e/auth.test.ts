@@ -61,7 +61,10 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     const spoofed = () => h.bridge!.counters.get('ack:spoofed');
     const before = spoofed();
     await mallory.ack(cmd.commandId);
-    await eventually(async () => spoofed(), (n) => n === before + 1);
+    await eventually(
+      async () => spoofed(),
+      (n) => n === before + 1,
+    );
     const state = await handle.state();
     expect(state.state).toBe('Sent');
     expect(state.history.filter((e) => e.event.startsWith('ignored-'))).toEqual([]);
@@ -98,7 +101,10 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     const started = agent.start();
     started.catch(() => {}); // awaited below; no unhandled rejection meanwhile
     try {
-      await eventually(async () => logs.join('\n'), (text) => /Not authorized/.test(text));
+      await eventually(
+        async () => logs.join('\n'),
+        (text) => /Not authorized/.test(text),
+      );
       broker.auth!.addDevice('late-1', password);
       await broker.auth!.reloadAndWait();
       await started;
@@ -186,7 +192,10 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
       await victim.start();
       victimRunning = true;
       // B gets its queued command from its own session and runs it.
-      const entry = await eventually(async () => victim.journal.get(command.commandId), (e) => e?.result !== undefined);
+      const entry = await eventually(
+        async () => victim.journal.get(command.commandId),
+        (e) => e?.result !== undefined,
+      );
       expect(entry?.result?.status).toBe('succeeded');
       await thief2.endAsync();
       expect(received).toEqual([]);
@@ -218,7 +227,10 @@ describe('identity and authorization (Mosquitto with passwords and per-device AC
     const stored = readFileSync(broker.auth!.passwordFile, 'utf8');
     expect(stored).toContain('carol:');
     expect(stored).not.toContain(password);
-    const client = await eventually(() => connect({ username, password }).catch(() => undefined), (c) => c !== undefined);
+    const client = await eventually(
+      () => connect({ username, password }).catch(() => undefined),
+      (c) => c !== undefined,
+    );
     await client!.endAsync();
   });
 

@@ -23,7 +23,10 @@ describe('cancelling a command', () => {
     await device.publish('status', { v: 1, state: 'offline', bootId: 'b1' }, undefined, true);
     await entityShows(h.client.temporal, h.taskQueue, 'cancel-offline', 'offline');
     const handle = await h.client.send({ deviceId: 'cancel-offline', name: 'ping' });
-    await eventually(() => handle.state(), (s) => events(s).includes('device-offline'));
+    await eventually(
+      () => handle.state(),
+      (s) => events(s).includes('device-offline'),
+    );
     await handle.cancel();
     const outcome = await handle.result();
     expect(outcome).toMatchObject({ state: 'Cancelled', attempts: 0, reason: 'cancelled by the caller before it reached the device' });
@@ -43,7 +46,10 @@ describe('cancelling a command', () => {
       },
     });
     const handle = await h.client.send({ deviceId: 'cancel-running', name: 'calibrate', resultTimeoutMs: 300_000 });
-    await eventually(() => handle.state(), (s) => s.state === 'Acknowledged');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Acknowledged',
+    );
     await handle.cancel();
     const outcome = await handle.result();
     expect(outcome.state).toBe('Cancelled');
@@ -61,10 +67,16 @@ describe('cancelling a command', () => {
       { dropResult: () => true }, // executed and journalled, but the result never left the device
     );
     const handle = await h.client.send({ deviceId: 'cancel-too-late', name: 'ping', resultTimeoutMs: 300_000 });
-    await eventually(async () => agent.journal.get(handle.commandId)?.result?.status, (s) => s === 'succeeded');
+    await eventually(
+      async () => agent.journal.get(handle.commandId)?.result?.status,
+      (s) => s === 'succeeded',
+    );
     // The device's ack left before it executed, but may still be on its way through the bridge:
     // cancel once the command knows it was acknowledged.
-    await eventually(() => handle.state(), (s) => s.state === 'Acknowledged');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Acknowledged',
+    );
     await handle.cancel();
     const outcome = await handle.result();
     expect(outcome).toMatchObject({ state: 'Succeeded', output: { pong: true } });
@@ -76,11 +88,18 @@ describe('cancelling a command', () => {
     let runs = 0;
     const agent = await h.startDevice('cancel-unseen', { ping: async () => ((runs += 1), { pong: true }) }, { ignore: () => true });
     const handle = await h.client.send({ deviceId: 'cancel-unseen', name: 'ping', ackTimeoutMs: 60_000 });
-    await eventually(() => handle.state(), (s) => s.state === 'Sent');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Sent',
+    );
     await handle.cancel();
     const outcome = await handle.result();
     expect(outcome.state).toBe('Cancelled');
-    expect(agent.journal.get(handle.commandId)).toMatchObject({ executions: 0, ack: { status: 'rejected', reason: 'cancelled' }, result: { status: 'cancelled' } });
+    expect(agent.journal.get(handle.commandId)).toMatchObject({
+      executions: 0,
+      ack: { status: 'rejected', reason: 'cancelled' },
+      result: { status: 'cancelled' },
+    });
     expect(runs).toBe(0);
   });
 
@@ -89,7 +108,10 @@ describe('cancelling a command', () => {
     const handle = await h.client.send({ deviceId: 'cancel-silent', name: 'ping', ackTimeoutMs: 2_000, resultTimeoutMs: 6_000 });
     const [cmd] = await device.waitForCommands(1);
     await device.ack(cmd.commandId);
-    await eventually(() => handle.state(), (s) => s.state === 'Acknowledged');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Acknowledged',
+    );
     await handle.cancel();
     const [cancel] = await device.waitForCancels(1);
     expect(cancel).toMatchObject({ v: 1, commandId: cmd.commandId });
@@ -103,7 +125,10 @@ describe('cancelling a command', () => {
   test('dco cancel --wait: exit 0 when Cancelled; exit 1 for a command that already ended', async () => {
     await h.startDevice('cancel-cli', { sleep: async (_p, ctx) => cancellableWait(120_000, ctx.signal) });
     const handle = await h.client.send({ deviceId: 'cancel-cli', name: 'sleep', resultTimeoutMs: 300_000 });
-    await eventually(() => handle.state(), (s) => s.state === 'Acknowledged');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Acknowledged',
+    );
     const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, DCO_TASK_QUEUE: h.taskQueue };
     const cancelled = await runCli(['cancel', handle.commandId, '--wait', '--json'], env);
     expect(cancelled.code).toBe(0);

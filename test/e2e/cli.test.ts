@@ -90,7 +90,12 @@ describe('dco CLI', () => {
     const store = new DeadLetterStore({ dir });
     store.add(deadLetterOf('devices/d1/ack', Buffer.from('{"v":1,'), 'not-json', 'Unexpected end of JSON input', { prefix: 'devices' }));
     store.add(deadLetterOf('devices/d2/result', Buffer.from([0xff, 0x00]), 'not-json', 'Unexpected token', { prefix: 'devices' }));
-    store.add(deadLetterOf('devices/d3/ack', Buffer.from('{"v":1,"commandId":"gone","status":"accepted"}'), 'unknown-command', 'no running command gone', { prefix: 'devices', commandId: 'gone' }));
+    store.add(
+      deadLetterOf('devices/d3/ack', Buffer.from('{"v":1,"commandId":"gone","status":"accepted"}'), 'unknown-command', 'no running command gone', {
+        prefix: 'devices',
+        commandId: 'gone',
+      }),
+    );
     store.close();
     const text = await runCli(['deadletters', '--dir', dir, '--limit', '2'], env);
     expect(text.code).toBe(0);

@@ -53,10 +53,16 @@ describe('the installable client package (@dco/client)', () => {
     writeFileSync(path.join(project, 'service.ts'), SERVICE);
     writeFileSync(
       path.join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { strict: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', types: ['node'], skipLibCheck: true, outDir: 'out' }, files: ['service.ts'] }),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', types: ['node'], skipLibCheck: true, outDir: 'out' },
+        files: ['service.ts'],
+      }),
     );
     // From npm's cache when it has them (this repository's `npm ci` put them there).
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, '@temporalio/client@1.24.0', '@types/node@20'], { cwd: project, timeout: 300_000 });
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, '@temporalio/client@1.24.0', '@types/node@20'], {
+      cwd: project,
+      timeout: 300_000,
+    });
     await run(process.execPath, [TSC, '-p', project], { cwd: project, timeout: 120_000 }).catch((err: { stdout: string; stderr: string }) => {
       throw new Error(`tsc failed on the service:\n${err.stdout}${err.stderr}`);
     });
@@ -65,6 +71,11 @@ describe('the installable client package (@dco/client)', () => {
       env: { ...process.env, TEMPORAL_ADDRESS: h.env.temporalAddress, DCO_TASK_QUEUE: h.taskQueue },
       timeout: 60_000,
     });
-    expect(JSON.parse(r.stdout.trim())).toEqual({ state: 'Succeeded', output: { pong: { from: 'package' } }, refused: 'InvalidRequestError', status: 'no rollout' });
+    expect(JSON.parse(r.stdout.trim())).toEqual({
+      state: 'Succeeded',
+      output: { pong: { from: 'package' } },
+      refused: 'InvalidRequestError',
+      status: 'no rollout',
+    });
   }, 420_000);
 });

@@ -57,7 +57,11 @@ describe('command workflow with stubbed activities', () => {
       // As Harness.stop does: every finished command must replay against the same code.
       await replayAndRecord(testEnvironment.client, started, env.bundlePath);
     } finally {
-      for (const workflowId of entities) await testEnvironment.client.workflow.getHandle(workflowId).terminate('test done').catch(() => {});
+      for (const workflowId of entities)
+        await testEnvironment.client.workflow
+          .getHandle(workflowId)
+          .terminate('test done')
+          .catch(() => {});
       await worker?.stop();
       await testEnvironment?.teardown();
     }
@@ -122,7 +126,13 @@ describe('command workflow with stubbed activities', () => {
     const startedAt = Date.now();
     const client = testEnvironment.client.workflow;
     const handle = o.presence
-      ? await client.signalWithStart<typeof commandWorkflow, [DevicePresence]>(COMMAND_WORKFLOW_TYPE, { taskQueue, workflowId, args: [request], signal: devicePresenceSignal, signalArgs: [{ deviceId, ...o.presence }] })
+      ? await client.signalWithStart<typeof commandWorkflow, [DevicePresence]>(COMMAND_WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId,
+          args: [request],
+          signal: devicePresenceSignal,
+          signalArgs: [{ deviceId, ...o.presence }],
+        })
       : await client.start<typeof commandWorkflow>(COMMAND_WORKFLOW_TYPE, { taskQueue, workflowId, args: [request] });
     started.push(workflowId);
     const receivedAt = () => new Date().toISOString();
@@ -142,17 +152,30 @@ describe('command workflow with stubbed activities', () => {
   }
 
   /** Until the stub has seen `n` publishCommand calls (answered or not). */
-  const calls = (stub: CommandStub, n: number) => eventually(async () => stub.publishes.length, (k) => k >= n);
+  const calls = (stub: CommandStub, n: number) =>
+    eventually(
+      async () => stub.publishes.length,
+      (k) => k >= n,
+    );
 
   test('no ack: published again after each ack timeout plus a growing back-off (attempts 1, 2, 3), then TimedOut after maxAttempts', async () => {
-    const c = await start('backoff', { options: { ackTimeoutMs: 1_000, maxAttempts: 3, backoff: { initialMs: 500, multiplier: 2, maxMs: 10_000, jitter: 0 } } });
+    const c = await start('backoff', {
+      options: { ackTimeoutMs: 1_000, maxAttempts: 3, backoff: { initialMs: 500, multiplier: 2, maxMs: 10_000, jitter: 0 } },
+    });
     const outcome = await c.handle.result();
     const p = c.stub.publishes;
 
-    expect(p.map((x) => [x.attempt, x.outcome])).toEqual([[1, 'published'], [2, 'published'], [3, 'published']]);
+    expect(p.map((x) => [x.attempt, x.outcome])).toEqual([
+      [1, 'published'],
+      [2, 'published'],
+      [3, 'published'],
+    ]);
     // Without jitter the back-off is initialMs × multiplier^(n-1): 500, then 1,000 ms, each
     // after the full ack window of the attempt before.
-    expect(reasonsOf(outcome, 'ack-timeout').slice(0, 2)).toEqual(['no ack for attempt 1; publishing again in 500 ms', 'no ack for attempt 2; publishing again in 1000 ms']);
+    expect(reasonsOf(outcome, 'ack-timeout').slice(0, 2)).toEqual([
+      'no ack for attempt 1; publishing again in 500 ms',
+      'no ack for attempt 2; publishing again in 1000 ms',
+    ]);
     expect(p[1].at - p[0].at).toBeGreaterThanOrEqual(1_000 + 500 - CLOCK_SLACK_MS);
     expect(p[2].at - p[1].at).toBeGreaterThanOrEqual(1_000 + 1_000 - CLOCK_SLACK_MS);
 
@@ -177,7 +200,10 @@ describe('command workflow with stubbed activities', () => {
     const p = c.stub.publishes;
 
     // Probes are not bounded by maxAttempts (as implemented): the attempt number goes on.
-    expect(p.map((x) => [x.attempt, x.outcome])).toEqual([[1, 'published'], [2, 'published']]);
+    expect(p.map((x) => [x.attempt, x.outcome])).toEqual([
+      [1, 'published'],
+      [2, 'published'],
+    ]);
     expect(p[1].at - ackedAt).toBeGreaterThanOrEqual(RESULT_PROBE_MS - CLOCK_SLACK_MS);
     expect(outcome.state).toBe('TimedOut');
     expect(outcome.attempts).toBe(2);
@@ -233,7 +259,10 @@ describe('command workflow with stubbed activities', () => {
 
   test(`a silent device and a short ttl: no copy with less than ${MIN_PUBLISH_LEFT_MS} ms left, none after expiry; Expired after the grace`, async () => {
     // ttl 3 s, ack window 1 s, back-off 200 ms: room for 2 publishes (1 on a slow machine).
-    const c = await start('short-ttl', { ttlMs: 3_000, options: { ackTimeoutMs: 1_000, maxAttempts: 10, backoff: { initialMs: 200, multiplier: 1, maxMs: 200, jitter: 0 } } });
+    const c = await start('short-ttl', {
+      ttlMs: 3_000,
+      options: { ackTimeoutMs: 1_000, maxAttempts: 10, backoff: { initialMs: 200, multiplier: 1, maxMs: 200, jitter: 0 } },
+    });
     const outcome = await c.handle.result();
     const expiresAt = Date.parse(c.request.expiresAt);
     const p = c.stub.publishes;
@@ -277,7 +306,10 @@ describe('command workflow with stubbed activities', () => {
     const c = await start('held', { tuning: { presenceRecheckMs: 600_000 }, presence: offline });
     // Held: the command asked its entity to wake it, the last step before it waits (a command
     // that publishes instead would only ask after WATCH_AFTER_MS).
-    await eventually(async () => c.stub.watches.length + c.stub.publishes.length, (n) => n > 0);
+    await eventually(
+      async () => c.stub.watches.length + c.stub.publishes.length,
+      (n) => n > 0,
+    );
     expect(c.stub.publishes).toEqual([]);
     expect(c.stub.watches).toHaveLength(1);
     const held = await c.snapshot();
@@ -319,7 +351,10 @@ describe('command workflow with stubbed activities', () => {
           return { published: false, presence: { deviceId: input.deviceId, ...offline } };
         }),
     });
-    await eventually(async () => c.stub.watches.length, (n) => n > 0);
+    await eventually(
+      async () => c.stub.watches.length,
+      (n) => n > 0,
+    );
     expect(c.stub.publishes.map((x) => x.outcome)).toEqual(['held']);
     const [watch] = c.stub.watches;
     expect(watch.since).toBe(offline.observedAt);
@@ -348,7 +383,8 @@ describe('command workflow with stubbed activities', () => {
       tuning: { presenceRecheckMs: RECHECK_MS },
       presence: offline,
       // The entity still says offline at the first two re-checks, online at the third.
-      stub: (s) => (s.publish = (input, _call, all) => (all.length <= 2 ? { published: false, presence: { deviceId: input.deviceId, ...offline } } : { published: true })),
+      stub: (s) =>
+        (s.publish = (input, _call, all) => (all.length <= 2 ? { published: false, presence: { deviceId: input.deviceId, ...offline } } : { published: true })),
     });
     await calls(c.stub, 3);
     const held = c.stub.publishes.slice(0, 2);
@@ -408,9 +444,15 @@ describe('command workflow with stubbed activities', () => {
     const c = await start('ack-twice', { options: { ackTimeoutMs: 30_000 } });
     await calls(c.stub, 1);
     await c.ack();
-    await eventually(() => c.snapshot(), (s) => s.state === 'Acknowledged');
+    await eventually(
+      () => c.snapshot(),
+      (s) => s.state === 'Acknowledged',
+    );
     await c.ack('rejected');
-    const after = await eventually(() => c.snapshot(), (s) => events(s).includes('duplicate-ack'));
+    const after = await eventually(
+      () => c.snapshot(),
+      (s) => events(s).includes('duplicate-ack'),
+    );
     expect(after.state).toBe('Acknowledged');
 
     await c.result('succeeded');

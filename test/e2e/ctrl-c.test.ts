@@ -26,7 +26,11 @@ describe('a terminal Ctrl-C', () => {
     demo.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
     try {
-      await eventually(async () => out, (s) => s.includes('The system keeps running'), 240_000);
+      await eventually(
+        async () => out,
+        (s) => s.includes('The system keeps running'),
+        240_000,
+      );
       process.kill(-demo.pid!, 'SIGINT');
       // When Temporal stops answering (polled, so this is at or after its real end).
       let temporalGoneAt: number | undefined;

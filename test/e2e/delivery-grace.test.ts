@@ -25,7 +25,8 @@ describe('the delivery grace at a deadline', () => {
   /** Waits until the command's workflow has seen `n` timers fire (the deadline's timer first). */
   const timersFired = (commandId: string, n: number) =>
     eventually(
-      async () => (await temporal.workflow.getHandle(commandWorkflowId(commandId)).fetchHistory()).events?.filter((e) => e.timerFiredEventAttributes).length ?? 0,
+      async () =>
+        (await temporal.workflow.getHandle(commandWorkflowId(commandId)).fetchHistory()).events?.filter((e) => e.timerFiredEventAttributes).length ?? 0,
       (fired) => fired >= n,
       20_000,
     );
@@ -42,7 +43,10 @@ describe('the delivery grace at a deadline', () => {
       receivedAt,
       message: { v: PROTOCOL_VERSION, commandId: cmd.commandId, status: 'accepted' },
     });
-    await eventually(async () => (await handle.state()).state, (s) => s !== 'Sent');
+    await eventually(
+      async () => (await handle.state()).state,
+      (s) => s !== 'Sent',
+    );
     await device.result(cmd.commandId, 'succeeded');
     const outcome = await handle.result();
     expect(outcome.state).toBe('Succeeded');
@@ -57,7 +61,10 @@ describe('the delivery grace at a deadline', () => {
     const handle = await h.client.send({ deviceId: 'grace-2', name: 'ping', resultTimeoutMs: 2_000 });
     const [cmd] = await device.waitForCommands(1);
     await device.ack(cmd.commandId);
-    await eventually(async () => (await handle.state()).state, (s) => s === 'Acknowledged');
+    await eventually(
+      async () => (await handle.state()).state,
+      (s) => s === 'Acknowledged',
+    );
     await timersFired(cmd.commandId, 1); // the result deadline passed
     await device.result(cmd.commandId, 'failed', { error: { code: 'E_SLOW', message: 'finished late' } });
     const outcome = await handle.result();

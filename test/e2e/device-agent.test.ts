@@ -39,7 +39,15 @@ describe('reference device agent: repeats while the command is in progress', () 
     service.on('message', (topic, payload) => (topic.endsWith('/ack') ? acks : results).push(JSON.parse(payload.toString())));
     await service.subscribeAsync([deviceTopic(prefix, deviceId, 'ack'), deviceTopic(prefix, deviceId, 'result')], { qos: 1 });
     const commandId = `cmd-${deviceId}`;
-    const command = { v: 1, commandId, name: 'work', params: {}, attempt: 1, issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() };
+    const command = {
+      v: 1,
+      commandId,
+      name: 'work',
+      params: {},
+      attempt: 1,
+      issuedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    };
     const send = (attempt: number) => service.publishAsync(deviceTopic(prefix, deviceId, 'commands'), JSON.stringify({ ...command, attempt }), { qos: 1 });
     const close = async () => {
       await agent.stop();
@@ -54,15 +62,28 @@ describe('reference device agent: repeats while the command is in progress', () 
       // The first copy's ack is held until the repeat's ack has reached the service: the repeat
       // is handled while the first copy has journaled its ack but not yet started the handler.
       delayAck: async () => {
-        if (++ackCalls === 1) await eventually(async () => acks.length, (k) => k >= 1);
+        if (++ackCalls === 1)
+          await eventually(
+            async () => acks.length,
+            (k) => k >= 1,
+          );
       },
     }));
     await t.send(1);
-    await eventually(async () => ackCalls, (k) => k >= 1);
+    await eventually(
+      async () => ackCalls,
+      (k) => k >= 1,
+    );
     await t.send(2);
-    await eventually(async () => t.acks.length, (k) => k === 2);
+    await eventually(
+      async () => t.acks.length,
+      (k) => k === 2,
+    );
     t.finish();
-    await eventually(async () => t.results.length, (k) => k >= 1);
+    await eventually(
+      async () => t.results.length,
+      (k) => k >= 1,
+    );
     expect(t.executions()).toBe(1);
     expect(t.agent.journal.get(t.commandId)).toMatchObject({ executions: 1, result: { status: 'succeeded', output: { real: true } } });
     await t.close();
@@ -75,15 +96,24 @@ describe('reference device agent: repeats while the command is in progress', () 
       delayAck: async () => {
         if (++ackCalls === 2) {
           finish();
-          await eventually(async () => t.agent.journal.get(t.commandId)?.result, (r) => r !== undefined);
+          await eventually(
+            async () => t.agent.journal.get(t.commandId)?.result,
+            (r) => r !== undefined,
+          );
         }
       },
     }));
     await t.send(1);
-    await eventually(async () => t.executions(), (k) => k === 1);
+    await eventually(
+      async () => t.executions(),
+      (k) => k === 1,
+    );
     await t.send(2);
     // The first copy's result, and the repeat's answer: both the real result.
-    await eventually(async () => t.results.length, (k) => k === 2);
+    await eventually(
+      async () => t.results.length,
+      (k) => k === 2,
+    );
     expect(t.results.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
     expect(t.executions()).toBe(1);
     expect(t.agent.journal.get(t.commandId)).toMatchObject({ executions: 1, result: { status: 'succeeded', output: { real: true } } });

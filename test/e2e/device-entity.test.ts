@@ -7,7 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
-import { deviceSnapshotQuery, deviceStatusSignal, deviceTaskQueue, deviceWorkflowId, DEVICE_WORKFLOW_TYPE, type DeviceSnapshot } from '../../protocol/device-contract';
+import {
+  deviceSnapshotQuery,
+  deviceStatusSignal,
+  deviceTaskQueue,
+  deviceWorkflowId,
+  DEVICE_WORKFLOW_TYPE,
+  type DeviceSnapshot,
+} from '../../protocol/device-contract';
 import { deviceTopic } from '../../protocol/topics';
 import { entityStatusCheck } from '../../bridge/entity-status-check';
 import { eventually } from '../support/eventually';
@@ -33,27 +40,46 @@ describe('device entity', () => {
   const snapshot = (deviceId: string) => h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).query(deviceSnapshotQuery);
   /** Polls until the entity exists and its record satisfies `accept`. */
   const entityWhen = (deviceId: string, accept: (s: DeviceSnapshot) => boolean, timeoutMs = 20_000) =>
-    eventually(() => snapshot(deviceId).catch(() => undefined), (s) => s !== undefined && accept(s), timeoutMs) as Promise<DeviceSnapshot>;
+    eventually(
+      () => snapshot(deviceId).catch(() => undefined),
+      (s) => s !== undefined && accept(s),
+      timeoutMs,
+    ) as Promise<DeviceSnapshot>;
   const listIds = async (query: string) => {
     const ids: string[] = [];
     for await (const w of h.client.temporal.workflow.list({ query })) ids.push(w.workflowId);
     return ids.sort();
   };
 
-  test('a device\'s first status creates its entity; reported attributes are found with `temporal workflow list --query`', async () => {
+  test("a device's first status creates its entity; reported attributes are found with `temporal workflow list --query`", async () => {
     const deviceId = id('pump-1');
     const device = await raw(deviceId);
     const firmware = `1.4.${h.id}`; // unique to this run: the query finds this device only
-    await device.publish('status', { v: 1, state: 'online', bootId: 'boot-A', ts: new Date().toISOString(), attributes: { model: 'pump-x2', firmware, site: 'plant 7', timeZone: 'Europe/Berlin', tags: ['north', 'beta'] } });
+    await device.publish('status', {
+      v: 1,
+      state: 'online',
+      bootId: 'boot-A',
+      ts: new Date().toISOString(),
+      attributes: { model: 'pump-x2', firmware, site: 'plant 7', timeZone: 'Europe/Berlin', tags: ['north', 'beta'] },
+    });
 
     const s = await entityWhen(deviceId, (x) => x.presence === 'online');
-    expect(s).toMatchObject({ deviceId, presence: 'online', bootId: 'boot-A', boots: 1, attributes: { model: 'pump-x2', firmware, site: 'plant 7', timeZone: 'Europe/Berlin', tags: ['north', 'beta'] } });
+    expect(s).toMatchObject({
+      deviceId,
+      presence: 'online',
+      bootId: 'boot-A',
+      boots: 1,
+      attributes: { model: 'pump-x2', firmware, site: 'plant 7', timeZone: 'Europe/Berlin', tags: ['north', 'beta'] },
+    });
     expect(s.recent.map((e) => e.event)).toEqual(['first-seen']);
     // On the entities' own task queue, whose worker keeps only a few of them in memory.
     expect((await h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).describe()).taskQueue).toBe(deviceTaskQueue(h.taskQueue));
 
     const query = `WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND DeviceFirmware = '${firmware}' AND DeviceModel = 'pump-x2' AND DeviceSite = 'plant 7' AND DevicePresence = 'online' AND DeviceTags = 'beta'`;
-    await eventually(() => listIds(query), (ids) => ids.length === 1);
+    await eventually(
+      () => listIds(query),
+      (ids) => ids.length === 1,
+    );
     // As an operator would, with the Temporal CLI.
     const { stdout } = await promisify(execFile)(TEMPORAL_CLI, ['workflow', 'list', '--address', h.env.temporalAddress, '--query', query, '--output', 'json']);
     expect((JSON.parse(stdout) as Array<{ execution: { workflowId: string } }>).map((w) => w.execution.workflowId)).toEqual([deviceWorkflowId(deviceId)]);
@@ -63,7 +89,8 @@ describe('device entity', () => {
   test('offline, back, rebooted with a new firmware: the record and the search attributes follow, in order', async () => {
     const deviceId = id('valve-1');
     const device = await raw(deviceId);
-    const status = (state: 'online' | 'offline', bootId: string, attributes?: object) => device.publish('status', { v: 1, state, bootId, ...(attributes ? { attributes } : {}) });
+    const status = (state: 'online' | 'offline', bootId: string, attributes?: object) =>
+      device.publish('status', { v: 1, state, bootId, ...(attributes ? { attributes } : {}) });
     await status('online', 'b1', { firmware: '1.0.0' });
     await entityWhen(deviceId, (x) => x.presence === 'online');
     await status('offline', 'b1'); // a Last Will carries no attributes: they are kept
@@ -78,7 +105,10 @@ describe('device entity', () => {
     ]);
     expect(s).toMatchObject({ presence: 'online', boots: 2, attributes: { firmware: '1.1.0', tags: ['canary'] } });
     const byFirmware = (v: string) => listIds(`WorkflowType = '${DEVICE_WORKFLOW_TYPE}' AND DeviceId = '${deviceId}' AND DeviceFirmware = '${v}'`);
-    await eventually(() => byFirmware('1.1.0'), (ids) => ids.length === 1);
+    await eventually(
+      () => byFirmware('1.1.0'),
+      (ids) => ids.length === 1,
+    );
     expect(await byFirmware('1.0.0')).toEqual([]);
     expect(await listIds(`DeviceId = '${deviceId}' AND DeviceTags = 'canary'`)).toEqual([deviceWorkflowId(deviceId)]);
     // The open run replays (presence and attribute upserts included).
@@ -146,7 +176,11 @@ describe('device entity', () => {
   });
 
   test('started by hand under the wrong ID, an entity fails at once and says why', async () => {
-    const handle = await h.client.temporal.workflow.start(DEVICE_WORKFLOW_TYPE, { workflowId: `device-${id('a')}`, taskQueue: deviceTaskQueue(h.taskQueue), args: [{ deviceId: id('b') }] });
+    const handle = await h.client.temporal.workflow.start(DEVICE_WORKFLOW_TYPE, {
+      workflowId: `device-${id('a')}`,
+      taskQueue: deviceTaskQueue(h.taskQueue),
+      args: [{ deviceId: id('b') }],
+    });
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String((err as WorkflowFailedError).cause?.message)).toBe(`the workflow ID must be device-${id('b')} (device-<deviceId>), got device-${id('a')}`);
@@ -159,21 +193,36 @@ describe('device entity', () => {
     const status = (deviceId: string, bootId: string, attributes: object) =>
       c.publishAsync(deviceTopic(h.topicPrefix, deviceId, 'status'), JSON.stringify({ v: 1, state: 'online', bootId, attributes }), { qos: 1, retain: true });
     const signalsTo = async (deviceId: string) =>
-      (await h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+      (await h.client.temporal.workflow.getHandle(deviceWorkflowId(deviceId)).fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes)
+        .length;
     try {
       for (const d of same) await status(d, 'boot-1', { model: 'm-1', timeZone: 'Europe/Berlin', tags: ['a', 'b'] });
       await status(changed, 'boot-1', { model: 'm-1' });
       for (const d of [...same, changed]) await entityWhen(d, (x) => x.presence === 'online' && x.bootId === 'boot-1');
       // Visibility shows the entities' memo and attributes a moment later: wait until the check itself finds them.
-      const reports = same.map((deviceId) => ({ deviceId, state: 'online' as const, bootId: 'boot-1', receivedAt: new Date().toISOString(), attributes: { model: 'm-1', timeZone: 'Europe/Berlin', tags: ['a', 'b'] } }));
-      await eventually(() => entityStatusCheck(h.client.temporal)(reports), (known) => known.size === 3, 30_000);
+      const reports = same.map((deviceId) => ({
+        deviceId,
+        state: 'online' as const,
+        bootId: 'boot-1',
+        receivedAt: new Date().toISOString(),
+        attributes: { model: 'm-1', timeZone: 'Europe/Berlin', tags: ['a', 'b'] },
+      }));
+      await eventually(
+        () => entityStatusCheck(h.client.temporal)(reports),
+        (known) => known.size === 3,
+        30_000,
+      );
       const before = await Promise.all(same.map(signalsTo));
 
       await h.stopBridge();
       await status(changed, 'boot-2', { model: 'm-1' }); // rebooted while no bridge ran
       await h.startBridge();
       await entityWhen(changed, (x) => x.bootId === 'boot-2', 30_000);
-      await eventually(async () => h.bridge!.counters.toJSON()['device-status:known'] ?? 0, (n) => n >= 3, 30_000);
+      await eventually(
+        async () => h.bridge!.counters.toJSON()['device-status:known'] ?? 0,
+        (n) => n >= 3,
+        30_000,
+      );
       expect(await Promise.all(same.map(signalsTo))).toEqual(before);
     } finally {
       for (const d of [...same, changed]) await c.publishAsync(deviceTopic(h.topicPrefix, d, 'status'), '', { qos: 1, retain: true });

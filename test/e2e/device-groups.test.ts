@@ -37,30 +37,51 @@ describe('device groups', () => {
     await h.startDevice(id('a'), undefined, undefined, undefined, { site });
     await h.startDevice(id('b'), undefined, undefined, undefined, { site });
     await groups.assign(name, [id('a'), id('b'), id('never-seen')]);
-    expect(await eventually(() => groups.members(name), (m) => m.length === 3, 30_000)).toEqual([id('a'), id('b'), id('never-seen')].sort());
+    expect(
+      await eventually(
+        () => groups.members(name),
+        (m) => m.length === 3,
+        30_000,
+      ),
+    ).toEqual([id('a'), id('b'), id('never-seen')].sort());
     const entity = await h.client.temporal.workflow.getHandle(deviceWorkflowId(id('a'))).query<DeviceSnapshot>(deviceSnapshotQuery);
     expect(entity.groups).toEqual([name]);
     expect(entity.recent.at(-1)).toMatchObject({ event: 'groups-changed', detail: `+${name}` });
 
     // The device never seen is in the group, so drop it before rolling out (it would only expire).
     expect(await groups.unassign(name, [id('never-seen')])).toEqual([id('never-seen')]);
-    await eventually(() => groups.members(name), (m) => m.length === 2, 30_000);
+    await eventually(
+      () => groups.members(name),
+      (m) => m.length === 2,
+      30_000,
+    );
 
     const rolloutId = `grp-${h.id}`;
     h.started.push(rolloutWorkflowId(rolloutId));
     const started = await runCli(['rollout', 'start', 'ping', '--group', name, '--continuous', '--scan-every', '1s', '--id', rolloutId], env);
     expect({ code: started.code, err: started.stderr }).toEqual({ code: 0, err: '' });
-    await eventually(() => rollouts.get(rolloutId).status(), (s: RolloutStatusView) => s.state === 'wait-devices' && s.overall.succeeded === 2, 60_000);
+    await eventually(
+      () => rollouts.get(rolloutId).status(),
+      (s: RolloutStatusView) => s.state === 'wait-devices' && s.overall.succeeded === 2,
+      60_000,
+    );
 
     // Assigned later: the assignment changes the entity, so the rollout's next look finds it.
     await h.startDevice(id('c'), undefined, undefined, undefined, { site });
     await groups.assign(name, [id('c')]);
-    const joined = await eventually(() => rollouts.get(rolloutId).status(), (s) => s.overall.succeeded === 3, 60_000);
+    const joined = await eventually(
+      () => rollouts.get(rolloutId).status(),
+      (s) => s.overall.succeeded === 3,
+      60_000,
+    );
     expect(joined).toMatchObject({ targets: 3, continuous: { query: `DeviceGroups = '${name}'`, joined: 1 } });
     await rollouts.get(rolloutId).cancel('test done');
     await rollouts.get(rolloutId).result();
 
-    const listed = await eventually(() => runCli(['group', 'list', '--json'], env), (r) => r.stdout.includes(name));
+    const listed = await eventually(
+      () => runCli(['group', 'list', '--json'], env),
+      (r) => r.stdout.includes(name),
+    );
     expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ name, description: 'pumps on the north side', devices: 3 }));
     const shown = await runCli(['group', 'show', name], env);
     expect(shown.stdout).toBe(`group ${name}: assigned devices · pumps on the north side\n3 devices: ${[id('a'), id('b'), id('c')].sort().join(' ')}\n`);
@@ -71,7 +92,11 @@ describe('device groups', () => {
     await expect(groups.delete(name)).rejects.toThrow(`group ${name} still has 3 assigned devices`);
     const out = await runCli(['group', 'unassign', name, '--all'], env);
     expect(out.stdout).toBe(`group ${name}: 3 devices unassigned\n`);
-    await eventually(() => groups.members(name), (m) => m.length === 0, 30_000);
+    await eventually(
+      () => groups.members(name),
+      (m) => m.length === 0,
+      30_000,
+    );
     await groups.delete(name);
     await expect(groups.get(name)).rejects.toThrow(GroupNotFoundError);
     expect((await h.client.temporal.workflow.getHandle(groupWorkflowId(name)).describe()).status.name).toBe('COMPLETED');
@@ -84,7 +109,11 @@ describe('device groups', () => {
   test('a query group resolves to the devices matching its query now; it cannot take assignments; bad input is refused with the reason', async () => {
     const name = g('valves');
     await h.startDevice(id('v1'), undefined, undefined, undefined, { model: 'valve-q', site });
-    await eventually(() => devicesMatching(h.client.temporal, `DeviceSite = '${site}' AND DeviceModel = 'valve-q'`), (ids) => ids.length === 1, 30_000);
+    await eventually(
+      () => devicesMatching(h.client.temporal, `DeviceSite = '${site}' AND DeviceModel = 'valve-q'`),
+      (ids) => ids.length === 1,
+      30_000,
+    );
     const created = await runCli(['group', 'create', name, '--where', `DeviceSite = '${site}' AND DeviceModel = 'valve-q'`], env);
     expect(created.stdout).toBe(`group ${name}: devices matching DeviceSite = '${site}' AND DeviceModel = 'valve-q'\n`);
     expect(await groups.members(name)).toEqual([id('v1')]);
@@ -104,15 +133,25 @@ describe('device groups', () => {
     const mixed = g('mixed');
     await groups.define(mixed, {});
     await groups.assign(mixed, [id('v1')]);
-    await eventually(() => groups.members(mixed), (m) => m.length === 1, 30_000);
-    await expect(groups.define(mixed, { where: "DeviceModel = 'x'" })).rejects.toThrow(`group ${mixed} has 1 assigned devices; a group is either assigned devices or a query`);
+    await eventually(
+      () => groups.members(mixed),
+      (m) => m.length === 1,
+      30_000,
+    );
+    await expect(groups.define(mixed, { where: "DeviceModel = 'x'" })).rejects.toThrow(
+      `group ${mixed} has 1 assigned devices; a group is either assigned devices or a query`,
+    );
   });
 
   test('`group list` counts from visibility: a group whose workflow cannot answer (no worker for it) is still listed, with its count', async () => {
     // Another deployment's group, or one whose worker is down: listing once queried each group and failed as a whole.
     const quiet = g('quiet');
     await groups.define(quiet, { where: `DeviceSite = '${site}' AND DeviceModel = 'valve-q'` });
-    await eventually(() => groups.list(), (all) => all.some((v) => v.name === quiet), 30_000);
+    await eventually(
+      () => groups.list(),
+      (all) => all.some((v) => v.name === quiet),
+      30_000,
+    );
     await h.stopWorker();
     try {
       const listed = await runCli(['group', 'list', '--json'], env, undefined, 60_000);

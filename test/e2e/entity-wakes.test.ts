@@ -93,8 +93,14 @@ describe('the device entity wakes the commands that wait for its device', () => 
     const stays = await h.client.send({ deviceId, name: 'ping' });
     await entityWhen(h.client.temporal, deviceId, (s) => watches(gone.commandId)(s) && watches(stays.commandId)(s));
     // What an operator sees (`dco devices show`); the two asked in either order.
-    const shown = deviceText(await showDevice(h.client.temporal, deviceId)).split('\n').find((l) => l.startsWith('woken by the entity'));
-    expect([`${gone.commandId}, ${stays.commandId}`, `${stays.commandId}, ${gone.commandId}`].map((ids) => `woken by the entity when the device returns, reboots or asks: ${ids} (0 wake-ups sent)`)).toContain(shown);
+    const shown = deviceText(await showDevice(h.client.temporal, deviceId))
+      .split('\n')
+      .find((l) => l.startsWith('woken by the entity'));
+    expect(
+      [`${gone.commandId}, ${stays.commandId}`, `${stays.commandId}, ${gone.commandId}`].map(
+        (ids) => `woken by the entity when the device returns, reboots or asks: ${ids} (0 wake-ups sent)`,
+      ),
+    ).toContain(shown);
     await h.client.temporal.workflow.getHandle(gone.workflowId).terminate('test: gone without a word');
 
     await device.publish('status', { v: 1, state: 'online', bootId: 'b2' });
@@ -104,7 +110,10 @@ describe('the device entity wakes the commands that wait for its device', () => 
     expect(command.commandId).toBe(stays.commandId);
     await device.result(command.commandId);
     expect(await stays.result()).toMatchObject({ state: 'Succeeded', attempts: 1 });
-    await eventually(() => entitySnapshot(h.client.temporal, deviceId), (s) => s?.watchers?.length === 0);
+    await eventually(
+      () => entitySnapshot(h.client.temporal, deviceId),
+      (s) => s?.watchers?.length === 0,
+    );
     await device.stop();
   });
 });

@@ -26,7 +26,10 @@ describe('the expiry window', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, expiresAt + 3_000 - Date.now())));
     expect(Date.now()).toBeLessThan(expiresAt + EXPIRY_GRACE_MS); // still within the grace
     await device.ack(cmd.commandId);
-    await eventually(async () => (await handle.state()).state, (s) => s !== 'Sent');
+    await eventually(
+      async () => (await handle.state()).state,
+      (s) => s !== 'Sent',
+    );
     expect((await handle.state()).state).toBe('Acknowledged');
     await device.result(cmd.commandId, 'succeeded', { output: { late: 'but in time' } });
     const outcome = await handle.result();
@@ -37,14 +40,23 @@ describe('the expiry window', () => {
 
   test(`nothing is published with less than ${MIN_PUBLISH_LEFT_MS} ms left; the command then ends Expired after the grace`, async () => {
     const device = await raw('edge-2');
-    const handle = await h.client.send({ deviceId: 'edge-2', name: 'ping', ttlMs: 1_900, ackTimeoutMs: 1_000, backoff: { initialMs: 100, maxMs: 100, jitter: 0 } });
+    const handle = await h.client.send({
+      deviceId: 'edge-2',
+      name: 'ping',
+      ttlMs: 1_900,
+      ackTimeoutMs: 1_000,
+      backoff: { initialMs: 100, maxMs: 100, jitter: 0 },
+    });
     const outcome = await handle.result();
     expect(outcome.state).toBe('Expired');
     // Every copy was issued with at least MIN_PUBLISH_LEFT_MS left (issuedAt is the workflow's
     // time of the decision to publish).
     const expiresAt = Date.parse(outcome.expiresAt);
     expect(outcome.history.filter((e) => e.event === 'published').length).toBe(outcome.attempts);
-    await eventually(async () => device.commands.length, (n) => n === outcome.attempts);
+    await eventually(
+      async () => device.commands.length,
+      (n) => n === outcome.attempts,
+    );
     expect(device.commands.map((c) => expiresAt - Date.parse(c.issuedAt) >= MIN_PUBLISH_LEFT_MS)).toEqual(device.commands.map(() => true));
     // It waited out the grace for an answer in flight before saying "will not execute".
     expect(Date.parse(outcome.history.at(-1)!.at)).toBeGreaterThanOrEqual(expiresAt + EXPIRY_GRACE_MS - 50);

@@ -49,7 +49,10 @@ class Service {
     const s = new Service(client, prefix);
     cleanups.push(() => client.endAsync());
     client.on('message', (topic, payload) => s.onMessage(topic, payload));
-    await client.subscribeAsync(kinds.map((k) => `${prefix}/+/${k}`), { qos: 1 });
+    await client.subscribeAsync(
+      kinds.map((k) => `${prefix}/+/${k}`),
+      { qos: 1 },
+    );
     return s;
   }
 
@@ -69,7 +72,15 @@ class Service {
     for (let i = 0; i < deviceIds.length; i += 500) {
       await Promise.all(
         deviceIds.slice(i, i + 500).map((d) => {
-          const command = CommandMessage.parse({ v: 1, commandId: commandIdOf(d), name: 'update-firmware', params: { version: '2.0' }, attempt, issuedAt: new Date().toISOString(), expiresAt });
+          const command = CommandMessage.parse({
+            v: 1,
+            commandId: commandIdOf(d),
+            name: 'update-firmware',
+            params: { version: '2.0' },
+            attempt,
+            issuedAt: new Date().toISOString(),
+            expiresAt,
+          });
           return this.client.publishAsync(deviceTopic(this.prefix, d, 'commands'), JSON.stringify(command), {
             qos: 1,
             properties: { messageExpiryInterval: Math.ceil(ttlMs / 1000), contentType: 'application/json' },
@@ -83,7 +94,11 @@ class Service {
   async cancel(deviceIds: readonly string[], commandIdOf: (d: string) => string): Promise<void> {
     await Promise.all(
       deviceIds.map((d) =>
-        this.client.publishAsync(deviceTopic(this.prefix, d, 'cancel'), JSON.stringify({ v: 1, commandId: commandIdOf(d), issuedAt: new Date().toISOString() }), { qos: 1 }),
+        this.client.publishAsync(
+          deviceTopic(this.prefix, d, 'cancel'),
+          JSON.stringify({ v: 1, commandId: commandIdOf(d), issuedAt: new Date().toISOString() }),
+          { qos: 1 },
+        ),
       ),
     );
   }
@@ -114,7 +129,10 @@ describe('fleet simulator, shared connections', () => {
 
     // Presence: every device has a retained status, online ones with their own bootId.
     const presence = await Service.start(sc.topicPrefix, ['status']);
-    await eventually(async () => presence.statuses.size, (n) => n === 3_000);
+    await eventually(
+      async () => presence.statuses.size,
+      (n) => n === 3_000,
+    );
     const statuses = sim.deviceIds.map((d) => presence.statuses.get(d)!);
     expect(statuses.filter((s) => s.state === 'online')).toHaveLength(2_700);
     expect(sim.deviceIds.every((d) => (presence.statuses.get(d)!.state === 'offline') === sim.profile(d)!.offline)).toBe(true);
@@ -131,10 +149,16 @@ describe('fleet simulator, shared connections', () => {
     expect([offline.length > 20, slow.length > 20, dropped.length > 20]).toEqual([true, true, true]);
 
     await svc.send(targets, commandId);
-    await eventually(async () => svc.count(svc.results, online), (n) => n === online.length, 20_000);
+    await eventually(
+      async () => svc.count(svc.results, online),
+      (n) => n === online.length,
+      20_000,
+    );
     await sleep(300); // anything extra would show up now
     for (const d of online) {
-      expect(svc.results.get(d)).toEqual([{ v: 1, commandId: commandId(d), status: 'succeeded', output: { name: 'update-firmware', latencyMs: expect.any(Number) } }]);
+      expect(svc.results.get(d)).toEqual([
+        { v: 1, commandId: commandId(d), status: 'succeeded', output: { name: 'update-firmware', latencyMs: expect.any(Number) } },
+      ]);
       expect(svc.acks.get(d)).toEqual(sim.dropsAck(d, commandId(d)) ? undefined : [{ v: 1, commandId: commandId(d), status: 'accepted' }]);
     }
     for (const d of offline) expect([svc.acks.get(d), svc.results.get(d)]).toEqual([undefined, undefined]);
@@ -154,7 +178,10 @@ describe('fleet simulator, shared connections', () => {
     const repeated = targets.slice(0, 50);
     const repeatedOnline = repeated.filter((d) => !sim.profile(d)!.offline);
     await svc.send(repeated, commandId, 2);
-    await eventually(async () => svc.count(svc.results, repeatedOnline), (n) => n === 2 * repeatedOnline.length);
+    await eventually(
+      async () => svc.count(svc.results, repeatedOnline),
+      (n) => n === 2 * repeatedOnline.length,
+    );
     await sleep(300);
     for (const d of repeatedOnline) {
       const results = svc.results.get(d)!;
@@ -180,16 +207,41 @@ describe('fleet simulator, shared connections', () => {
 
     await Promise.all([mixedSvc.send(mixed.deviceIds, (d) => `m.${d}`), allSvc.send(all.deviceIds.slice(0, 500), (d) => `r.${d}`)]);
     const profiles = mixed.deviceIds.map((d) => mixed.profile(d)!);
-    expect([profiles.filter((p) => p.rejecting).length, profiles.filter((p) => p.failing).length, profiles.filter((p) => p.offline).length]).toEqual([200, 300, 100]);
-    await eventually(async () => mixedSvc.count(mixedSvc.results, mixed.deviceIds) + mixedSvc.count(mixedSvc.acks, mixed.deviceIds), (n) => n === 200 + 700 * 2);
-    await eventually(async () => allSvc.count(allSvc.acks, all.deviceIds), (n) => n === 500);
+    expect([profiles.filter((p) => p.rejecting).length, profiles.filter((p) => p.failing).length, profiles.filter((p) => p.offline).length]).toEqual([
+      200, 300, 100,
+    ]);
+    await eventually(
+      async () => mixedSvc.count(mixedSvc.results, mixed.deviceIds) + mixedSvc.count(mixedSvc.acks, mixed.deviceIds),
+      (n) => n === 200 + 700 * 2,
+    );
+    await eventually(
+      async () => allSvc.count(allSvc.acks, all.deviceIds),
+      (n) => n === 500,
+    );
     await sleep(300);
 
-    const outcome = (s: Service, d: string) => `${s.acks.get(d)?.map((a) => a.status + (a.reason ? `:${a.reason}` : '')).join('+') ?? '-'} / ${s.results.get(d)?.map((r) => r.status + (r.error ? `:${r.error.code}` : '')).join('+') ?? '-'}`;
+    const outcome = (s: Service, d: string) =>
+      `${
+        s.acks
+          .get(d)
+          ?.map((a) => a.status + (a.reason ? `:${a.reason}` : ''))
+          .join('+') ?? '-'
+      } / ${
+        s.results
+          .get(d)
+          ?.map((r) => r.status + (r.error ? `:${r.error.code}` : ''))
+          .join('+') ?? '-'
+      }`;
     const tally = new Map<string, number>();
     for (const d of mixed.deviceIds) {
       const p = mixed.profile(d)!;
-      const expected = p.offline ? '- / -' : p.rejecting ? 'rejected:simulated-rejection / -' : p.failing ? 'accepted / failed:simulated-failure' : 'accepted / succeeded';
+      const expected = p.offline
+        ? '- / -'
+        : p.rejecting
+          ? 'rejected:simulated-rejection / -'
+          : p.failing
+            ? 'accepted / failed:simulated-failure'
+            : 'accepted / succeeded';
       expect(`${d} ${outcome(mixedSvc, d)}`).toBe(`${d} ${expected}`);
       tally.set(expected, (tally.get(expected) ?? 0) + 1);
     }
@@ -213,10 +265,16 @@ describe('fleet simulator, shared connections', () => {
     await first.start();
     const svc = await Service.start(sc.topicPrefix, ['ack', 'result', 'status']);
     await svc.send(first.deviceIds, (d) => `c1.${d}`);
-    await eventually(async () => svc.count(svc.results, first.deviceIds), (n) => n === 200);
+    await eventually(
+      async () => svc.count(svc.results, first.deviceIds),
+      (n) => n === 200,
+    );
     const bootBefore = svc.statuses.get(first.deviceIds[0])!.bootId;
     await first.stop();
-    await eventually(async () => svc.statuses.get(first.deviceIds[0])!.state, (s) => s === 'offline');
+    await eventually(
+      async () => svc.statuses.get(first.deviceIds[0])!.state,
+      (s) => s === 'offline',
+    );
 
     const queued = first.deviceIds.slice(0, 50);
     const repeated = first.deviceIds.slice(100, 120);
@@ -225,7 +283,10 @@ describe('fleet simulator, shared connections', () => {
 
     const second = await startSim(options);
     // At least once: a result whose PUBACK was lost at the stop is sent again at the restart.
-    await eventually(async () => svc.count(svc.results, first.deviceIds), (n) => n >= 200 + 50 + 20);
+    await eventually(
+      async () => svc.count(svc.results, first.deviceIds),
+      (n) => n >= 200 + 50 + 20,
+    );
     await sleep(300);
     expect(second.stats()).toMatchObject({ commandsReceived: 70, executions: 50, duplicatesAnswered: 20, maxExecutionsPerCommand: 1 });
     const distinct = (d: string) => [...new Set(svc.results.get(d)!.map((r) => `${r.commandId} ${r.status}`))];
@@ -234,7 +295,10 @@ describe('fleet simulator, shared connections', () => {
       expect(distinct(d)).toEqual([`c1.${d} succeeded`]);
       expect(svc.results.get(d)!.length).toBeGreaterThanOrEqual(2); // the repeat was answered
     }
-    const after = await eventually(async () => svc.statuses.get(first.deviceIds[0])!, (s) => s.state === 'online');
+    const after = await eventually(
+      async () => svc.statuses.get(first.deviceIds[0])!,
+      (s) => s.state === 'online',
+    );
     expect(after.bootId).not.toBe(bootBefore);
   }, 60_000);
 
@@ -246,15 +310,23 @@ describe('fleet simulator, shared connections', () => {
     await first.start();
     const svc = await Service.start(sc.topicPrefix);
     await svc.send(first.deviceIds, (d) => `long.${d}`);
-    await eventually(async () => svc.count(svc.acks, first.deviceIds), (n) => n === 5);
+    await eventually(
+      async () => svc.count(svc.acks, first.deviceIds),
+      (n) => n === 5,
+    );
     expect(first.stats()).toMatchObject({ executions: 5, resultsSent: 0 });
     await first.crash();
 
     const second = await startSim(options);
     await svc.send(first.deviceIds, (d) => `long.${d}`, 2);
-    await eventually(async () => svc.count(svc.results, first.deviceIds), (n) => n === 5);
+    await eventually(
+      async () => svc.count(svc.results, first.deviceIds),
+      (n) => n === 5,
+    );
     for (const d of first.deviceIds) {
-      expect(svc.results.get(d)).toEqual([{ v: 1, commandId: `long.${d}`, status: 'failed', error: { code: 'interrupted', message: 'the device restarted while executing the command' } }]);
+      expect(svc.results.get(d)).toEqual([
+        { v: 1, commandId: `long.${d}`, status: 'failed', error: { code: 'interrupted', message: 'the device restarted while executing the command' } },
+      ]);
     }
     expect(second.stats()).toMatchObject({ executions: 0, duplicatesAnswered: 5 });
   }, 30_000);
@@ -263,10 +335,23 @@ describe('fleet simulator, shared connections', () => {
 describe('fleet simulator, one DeviceAgent per device', () => {
   it('20 devices with their own connections answer as their profiles say', async () => {
     const sc = scenario('f');
-    const sim = await startSim({ ...sc, mode: 'per-device', devices: 20, seed: 3, latencyMs: 50, offlineRate: 0.1, failureRate: 0.1, rejectRate: 0.1, journalDir: path.join(dir, 'f') });
+    const sim = await startSim({
+      ...sc,
+      mode: 'per-device',
+      devices: 20,
+      seed: 3,
+      latencyMs: 50,
+      offlineRate: 0.1,
+      failureRate: 0.1,
+      rejectRate: 0.1,
+      journalDir: path.join(dir, 'f'),
+    });
     const svc = await Service.start(sc.topicPrefix);
     await svc.send(sim.deviceIds, (d) => `p.${d}`);
-    await eventually(async () => svc.count(svc.results, sim.deviceIds) + svc.count(svc.acks, sim.deviceIds), (n) => n === 2 + 16 * 2);
+    await eventually(
+      async () => svc.count(svc.results, sim.deviceIds) + svc.count(svc.acks, sim.deviceIds),
+      (n) => n === 2 + 16 * 2,
+    );
     await sleep(300);
     for (const d of sim.deviceIds) {
       const p = sim.profile(d)!;
@@ -281,7 +366,15 @@ describe('dco sim without --shared (Simulator: reference agents with the demo ha
   it('--failure-rate, --reject-rate and --offline-rate mean what they mean with --shared: exact shares of devices, the same devices for the same seed', async () => {
     const sc = scenario('s');
     const o = { devices: 20, seed: 3, failureRate: 0.25, rejectRate: 0.1, offlineRate: 0.1 };
-    const sim = new Simulator({ ...o, idPrefix: sc.idPrefix, mqttUrl: env.mqttUrl, topicPrefix: sc.topicPrefix, dataDir: path.join(dir, 's'), latencyMs: 50, dropAckRate: 0 });
+    const sim = new Simulator({
+      ...o,
+      idPrefix: sc.idPrefix,
+      mqttUrl: env.mqttUrl,
+      topicPrefix: sc.topicPrefix,
+      dataDir: path.join(dir, 's'),
+      latencyMs: 50,
+      dropAckRate: 0,
+    });
     cleanups.push(() => sim.stop());
     await sim.start();
     const shared = new FleetSimulator({ ...o, idPrefix: sc.idPrefix, mqttUrl: env.mqttUrl });
@@ -290,9 +383,14 @@ describe('dco sim without --shared (Simulator: reference agents with the demo ha
     const svc = await Service.start(sc.topicPrefix);
     await svc.send(sim.deviceIds, (d) => `s.${d}`);
     // 2 offline devices say nothing; 2 reject; 5 fail; 11 succeed (an ack and a result each).
-    await eventually(async () => svc.count(svc.results, sim.deviceIds) + svc.count(svc.acks, sim.deviceIds), (n) => n === 2 + 16 * 2);
+    await eventually(
+      async () => svc.count(svc.results, sim.deviceIds) + svc.count(svc.acks, sim.deviceIds),
+      (n) => n === 2 + 16 * 2,
+    );
     await sleep(300);
-    const outcomes = sim.deviceIds.map((d) => `${svc.acks.get(d)?.[0].status ?? '-'} / ${svc.results.get(d)?.[0].error?.code ?? svc.results.get(d)?.[0].status ?? '-'}`);
+    const outcomes = sim.deviceIds.map(
+      (d) => `${svc.acks.get(d)?.[0].status ?? '-'} / ${svc.results.get(d)?.[0].error?.code ?? svc.results.get(d)?.[0].status ?? '-'}`,
+    );
     const expected = sim.deviceIds.map((d) => {
       const p = sim.profile(d)!;
       return p.offline ? '- / -' : p.rejecting ? 'rejected / -' : p.failing ? 'accepted / simulated-failure' : 'accepted / succeeded';
@@ -313,7 +411,11 @@ describe('fleet simulator at 10,000 devices (timing is printed, not asserted)', 
     const t1 = Date.now();
     await svc.send(sim.deviceIds, (d) => `big.${d}`);
     const publishMs = Date.now() - t1;
-    await eventually(async () => svc.count(svc.results, sim.deviceIds), (n) => n === 10_000, 45_000);
+    await eventually(
+      async () => svc.count(svc.results, sim.deviceIds),
+      (n) => n === 10_000,
+      45_000,
+    );
     const answerMs = Date.now() - t1;
     expect(sim.stats()).toMatchObject({ devices: 10_000, online: 10_000, connections: 5, executions: 10_000, maxExecutionsPerCommand: 1 });
     expect(svc.count(svc.acks, sim.deviceIds)).toBe(10_000);
@@ -331,16 +433,30 @@ describe('fleet simulator, concurrent executions', () => {
   it('reports a device that starts a command while it executes another (what the chaos test counts for serial devices)', async () => {
     const sc = scenario('conc');
     const seen: Array<{ deviceId: string; started: string; running: readonly string[] }> = [];
-    const sim = await startSim({ ...sc, mode: 'per-device', devices: 1, latencyMs: 400, seed: 1, journalDir: path.join(dir, 'conc'), onConcurrentExecution: (deviceId, started, running) => seen.push({ deviceId, started, running }) });
+    const sim = await startSim({
+      ...sc,
+      mode: 'per-device',
+      devices: 1,
+      latencyMs: 400,
+      seed: 1,
+      journalDir: path.join(dir, 'conc'),
+      onConcurrentExecution: (deviceId, started, running) => seen.push({ deviceId, started, running }),
+    });
     const [d] = sim.deviceIds;
     const svc = await Service.start(sc.topicPrefix);
     await svc.send([d], () => 'first');
     await svc.send([d], () => 'second');
-    await eventually(async () => svc.count(svc.results, [d]), (n) => n === 2);
+    await eventually(
+      async () => svc.count(svc.results, [d]),
+      (n) => n === 2,
+    );
     expect(seen).toEqual([{ deviceId: d, started: 'second', running: ['first'] }]);
     // One after the other: nothing to report.
     await svc.send([d], () => 'third');
-    await eventually(async () => svc.count(svc.results, [d]), (n) => n === 3);
+    await eventually(
+      async () => svc.count(svc.results, [d]),
+      (n) => n === 3,
+    );
     expect(seen).toHaveLength(1);
   });
 });
@@ -353,26 +469,44 @@ describe.each(['shared', 'per-device'] as const)('fleet simulator (%s), cancel r
     const [running, unseen, twice] = [sim.deviceIds.slice(0, 4), sim.deviceIds.slice(4, 8), sim.deviceIds.slice(8)];
     const first = (d: string) => `c1.${d}`;
     await svc.send(running, first);
-    await eventually(async () => svc.count(svc.acks, running), (n) => n === running.length);
+    await eventually(
+      async () => svc.count(svc.acks, running),
+      (n) => n === running.length,
+    );
 
     await svc.cancel(running, first);
     await svc.cancel(unseen, first); // never sent to them
-    await eventually(async () => svc.count(svc.results, [...running, ...unseen]), (n) => n === 8);
+    await eventually(
+      async () => svc.count(svc.results, [...running, ...unseen]),
+      (n) => n === 8,
+    );
     for (const d of [...running, ...unseen]) expect(svc.results.get(d)).toEqual([{ v: 1, commandId: first(d), status: 'cancelled' }]);
 
     // The command arrives after its cancel: answered from the journal, never run.
     await svc.send(unseen, first);
-    await eventually(async () => svc.count(svc.acks, unseen), (n) => n === unseen.length);
+    await eventually(
+      async () => svc.count(svc.acks, unseen),
+      (n) => n === unseen.length,
+    );
     for (const d of unseen) expect(svc.acks.get(d)).toEqual([{ v: 1, commandId: first(d), status: 'rejected', reason: 'cancelled' }]);
     expect(sim.stats().executions).toBe(running.length);
 
-    await eventually(async () => svc.count(svc.results, unseen), (n) => n === 2 * unseen.length); // the repeat re-sends the stored result
+    await eventually(
+      async () => svc.count(svc.results, unseen),
+      (n) => n === 2 * unseen.length,
+    ); // the repeat re-sends the stored result
 
     // QoS 1 may deliver a cancel twice: the second gets the stored answer, nothing else happens.
     await svc.cancel(twice, first);
-    await eventually(async () => svc.count(svc.results, twice), (n) => n === twice.length);
+    await eventually(
+      async () => svc.count(svc.results, twice),
+      (n) => n === twice.length,
+    );
     await svc.cancel(twice, first);
-    await eventually(async () => svc.count(svc.results, twice), (n) => n === 2 * twice.length);
+    await eventually(
+      async () => svc.count(svc.results, twice),
+      (n) => n === 2 * twice.length,
+    );
     for (const d of twice) expect(svc.results.get(d)).toEqual([0, 1].map(() => ({ v: 1, commandId: first(d), status: 'cancelled' })));
     expect(sim.stats().executions).toBe(running.length);
   });

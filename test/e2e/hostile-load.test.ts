@@ -71,7 +71,9 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
 
   test('every real command succeeds, nothing restarts, dead letters = what was sent per reason', async () => {
     const t0 = Date.now();
-    const step = (what: string) => process.env.HOSTILE_DEBUG && process.stderr.write(`[hostile ${((Date.now() - t0) / 1000).toFixed(1)} s] ${what} ${JSON.stringify(h.bridge?.deadLetters.totals())}\n`);
+    const step = (what: string) =>
+      process.env.HOSTILE_DEBUG &&
+      process.stderr.write(`[hostile ${((Date.now() - t0) / 1000).toFixed(1)} s] ${what} ${JSON.stringify(h.bridge?.deadLetters.totals())}\n`);
     const random = mulberry32(SEED);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
     const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
@@ -130,7 +132,11 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
 
     for (let i = 0; i < PLAN.randomBytes.n; i++) {
       // 0xff is never valid UTF-8, so this is never JSON, whatever follows
-      add('randomBytes', topic(someDevice(), anyKind()), Buffer.concat([Buffer.from([0xff]), Buffer.from(Array.from({ length: int(0, 600) }, () => int(0, 255)))]));
+      add(
+        'randomBytes',
+        topic(someDevice(), anyKind()),
+        Buffer.concat([Buffer.from([0xff]), Buffer.from(Array.from({ length: int(0, 600) }, () => int(0, 255)))]),
+      );
     }
     for (let i = 0; i < PLAN.truncated.n; i++) {
       const whole = JSON.stringify(random() < 0.5 ? ack(pick(gatedIds)) : result(ghost())); // a JSON object: every proper prefix is invalid
@@ -143,7 +149,11 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
       add('tooDeep', topic(pick(devices), 'result'), Buffer.from(text));
     }
     for (let i = 0; i < PLAN.wrongVersion.n; i++) {
-      add('wrongVersion', topic(someDevice(), pick(['ack', 'result'] as const)), json(ack(pick(gatedIds), { v: pick([2, 0, '1', null, 1.5, 'v1', [1], { major: 1 }]) })));
+      add(
+        'wrongVersion',
+        topic(someDevice(), pick(['ack', 'result'] as const)),
+        json(ack(pick(gatedIds), { v: pick([2, 0, '1', null, 1.5, 'v1', [1], { major: 1 }]) })),
+      );
     }
     const invalids: Array<() => [string, Buffer]> = [
       () => [topic(someDevice(), 'ack'), json({ v: 1 })],
@@ -190,7 +200,11 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     const sent: Record<string, number> = {};
     const refusals = { acl: 0, oversized: 0, unexpected: [] as string[] };
 
-    async function publishAll(client: MqttClient, items: Array<{ topic: string; payload: Buffer; kind: string }>, onError: (err: Error & { code?: number }, kind: string) => void) {
+    async function publishAll(
+      client: MqttClient,
+      items: Array<{ topic: string; payload: Buffer; kind: string }>,
+      onError: (err: Error & { code?: number }, kind: string) => void,
+    ) {
       const WINDOW = 200;
       for (let i = 0; i < items.length; i += WINDOW) {
         await Promise.all(
@@ -208,12 +222,20 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     const spoofOwn = Array.from({ length: PLAN.spoofedOwnTopic.n }, (_, i) => {
       const commandId = gatedIds[i % gatedIds.length];
       const kind = random() < 0.5 ? ('ack' as const) : ('result' as const);
-      const payload = kind === 'ack' ? ack(commandId, { status: 'rejected', reason: 'spoofed' }) : { v: 1, commandId, status: 'failed', error: { code: 'pwned', message: 'spoofed' } };
+      const payload =
+        kind === 'ack'
+          ? ack(commandId, { status: 'rejected', reason: 'spoofed' })
+          : { v: 1, commandId, status: 'failed', error: { code: 'pwned', message: 'spoofed' } };
       return { spoofer: i % spoofers.length, topic: topic(spoofers[i % spoofers.length], kind), payload: json(payload), kind: 'spoofedOwnTopic' };
     });
     const spoofOther = Array.from({ length: SPOOFED_OTHER_TOPIC }, (_, i) => {
       const commandId = pick(gatedIds);
-      return { spoofer: i % spoofers.length, topic: topic(ownerOf.get(commandId)!, pick(['ack', 'result', 'status'] as const)), payload: json(ack(commandId)), kind: 'spoofedOtherTopic' };
+      return {
+        spoofer: i % spoofers.length,
+        topic: topic(ownerOf.get(commandId)!, pick(['ack', 'result', 'status'] as const)),
+        payload: json(ack(commandId)),
+        kind: 'spoofedOtherTopic',
+      };
     });
 
     /** Oversized payloads through mosquitto_pub (MQTT.js cannot take the broker's answer, see the notes). */
@@ -223,7 +245,25 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
         const url = new URL(broker.serviceUrl);
         const child = spawn(
           'mosquitto_pub',
-          ['-V', 'mqttv5', '-h', url.hostname, '-p', url.port, '-u', gw.username, '-P', gw.password, '-i', `hostile-oversized-${h.id}`, '-q', '1', '-t', topic(devices[0], 'result'), '-l'],
+          [
+            '-V',
+            'mqttv5',
+            '-h',
+            url.hostname,
+            '-p',
+            url.port,
+            '-u',
+            gw.username,
+            '-P',
+            gw.password,
+            '-i',
+            `hostile-oversized-${h.id}`,
+            '-q',
+            '1',
+            '-t',
+            topic(devices[0], 'result'),
+            '-l',
+          ],
           { stdio: ['pipe', 'ignore', 'pipe'] },
         );
         let stderr = '';
@@ -244,7 +284,9 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     // --- go: the flood, the spoofers and 25 more real commands, all at once ---------------------
     const before = { ...bridge.counters.toJSON() };
     const outcomeTotal = (c: Record<string, number>) =>
-      Object.entries(c).filter(([k]) => /^(rejected:|status$|ack:|result:)/.test(k)).reduce((a, [, n]) => a + n, 0);
+      Object.entries(c)
+        .filter(([k]) => /^(rejected:|status$|ack:|result:)/.test(k))
+        .reduce((a, [, n]) => a + n, 0);
     const started = Date.now();
     const free: Array<Promise<CommandHandle>> = [];
     const freeSends = (async () => {
@@ -257,10 +299,8 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     await Promise.all([
       publishAll(gateway, shots, unexpected),
       ...spoofers.map((_, k) =>
-        publishAll(
-          spoofClients[k],
-          [...spoofOwn.filter((s) => s.spoofer === k), ...spoofOther.filter((s) => s.spoofer === k)],
-          (err, kind) => (kind === 'spoofedOtherTopic' && err.code === 135 ? refusals.acl++ : unexpected(err, kind)),
+        publishAll(spoofClients[k], [...spoofOwn.filter((s) => s.spoofer === k), ...spoofOther.filter((s) => s.spoofer === k)], (err, kind) =>
+          kind === 'spoofedOtherTopic' && err.code === 135 ? refusals.acl++ : unexpected(err, kind),
         ),
       ),
       oversized(),
@@ -282,7 +322,11 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     // The bridge works through its queue: wait until every dead letter is in.
     const letters = bridge.deadLetters;
     expect(letters).toBe(store);
-    await eventually(async () => letters.total(), (n) => n >= Object.values(expected).reduce((a, b) => a + b, 0), 60_000);
+    await eventually(
+      async () => letters.total(),
+      (n) => n >= Object.values(expected).reduce((a, b) => a + b, 0),
+      60_000,
+    );
     const drained = Date.now();
     step('drained');
     const handled = outcomeTotal(bridge.counters.toJSON()) - outcomeTotal(before);
@@ -296,7 +340,11 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
 
     // --- every real command ended correctly -----------------------------------------------------
     for (const o of [...freeOutcomes, ...gatedOutcomes]) {
-      expect({ commandId: o.commandId, state: o.state, output: o.output }).toEqual({ commandId: o.commandId, state: 'Succeeded', output: { done: true, by: o.deviceId } });
+      expect({ commandId: o.commandId, state: o.state, output: o.output }).toEqual({
+        commandId: o.commandId,
+        state: 'Succeeded',
+        output: { done: true, by: o.deviceId },
+      });
     }
     // The bridge checked each spoof's owner first: none reached its command's history.
     const ignored = gatedOutcomes.flatMap((o) => o.history.filter((e) => e.event === 'ignored-ack' || e.event === 'ignored-result'));
@@ -310,7 +358,10 @@ describe('hostile load: real commands under a flood of bad and spoofed messages'
     const lateAnswers = bridge.counters.get('ack:late-recorded') + bridge.counters.get('result:late-recorded');
     expect(letters.totals()['too-large']).toBe(0);
     for (const reason of REJECT_REASONS) {
-      expect({ reason, counter: bridge.counters.get(`rejected:${reason}`) - (before[`rejected:${reason}`] ?? 0) }).toEqual({ reason, counter: expected[reason] });
+      expect({ reason, counter: bridge.counters.get(`rejected:${reason}`) - (before[`rejected:${reason}`] ?? 0) }).toEqual({
+        reason,
+        counter: expected[reason],
+      });
     }
     // The record on disk says the same, through the CLI.
     const cli = await runCli(['deadletters', '--json', '--limit', '3', '--dir', deadLetterDir]);

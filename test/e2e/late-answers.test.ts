@@ -37,9 +37,15 @@ describe('late answers are attached to their command', () => {
     await device.result(cmd.commandId, 'succeeded', { output: { rebooted: true } });
     // QoS 1 repeats of the result: counted, kept once.
     await device.result(cmd.commandId, 'succeeded', { output: { rebooted: true } });
-    await eventually(async () => recorded(), (n) => n === before + 3);
+    await eventually(
+      async () => recorded(),
+      (n) => n === before + 3,
+    );
 
-    const late = await eventually(() => handle.lateAnswers(), (l) => l?.answers.length === 2);
+    const late = await eventually(
+      () => handle.lateAnswers(),
+      (l) => l?.answers.length === 2,
+    );
     expect(late).toMatchObject({ commandId: cmd.commandId, deviceId: 'late-1', endedAs: 'TimedOut', lateOutcome: 'succeeded', repeats: 1 });
     expect(late!.answers.map((a) => [a.kind, a.status])).toEqual([
       ['ack', 'accepted'],
@@ -67,7 +73,10 @@ describe('late answers are attached to their command', () => {
     expect(text).toMatch(/late outcome: succeeded \(reported after the command ended TimedOut/);
 
     // The record closes after its idle window and stays readable; its search attribute too.
-    await eventually(async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name, (s) => s === 'COMPLETED');
+    await eventually(
+      async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name,
+      (s) => s === 'COMPLETED',
+    );
     expect((await handle.lateAnswers())?.lateOutcome).toBe('succeeded');
     const d = await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe();
     expect(d.typedSearchAttributes.get(LateOutcomeAttribute)).toBe('succeeded');
@@ -80,7 +89,10 @@ describe('late answers are attached to their command', () => {
     h.started.push(lateAnswersWorkflowId(handle.commandId));
     const [cmd] = await device.waitForCommands(1);
     await device.ack(cmd.commandId, 'rejected', 'battery low');
-    const late = await eventually(() => handle.lateAnswers(), (l) => l !== undefined);
+    const late = await eventually(
+      () => handle.lateAnswers(),
+      (l) => l !== undefined,
+    );
     expect(late).toMatchObject({ lateOutcome: 'rejected', answers: [{ kind: 'ack', status: 'rejected', reason: 'battery low' }] });
 
     const onTime = await h.client.send({ deviceId: 'late-2', name: 'ping' });
@@ -88,7 +100,10 @@ describe('late answers are attached to their command', () => {
     await device.result(second.commandId, 'succeeded');
     expect((await onTime.result()).state).toBe('Succeeded');
     expect(await onTime.lateAnswers()).toBeUndefined();
-    await eventually(async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name, (s) => s === 'COMPLETED');
+    await eventually(
+      async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name,
+      (s) => s === 'COMPLETED',
+    );
     await device.stop();
   });
 
@@ -110,12 +125,20 @@ describe('late answers are attached to their command', () => {
     const [cmd] = await device.waitForCommands(1);
     h.started.push(commandWorkflowId(cmd.commandId), lateAnswersWorkflowId(cmd.commandId));
     await device.result(cmd.commandId, 'succeeded');
-    expect(await eventually(() => rollout.lateAnswers(), (l) => l.succeeded === 1)).toEqual({ succeeded: 1 });
+    expect(
+      await eventually(
+        () => rollout.lateAnswers(),
+        (l) => l.succeeded === 1,
+      ),
+    ).toEqual({ succeeded: 1 });
     expect((await rollout.status()).overall.timedOut).toBe(1); // the outcome stays what it was
     const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, DCO_TASK_QUEUE: h.taskQueue };
     const text = (await runCli(['rollout', 'status', rolloutId], env)).stdout;
     expect(text).toMatch(/late answers \(after the command ended; states above unchanged\): succeeded 1/);
-    await eventually(async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name, (st) => st === 'COMPLETED');
+    await eventually(
+      async () => (await h.client.temporal.workflow.getHandle(lateAnswersWorkflowId(cmd.commandId)).describe()).status.name,
+      (st) => st === 'COMPLETED',
+    );
     await device.stop();
   });
 
@@ -127,7 +150,10 @@ describe('late answers are attached to their command', () => {
     const spoofed = () => h.bridge!.counters.get('result:spoofed');
     const before = spoofed();
     await intruder.result(cmd.commandId, 'failed', { error: { code: 'pwned', message: 'not mine' } });
-    await eventually(async () => spoofed(), (n) => n === before + 1);
+    await eventually(
+      async () => spoofed(),
+      (n) => n === before + 1,
+    );
     expect(await handle.lateAnswers()).toBeUndefined();
     await owner.stop();
     await intruder.stop();

@@ -56,7 +56,10 @@ describe('the local stack (dco up)', () => {
 
   test('worker and bridge serve Prometheus metrics', async () => {
     const worker = await eventually(
-      async () => (await fetch(stack.metricsUrls.worker).then((r) => r.text()).catch(() => '')),
+      async () =>
+        await fetch(stack.metricsUrls.worker)
+          .then((r) => r.text())
+          .catch(() => ''),
       (t) => t.includes('dco_commands_finished'),
     );
     expect(worker).toMatch(/dco_commands_finished\{[^}]*state="Succeeded"[^}]*\} 1/);
@@ -69,7 +72,7 @@ describe('the local stack (dco up)', () => {
     expect(health.status).toBe(200);
   });
 
-  test('no MQTT password is on any command line or in the services\' environment while the stack runs', async () => {
+  test("no MQTT password is on any command line or in the services' environment while the stack runs", async () => {
     const services = JSON.parse(readFileSync(path.join(dir, 'mosquitto', 'service-credentials.json'), 'utf8')) as Record<string, string>;
     const secrets = [...Object.values(services), stack.mosquitto.auth!.addDevice('stack-secret')];
     expect(secrets.length).toBeGreaterThanOrEqual(3);
@@ -95,7 +98,11 @@ describe('the local stack (dco up)', () => {
   test('a worker killed with SIGKILL is restarted and commands keep completing', async () => {
     const first = stack.service('worker')!;
     await first.kill();
-    const restarted = await eventually(async () => stack.service('worker'), (p) => p !== first && p!.running, 60_000);
+    const restarted = await eventually(
+      async () => stack.service('worker'),
+      (p) => p !== first && p!.running,
+      60_000,
+    );
     expect(restarted!.pid).not.toBe(first.pid);
     const client = new DcoClient({ connection });
     const outcome = await (await client.send({ deviceId: 'stack-1', name: 'ping' })).result();

@@ -45,7 +45,11 @@ describe('long commands continue as new', () => {
     await device.stop(); // retained status: offline
     const handle = await start(request(`patient-1.ping.${h.id}`, 'patient-1'));
     const firstRun = (await h.client.temporal.workflow.getHandle(handle.workflowId).describe()).runId;
-    await eventually(() => handle.state(), (s) => notes(s, 'continued-as-new') >= 2, 90_000);
+    await eventually(
+      () => handle.state(),
+      (s) => notes(s, 'continued-as-new') >= 2,
+      90_000,
+    );
     const latest = await h.client.temporal.workflow.getHandle(handle.workflowId).describe();
     expect(latest.runId).not.toBe(firstRun);
     expect(latest.typedSearchAttributes.get(DeviceIdAttribute)).toBe('patient-1'); // the bridge finds the new run by it
@@ -75,11 +79,23 @@ describe('long commands continue as new', () => {
 
   test('an invalid tuning or a forged continuation ends the command at once as Rejected', async () => {
     const bad = await start({ ...request(`tuned-badly.${h.id}`, 'patient-2'), tuning: { maxHistoryEvents: 5 } });
-    expect(await bad.result()).toMatchObject({ state: 'Rejected', reason: expect.stringMatching(/^invalid request: tuning.maxHistoryEvents must be a whole number from 30/) });
+    expect(await bad.result()).toMatchObject({
+      state: 'Rejected',
+      reason: expect.stringMatching(/^invalid request: tuning.maxHistoryEvents must be a whole number from 30/),
+    });
     const forged = await start({
       ...request(`forged.${h.id}`, 'patient-3'),
-      continued: { record: { commandId: 'someone-else', deviceId: 'x', history: [] } as unknown as CommandSnapshot, runs: 1, unanswered: 0, presenceRepublishes: 0, presenceBudgetNoted: false },
+      continued: {
+        record: { commandId: 'someone-else', deviceId: 'x', history: [] } as unknown as CommandSnapshot,
+        runs: 1,
+        unanswered: 0,
+        presenceRepublishes: 0,
+        presenceBudgetNoted: false,
+      },
     });
-    expect(await forged.result()).toMatchObject({ state: 'Rejected', reason: expect.stringMatching(/^invalid request: continued is set only by the command workflow/) });
+    expect(await forged.result()).toMatchObject({
+      state: 'Rejected',
+      reason: expect.stringMatching(/^invalid request: continued is set only by the command workflow/),
+    });
   });
 });

@@ -32,7 +32,10 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
       async () => [h.bridge!.counters.get('ack:late-redundant') - before.ack, h.bridge!.counters.get('result:late-recorded') - before.result],
       ([a, r]) => a === 1 && r === 1,
     );
-    const late = await eventually(() => handle.lateAnswers(), (l) => l?.answers.length === 1);
+    const late = await eventually(
+      () => handle.lateAnswers(),
+      (l) => l?.answers.length === 1,
+    );
     expect(late).toMatchObject({ endedAs: 'Succeeded', lateOutcome: 'failed', answers: [{ kind: 'result', status: 'failed' }] });
     expect(h.bridge!.deadLetters.latest(20).filter((l) => l.commandId === cmd.commandId)).toEqual([]);
     expect((await handle.state()).state).toBe('Succeeded');
@@ -46,7 +49,10 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     await device.ack(cmd.commandId);
     await device.ack(cmd.commandId);
     await device.ack(cmd.commandId, 'rejected', 'changed my mind');
-    await eventually(() => handle.state(), (s) => s.history.filter((e) => e.event === 'duplicate-ack').length === 2);
+    await eventually(
+      () => handle.state(),
+      (s) => s.history.filter((e) => e.event === 'duplicate-ack').length === 2,
+    );
     await device.result(cmd.commandId, 'succeeded');
     await device.result(cmd.commandId, 'failed', { error: { code: 'dup', message: 'second result' } });
     const outcome = await handle.result();
@@ -65,7 +71,10 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     const before = spoofed();
     await attacker.ack(cmd.commandId); // on devices/attacker-1/ack
     await attacker.result(cmd.commandId, 'failed', { error: { code: 'pwned', message: 'spoofed' } });
-    await eventually(async () => spoofed(), (n) => n === before + 2);
+    await eventually(
+      async () => spoofed(),
+      (n) => n === before + 2,
+    );
     expect(h.bridge!.deadLetters.latest(1)[0]).toMatchObject({ reason: 'spoofed', deviceId: 'attacker-1', commandId: cmd.commandId });
     const state = await handle.state();
     expect(state.state).toBe('Sent');
@@ -84,7 +93,10 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     const handle = await h.client.send({ deviceId: 'owner-1', name: 'ping' });
     const [cmd] = await device.waitForCommands(1);
     // The bridge reads the same publish (QoS 0, lane 0); wait for it rather than assume it.
-    await eventually(async () => h.bridge!.counters.get('commands:seen'), (n) => n > seen);
+    await eventually(
+      async () => h.bridge!.counters.get('commands:seen'),
+      (n) => n > seen,
+    );
     const before = described();
     await device.ack(cmd.commandId);
     await device.result(cmd.commandId, 'succeeded');
@@ -126,7 +138,9 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     }
     expect((await first.result()).state).toBe('Succeeded');
     // After it ended, too.
-    await expect(h.client.send({ deviceId: 'conf-2', name: 'ping', commandId })).rejects.toThrow(/already exists with another device, name or params \(device conf-1, command ping\)/);
+    await expect(h.client.send({ deviceId: 'conf-2', name: 'ping', commandId })).rejects.toThrow(
+      /already exists with another device, name or params \(device conf-1, command ping\)/,
+    );
   });
 
   test('a lost ack: the device executes, the result alone completes the command', async () => {
@@ -140,13 +154,17 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     let calls = 0;
     // The first delivery is "lost": the fault drops the ack; we also make the first run slow
     // so that the second publish arrives while the journal already holds the command.
-    const device = await h.startDevice('repub-1', {
-      ping: async () => {
-        calls++;
-        await new Promise((r) => setTimeout(r, 2_500));
-        return { calls };
+    const device = await h.startDevice(
+      'repub-1',
+      {
+        ping: async () => {
+          calls++;
+          await new Promise((r) => setTimeout(r, 2_500));
+          return { calls };
+        },
       },
-    }, { dropAck: (c) => c.attempt === 1 });
+      { dropAck: (c) => c.attempt === 1 },
+    );
     const outcome = await (
       await h.client.send({ deviceId: 'repub-1', name: 'ping', ackTimeoutMs: 1_000, backoff: { initialMs: 100, maxMs: 100, jitter: 0 } })
     ).result();
@@ -165,7 +183,10 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     await device.publish('ack', { v: 2, commandId: 'x', status: 'accepted' });
     await device.ack('no-such-command');
     const delta = (k: string) => bridge.counters.get(k) - (before[k] ?? 0);
-    await eventually(async () => delta('ack:unknown-command'), (n) => n === 1);
+    await eventually(
+      async () => delta('ack:unknown-command'),
+      (n) => n === 1,
+    );
     expect(delta('rejected:not-json')).toBe(1);
     expect(delta('rejected:invalid-payload')).toBe(1);
     expect(delta('rejected:unsupported-version')).toBe(1);

@@ -27,7 +27,7 @@ describe('noisy neighbour: one device cannot stop the others', () => {
     }
   }
 
-  test('a flood of acks, results and reboots from one device: 50 other devices each run a command, all Succeeded; the flooder\'s history stays bounded', async () => {
+  test("a flood of acks, results and reboots from one device: 50 other devices each run a command, all Succeeded; the flooder's history stays bounded", async () => {
     const h = await new Harness().start();
     harnesses.push(h);
     const calm = Array.from({ length: 50 }, (_, i) => `calm-${String(i + 1).padStart(2, '0')}`);
@@ -36,18 +36,30 @@ describe('noisy neighbour: one device cannot stop the others', () => {
     const gate = new Promise<void>((r) => (release = r));
     await h.startDevice('noisy-1', { hold: async () => (await gate, { held: true }) });
     const own = await h.client.send({ deviceId: 'noisy-1', name: 'hold', resultTimeoutMs: 600_000 });
-    await eventually(async () => (await own.state()).state, (s) => s === 'Acknowledged', 30_000);
+    await eventually(
+      async () => (await own.state()).state,
+      (s) => s === 'Acknowledged',
+      30_000,
+    );
 
     // The flood: 10,100 acks for its own running command (one past Temporal's default signal
     // limit), 5,000 results for made-up commands, and a new boot ID 100 times a second.
     const topic = (kind: 'ack' | 'result' | 'status') => deviceTopic(h.topicPrefix, 'noisy-1', kind);
-    const acks = Array.from({ length: 10_100 }, () => ({ topic: topic('ack'), payload: JSON.stringify({ v: 1, commandId: own.commandId, status: 'accepted' }) }));
-    const ghosts = Array.from({ length: 5_000 }, (_, i) => ({ topic: topic('result'), payload: JSON.stringify({ v: 1, commandId: `ghost-${i}`, status: 'succeeded' }) }));
+    const acks = Array.from({ length: 10_100 }, () => ({
+      topic: topic('ack'),
+      payload: JSON.stringify({ v: 1, commandId: own.commandId, status: 'accepted' }),
+    }));
+    const ghosts = Array.from({ length: 5_000 }, (_, i) => ({
+      topic: topic('result'),
+      payload: JSON.stringify({ v: 1, commandId: `ghost-${i}`, status: 'succeeded' }),
+    }));
     const flooder = await floodClient(h, 'flood');
     let reboots = 0;
     const rebooting = setInterval(() => {
       reboots++;
-      void flooder.publishAsync(topic('status'), JSON.stringify({ v: 1, state: 'online', bootId: `boot-${reboots}`, ts: new Date().toISOString() }), { qos: 1 }).catch(() => {});
+      void flooder
+        .publishAsync(topic('status'), JSON.stringify({ v: 1, state: 'online', bootId: `boot-${reboots}`, ts: new Date().toISOString() }), { qos: 1 })
+        .catch(() => {});
     }, 10);
     const before = h.bridge!.counters.toJSON();
     const flood = publishAll(flooder, [...acks, ...ghosts]);
@@ -64,7 +76,11 @@ describe('noisy neighbour: one device cannot stop the others', () => {
 
     // The flooder's own command: still waiting for its result, its history bounded.
     const delta = (k: string) => h.bridge!.counters.get(k) - (before[k] ?? 0);
-    await eventually(async () => delta('ack:duplicate-dropped') + delta('ack:rate-limited') + delta('result:rate-limited') + delta('result:unknown-command'), (n) => n >= 15_100 - DEFAULT_MAX_REPEATS, 60_000);
+    await eventually(
+      async () => delta('ack:duplicate-dropped') + delta('ack:rate-limited') + delta('result:rate-limited') + delta('result:unknown-command'),
+      (n) => n >= 15_100 - DEFAULT_MAX_REPEATS,
+      60_000,
+    );
     const snapshot = await own.state();
     expect(snapshot.state).toBe('Acknowledged');
     expect(snapshot.history.filter((e) => e.event === 'duplicate-ack').length).toBeLessThanOrEqual(DEFAULT_MAX_REPEATS);
@@ -89,14 +105,28 @@ describe('noisy neighbour: one device cannot stop the others', () => {
     await h.startDevice('limit-1', { hold: async () => (await gate, {}) });
     await h.startDevice('after-1');
     const own = await h.client.send({ deviceId: 'limit-1', name: 'hold', resultTimeoutMs: 600_000 });
-    await eventually(async () => (await own.state()).state, (s) => s === 'Acknowledged', 30_000);
+    await eventually(
+      async () => (await own.state()).state,
+      (s) => s === 'Acknowledged',
+      30_000,
+    );
 
     const flooder = await floodClient(h, 'limit-flood');
     const n = TEST_SIGNAL_LIMIT + 100;
     const before = h.bridge!.counters.toJSON();
     const delta = (k: string) => h.bridge!.counters.get(k) - (before[k] ?? 0);
-    await publishAll(flooder, Array.from({ length: n }, () => ({ topic: deviceTopic(h.topicPrefix, 'limit-1', 'ack'), payload: JSON.stringify({ v: 1, commandId: own.commandId, status: 'accepted' }) })));
-    await eventually(async () => delta('ack:signalled') + delta('ack:signal-refused'), (x) => x === n, 60_000);
+    await publishAll(
+      flooder,
+      Array.from({ length: n }, () => ({
+        topic: deviceTopic(h.topicPrefix, 'limit-1', 'ack'),
+        payload: JSON.stringify({ v: 1, commandId: own.commandId, status: 'accepted' }),
+      })),
+    );
+    await eventually(
+      async () => delta('ack:signalled') + delta('ack:signal-refused'),
+      (x) => x === n,
+      60_000,
+    );
     expect(delta('ack:signal-refused')).toBeGreaterThan(0);
     expect(delta('signal-retry')).toBe(0);
     expect(h.bridge!.deadLetters.latest(1)[0]).toMatchObject({ reason: 'signal-refused', commandId: own.commandId });
@@ -119,12 +149,21 @@ describe('noisy neighbour: one device cannot stop the others', () => {
     const delta = (k: string) => h.bridge!.counters.get(k) - (before[k] ?? 0);
     const gateway = await floodClient(h, 'storm');
     // 1,000 devices come online, each twice (a reboot right after), while 20 commands run.
-    const statuses = storm.flatMap((id) => [1, 2].map((boot) => ({ topic: deviceTopic(h.topicPrefix, id, 'status'), payload: JSON.stringify({ v: 1, state: 'online', bootId: `${id}-boot-${boot}`, ts: new Date().toISOString() }) })));
+    const statuses = storm.flatMap((id) =>
+      [1, 2].map((boot) => ({
+        topic: deviceTopic(h.topicPrefix, id, 'status'),
+        payload: JSON.stringify({ v: 1, state: 'online', bootId: `${id}-boot-${boot}`, ts: new Date().toISOString() }),
+      })),
+    );
     const reconnecting = publishAll(gateway, statuses);
     const outcomes = await Promise.all(calm.map(async (deviceId) => (await h.client.send({ deviceId, name: 'ping' })).result()));
     await reconnecting;
     expect(outcomes.map((o) => `${o.state}/${o.attempts}`)).toEqual(calm.map(() => 'Succeeded/1'));
-    await eventually(async () => delta('status'), (n) => n === statuses.length, 60_000);
+    await eventually(
+      async () => delta('status'),
+      (n) => n === statuses.length,
+      60_000,
+    );
     // The newest status per device waits; the rest were coalesced into it or already
     // forwarded. Nothing else happens per status: the entities wake their own commands.
     expect(h.bridge!.router.deviceStatuses.backlog).toBeLessThanOrEqual(storm.length);
@@ -132,4 +171,3 @@ describe('noisy neighbour: one device cannot stop the others', () => {
     await gateway.endAsync();
   });
 });
-

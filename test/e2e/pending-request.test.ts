@@ -33,7 +33,11 @@ describe('a waking device asks for its pending commands', () => {
     const { device, state } = await sleepyDevice(deviceId);
     // An ack timeout far longer than the test: only the request can make the command succeed in time.
     const cmd = await h.client.send({ deviceId, name: 'ping', ackTimeoutMs: 600_000, ttlMs: 900_000 });
-    await eventually(async () => state.missed, (n) => n === 1, 30_000);
+    await eventually(
+      async () => state.missed,
+      (n) => n === 1,
+      30_000,
+    );
     // A command that waits this long asks the device entity to wake it: the request goes there.
     await entityWhen(h.client.temporal, deviceId, watches(cmd.commandId));
 
@@ -51,14 +55,26 @@ describe('a waking device asks for its pending commands', () => {
     const deviceId = `${h.id}-loop`;
     const { device, state } = await sleepyDevice(deviceId);
     const cmd = await h.client.send({ deviceId, name: 'ping', ackTimeoutMs: 600_000, ttlMs: 900_000 });
-    await eventually(async () => state.missed, (n) => n === 1, 30_000);
+    await eventually(
+      async () => state.missed,
+      (n) => n === 1,
+      30_000,
+    );
     await entityWhen(h.client.temporal, deviceId, watches(cmd.commandId));
     const before = { asked: h.bridge!.counters.get('pending'), tooSoon: h.bridge!.counters.get('pending:too-soon') };
 
     // Still asleep: each re-publish is missed again and counted.
     for (let i = 0; i < 20; i++) await device.requestPending();
-    await eventually(async () => h.bridge!.counters.get('pending') + h.bridge!.counters.get('pending:too-soon') - before.asked - before.tooSoon, (n) => n === 20, 30_000);
-    await eventually(async () => state.missed, (n) => n === 2, 30_000);
+    await eventually(
+      async () => h.bridge!.counters.get('pending') + h.bridge!.counters.get('pending:too-soon') - before.asked - before.tooSoon,
+      (n) => n === 20,
+      30_000,
+    );
+    await eventually(
+      async () => state.missed,
+      (n) => n === 2,
+      30_000,
+    );
     // 20 requests within far less than the 5 s interval: one passes.
     expect(h.bridge!.counters.get('pending') - before.asked).toBe(1);
     expect((await cmd.state()).attempts).toBe(2);

@@ -21,7 +21,10 @@ describe('presence and reboots', () => {
     await first.stop(); // retained status: offline
     await entityShows(h.client.temporal, h.taskQueue, 'sleepy-1', 'offline'); // what the worker reads before it publishes
     const handle = await h.client.send({ deviceId: 'sleepy-1', name: 'ping', ackTimeoutMs: 30_000 });
-    const waiting = await eventually(() => handle.state(), (s) => events(s).includes('device-offline'));
+    const waiting = await eventually(
+      () => handle.state(),
+      (s) => events(s).includes('device-offline'),
+    );
     expect(waiting.state).toBe('Created');
     expect(waiting.attempts).toBe(0);
 
@@ -80,7 +83,8 @@ describe('presence and reboots', () => {
     const handle = await h.client.send({ deviceId: 'new-1', name: 'ping', ackTimeoutMs: 60_000 });
     await device.waitForCommands(1);
     // What the bridge sends when it sees a device come online, in the order it saw them.
-    const wake = (bootId: string, observedAt: string) => h.client.temporal.workflow.getHandle(handle.workflowId).signal(devicePresenceSignal, { deviceId: 'new-1', state: 'online', bootId, observedAt });
+    const wake = (bootId: string, observedAt: string) =>
+      h.client.temporal.workflow.getHandle(handle.workflowId).signal(devicePresenceSignal, { deviceId: 'new-1', state: 'online', bootId, observedAt });
     await wake('first', before);
     await wake('second', new Date().toISOString());
     const [, again] = await device.waitForCommands(2, 15_000);
@@ -89,7 +93,9 @@ describe('presence and reboots', () => {
     expect(outcome.state).toBe('Succeeded');
     // Signals are applied in order: the first was only kept, the second (a new boot) re-published.
     expect(outcome.history.filter((e) => e.event === 'published')).toHaveLength(2);
-    expect(outcome.history.filter((e) => e.event.startsWith('device-')).map((e) => [e.event, e.reason])).toEqual([['device-rebooted', 'device rebooted (boot first → second)']]);
+    expect(outcome.history.filter((e) => e.event.startsWith('device-')).map((e) => [e.event, e.reason])).toEqual([
+      ['device-rebooted', 'device rebooted (boot first → second)'],
+    ]);
     expect(device.commands.map((c) => c.attempt)).toEqual([1, 2]);
     await device.stop();
   });
@@ -101,7 +107,8 @@ describe('presence and reboots', () => {
     const between = new Date().toISOString(); // the device restarts here, before the publish
     const handle = await h.client.send({ deviceId: 'stale-1', name: 'ping', ackTimeoutMs: 60_000 });
     await device.waitForCommands(1);
-    const wake = (bootId: string, observedAt: string) => h.client.temporal.workflow.getHandle(handle.workflowId).signal(devicePresenceSignal, { deviceId: 'stale-1', state: 'online', bootId, observedAt });
+    const wake = (bootId: string, observedAt: string) =>
+      h.client.temporal.workflow.getHandle(handle.workflowId).signal(devicePresenceSignal, { deviceId: 'stale-1', state: 'online', bootId, observedAt });
     await wake('new', between);
     await wake('newer', new Date().toISOString());
     const [, again] = await device.waitForCommands(2, 15_000);
@@ -128,7 +135,10 @@ describe('presence and reboots', () => {
       await device.publish('status', { v: 1, state: 'online', bootId: `loop-${boot}` });
       await entityWhen(h.client.temporal, 'bootloop-1', (s) => (s.wakes ?? 0) > woken);
     }
-    await eventually(() => handle.state(), (st) => st.history.some((e) => e.event === 'presence-budget-spent'));
+    await eventually(
+      () => handle.state(),
+      (st) => st.history.some((e) => e.event === 'presence-budget-spent'),
+    );
     const last = device.commands.at(-1)!;
     await device.ack(last.commandId);
     await device.result(last.commandId);
@@ -145,7 +155,10 @@ describe('presence and reboots', () => {
     const handlers = { ping: async () => ({ run: ++runs }) };
     const before = await h.startDevice('crash-1', handlers, { dropResult: () => true });
     const handle = await h.client.send({ deviceId: 'crash-1', name: 'ping', resultTimeoutMs: 60_000 });
-    await eventually(async () => before.journal.get(handle.commandId)?.result, (r) => r !== undefined);
+    await eventually(
+      async () => before.journal.get(handle.commandId)?.result,
+      (r) => r !== undefined,
+    );
     await before.crash();
     const after = await h.startDevice('crash-1', handlers);
     const outcome = await handle.result();
@@ -164,7 +177,10 @@ describe('presence and reboots', () => {
       },
     });
     const handle = await h.client.send({ deviceId: 'crash-2', name: 'ping', resultTimeoutMs: 60_000 });
-    await eventually(() => handle.state(), (s) => s.state === 'Acknowledged');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Acknowledged',
+    );
     await before.crash();
     await h.startDevice('crash-2', {
       ping: async () => {
@@ -187,7 +203,10 @@ describe('presence and reboots', () => {
     const handlers = { ping: async () => ({ run: ++runs }) };
     const before = await h.startDevice('crash-3', handlers, { ignore: () => true });
     const handle = await h.client.send({ deviceId: 'crash-3', name: 'ping', ackTimeoutMs: 60_000 });
-    await eventually(() => handle.state(), (s) => s.state === 'Sent');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Sent',
+    );
     await before.crash();
     await h.startDevice('crash-3', handlers);
     const outcome = await handle.result();

@@ -19,7 +19,8 @@ const EXAMPLE = path.join(__dirname, '..', '..', 'docs', 'examples', 'python', '
 describe('the Python example of docs/service-api.md', () => {
   const h = new Harness();
   beforeAll(async () => {
-    if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run bash scripts/ensure-prereqs.sh (it installs temporalio for Python into a virtual environment)`);
+    if (!existsSync(PYTHON))
+      throw new Error(`${PYTHON} is missing: run bash scripts/ensure-prereqs.sh (it installs temporalio for Python into a virtual environment)`);
     await h.start();
     await h.startDevice('py-1', { 'set-config': async (params) => ({ applied: params }) });
   });

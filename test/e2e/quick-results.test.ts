@@ -59,11 +59,29 @@ describe('quick results: the result alone answers a command that finished at onc
   });
 
   test('the fleet simulator: devices that finish within the window send results only; slower ones ack first', async () => {
-    const fast = new FleetSimulator({ mqttUrl: h.mqttUrl, topicPrefix: h.topicPrefix, devices: 5, idPrefix: 'qfast-', latencyMs: 10, quickResultMs: SUGGESTED_QUICK_RESULT_MS, journalDir: path.join(h.dir, 'qfast') });
-    const slow = new FleetSimulator({ mqttUrl: h.mqttUrl, topicPrefix: h.topicPrefix, devices: 5, idPrefix: 'qslow-', latencyMs: 400, quickResultMs: SUGGESTED_QUICK_RESULT_MS, journalDir: path.join(h.dir, 'qslow') });
+    const fast = new FleetSimulator({
+      mqttUrl: h.mqttUrl,
+      topicPrefix: h.topicPrefix,
+      devices: 5,
+      idPrefix: 'qfast-',
+      latencyMs: 10,
+      quickResultMs: SUGGESTED_QUICK_RESULT_MS,
+      journalDir: path.join(h.dir, 'qfast'),
+    });
+    const slow = new FleetSimulator({
+      mqttUrl: h.mqttUrl,
+      topicPrefix: h.topicPrefix,
+      devices: 5,
+      idPrefix: 'qslow-',
+      latencyMs: 400,
+      quickResultMs: SUGGESTED_QUICK_RESULT_MS,
+      journalDir: path.join(h.dir, 'qslow'),
+    });
     await Promise.all([fast.start(), slow.start()]);
     try {
-      const outcomes = await Promise.all([...fast.deviceIds, ...slow.deviceIds].map(async (deviceId) => (await h.client.send({ deviceId, name: 'ping' })).result()));
+      const outcomes = await Promise.all(
+        [...fast.deviceIds, ...slow.deviceIds].map(async (deviceId) => (await h.client.send({ deviceId, name: 'ping' })).result()),
+      );
       expect(outcomes.map((o) => o.state)).toEqual(outcomes.map(() => 'Succeeded'));
       expect({ acks: fast.stats().acksSent, results: fast.stats().resultsSent }).toEqual({ acks: 0, results: 5 });
       expect({ acks: slow.stats().acksSent, results: slow.stats().resultsSent }).toEqual({ acks: 5, results: 5 });

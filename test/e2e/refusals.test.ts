@@ -127,8 +127,18 @@ describe('refusals end in a command state and stop nothing else', () => {
     const temporalStart = async (commandId: string, input: unknown) => {
       const workflowId = commandWorkflowId(commandId);
       await run(TEMPORAL_CLI, [
-        'workflow', 'start', '--address', h.env.temporalAddress, '--task-queue', h.taskQueue,
-        '--type', COMMAND_WORKFLOW_TYPE, '--workflow-id', workflowId, '--input', JSON.stringify(input),
+        'workflow',
+        'start',
+        '--address',
+        h.env.temporalAddress,
+        '--task-queue',
+        h.taskQueue,
+        '--type',
+        COMMAND_WORKFLOW_TYPE,
+        '--workflow-id',
+        workflowId,
+        '--input',
+        JSON.stringify(input),
       ]);
       h.started.push(workflowId);
       return workflowId;
@@ -167,7 +177,11 @@ describe('refusals end in a command state and stop nothing else', () => {
       ['wildcard', { deviceId: 'tcli+bad' }, /^invalid request: deviceId must be 1-64 characters/],
       ['no-options', { options: null }, /^invalid request: options must be an object/],
       ['too-deep', { params: nested(40) }, /^invalid request: params must not nest .* more than 31 levels/],
-      ['negative-attempts', { options: { ackTimeoutMs: 2_000, resultTimeoutMs: 10_000, maxAttempts: -1 } }, /^invalid request: options.maxAttempts must be a whole number from 1 to 100/],
+      [
+        'negative-attempts',
+        { options: { ackTimeoutMs: 2_000, resultTimeoutMs: 10_000, maxAttempts: -1 } },
+        /^invalid request: options.maxAttempts must be a whole number from 1 to 100/,
+      ],
     ])('invalid input (%s) ends at once as Rejected with the reason; nothing is published', async (kind, overrides, reason) => {
       const device = await new RawDevice('tcli-watch', h.env.mqttUrl, h.topicPrefix).start();
       const commandId = `tcli-${kind}-${h.id}`;
@@ -227,4 +241,3 @@ describe('a publish the broker refuses (PUBACK 0x87) ends the command, not the c
     await denied.stop();
   });
 });
-

@@ -34,7 +34,10 @@ describe('restarts in the middle of a command', () => {
     const device = await raw('wk-1');
     const handle = await h.client.send({ deviceId: 'wk-1', name: 'ping', ackTimeoutMs: 60_000 });
     const [cmd] = await device.waitForCommands(1);
-    await eventually(() => handle.state(), (s) => s.state === 'Sent');
+    await eventually(
+      () => handle.state(),
+      (s) => s.state === 'Sent',
+    );
     await h.stopWorker();
     await device.ack(cmd.commandId);
     await device.result(cmd.commandId, 'succeeded');

@@ -36,7 +36,11 @@ describe('continuous rollouts', () => {
     await h.startDevice(id('a'), undefined, undefined, undefined, pump());
     const b = await h.startDevice(id('b'), undefined, undefined, undefined, pump());
     const query = `DeviceSite = '${site}' AND DeviceModel = 'pump-x'`;
-    const targets = await eventually(() => devicesMatching(h.client.temporal, query), (ids) => ids.length === 2, 30_000);
+    const targets = await eventually(
+      () => devicesMatching(h.client.temporal, query),
+      (ids) => ids.length === 2,
+      30_000,
+    );
     const rolloutId = `cont-${h.id}`;
     h.started.push(rolloutWorkflowId(rolloutId));
     await rollouts.start({ rolloutId, name: 'ping', targets, canary: { count: 1 }, waves: [{ percent: 100 }], continuous: { query, scanEveryMs: 1_000 } });
@@ -50,7 +54,10 @@ describe('continuous rollouts', () => {
 
     // The valve is refitted as a pump: its attributes change, so it matches now, and its entity
     // stamps the change (looks ask for what changed since the last one).
-    const stampOf = async () => (await h.client.temporal.workflow.getHandle(deviceWorkflowId(id('valve'))).describe()).typedSearchAttributes.get(DeviceAttributesAtAttribute)?.getTime() ?? 0;
+    const stampOf = async () =>
+      (await h.client.temporal.workflow.getHandle(deviceWorkflowId(id('valve'))).describe()).typedSearchAttributes
+        .get(DeviceAttributesAtAttribute)
+        ?.getTime() ?? 0;
     const created = await eventually(stampOf, (t) => t > 0);
     const refitAt = Date.now();
     await valve.setAttributes({ model: 'pump-x', site });
@@ -68,20 +75,33 @@ describe('continuous rollouts', () => {
     const final = await rollouts.get(rolloutId).result();
     expect(final).toMatchObject({ state: 'cancelled', cancelReason: 'enough', targets: 4, overall: { succeeded: 4, pending: 0 } });
     // One command per device: the four matching devices, not the valve before its refit, nothing twice.
-    const commands = await eventually(() => h.client.temporal.workflow.count(`WorkflowType = 'commandWorkflow' AND RolloutId = '${rolloutId}'`), (c) => c.count >= 4);
+    const commands = await eventually(
+      () => h.client.temporal.workflow.count(`WorkflowType = 'commandWorkflow' AND RolloutId = '${rolloutId}'`),
+      (c) => c.count >= 4,
+    );
     expect(commands.count).toBe(4);
   });
 
   test('at its end time a continuous rollout that reached every device ends done; from the CLI, the status line says what it found', async () => {
     await h.startDevice(id('e1'), undefined, undefined, undefined, { model: 'pump-z', site });
     const query = `DeviceSite = '${site}' AND DeviceModel = 'pump-z'`;
-    await eventually(() => devicesMatching(h.client.temporal, query), (ids) => ids.length === 1, 30_000);
+    await eventually(
+      () => devicesMatching(h.client.temporal, query),
+      (ids) => ids.length === 1,
+      30_000,
+    );
     const rolloutId = `cont-end-${h.id}`;
     h.started.push(rolloutWorkflowId(rolloutId));
     const endAt = new Date(Date.now() + 20_000).toISOString();
-    const started = await runCli(['rollout', 'start', 'ping', '--where', query, '--continuous', '--scan-every', '1s', '--end-at', endAt, '--id', rolloutId], env);
+    const started = await runCli(
+      ['rollout', 'start', 'ping', '--where', query, '--continuous', '--scan-every', '1s', '--end-at', endAt, '--id', rolloutId],
+      env,
+    );
     expect({ code: started.code, out: started.stdout, err: started.stderr }).toEqual({ code: 0, out: `${rolloutId}\n`, err: '' });
-    const line = await eventually(() => runCli(['rollout', 'status', rolloutId], env), (r) => r.stdout.includes('wait-devices') && r.stdout.includes('continuous: 0 joined, last look 2'));
+    const line = await eventually(
+      () => runCli(['rollout', 'status', rolloutId], env),
+      (r) => r.stdout.includes('wait-devices') && r.stdout.includes('continuous: 0 joined, last look 2'),
+    );
     expect(line.stdout).toContain('1/1 finished (ok 1');
     const final = await rollouts.get(rolloutId).result();
     expect(final).toMatchObject({ state: 'done', targets: 1, overall: { succeeded: 1 } });

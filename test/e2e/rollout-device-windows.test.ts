@@ -35,17 +35,34 @@ describe('per-device maintenance windows', () => {
     }
   };
 
-  test("each device waits for the window in its own time zone: UTC devices (and one that reports no zone) run now, the Kathmandu one is not sent the command; from the CLI as well", async () => {
+  test('each device waits for the window in its own time zone: UTC devices (and one that reports no zone) run now, the Kathmandu one is not sent the command; from the CLI as well', async () => {
     await h.startDevice(id('utc'), undefined, undefined, undefined, { timeZone: 'UTC' });
     await h.startDevice(id('ktm'), undefined, undefined, undefined, { timeZone: 'Asia/Kathmandu' });
     await h.startDevice(id('none'), undefined, undefined, undefined, { model: 'no-zone' });
     // The entities show what the devices report (the rollout reads it from visibility).
-    await eventually(() => zoneOnEntity(id('utc')), (z) => z === 'UTC', 30_000);
-    await eventually(() => zoneOnEntity(id('ktm')), (z) => z === 'Asia/Kathmandu', 30_000);
-    await eventually(() => zoneOnEntity(id('none')), (z) => z === null, 30_000);
+    await eventually(
+      () => zoneOnEntity(id('utc')),
+      (z) => z === 'UTC',
+      30_000,
+    );
+    await eventually(
+      () => zoneOnEntity(id('ktm')),
+      (z) => z === 'Asia/Kathmandu',
+      30_000,
+    );
+    await eventually(
+      () => zoneOnEntity(id('none')),
+      (z) => z === null,
+      30_000,
+    );
     const targets = [id('ktm'), id('none'), id('utc')];
     await eventually(
-      async () => (await h.client.temporal.workflow.count(`DeviceTimeZone IN ('UTC', 'Asia/Kathmandu') AND WorkflowId IN ('${deviceWorkflowId(id('utc'))}', '${deviceWorkflowId(id('ktm'))}')`)).count,
+      async () =>
+        (
+          await h.client.temporal.workflow.count(
+            `DeviceTimeZone IN ('UTC', 'Asia/Kathmandu') AND WorkflowId IN ('${deviceWorkflowId(id('utc'))}', '${deviceWorkflowId(id('ktm'))}')`,
+          )
+        ).count,
       (n) => n === 2,
       30_000,
     );
@@ -63,14 +80,33 @@ describe('per-device maintenance windows', () => {
     const rolloutId = `zoned-${h.id}`;
     h.started.push(rolloutWorkflowId(rolloutId));
     const started = await runCli(
-      ['rollout', 'start', 'ping', '--id', rolloutId, '--targets', targetsFile, '--canary', '3', '--window', cron, '--window-duration', '30s', '--window-device-tz'],
+      [
+        'rollout',
+        'start',
+        'ping',
+        '--id',
+        rolloutId,
+        '--targets',
+        targetsFile,
+        '--canary',
+        '3',
+        '--window',
+        cron,
+        '--window-duration',
+        '30s',
+        '--window-device-tz',
+      ],
       env,
     );
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
 
     // Before the UTC window opens nothing starts; the status shows both zones waiting.
-    const before = await eventually(() => rollouts.get(rolloutId).status(), (s) => s.state === 'wait-window' && (s.timeZones?.length ?? 0) === 2, 19_000);
+    const before = await eventually(
+      () => rollouts.get(rolloutId).status(),
+      (s) => s.state === 'wait-window' && (s.timeZones?.length ?? 0) === 2,
+      19_000,
+    );
     expect(before.timeZones).toEqual([
       { timeZone: 'UTC', pending: 2, opensAt: opensAt.toISOString(), closesAt: new Date(opensAt.getTime() + 30_000).toISOString() },
       { timeZone: 'Asia/Kathmandu', pending: 1, opensAt: ktmOpensAt.toISOString(), closesAt: new Date(ktmOpensAt.getTime() + 30_000).toISOString() },
@@ -78,8 +114,14 @@ describe('per-device maintenance windows', () => {
     expect(before.overall).toMatchObject({ pending: 3, inFlight: 0 });
 
     // In the UTC window the two devices get it; Kathmandu's device waits for its own.
-    const after = await eventually(() => rollouts.get(rolloutId).status(), (s) => s.overall.succeeded === 2 && s.state === 'wait-window', 60_000);
-    expect(after.timeZones).toEqual([{ timeZone: 'Asia/Kathmandu', pending: 1, opensAt: ktmOpensAt.toISOString(), closesAt: new Date(ktmOpensAt.getTime() + 30_000).toISOString() }]);
+    const after = await eventually(
+      () => rollouts.get(rolloutId).status(),
+      (s) => s.overall.succeeded === 2 && s.state === 'wait-window',
+      60_000,
+    );
+    expect(after.timeZones).toEqual([
+      { timeZone: 'Asia/Kathmandu', pending: 1, opensAt: ktmOpensAt.toISOString(), closesAt: new Date(ktmOpensAt.getTime() + 30_000).toISOString() },
+    ]);
     const line = await runCli(['rollout', 'status', rolloutId], env);
     expect(line.stdout).toContain(`waiting by time zone: Asia/Kathmandu 1 (window opens ${ktmOpensAt.toISOString()})`);
 

@@ -41,7 +41,16 @@ describe('rollout reports and follow-up rollouts', () => {
     const failing = sim.deviceIds.filter((d) => sim.profile(d)?.failing).sort();
     expect(failing).toHaveLength(2);
     const rolloutId = `rep-${h.id}`;
-    const final = await (await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 2 }, waves: [{ percent: 100 }], abort: { failureShare: 1, minFinished: 1 } })).result();
+    const final = await (
+      await rollouts.start({
+        rolloutId,
+        name: 'ping',
+        targets: [...sim.deviceIds],
+        canary: { count: 2 },
+        waves: [{ percent: 100 }],
+        abort: { failureShare: 1, minFinished: 1 },
+      })
+    ).result();
     expect(final.overall).toMatchObject({ succeeded: 8, failed: 2 });
 
     const rows = await reportWhen(rolloutId, (r) => r.length === 10 && r.every((x) => x.attempts !== undefined));
@@ -81,7 +90,10 @@ describe('rollout reports and follow-up rollouts', () => {
     const rolloutId = `gate-${h.id}`;
     const targets = [...sim.deviceIds];
     const handle = await rollouts.start({ rolloutId, name: 'ping', targets, canary: { count: 2 }, waves: [{ percent: 100 }], approvalAfter: [0] });
-    await eventually(() => handle.status(), (s) => s.state === 'await-approval');
+    await eventually(
+      () => handle.status(),
+      (s) => s.state === 'await-approval',
+    );
     const running = await runCli(['rollout', 'retry', rolloutId, '--only', 'not-started'], env);
     expect(running.code).toBe(2);
     expect(running.stderr).toContain(`rollout ${rolloutId} is still running`);
@@ -98,7 +110,10 @@ describe('rollout reports and follow-up rollouts', () => {
     const { handle: followUp, devices } = await rollouts.retry(rolloutId, ['NotStarted']);
     expect(devices).toEqual(targets.slice(2)); // in the original order
     // The same settings, its approval gate included.
-    await eventually(() => followUp.status(), (s) => s.state === 'await-approval');
+    await eventually(
+      () => followUp.status(),
+      (s) => s.state === 'await-approval',
+    );
     await followUp.approve();
     expect((await followUp.result()).overall).toMatchObject({ succeeded: 4 });
     writeFileSync(path.join(h.dir, 'follow-up.txt'), followUp.rolloutId); // for a reader of the test's data dir

@@ -73,7 +73,36 @@ describe('rollout rate ramps, abort thresholds per outcome and schedules', () =>
     const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix };
     const id = `abort-on-${h.id}`;
     // --concurrency 1: one device at a time, so the first refusal is the last command it starts.
-    const run = await runCli(['rollout', 'start', 'ping', '--targets', file, '--id', id, '--canary', '100%', '--waves', '100%', '--concurrency', '1', '--no-ramp-up', '--no-adaptive', '--abort-at', '100%', '--min-finished', '1', '--abort-on', 'rejected=0', '--wait', '--json'], env, undefined, 110_000);
+    const run = await runCli(
+      [
+        'rollout',
+        'start',
+        'ping',
+        '--targets',
+        file,
+        '--id',
+        id,
+        '--canary',
+        '100%',
+        '--waves',
+        '100%',
+        '--concurrency',
+        '1',
+        '--no-ramp-up',
+        '--no-adaptive',
+        '--abort-at',
+        '100%',
+        '--min-finished',
+        '1',
+        '--abort-on',
+        'rejected=0',
+        '--wait',
+        '--json',
+      ],
+      env,
+      undefined,
+      110_000,
+    );
     expect(run.code).toBe(1);
     const final = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as RolloutStatusView;
     expect(final.state).toBe('aborted');
@@ -97,7 +126,11 @@ describe('rollout rate ramps, abort thresholds per outcome and schedules', () =>
     const startAt = new Date(Date.now() + 6_000).toISOString().replace(/\.\d+Z$/, 'Z');
     const rolloutId = `later-${h.id}`;
     const handle = await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 4 }, waves: [{ percent: 100 }], startAt });
-    await eventually(() => handle.status(), (s) => s.state === 'wait-start', 5_000);
+    await eventually(
+      () => handle.status(),
+      (s) => s.state === 'wait-start',
+      5_000,
+    );
     const final = await handle.result();
     expect(final).toMatchObject({ state: 'done', overall: { succeeded: 4 } });
     const rows = await reportOf(rolloutId, (r) => r.length === 4 && r.every((x) => x.startedAt));
@@ -110,14 +143,30 @@ describe('rollout rate ramps, abort thresholds per outcome and schedules', () =>
     const rolloutId = `ends-${h.id}`;
     const endAt = new Date(Date.now() + 4_000).toISOString();
     const final = await (
-      await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 6 }, waves: [{ percent: 100 }], concurrency: 2, rampUp: false, adaptive: false, endAt, endBehaviour: 'cancel-in-flight' })
+      await rollouts.start({
+        rolloutId,
+        name: 'ping',
+        targets: [...sim.deviceIds],
+        canary: { count: 6 },
+        waves: [{ percent: 100 }],
+        concurrency: 2,
+        rampUp: false,
+        adaptive: false,
+        endAt,
+        endBehaviour: 'cancel-in-flight',
+      })
     ).result();
     expect(final.state).toBe('cancelled');
     expect(final.cancelReason).toBe(`end time ${endAt} reached: no new commands were started, commands in flight were cancelled`);
     expect(final.overall).toMatchObject({ cancelled: 2, pending: 4, inFlight: 0 });
     const rows = await reportOf(rolloutId, (r) => r.filter((x) => x.state === 'Cancelled').length === 2);
     expect(rows.map((r) => r.state).sort()).toEqual(['Cancelled', 'Cancelled', 'NotStarted', 'NotStarted', 'NotStarted', 'NotStarted']);
-    expect(rows.filter((r) => r.state === 'Cancelled').map((r) => r.deviceId).sort()).toEqual(sim.deviceIds.slice(0, 2).sort());
+    expect(
+      rows
+        .filter((r) => r.state === 'Cancelled')
+        .map((r) => r.deviceId)
+        .sort(),
+    ).toEqual(sim.deviceIds.slice(0, 2).sort());
   });
 
   test('at endAt with the default behaviour the commands in flight finish and count', async () => {
@@ -125,7 +174,17 @@ describe('rollout rate ramps, abort thresholds per outcome and schedules', () =>
     const rolloutId = `stops-${h.id}`;
     const endAt = new Date(Date.now() + 2_000).toISOString();
     const final = await (
-      await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 6 }, waves: [{ percent: 100 }], concurrency: 2, rampUp: false, adaptive: false, endAt })
+      await rollouts.start({
+        rolloutId,
+        name: 'ping',
+        targets: [...sim.deviceIds],
+        canary: { count: 6 },
+        waves: [{ percent: 100 }],
+        concurrency: 2,
+        rampUp: false,
+        adaptive: false,
+        endAt,
+      })
     ).result();
     expect(final.state).toBe('cancelled');
     expect(final.cancelReason).toBe(`end time ${endAt} reached: no new commands were started, commands in flight were left to finish`);
@@ -139,7 +198,11 @@ describe('rollout rate ramps, abort thresholds per outcome and schedules', () =>
     const window = { cron: `${opensAt.getUTCSeconds()} * * * * *`, durationMs: 30_000, timeZone: 'UTC' };
     const rolloutId = `window-${h.id}`;
     const handle = await rollouts.start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 4 }, waves: [{ percent: 100 }], window });
-    await eventually(() => handle.status(), (s) => s.state === 'wait-window', 7_000);
+    await eventually(
+      () => handle.status(),
+      (s) => s.state === 'wait-window',
+      7_000,
+    );
     expect((await handle.status()).overall.pending).toBe(4);
     const final = await handle.result();
     expect(final).toMatchObject({ state: 'done', overall: { succeeded: 4 } });

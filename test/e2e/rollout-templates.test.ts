@@ -44,7 +44,16 @@ describe('rollout templates', () => {
 
   test('versions are added, listed and shown; the same body again adds none; a rollout from a template records it, takes the run flags over its fields and merges params', async () => {
     const name = `fw-${h.id}`;
-    const v1 = { name: 'ping', description: 'firmware update, careful', params: { level: 1 }, paramsSchema, canary: { count: 1 }, waves: [{ percent: 100 }], concurrency: 3, abort: { failureShare: 0.5, minFinished: 2 } };
+    const v1 = {
+      name: 'ping',
+      description: 'firmware update, careful',
+      params: { level: 1 },
+      paramsSchema,
+      canary: { count: 1 },
+      waves: [{ percent: 100 }],
+      concurrency: 3,
+      abort: { failureShare: 0.5, minFinished: 2 },
+    };
     expect(await templates.add(name, v1, 'first')).toEqual({ version: 1, unchanged: false });
     expect(await templates.add(name, v1, 'retried')).toEqual({ version: 1, unchanged: true });
     expect(await templates.add(name, { ...v1, concurrency: 5 }, 'wider')).toEqual({ version: 2, unchanged: false });
@@ -52,11 +61,25 @@ describe('rollout templates', () => {
     expect(await templates.show(name, 1)).toMatchObject({ name, version: 1, latestVersion: 2, note: 'first', body: v1 });
     expect((await templates.show(name)).body).toEqual({ ...v1, concurrency: 5 });
     // Listing reads visibility, which lags the workflow by a moment.
-    const listed = (await eventually(() => templates.list(), (all) => all.some((t) => t.name === name && t.latestVersion === 2))).find((t) => t.name === name);
+    const listed = (
+      await eventually(
+        () => templates.list(),
+        (all) => all.some((t) => t.name === name && t.latestVersion === 2),
+      )
+    ).find((t) => t.name === name);
     expect(listed).toMatchObject({ name, command: 'ping', latestVersion: 2, description: 'firmware update, careful' });
 
     const sim = await fleets.start(4);
-    const spec = await templates.rolloutSpec(name, { rolloutId: `tpl-${h.id}`, targets: [...sim.deviceIds], params: { url: 'https://fw.example/2.1.bin' }, overrides: { concurrency: 2, abort: { minFinished: 1 } } }, 1);
+    const spec = await templates.rolloutSpec(
+      name,
+      {
+        rolloutId: `tpl-${h.id}`,
+        targets: [...sim.deviceIds],
+        params: { url: 'https://fw.example/2.1.bin' },
+        overrides: { concurrency: 2, abort: { minFinished: 1 } },
+      },
+      1,
+    );
     const final = await (await rollouts.start(spec)).result();
     expect(final.overall).toMatchObject({ succeeded: 4 });
     const recorded = await rolloutSpecOf(h.client.temporal.workflow, `tpl-${h.id}`);
@@ -75,11 +98,19 @@ describe('rollout templates', () => {
 
   test('bad input is refused with what to fix, and nothing is stored or started', async () => {
     const name = `bad-${h.id}`;
-    const refused = (p: Promise<unknown>) => p.then(() => 'accepted', (err: Error) => err);
+    const refused = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (err: Error) => err,
+      );
     // Per-run fields have no place in a template; cross-field rules apply; a misspelt schema keyword is caught.
     expect(String(await refused(templates.add(name, { name: 'ping', targets: ['a'] })))).toMatch(/Unrecognized key: "targets"/);
-    expect(String(await refused(templates.add(name, { name: 'ping', rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } })))).toContain('rateRamp needs ratePerMinute');
-    expect(String(await refused(templates.add(name, { name: 'ping', paramsSchema: { type: 'object', reqiured: ['x'] } })))).toContain('paramsSchema is not a usable JSON Schema: strict mode: unknown keyword: "reqiured"');
+    expect(String(await refused(templates.add(name, { name: 'ping', rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } })))).toContain(
+      'rateRamp needs ratePerMinute',
+    );
+    expect(String(await refused(templates.add(name, { name: 'ping', paramsSchema: { type: 'object', reqiured: ['x'] } })))).toContain(
+      'paramsSchema is not a usable JSON Schema: strict mode: unknown keyword: "reqiured"',
+    );
     expect(String(await refused(templates.add('no spaces', { name: 'ping' })))).toContain('a template name is 1-63 characters');
     await expect(templates.show(name)).rejects.toThrow(TemplateNotFoundError);
 
@@ -113,7 +144,10 @@ describe('rollout templates', () => {
     const added = await runCli(['template', 'add', name, '--file', file, '--note', 'from the CLI'], env);
     expect({ code: added.code, out: added.stdout }).toEqual({ code: 0, out: `template ${name}: version 1 stored\n` });
     expect((await runCli(['template', 'add', name, '--file', file], env)).stdout).toBe(`template ${name}: unchanged, still version 1\n`);
-    const listed = await eventually(() => runCli(['template', 'list', '--json'], env), (r) => r.stdout.includes(`"${name}"`));
+    const listed = await eventually(
+      () => runCli(['template', 'list', '--json'], env),
+      (r) => r.stdout.includes(`"${name}"`),
+    );
     expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ name, command: 'ping', latestVersion: 1 }));
     const shown = await runCli(['template', 'show', name, '--version', '1'], env);
     expect(JSON.parse(shown.stdout)).toMatchObject({ name, version: 1, note: 'from the CLI', body: { params: { level: 2 } } });
@@ -121,7 +155,25 @@ describe('rollout templates', () => {
     const sim = await fleets.start(3);
     const targets = path.join(h.dir, `${name}-targets.txt`);
     writeFileSync(targets, sim.deviceIds.join('\n'));
-    const started = await runCli(['rollout', 'start', '--template', `${name}@1`, '--targets', targets, '--id', `cli-${h.id}`, '--params', '{"url":"https://fw.example/a.bin"}', '--concurrency', '1', '--wait', '--json'], env);
+    const started = await runCli(
+      [
+        'rollout',
+        'start',
+        '--template',
+        `${name}@1`,
+        '--targets',
+        targets,
+        '--id',
+        `cli-${h.id}`,
+        '--params',
+        '{"url":"https://fw.example/a.bin"}',
+        '--concurrency',
+        '1',
+        '--wait',
+        '--json',
+      ],
+      env,
+    );
     expect(started.code).toBe(0);
     const recorded = await rolloutSpecOf(h.client.temporal.workflow, `cli-${h.id}`);
     expect(recorded).toMatchObject({ template: { name, version: 1 }, concurrency: 1, params: { level: 2, url: 'https://fw.example/a.bin' } });

@@ -20,7 +20,11 @@ describe('rollout targets by query (--where)', () => {
     await h.startDevice(id('old-2'), undefined, undefined, undefined, { firmware: '1.0.0', site });
     await h.startDevice(id('new-1'), undefined, undefined, undefined, { firmware: '2.0.0', site, tags: ['north'] });
     // The bridge creates the entities; visibility shows them a moment later.
-    await eventually(() => devicesMatching(h.client.temporal, `DeviceSite = '${site}'`), (ids) => ids.length === 3, 30_000);
+    await eventually(
+      () => devicesMatching(h.client.temporal, `DeviceSite = '${site}'`),
+      (ids) => ids.length === 3,
+      30_000,
+    );
   });
   afterAll(() => h.stop());
 
@@ -28,11 +32,18 @@ describe('rollout targets by query (--where)', () => {
     expect(await devicesMatching(h.client.temporal, `DeviceSite = '${site}' AND DeviceFirmware = '1.0.0'`)).toEqual([id('old-1'), id('old-2')]);
     expect(await devicesMatching(h.client.temporal, `DeviceSite = '${site}' AND DeviceTags = 'north'`)).toEqual([id('new-1'), id('old-1')]);
     // A query that closes the parenthesis early is refused: it would escape the conditions around it.
-    await expect(devicesMatching(h.client.temporal, `DeviceSite = '${site}') OR (WorkflowType = 'commandWorkflow'`)).rejects.toThrow('the device query closes a parenthesis it did not open');
+    await expect(devicesMatching(h.client.temporal, `DeviceSite = '${site}') OR (WorkflowType = 'commandWorkflow'`)).rejects.toThrow(
+      'the device query closes a parenthesis it did not open',
+    );
   });
 
   test('dco rollout start --where runs the command on exactly the matching devices', async () => {
-    const r = await runCli(['rollout', 'start', 'ping', '--where', `DeviceSite = '${site}' AND DeviceFirmware = '1.0.0'`, '--canary', '1', '--wait', '--json'], env, undefined, 120_000);
+    const r = await runCli(
+      ['rollout', 'start', 'ping', '--where', `DeviceSite = '${site}' AND DeviceFirmware = '1.0.0'`, '--canary', '1', '--wait', '--json'],
+      env,
+      undefined,
+      120_000,
+    );
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as RolloutStatusView;
     expect(final).toMatchObject({ state: 'done', targets: 2, overall: { succeeded: 2 } });

@@ -50,7 +50,8 @@ describe('fleet rollouts', () => {
     sims.push(sim);
     return sim;
   };
-  const finished = (s: RolloutStatusView) => s.overall.succeeded + s.overall.failed + s.overall.rejected + s.overall.timedOut + s.overall.expired + s.overall.cancelled;
+  const finished = (s: RolloutStatusView) =>
+    s.overall.succeeded + s.overall.failed + s.overall.rejected + s.overall.timedOut + s.overall.expired + s.overall.cancelled;
 
   test('all devices succeed in waves; every command carries the RolloutId', async () => {
     const sim = await fleet(30);
@@ -74,7 +75,16 @@ describe('fleet rollouts', () => {
 
   test('adaptive concurrency: fast answers raise the limit (never above --concurrency); answers that needed a re-publish cut it', async () => {
     const quick = await fleet(60, { latencyMs: 0 });
-    const fast = await (await rollouts.start({ rolloutId: `adapt-${h.id}`, name: 'ping', targets: [...quick.deviceIds], canary: { count: 1 }, waves: [{ percent: 100 }], concurrency: 30 })).result();
+    const fast = await (
+      await rollouts.start({
+        rolloutId: `adapt-${h.id}`,
+        name: 'ping',
+        targets: [...quick.deviceIds],
+        canary: { count: 1 },
+        waves: [{ percent: 100 }],
+        concurrency: 30,
+      })
+    ).result();
     expect(fast.state).toBe('done');
     expect(fast.concurrency).toBeDefined();
     expect(fast.concurrency!.max).toBeGreaterThan(10); // grew from its start at 10
@@ -99,7 +109,16 @@ describe('fleet rollouts', () => {
     expect(cut.concurrency!.decreases).toBeGreaterThanOrEqual(1);
     expect(cut.concurrency!.min).toBeLessThan(10);
 
-    const fixed = await (await rollouts.start({ rolloutId: `adapt-off-${h.id}`, name: 'ping', targets: [...quick.deviceIds].slice(0, 5), canary: { count: 1 }, waves: [{ percent: 100 }], adaptive: false })).result();
+    const fixed = await (
+      await rollouts.start({
+        rolloutId: `adapt-off-${h.id}`,
+        name: 'ping',
+        targets: [...quick.deviceIds].slice(0, 5),
+        canary: { count: 1 },
+        waves: [{ percent: 100 }],
+        adaptive: false,
+      })
+    ).result();
     expect(fixed.state).toBe('done');
     expect(fixed.concurrency).toBeUndefined();
   }, 120_000);
@@ -126,8 +145,18 @@ describe('fleet rollouts', () => {
 
   test('an approval gate after the canary holds the rollout until approved; a wrong approval is refused', async () => {
     const sim = await fleet(10);
-    const r = await rollouts.start({ rolloutId: `gate-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 2 }, waves: [{ percent: 100 }], approvalAfter: [0] });
-    const waiting = await eventually(() => r.status(), (s) => s.state === 'await-approval');
+    const r = await rollouts.start({
+      rolloutId: `gate-${h.id}`,
+      name: 'ping',
+      targets: [...sim.deviceIds],
+      canary: { count: 2 },
+      waves: [{ percent: 100 }],
+      approvalAfter: [0],
+    });
+    const waiting = await eventually(
+      () => r.status(),
+      (s) => s.state === 'await-approval',
+    );
     expect(waiting.overall.succeeded).toBe(2);
     expect(waiting.overall.pending).toBe(8);
     await expect(r.approve(1)).rejects.toThrow(/has no approval gate/);
@@ -139,10 +168,23 @@ describe('fleet rollouts', () => {
 
   test('pause stops new starts (in-flight ones finish); resume continues; the rate limit holds', async () => {
     const sim = await fleet(20);
-    const r = await rollouts.start({ rolloutId: `pause-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 1 }, waves: [{ percent: 100 }], ratePerMinute: 300 });
-    await eventually(() => r.status(), (s) => finished(s) >= 3);
+    const r = await rollouts.start({
+      rolloutId: `pause-${h.id}`,
+      name: 'ping',
+      targets: [...sim.deviceIds],
+      canary: { count: 1 },
+      waves: [{ percent: 100 }],
+      ratePerMinute: 300,
+    });
+    await eventually(
+      () => r.status(),
+      (s) => finished(s) >= 3,
+    );
     await r.pause('maintenance window');
-    const paused = await eventually(() => r.status(), (s) => s.state === 'paused' && s.overall.inFlight === 0);
+    const paused = await eventually(
+      () => r.status(),
+      (s) => s.state === 'paused' && s.overall.inFlight === 0,
+    );
     expect(paused.pauseReason).toBe('maintenance window');
     await new Promise((res) => setTimeout(res, 1_500));
     const still = await r.status();
@@ -155,8 +197,18 @@ describe('fleet rollouts', () => {
 
   test('cancel stops the rollout; commands already sent finish and are counted', async () => {
     const sim = await fleet(30);
-    const r = await rollouts.start({ rolloutId: `cancel-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 1 }, waves: [{ percent: 100 }], ratePerMinute: 300 });
-    await eventually(() => r.status(), (s) => finished(s) >= 2);
+    const r = await rollouts.start({
+      rolloutId: `cancel-${h.id}`,
+      name: 'ping',
+      targets: [...sim.deviceIds],
+      canary: { count: 1 },
+      waves: [{ percent: 100 }],
+      ratePerMinute: 300,
+    });
+    await eventually(
+      () => r.status(),
+      (s) => finished(s) >= 2,
+    );
     await r.cancel('wrong firmware');
     const final = await r.result();
     expect(final.state).toBe('cancelled');
@@ -168,8 +220,18 @@ describe('fleet rollouts', () => {
 
   test('a worker restart in the middle of a rollout: it completes, and no device gets the command twice', async () => {
     const sim = await fleet(60, { latencyMs: 200 });
-    const r = await rollouts.start({ rolloutId: `restart-${h.id}`, name: 'ping', targets: [...sim.deviceIds], canary: { count: 5 }, waves: [{ percent: 100 }], concurrency: 10 });
-    await eventually(() => r.status(), (s) => finished(s) >= 10);
+    const r = await rollouts.start({
+      rolloutId: `restart-${h.id}`,
+      name: 'ping',
+      targets: [...sim.deviceIds],
+      canary: { count: 5 },
+      waves: [{ percent: 100 }],
+      concurrency: 10,
+    });
+    await eventually(
+      () => r.status(),
+      (s) => finished(s) >= 10,
+    );
     await h.stopWorker();
     await new Promise((res) => setTimeout(res, 500));
     await h.startWorker();
@@ -208,8 +270,15 @@ describe('fleet rollouts', () => {
     writeFileSync(file, `# fleet\n${sim.deviceIds.join('\n')}\n`);
     const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix };
     const id = `cli-${h.id}`;
-    const started = runCli(['rollout', 'start', 'ping', '--targets', file, '--id', id, '--canary', '25%', '--waves', '100%', '--approve-after-canary', '--wait', '--json'], env);
-    await eventually(async () => (await runCli(['rollout', 'status', id, '--json'], env)).stdout, (out) => out.includes('"await-approval"'), 30_000);
+    const started = runCli(
+      ['rollout', 'start', 'ping', '--targets', file, '--id', id, '--canary', '25%', '--waves', '100%', '--approve-after-canary', '--wait', '--json'],
+      env,
+    );
+    await eventually(
+      async () => (await runCli(['rollout', 'status', id, '--json'], env)).stdout,
+      (out) => out.includes('"await-approval"'),
+      30_000,
+    );
     const approved = await runCli(['rollout', 'approve', id], env);
     expect(approved.code).toBe(0);
     const again = await runCli(['rollout', 'approve', id, '--wave', '0'], env);
@@ -217,7 +286,10 @@ describe('fleet rollouts', () => {
     expect(again.stderr).toContain('approval refused');
     const r = await started;
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(1); // progress, then the end
     expect(lines.at(-1)).toMatchObject({ rolloutId: id, state: 'done', overall: { succeeded: 12 } });
     expect(lines.at(-1).waves.map((w: { name: string; end: number; start: number }) => [w.name, w.end - w.start])).toEqual([

@@ -56,24 +56,51 @@ describe('serial commands on one device', () => {
     const deviceId = id('fifo');
     const { log, open } = await deviceWithLog(deviceId);
     const serial = (label: string, priority = 0, hold = false) =>
-      h.client.send({ deviceId, name: 'work', params: { label, ...(hold ? { hold: true } : {}) }, commandId: `${deviceId}.${label}`, ordering: { mode: 'serial', priority }, resultTimeoutMs: 120_000 });
+      h.client.send({
+        deviceId,
+        name: 'work',
+        params: { label, ...(hold ? { hold: true } : {}) },
+        commandId: `${deviceId}.${label}`,
+        ordering: { mode: 'serial', priority },
+        resultTimeoutMs: 120_000,
+      });
 
     const a = await serial('a', 0, true);
-    await eventually(() => a.state(), (s) => s.state === 'Acknowledged', 30_000);
+    await eventually(
+      () => a.state(),
+      (s) => s.state === 'Acknowledged',
+      30_000,
+    );
     // Each one waits in the queue before the next is sent, so the arrival order is known.
     const b = await serial('b');
-    await eventually(() => queueOf(deviceId), (q) => waitingIds(q).includes(b.commandId), 30_000);
+    await eventually(
+      () => queueOf(deviceId),
+      (q) => waitingIds(q).includes(b.commandId),
+      30_000,
+    );
     const c = await serial('c');
-    await eventually(() => queueOf(deviceId), (q) => waitingIds(q).includes(c.commandId), 30_000);
+    await eventually(
+      () => queueOf(deviceId),
+      (q) => waitingIds(q).includes(c.commandId),
+      30_000,
+    );
     const urgent = await serial('urgent', 5);
-    const queued = await eventually(() => queueOf(deviceId), (q) => waitingIds(q).length === 3, 30_000);
+    const queued = await eventually(
+      () => queueOf(deviceId),
+      (q) => waitingIds(q).length === 3,
+      30_000,
+    );
     expect(queued?.inFlight?.commandId).toBe(a.commandId);
     expect(waitingIds(queued)).toEqual([urgent.commandId, b.commandId, c.commandId]);
 
     // `dco devices show` prints the turn and the queue in that order.
     const text = deviceText(await showDevice(h.client.temporal, deviceId));
     expect(text).toContain(`in flight: ${a.commandId} (work, priority 0)`);
-    expect(text).toMatch(new RegExp(`1\\. ${urgent.commandId.replace(/\./g, '\\.')} \\(work, priority 5\\)[\\s\\S]*2\\. ${b.commandId.replace(/\./g, '\\.')}[\\s\\S]*3\\. ${c.commandId.replace(/\./g, '\\.')}`));
+    expect(text).toMatch(
+      new RegExp(
+        `1\\. ${urgent.commandId.replace(/\./g, '\\.')} \\(work, priority 5\\)[\\s\\S]*2\\. ${b.commandId.replace(/\./g, '\\.')}[\\s\\S]*3\\. ${c.commandId.replace(/\./g, '\\.')}`,
+      ),
+    );
     // Nothing but the first was published: the device has started only that one.
     expect(log).toEqual(['start a']);
 
@@ -81,7 +108,11 @@ describe('serial commands on one device', () => {
     const outcomes = await Promise.all([a, urgent, b, c].map((x) => x.result()));
     expect(outcomes.map((o) => o.state)).toEqual(['Succeeded', 'Succeeded', 'Succeeded', 'Succeeded']);
     expect(log).toEqual(['start a', 'end a', 'start urgent', 'end urgent', 'start b', 'end b', 'start c', 'end c']);
-    const done = await eventually(() => queueOf(deviceId), (q) => q !== undefined && q.inFlight === undefined && q.served === 4, 30_000);
+    const done = await eventually(
+      () => queueOf(deviceId),
+      (q) => q !== undefined && q.inFlight === undefined && q.served === 4,
+      30_000,
+    );
     expect(done).toMatchObject({ waiting: [], served: 4, reclaimed: 0 });
     expect(outcomes[2].history.map((e) => e.event)).toEqual(expect.arrayContaining(['queued', 'turn']));
     await replayEntity(deviceId, 'device-serial-queue.json');
@@ -90,8 +121,18 @@ describe('serial commands on one device', () => {
   test('a parallel command does not wait for the serial one in flight', async () => {
     const deviceId = id('mixed');
     const { log, open } = await deviceWithLog(deviceId);
-    const a = await h.client.send({ deviceId, name: 'work', params: { label: 'a', hold: true }, ordering: { mode: 'serial', priority: 0 }, resultTimeoutMs: 120_000 });
-    await eventually(() => a.state(), (s) => s.state === 'Acknowledged', 30_000);
+    const a = await h.client.send({
+      deviceId,
+      name: 'work',
+      params: { label: 'a', hold: true },
+      ordering: { mode: 'serial', priority: 0 },
+      resultTimeoutMs: 120_000,
+    });
+    await eventually(
+      () => a.state(),
+      (s) => s.state === 'Acknowledged',
+      30_000,
+    );
     const parallel = await h.client.send({ deviceId, name: 'work', params: { label: 'p' } });
     expect((await parallel.result()).state).toBe('Succeeded');
     expect(log).toEqual(['start a', 'start p', 'end p']);
@@ -103,19 +144,38 @@ describe('serial commands on one device', () => {
     const deviceId = id('leave');
     const { log, open } = await deviceWithLog(deviceId);
     const serial = (label: string, extra: { ttlMs?: number; hold?: boolean } = {}) =>
-      h.client.send({ deviceId, name: 'work', params: { label, ...(extra.hold ? { hold: true } : {}) }, ordering: { mode: 'serial', priority: 0 }, resultTimeoutMs: 120_000, ...(extra.ttlMs ? { ttlMs: extra.ttlMs } : {}) });
+      h.client.send({
+        deviceId,
+        name: 'work',
+        params: { label, ...(extra.hold ? { hold: true } : {}) },
+        ordering: { mode: 'serial', priority: 0 },
+        resultTimeoutMs: 120_000,
+        ...(extra.ttlMs ? { ttlMs: extra.ttlMs } : {}),
+      });
     const a = await serial('a', { hold: true });
-    await eventually(() => a.state(), (s) => s.state === 'Acknowledged', 30_000);
+    await eventually(
+      () => a.state(),
+      (s) => s.state === 'Acknowledged',
+      30_000,
+    );
     const soon = await serial('soon', { ttlMs: 3_000 });
     const cancelled = await serial('cancelled');
     const last = await serial('last');
-    await eventually(() => queueOf(deviceId), (q) => waitingIds(q).includes(cancelled.commandId), 30_000);
+    await eventually(
+      () => queueOf(deviceId),
+      (q) => waitingIds(q).includes(cancelled.commandId),
+      30_000,
+    );
     await cancelled.cancel();
 
     const expired = await soon.result();
     expect(expired).toMatchObject({ state: 'Expired', attempts: 0, reason: expect.stringContaining('waiting for its turn') });
-    expect((await cancelled.result())).toMatchObject({ state: 'Cancelled', attempts: 0 });
-    const q = await eventually(() => queueOf(deviceId), (v) => waitingIds(v).length === 1, 30_000);
+    expect(await cancelled.result()).toMatchObject({ state: 'Cancelled', attempts: 0 });
+    const q = await eventually(
+      () => queueOf(deviceId),
+      (v) => waitingIds(v).length === 1,
+      30_000,
+    );
     expect(waitingIds(q)).toEqual([last.commandId]);
 
     await open('a');
@@ -127,20 +187,42 @@ describe('serial commands on one device', () => {
     const deviceId = id('terminated');
     const { log, open } = await deviceWithLog(deviceId);
     const serial = (label: string, hold = false) =>
-      h.client.send({ deviceId, name: 'work', params: { label, ...(hold ? { hold: true } : {}) }, ordering: { mode: 'serial', priority: 0 }, resultTimeoutMs: 120_000 });
+      h.client.send({
+        deviceId,
+        name: 'work',
+        params: { label, ...(hold ? { hold: true } : {}) },
+        ordering: { mode: 'serial', priority: 0 },
+        resultTimeoutMs: 120_000,
+      });
     const a = await serial('a', true);
-    await eventually(() => a.state(), (s) => s.state === 'Acknowledged', 30_000);
+    await eventually(
+      () => a.state(),
+      (s) => s.state === 'Acknowledged',
+      30_000,
+    );
     const gone = await serial('gone');
-    await eventually(() => queueOf(deviceId), (q) => waitingIds(q).includes(gone.commandId), 30_000);
+    await eventually(
+      () => queueOf(deviceId),
+      (q) => waitingIds(q).includes(gone.commandId),
+      30_000,
+    );
     const next = await serial('next');
-    await eventually(() => queueOf(deviceId), (q) => waitingIds(q).includes(next.commandId), 30_000);
+    await eventually(
+      () => queueOf(deviceId),
+      (q) => waitingIds(q).includes(next.commandId),
+      30_000,
+    );
     // Terminated: it never gives its turn back, nor can it be told it has one.
     await h.client.temporal.workflow.getHandle(`command-${gone.commandId}`).terminate('test: a command that vanished');
 
     await open('a');
     expect((await next.result()).state).toBe('Succeeded');
     expect(log).toEqual(['start a', 'end a', 'start next', 'end next']);
-    const q = await eventually(() => queueOf(deviceId), (v) => v?.served === 3 && !v.inFlight, 30_000);
+    const q = await eventually(
+      () => queueOf(deviceId),
+      (v) => v?.served === 3 && !v.inFlight,
+      30_000,
+    );
     expect(q).toMatchObject({ reclaimed: 1, waiting: [] });
     await replayEntity(deviceId, 'device-serial-turn-reclaimed.json');
   });
@@ -164,19 +246,42 @@ describe('serial commands on one device', () => {
     expect(tooHigh.stderr).toContain('expected a priority from 0 to 9, got "12"');
   });
 
-  test('`dco rollout start --serial`: each device\'s command waits behind that device\'s serial commands', async () => {
+  test("`dco rollout start --serial`: each device's command waits behind that device's serial commands", async () => {
     const busy = await deviceWithLog(id('rollout-busy'));
     const idle = await deviceWithLog(id('rollout-idle'));
-    const held = await h.client.send({ deviceId: id('rollout-busy'), name: 'work', params: { label: 'held', hold: true }, ordering: { mode: 'serial', priority: 0 }, resultTimeoutMs: 120_000 });
-    await eventually(() => held.state(), (s) => s.state === 'Acknowledged', 30_000);
+    const held = await h.client.send({
+      deviceId: id('rollout-busy'),
+      name: 'work',
+      params: { label: 'held', hold: true },
+      ordering: { mode: 'serial', priority: 0 },
+      resultTimeoutMs: 120_000,
+    });
+    await eventually(
+      () => held.state(),
+      (s) => s.state === 'Acknowledged',
+      30_000,
+    );
     const targets = path.join(mkdtempSync(path.join(h.dir, 'serial-rollout-')), 'targets.txt');
     writeFileSync(targets, `${id('rollout-idle')}\n${id('rollout-busy')}\n`);
     const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix };
-    const rollout = runCli(['rollout', 'start', 'work', '--targets', targets, '--params', '{"label":"r"}', '--serial', '--canary', '1', '--wait', '--json'], env, undefined, 120_000);
+    const rollout = runCli(
+      ['rollout', 'start', 'work', '--targets', targets, '--params', '{"label":"r"}', '--serial', '--canary', '1', '--wait', '--json'],
+      env,
+      undefined,
+      120_000,
+    );
 
     // The idle device runs it at once; the busy one's waits in its queue behind `held`.
-    await eventually(async () => idle.log.join(), (l) => l === 'start r,end r', 60_000);
-    const q = await eventually(() => queueOf(id('rollout-busy')), (v) => (v?.waiting.length ?? 0) === 1, 60_000);
+    await eventually(
+      async () => idle.log.join(),
+      (l) => l === 'start r,end r',
+      60_000,
+    );
+    const q = await eventually(
+      () => queueOf(id('rollout-busy')),
+      (v) => (v?.waiting.length ?? 0) === 1,
+      60_000,
+    );
     expect(q?.inFlight?.commandId).toBe(held.commandId);
     expect(busy.log).toEqual(['start held']);
 

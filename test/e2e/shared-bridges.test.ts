@@ -15,7 +15,15 @@ describe('two bridges sharing device topics ($share)', () => {
   let fleet: FleetSimulator;
 
   const bridge = async (clientId: string) => {
-    const b = new MqttBridge({ mqttUrl: h.mqttUrl, topicPrefix: h.topicPrefix, taskQueue: h.taskQueue, temporal: h.client.temporal, logger: h.logger, clientId, shareGroup: group });
+    const b = new MqttBridge({
+      mqttUrl: h.mqttUrl,
+      topicPrefix: h.topicPrefix,
+      taskQueue: h.taskQueue,
+      temporal: h.client.temporal,
+      logger: h.logger,
+      clientId,
+      shareGroup: group,
+    });
     await b.start();
     bridges.push(b);
     return b;
@@ -45,7 +53,10 @@ describe('two bridges sharing device topics ($share)', () => {
     const b1 = await bridge(`b1-${h.id}`);
     const b2 = await bridge(`b2-${h.id}`);
     const handles = await Promise.all(fleet.deviceIds.map((deviceId) => h.client.send({ deviceId, name: 'ping', resultTimeoutMs: 60_000 })));
-    await eventually(async () => b2.counters.get('ack:signalled'), (n) => n >= 5);
+    await eventually(
+      async () => b2.counters.get('ack:signalled'),
+      (n) => n >= 5,
+    );
     await b2.crash(); // acks and results it held, and its share of new ones, wait in its session
     await new Promise((r) => setTimeout(r, 1_500));
     const b2again = await bridge(`b2-${h.id}`);

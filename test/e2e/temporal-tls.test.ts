@@ -36,14 +36,51 @@ describe('Temporal over mTLS: worker, bridge and CLI', () => {
     const clientKey = path.join(dir, 'certs', 'client.key');
     const clientCsr = path.join(dir, 'certs', 'client.csr');
     const clientCert = path.join(dir, 'certs', 'client.crt');
-    execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', clientKey, '-out', clientCsr, '-subj', '/CN=dco worker']);
+    execFileSync('openssl', [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      clientKey,
+      '-out',
+      clientCsr,
+      '-subj',
+      '/CN=dco worker',
+    ]);
     // An X.509 v3 certificate (extensions): rustls, inside the Temporal SDK's core, refuses v1.
     const clientExt = path.join(dir, 'certs', 'client.ext');
     writeFileSync(clientExt, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-    execFileSync('openssl', ['x509', '-req', '-in', clientCsr, '-CA', certs.caFile, '-CAkey', path.join(dir, 'certs', 'ca.key'), '-set_serial', '0x2a', '-days', '2', '-extfile', clientExt, '-out', clientCert]);
+    execFileSync('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      clientCsr,
+      '-CA',
+      certs.caFile,
+      '-CAkey',
+      path.join(dir, 'certs', 'ca.key'),
+      '-set_serial',
+      '0x2a',
+      '-days',
+      '2',
+      '-extfile',
+      clientExt,
+      '-out',
+      clientCert,
+    ]);
     const [host, port] = env.temporalAddress.split(':');
     proxy = tls.createServer(
-      { key: readFileSync(certs.keyFile), cert: readFileSync(certs.certFile), ca: readFileSync(certs.caFile), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] },
+      {
+        key: readFileSync(certs.keyFile),
+        cert: readFileSync(certs.certFile),
+        ca: readFileSync(certs.caFile),
+        requestCert: true,
+        rejectUnauthorized: true,
+        ALPNProtocols: ['h2'],
+      },
       (socket) => {
         const upstream = net.connect(Number(port), host);
         socket.pipe(upstream).pipe(socket);
@@ -65,14 +102,31 @@ describe('Temporal over mTLS: worker, bridge and CLI', () => {
     };
     for (const name of ['worker', 'bridge']) {
       const extra = name === 'bridge' ? ['--client-id', `tls-bridge-${id}`, '--deadletter-dir', path.join(dir, 'deadletters')] : [];
-      services.push(new ManagedProcess({ name, command: process.execPath, args: [DCO, name, ...extra], logFile: path.join(dir, `${name}.log`), env: { ...process.env, ...tlsEnv } }));
+      services.push(
+        new ManagedProcess({
+          name,
+          command: process.execPath,
+          args: [DCO, name, ...extra],
+          logFile: path.join(dir, `${name}.log`),
+          env: { ...process.env, ...tlsEnv },
+        }),
+      );
     }
     await eventually(
-      async () => ['worker', 'bridge'].map((name) => existsSync(path.join(dir, `${name}.log`)) && readFileSync(path.join(dir, `${name}.log`), 'utf8').includes(`${name} started`)),
+      async () =>
+        ['worker', 'bridge'].map(
+          (name) => existsSync(path.join(dir, `${name}.log`)) && readFileSync(path.join(dir, `${name}.log`), 'utf8').includes(`${name} started`),
+        ),
       (ready) => ready.every(Boolean),
       120_000,
     );
-    device = new DeviceAgent({ deviceId: 'tls-1', mqttUrl: env.mqttUrl, topicPrefix, journalDir: path.join(dir, 'journal'), handlers: { ping: async () => ({ over: 'mtls' }) } });
+    device = new DeviceAgent({
+      deviceId: 'tls-1',
+      mqttUrl: env.mqttUrl,
+      topicPrefix,
+      journalDir: path.join(dir, 'journal'),
+      handlers: { ping: async () => ({ over: 'mtls' }) },
+    });
     await device.start();
   }, 180_000);
 

@@ -40,7 +40,11 @@ describe('tracing (OpenTelemetry interceptors, optional)', () => {
       logFile: workerLog,
       env: { ...process.env, ...env },
     });
-    await eventually(async () => readLog(workerLog), (t) => t.includes('worker started'), 60_000);
+    await eventually(
+      async () => readLog(workerLog),
+      (t) => t.includes('worker started'),
+      60_000,
+    );
   }, 90_000);
   afterAll(async () => {
     await worker?.stop();
@@ -59,7 +63,9 @@ describe('tracing (OpenTelemetry interceptors, optional)', () => {
 
     // The client put the W3C context of its span into the workflow's start header.
     const started = (await h.client.temporal.workflow.getHandle(commandWorkflowId(commandId)).fetchHistory()).events![0];
-    const carried = defaultPayloadConverter.fromPayload<Record<string, string>>(started.workflowExecutionStartedEventAttributes!.header!.fields!['_tracer-data']);
+    const carried = defaultPayloadConverter.fromPayload<Record<string, string>>(
+      started.workflowExecutionStartedEventAttributes!.header!.fields!['_tracer-data'],
+    );
     expect(carried.traceparent).toBe(`00-${client!.traceId}-${client!.spanId}-01`);
 
     const names = ['RunWorkflow:commandWorkflow', 'StartActivity:publishCommand', 'RunActivity:publishCommand'];

@@ -18,13 +18,23 @@ describe('inspecting commands in the Temporal Web UI', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`sudo apt-get install -y chromium\` (scripts/ensure-prereqs.sh does), or set CHROMIUM_PATH`);
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM}: install it with \`sudo apt-get install -y chromium\` (scripts/ensure-prereqs.sh does), or set CHROMIUM_PATH`,
+      );
     }
     mkdirSync(shots, { recursive: true });
     await h.start();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -59,7 +69,17 @@ describe('inspecting commands in the Temporal Web UI', () => {
     // The summary says what and where in words (current details do the same while it runs).
     await page.getByText('User Metadata').first().click();
     // Markdown (summary, details) is rendered in sandboxed frames: read every frame.
-    const pageText = async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+    const pageText = async () =>
+      (
+        await Promise.all(
+          page.frames().map((f) =>
+            f
+              .locator('body')
+              .innerText()
+              .catch(() => ''),
+          ),
+        )
+      ).join('\n');
     const summary = await eventually(pageText, (t) => t.includes('Current Details') && /device\s+ui-pump-1/.test(t), 30_000);
     expect(summary).toMatch(/calibrate\s+→\s+device\s+ui-pump-1/);
     await page.screenshot({ path: path.join(shots, 'web-ui-command-summary.png') });

@@ -32,10 +32,11 @@ describe('withTemporal', () => {
     return { opened, connect };
   };
   const settings = () => loadSettings({ temporalAddress: h.env.temporalAddress, taskQueue: h.taskQueue });
-  const usable = (connection: Connection) => connection.workflowService.getSystemInfo({}).then(
-    () => true,
-    () => false,
-  );
+  const usable = (connection: Connection) =>
+    connection.workflowService.getSystemInfo({}).then(
+      () => true,
+      () => false,
+    );
 
   test('work that throws: the error comes out as it was, and the connection is closed', async () => {
     const { opened, connect } = countingConnect();
@@ -55,9 +56,13 @@ describe('withTemporal', () => {
     expect(await usable(seen!)).toBe(false);
   });
 
-  test("a request the client refuses (InvalidRequestError) is a UsageError with its message; the connection is closed", async () => {
+  test('a request the client refuses (InvalidRequestError) is a UsageError with its message; the connection is closed', async () => {
     const { opened, connect } = countingConnect();
-    const out = await withTemporal(settings(), async ({ client, settings }) => new RolloutClient(client, settings.taskQueue).get('not a rollout id!'), connect).catch((err: unknown) => err);
+    const out = await withTemporal(
+      settings(),
+      async ({ client, settings }) => new RolloutClient(client, settings.taskQueue).get('not a rollout id!'),
+      connect,
+    ).catch((err: unknown) => err);
     expect(out).toBeInstanceOf(UsageError);
     expect((out as UsageError).message).toMatch(/^invalid request: /);
     expect(opened).toHaveLength(1);
@@ -71,7 +76,11 @@ describe('withTemporal', () => {
     const template = `one-${h.id}`;
     const rolloutId = `one-${h.id}`;
     await h.startDevice(deviceId, undefined, undefined, undefined, { site });
-    await eventually(() => devicesMatching(h.client.temporal, `DeviceSite = '${site}'`), (ids) => ids.length === 1, 30_000);
+    await eventually(
+      () => devicesMatching(h.client.temporal, `DeviceSite = '${site}'`),
+      (ids) => ids.length === 1,
+      30_000,
+    );
     await new GroupClient(h.client.temporal, h.taskQueue).define(group, { where: `DeviceSite = '${site}'` });
     await new TemplateClient(h.client.temporal, h.taskQueue).add(template, { name: 'ping', canary: { count: 1 }, waves: [{ percent: 100 }] });
 
@@ -80,7 +89,23 @@ describe('withTemporal', () => {
     const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
     try {
       await rolloutCommand(connect).parseAsync(
-        ['start', '--template', template, '--group', group, '--id', rolloutId, '--temporal-address', h.env.temporalAddress, '--task-queue', h.taskQueue, '--mqtt-url', h.env.mqttUrl, '--topic-prefix', h.topicPrefix],
+        [
+          'start',
+          '--template',
+          template,
+          '--group',
+          group,
+          '--id',
+          rolloutId,
+          '--temporal-address',
+          h.env.temporalAddress,
+          '--task-queue',
+          h.taskQueue,
+          '--mqtt-url',
+          h.env.mqttUrl,
+          '--topic-prefix',
+          h.topicPrefix,
+        ],
         { from: 'user' },
       );
     } finally {

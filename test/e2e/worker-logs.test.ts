@@ -38,10 +38,30 @@ describe('worker logs', () => {
       command: process.execPath,
       args: [path.join(__dirname, '..', '..', 'bin', 'dco'), 'worker'],
       logFile: workerLog,
-      env: { ...process.env, TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix, LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: h.env.temporalAddress,
+        MQTT_URL: h.env.mqttUrl,
+        DCO_TASK_QUEUE: h.taskQueue,
+        DCO_TOPIC_PREFIX: h.topicPrefix,
+        LOG_LEVEL: 'info',
+      },
     });
-    await eventually(async () => readLog(workerLog), (lines) => lines.some((l) => l.msg === 'worker started'), 60_000);
-    sim = new FleetSimulator({ mqttUrl: h.env.mqttUrl, topicPrefix: h.topicPrefix, devices: 3, idPrefix: 'logs-', connections: 1, latencyMs: 10, journalDir: path.join(h.dir, 'fleet'), clientIdPrefix: `${h.id}-logs` });
+    await eventually(
+      async () => readLog(workerLog),
+      (lines) => lines.some((l) => l.msg === 'worker started'),
+      60_000,
+    );
+    sim = new FleetSimulator({
+      mqttUrl: h.env.mqttUrl,
+      topicPrefix: h.topicPrefix,
+      devices: 3,
+      idPrefix: 'logs-',
+      connections: 1,
+      latencyMs: 10,
+      journalDir: path.join(h.dir, 'fleet'),
+      clientIdPrefix: `${h.id}-logs`,
+    });
     await sim.start();
   }, 90_000);
   afterAll(async () => {
@@ -52,7 +72,13 @@ describe('worker logs', () => {
 
   test('every state change of a rollout command is a JSON line with its IDs; the SDK logs to the same place', async () => {
     const rolloutId = `logs-${h.id}`;
-    const rollout = await new RolloutClient(h.client.temporal, h.taskQueue).start({ rolloutId, name: 'ping', targets: [...sim.deviceIds], canary: { count: 1 }, waves: [{ percent: 100 }] });
+    const rollout = await new RolloutClient(h.client.temporal, h.taskQueue).start({
+      rolloutId,
+      name: 'ping',
+      targets: [...sim.deviceIds],
+      canary: { count: 1 },
+      waves: [{ percent: 100 }],
+    });
     h.started.push(rollout.workflowId);
     expect((await rollout.result()).state).toBe('done');
 

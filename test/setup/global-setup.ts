@@ -35,9 +35,7 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV_VARS.mqttUrl] = mosquitto.url;
   process.env[TEST_ENV_VARS.bundlePath] = bundlePath;
   (globalThis as Record<string, unknown>).__dcoServers = { temporal, mosquitto };
-  process.stderr.write(
-    `\n[test setup] Temporal ${temporal.address}, Mosquitto ${mosquitto.url}, data ${dir} (${Date.now() - started} ms)\n`,
-  );
+  process.stderr.write(`\n[test setup] Temporal ${temporal.address}, Mosquitto ${mosquitto.url}, data ${dir} (${Date.now() - started} ms)\n`);
 }
 
 const quietLogger = {

@@ -10,7 +10,10 @@ import { eventually } from './eventually';
  */
 export async function entityShows(client: Client, taskQueue: string, deviceId: string, state: 'online' | 'offline'): Promise<void> {
   const presence = new EntityPresence(client, deviceTaskQueue(taskQueue));
-  await eventually(() => presence.get(deviceId), (p) => p?.state === state);
+  await eventually(
+    () => presence.get(deviceId),
+    (p) => p?.state === state,
+  );
 }
 
 /** The device entity's snapshot (its query), or undefined while it does not exist. */
@@ -23,7 +26,11 @@ export async function entitySnapshot(client: Client, deviceId: string): Promise<
 
 /** Waits until the device entity's snapshot passes `accept` (for example: it wakes a command). */
 export async function entityWhen(client: Client, deviceId: string, accept: (s: DeviceSnapshot) => boolean, timeoutMs = 60_000): Promise<DeviceSnapshot> {
-  return (await eventually(() => entitySnapshot(client, deviceId), (s) => s !== undefined && accept(s), timeoutMs)) as DeviceSnapshot;
+  return (await eventually(
+    () => entitySnapshot(client, deviceId),
+    (s) => s !== undefined && accept(s),
+    timeoutMs,
+  )) as DeviceSnapshot;
 }
 
 /** True once the entity wakes the command (it asked for wake-ups). */

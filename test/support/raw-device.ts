@@ -34,7 +34,9 @@ export class RawDevice {
       else this.commands.push(CommandMessage.parse(body));
       this.waiters.splice(0).forEach((w) => w());
     });
-    await this.client.subscribeAsync([deviceTopic(this.topicPrefix, this.deviceId, 'commands'), deviceTopic(this.topicPrefix, this.deviceId, 'cancel')], { qos: 1 });
+    await this.client.subscribeAsync([deviceTopic(this.topicPrefix, this.deviceId, 'commands'), deviceTopic(this.topicPrefix, this.deviceId, 'cancel')], {
+      qos: 1,
+    });
     return this;
   }
 

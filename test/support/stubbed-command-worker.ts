@@ -21,7 +21,11 @@ export interface PublishCall {
 }
 
 /** A scripted publishCommand: the answer of the broker and of the device entity, per call. */
-export type PublishScript = (input: PublishCommandInput, call: PublishCall, calls: readonly PublishCall[]) => PublishCommandResult | Promise<PublishCommandResult>;
+export type PublishScript = (
+  input: PublishCommandInput,
+  call: PublishCall,
+  calls: readonly PublishCall[],
+) => PublishCommandResult | Promise<PublishCommandResult>;
 
 /** What one command asked of the stubbed activities, and how the stub answers it. */
 export class CommandStub {

@@ -7,7 +7,7 @@ import { classifyTemporalError } from '../../bridge/temporal-errors';
 import type { DeviceMessage } from '../../protocol/command-contract';
 
 describe('DeviceRateLimiter', () => {
-  test('a burst, then the sustained rate; one device never spends another device\'s budget', () => {
+  test("a burst, then the sustained rate; one device never spends another device's budget", () => {
     let t = 0;
     const limiter = new DeviceRateLimiter({ burst: 5, perSecond: 2 }, () => t);
     const take = (id: string, n: number) => Array.from({ length: n }, () => limiter.take(id)).filter(Boolean).length;
@@ -55,12 +55,17 @@ describe('PerKeyOrder', () => {
 
   test('a failing task does not stop the next one of its key', async () => {
     const order = new PerKeyOrder();
-    await expect(order.run('k', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      order.run('k', async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     await expect(order.run('k', async () => 'next')).resolves.toBe('next');
   });
 });
 
-const grpcError = (code: number, details = 'x') => Object.assign(new Error(`${code} ${details}`), { cause: Object.assign(new Error(details), { code, details }) });
+const grpcError = (code: number, details = 'x') =>
+  Object.assign(new Error(`${code} ${details}`), { cause: Object.assign(new Error(details), { code, details }) });
 
 describe('classifyTemporalError', () => {
   test('transient: unavailable, deadline exceeded, resource exhausted; permanent: invalid argument and the like', () => {
@@ -75,14 +80,24 @@ describe('SignalForwarder', () => {
   const clientThrowing = (errors: unknown[]) => {
     let calls = 0;
     const client = {
-      workflow: { getHandle: () => ({ signal: async () => { const e = errors[calls++]; if (e) throw e; } }) },
+      workflow: {
+        getHandle: () => ({
+          signal: async () => {
+            const e = errors[calls++];
+            if (e) throw e;
+          },
+        }),
+      },
     } as unknown as Pick<Client, 'workflow' | 'connection'>;
     return { client, calls: () => calls };
   };
 
   test('the signal limit (INVALID_ARGUMENT) is refused at once, not retried', async () => {
     const { client, calls } = clientThrowing([grpcError(3, 'exceeded workflow execution limit for signal events')]);
-    await expect(new SignalForwarder(client).forward(message)).resolves.toEqual({ outcome: 'refused', detail: 'INVALID_ARGUMENT: exceeded workflow execution limit for signal events' });
+    await expect(new SignalForwarder(client).forward(message)).resolves.toEqual({
+      outcome: 'refused',
+      detail: 'INVALID_ARGUMENT: exceeded workflow execution limit for signal events',
+    });
     expect(calls()).toBe(1);
   });
 

@@ -26,7 +26,10 @@ describe('passwords never travel as arguments', () => {
       const auth = new BrokerAuth(${JSON.stringify(brokerDir)});
       auth.ensure(['devices']);
       process.stdout.write(auth.addDevice('pump-7'));`;
-    const password = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const password = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
     expect(password.length).toBeGreaterThan(10);
     expect(readFileSync(path.join(brokerDir, 'passwords'), 'utf8')).toMatch(/^pump-7:\$7\$/m);
     const argv = readFileSync(argvLog, 'utf8');
@@ -44,7 +47,7 @@ describe('MQTT_PASSWORD_FILE', () => {
     return f;
   };
 
-  test('the file\'s content is the password, without the trailing newline', () => {
+  test("the file's content is the password, without the trailing newline", () => {
     expect(loadSettings({}, { MQTT_PASSWORD_FILE: file('a', 's3cret\n') }).mqttPassword).toBe('s3cret');
     expect(loadSettings({ mqttPasswordFile: file('b', 'other\r\n') }, {}).mqttPassword).toBe('other');
   });

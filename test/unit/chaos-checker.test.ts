@@ -114,7 +114,7 @@ describe('chaos checker', () => {
     run.journals.d1.splice(2, 0, { type: 'executing', commandId: 'ok' });
     const { result } = check(run);
     expect(result.executedMoreThanOnce).toBe(1);
-    expect(result.violations[0]).toMatchObject({ kind: 'executed-more-than-once', commandId: 'ok', detail: '2 executions in the device\'s journal' });
+    expect(result.violations[0]).toMatchObject({ kind: 'executed-more-than-once', commandId: 'ok', detail: "2 executions in the device's journal" });
   });
 
   test('a command taken as new twice is flagged even when the agent would hide it (its loader restarts the entry)', () => {

@@ -43,8 +43,16 @@ describe('a new command', () => {
 
   test('expired or refused by the device: journaled as rejected, not run', () => {
     const { book: b } = book();
-    expect(b.receive(command('old', 0), NOW, accept)).toEqual({ kind: 'new', ack: { ...accepted('old'), status: 'rejected', reason: 'expired' }, execute: false });
-    expect(b.receive(command('busy'), NOW, () => 'busy')).toEqual({ kind: 'new', ack: { ...accepted('busy'), status: 'rejected', reason: 'busy' }, execute: false });
+    expect(b.receive(command('old', 0), NOW, accept)).toEqual({
+      kind: 'new',
+      ack: { ...accepted('old'), status: 'rejected', reason: 'expired' },
+      execute: false,
+    });
+    expect(b.receive(command('busy'), NOW, () => 'busy')).toEqual({
+      kind: 'new',
+      ack: { ...accepted('busy'), status: 'rejected', reason: 'busy' },
+      execute: false,
+    });
     expect([b.isRunning('old'), b.isRunning('busy')]).toEqual([false, false]);
   });
 
@@ -180,7 +188,10 @@ describe('the journal', () => {
   test('property: a snapshot rebuilds the same book from fewer or as many records', () => {
     const step = fc.oneof(
       fc.record({ op: fc.constant('receive' as const), id: fc.constantFrom('a', 'b', 'c'), reject: fc.boolean() }),
-      fc.record({ op: fc.constantFrom('start' as const, 'finish' as const, 'deliver' as const, 'cancel' as const, 'repeat' as const, 'halt' as const), id: fc.constantFrom('a', 'b', 'c') }),
+      fc.record({
+        op: fc.constantFrom('start' as const, 'finish' as const, 'deliver' as const, 'cancel' as const, 'repeat' as const, 'halt' as const),
+        id: fc.constantFrom('a', 'b', 'c'),
+      }),
     );
     fc.assert(
       fc.property(fc.array(step, { maxLength: 30 }), (steps) => {

@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { CANCELLED_BEFORE_RECEIPT, decideCancel, decideNewCommand, decideRepeat, INTERRUPTED_MESSAGE, resultIsQuick, type KnownCommand } from '../../device/command-decisions';
+import {
+  CANCELLED_BEFORE_RECEIPT,
+  decideCancel,
+  decideNewCommand,
+  decideRepeat,
+  INTERRUPTED_MESSAGE,
+  resultIsQuick,
+  type KnownCommand,
+} from '../../device/command-decisions';
 import type { CommandMessage } from '../../protocol/messages';
 
 const NOW = Date.UTC(2026, 1, 4, 10, 0, 0);
@@ -105,7 +113,10 @@ describe('a cancel request, decided from the journal (docs/protocol.md, "cancel"
 
   test('started before a restart, no result: its effect is unknown, so interrupted, not cancelled', () => {
     const d = decideCancel('c-1', known({ executions: 1 }), false);
-    expect(d).toEqual({ kind: 'report-interrupted', result: { v: 1, commandId: 'c-1', status: 'failed', error: { code: 'interrupted', message: INTERRUPTED_MESSAGE } } });
+    expect(d).toEqual({
+      kind: 'report-interrupted',
+      result: { v: 1, commandId: 'c-1', status: 'failed', error: { code: 'interrupted', message: INTERRUPTED_MESSAGE } },
+    });
   });
 
   test('property: the answer is `cancelled` only when the command never ran to a result and is not running un-stoppably', () => {

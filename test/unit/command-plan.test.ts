@@ -52,13 +52,23 @@ describe('command plan: before the ack', () => {
     expect(ackPhaseStep({ leftMs: MIN_PUBLISH_LEFT_MS - 1, offline: false, lastEvent: undefined, presenceRecheckMs: 1 }, on.since)).toEqual({ kind: 'expire' });
     expect(on.asked).toEqual([EXPIRY_GRACE_PATCH]);
     const off = patches(false);
-    expect(ackPhaseStep({ leftMs: MIN_PUBLISH_LEFT_MS - 1, offline: false, lastEvent: undefined, presenceRecheckMs: 1 }, off.since)).toEqual({ kind: 'publish' });
+    expect(ackPhaseStep({ leftMs: MIN_PUBLISH_LEFT_MS - 1, offline: false, lastEvent: undefined, presenceRecheckMs: 1 }, off.since)).toEqual({
+      kind: 'publish',
+    });
   });
 
   test('offline: wait for the re-check or expiry, whichever is first, noting it once', () => {
     const p = patches(true);
-    expect(ackPhaseStep({ leftMs: 50_000, offline: true, lastEvent: 'created', presenceRecheckMs: 120_000 }, p.since)).toEqual({ kind: 'wait-offline', waitMs: 50_000, noteOffline: true });
-    expect(ackPhaseStep({ leftMs: 500_000, offline: true, lastEvent: 'device-offline', presenceRecheckMs: 120_000 }, p.since)).toEqual({ kind: 'wait-offline', waitMs: 120_000, noteOffline: false });
+    expect(ackPhaseStep({ leftMs: 50_000, offline: true, lastEvent: 'created', presenceRecheckMs: 120_000 }, p.since)).toEqual({
+      kind: 'wait-offline',
+      waitMs: 50_000,
+      noteOffline: true,
+    });
+    expect(ackPhaseStep({ leftMs: 500_000, offline: true, lastEvent: 'device-offline', presenceRecheckMs: 120_000 }, p.since)).toEqual({
+      kind: 'wait-offline',
+      waitMs: 120_000,
+      noteOffline: false,
+    });
   });
 
   test('expired reasons say why', () => {
@@ -80,7 +90,11 @@ describe('command plan: before the ack', () => {
   });
 
   test('after a silent attempt: back off, or wait out the expiry when the back-off would pass it', () => {
-    expect(afterSilence({ unanswered: 2, attempt: 2, leftMs: 60_000, options }, () => 0.5)).toEqual({ kind: 'back-off', delayMs: 2_000, note: 'no ack for attempt 2; publishing again in 2000 ms' });
+    expect(afterSilence({ unanswered: 2, attempt: 2, leftMs: 60_000, options }, () => 0.5)).toEqual({
+      kind: 'back-off',
+      delayMs: 2_000,
+      note: 'no ack for attempt 2; publishing again in 2000 ms',
+    });
     expect(afterSilence({ unanswered: 2, attempt: 2, leftMs: 1_500, options }, () => 0.5)).toEqual({
       kind: 'wait-until-expiry',
       waitMs: 1_500,
@@ -124,9 +138,18 @@ describe('command plan: the delivery grace at a deadline', () => {
 
 describe('command plan: after the ack', () => {
   test('wait for the result up to the next probe, time out at the deadline', () => {
-    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 40_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({ kind: 'wait', waitMs: resultProbeMs(10_000) });
-    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 95_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({ kind: 'wait', waitMs: 5_000 });
-    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 100_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({ kind: 'time-out', reason: 'no result within 60000 ms of the ack' });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 40_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({
+      kind: 'wait',
+      waitMs: resultProbeMs(10_000),
+    });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 95_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({
+      kind: 'wait',
+      waitMs: 5_000,
+    });
+    expect(resultPhaseStep({ deadlineMs: 100_000, nowMs: 100_000, resultTimeoutMs: 60_000, probeWaitMs: resultProbeMs(10_000) })).toEqual({
+      kind: 'time-out',
+      reason: 'no result within 60000 ms of the ack',
+    });
   });
 
   test('probes back off: the silence before each doubles, up to an hour; a command from before the patch keeps the fixed interval, and only a second probe asks', () => {
@@ -176,7 +199,10 @@ describe('command plan: presence', () => {
   });
 
   test('not published yet: online is only noted', () => {
-    expect(presenceStep({ ...base, state: 'Created', known: p('offline', 'A', 1) }, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'note-online', detail: 'boot B' });
+    expect(presenceStep({ ...base, state: 'Created', known: p('offline', 'A', 1) }, p('online', 'B', 5), patches(true).since)).toEqual({
+      kind: 'note-online',
+      detail: 'boot B',
+    });
   });
 
   test('a device seen online, or in a new boot, before the latest publish has that copy (since the patch); one seen after it gets it again', () => {
@@ -200,8 +226,16 @@ describe('command plan: presence', () => {
   });
 
   test('a reboot or a return while the command is out: publish again, saying why', () => {
-    expect(presenceStep(base, p('online', 'B', 5), patches(true).since)).toEqual({ kind: 'republish', event: 'device-rebooted', because: 'device rebooted (boot A → B)' });
-    expect(presenceStep({ ...base, known: p('offline', 'A', 1) }, p('online', 'A', 5), patches(true).since)).toEqual({ kind: 'republish', event: 'device-online', because: 'device came back online' });
+    expect(presenceStep(base, p('online', 'B', 5), patches(true).since)).toEqual({
+      kind: 'republish',
+      event: 'device-rebooted',
+      because: 'device rebooted (boot A → B)',
+    });
+    expect(presenceStep({ ...base, known: p('offline', 'A', 1) }, p('online', 'A', 5), patches(true).since)).toEqual({
+      kind: 'republish',
+      event: 'device-online',
+      because: 'device came back online',
+    });
   });
 
   test('the device asked for its pending commands: publish again now, within the same budget; a worker without the patch took it as presence', () => {
@@ -276,7 +310,10 @@ describe('command plan: wake-ups through the device entity', () => {
   });
 
   test("one held for an offline device asks at once: waking it is the entity's job", () => {
-    expect(ask({ heldOffline: true, waitingSinceMs: undefined, waitMs: 1_000 })).toEqual({ step: { kind: 'ask-during', afterMs: 0 }, asked: [WAKE_VIA_ENTITY_PATCH] });
+    expect(ask({ heldOffline: true, waitingSinceMs: undefined, waitMs: 1_000 })).toEqual({
+      step: { kind: 'ask-during', afterMs: 0 },
+      asked: [WAKE_VIA_ENTITY_PATCH],
+    });
   });
 
   test('a command started before the patch never asks (it replays as it ran)', () => {

@@ -237,12 +237,7 @@ describe('applyDeviceMessage: results', () => {
 
   it('result before the PUBACK and without an ack: Created -> Sent -> Acknowledged -> Failed', () => {
     const r = apply(startAttempt(created(), 1), res('failed', { error: { code: 'E_IO', message: 'disk full' } }));
-    expect(events(r)).toEqual([
-      'created:Created',
-      'sent-confirmed-by-result:Sent',
-      'ack-implied-by-result:Acknowledged',
-      'result-failed:Failed',
-    ]);
+    expect(events(r)).toEqual(['created:Created', 'sent-confirmed-by-result:Sent', 'ack-implied-by-result:Acknowledged', 'result-failed:Failed']);
     expect(r.state).toBe('Failed');
   });
 
@@ -432,32 +427,31 @@ describe('property: any sequence of device messages', () => {
   const commandIdArb = fc.constantFrom(CMD, 'pump-7.reboot.other');
   const reasonArb = fc.option(fc.constantFrom('expired', 'busy', ''), { nil: undefined });
   const messageArb: fc.Arbitrary<DeviceMessage> = fc.oneof(
-    fc.record({ deviceId: deviceIdArb, commandId: commandIdArb, status: fc.constantFrom('accepted' as const, 'rejected' as const), reason: reasonArb }).map(
-      ({ deviceId, commandId, status, reason }) => ack(status, { deviceId, commandId, reason }),
-    ),
-    fc.record({
-      deviceId: deviceIdArb,
-      commandId: commandIdArb,
-      status: fc.constantFrom('succeeded' as const, 'failed' as const),
-      withOutput: fc.boolean(),
-      withError: fc.boolean(),
-    }).map(({ deviceId, commandId, status, withOutput, withError }) =>
-      res(status, {
-        deviceId,
-        commandId,
-        ...(withOutput ? { output: { n: 1 } } : {}),
-        ...(withError ? { error: { code: 'E', message: 'm' } } : {}),
-      }),
-    ),
+    fc
+      .record({ deviceId: deviceIdArb, commandId: commandIdArb, status: fc.constantFrom('accepted' as const, 'rejected' as const), reason: reasonArb })
+      .map(({ deviceId, commandId, status, reason }) => ack(status, { deviceId, commandId, reason })),
+    fc
+      .record({
+        deviceId: deviceIdArb,
+        commandId: commandIdArb,
+        status: fc.constantFrom('succeeded' as const, 'failed' as const),
+        withOutput: fc.boolean(),
+        withError: fc.boolean(),
+      })
+      .map(({ deviceId, commandId, status, withOutput, withError }) =>
+        res(status, {
+          deviceId,
+          commandId,
+          ...(withOutput ? { output: { n: 1 } } : {}),
+          ...(withError ? { error: { code: 'E', message: 'm' } } : {}),
+        }),
+      ),
   );
   /**
    * A step is a device message or what the workflow does: start the next attempt (only while
    * waiting for the ack) or record a PUBACK (at any time: the device may have answered first).
    */
-  const stepArb = fc.oneof(
-    { arbitrary: messageArb, weight: 4 },
-    { arbitrary: fc.constantFrom('start' as const, 'puback' as const), weight: 2 },
-  );
+  const stepArb = fc.oneof({ arbitrary: messageArb, weight: 4 }, { arbitrary: fc.constantFrom('start' as const, 'puback' as const), weight: 2 });
 
   it('once terminal, the state never changes; every state change is an allowed transition', () => {
     fc.assert(
@@ -562,8 +556,22 @@ describe('a publish that failed for good ends in a command state', () => {
 
 describe('invalidRequestRecord', () => {
   it('is Rejected at once with the reason, nothing published, usable fields kept', () => {
-    const r = invalidRequestRecord({ commandId: 'c1', deviceId: 'a+b', name: 'ping', params: { deep: {} }, expiresAt: 'soon' }, 'invalid request: deviceId ...', T0, 'fallback');
-    expect(r).toMatchObject({ commandId: 'c1', deviceId: 'a+b', name: 'ping', params: {}, expiresAt: 'soon', state: 'Rejected', attempts: 0, reason: 'invalid request: deviceId ...' });
+    const r = invalidRequestRecord(
+      { commandId: 'c1', deviceId: 'a+b', name: 'ping', params: { deep: {} }, expiresAt: 'soon' },
+      'invalid request: deviceId ...',
+      T0,
+      'fallback',
+    );
+    expect(r).toMatchObject({
+      commandId: 'c1',
+      deviceId: 'a+b',
+      name: 'ping',
+      params: {},
+      expiresAt: 'soon',
+      state: 'Rejected',
+      attempts: 0,
+      reason: 'invalid request: deviceId ...',
+    });
     expect(r.history.map((e) => e.event)).toEqual(['created', 'invalid-request']);
   });
 

@@ -7,7 +7,9 @@ const script = execFileSync(DCO, ['completion', 'bash'], { encoding: 'utf8' });
 /** What bash offers after the typed words (the last one is completed), with the generated script. */
 function complete(...words: string[]): string[] {
   const line = ['dco', ...words].map((w) => `'${w}'`).join(' ');
-  const out = execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(${line}); COMP_CWORD=${words.length}; _dco_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+  const out = execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(${line}); COMP_CWORD=${words.length}; _dco_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], {
+    encoding: 'utf8',
+  });
   return out.split('\n').filter(Boolean).sort();
 }
 

@@ -77,7 +77,11 @@ describe('docker-compose.yml through compose-go (what `docker compose config` ac
       (t: string) => t.replace('condition: service_completed_successfully', 'condition: service_done'),
       'depends_on.temporal-admin-tools.condition value must be one of',
     ],
-    ['an undeclared named volume', (t: string) => t.replace('- mosquitto-log:/mosquitto/log', '- mosquito-log:/mosquitto/log'), 'undefined volume mosquito-log'],
+    [
+      'an undeclared named volume',
+      (t: string) => t.replace('- mosquitto-log:/mosquitto/log', '- mosquito-log:/mosquitto/log'),
+      'undefined volume mosquito-log',
+    ],
   ])('refuses a copy with %s (exit 1, the problem named)', (_name, edit, message) => {
     const { file, cleanup } = brokenCopy(edit);
     try {
@@ -206,9 +210,7 @@ const bindMounts = (s: Service) =>
 
 describe('docker-compose.yml', () => {
   it('parses, and every service has an image or a build', () => {
-    expect(Object.keys(services).sort()).toEqual(
-      ['bridge', 'mosquitto', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'worker'].sort(),
-    );
+    expect(Object.keys(services).sort()).toEqual(['bridge', 'mosquitto', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'worker'].sort());
     for (const [name, s] of Object.entries(services)) expect({ name, ok: Boolean(s.image || s.build) }).toEqual({ name, ok: true });
   });
 
@@ -228,7 +230,8 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const m of bindMounts(s)) {
         if (m.type === 'volume') expect({ name, volume: m.source, declared: declared.includes(m.source) }).toEqual({ name, volume: m.source, declared: true });
-        else if (!GENERATED_FILES.includes(m.source)) expect({ name, file: m.source, exists: existsSync(path.join(ROOT, m.source)) }).toEqual({ name, file: m.source, exists: true });
+        else if (!GENERATED_FILES.includes(m.source))
+          expect({ name, file: m.source, exists: existsSync(path.join(ROOT, m.source)) }).toEqual({ name, file: m.source, exists: true });
       }
     }
   });
@@ -385,7 +388,15 @@ describe('Mosquitto', () => {
       servicePort: 1884,
     });
     const local = mosquittoSections(generated);
-    for (const key of ['per_listener_settings', 'persistence', 'autosave_interval', 'max_queued_messages', 'max_inflight_messages', 'message_size_limit', 'max_connections']) {
+    for (const key of [
+      'per_listener_settings',
+      'persistence',
+      'autosave_interval',
+      'max_queued_messages',
+      'max_inflight_messages',
+      'message_size_limit',
+      'max_connections',
+    ]) {
       expect({ key, value: conf.get(key) }).toEqual({ key, value: local.global.get(key) });
     }
     // The same listeners, in the same order (the first is the devices' one), with the same
@@ -411,7 +422,7 @@ describe('Mosquitto', () => {
     expect(mosquitto.ulimits?.nofile?.soft).toBeGreaterThan(1024);
   });
 
-  it('publishes only the devices\' listener; worker and bridge use the services\' one on the compose network', () => {
+  it("publishes only the devices' listener; worker and bridge use the services' one on the compose network", () => {
     expect(service('mosquitto').ports).toEqual([`${DEVICES}:${DEVICES}`]);
     for (const name of ['worker', 'bridge']) {
       const url = new URL(environmentOf(name).MQTT_URL);
@@ -425,7 +436,7 @@ describe('Mosquitto', () => {
     expect(image).toBe(service('mosquitto').image);
   });
 
-  it('checks health with the dco-health account that scripts/compose-init.sh creates, on the services\' listener', () => {
+  it("checks health with the dco-health account that scripts/compose-init.sh creates, on the services' listener", () => {
     const test = service('mosquitto').healthcheck!.test.join(' ');
     expect(test).toContain('-u dco-health');
     expect(test).toContain('$$DCO_HEALTH_MQTT_PASSWORD');
@@ -462,7 +473,10 @@ describe('ACL', () => {
   it('gives the worker and the bridge the topics of their jobs', () => {
     const worker = environmentOf('worker').MQTT_USERNAME;
     const bridge = environmentOf('bridge').MQTT_USERNAME;
-    expect(sections.get(worker)).toEqual([...kinds('commands', 'cancel').map((k) => `topic write ${allDevicesTopic(P, k)}`), `topic read ${allDevicesTopic(P, 'status')}`]);
+    expect(sections.get(worker)).toEqual([
+      ...kinds('commands', 'cancel').map((k) => `topic write ${allDevicesTopic(P, k)}`),
+      `topic read ${allDevicesTopic(P, 'status')}`,
+    ]);
     // The bridge reads the commands only to know whose each is (bridge/command-owners.ts).
     expect(sections.get(bridge)).toEqual(kinds('commands', 'ack', 'result', 'status', 'pending').map((k) => `topic read ${allDevicesTopic(P, k)}`));
     expect([...sections.keys()].sort()).toEqual(['', bridge, worker].sort());
@@ -497,7 +511,9 @@ describe('Dockerfile', () => {
   });
 
   it('keeps secrets and local state out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     // `docker` covers docker/mosquitto/passwords and service-passwords.
     for (const entry of ['.env', '.env.*', 'docker', 'node_modules', '.data', '.git']) expect(ignored).toContain(entry);
   });

@@ -50,14 +50,19 @@ describe('deadLetterOf', () => {
 
   it('never throws and always keeps a prefix of the payload (property)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 2000 }), (topic, payload, keep) => {
-        const l = deadLetterOf(topic, payload, 'not-json', 'x', { prefix: 'devices', keepPayloadBytes: keep });
-        const kept = l.payloadEncoding === 'utf8' ? Buffer.from(l.payload, 'utf8') : Buffer.from(l.payload, 'base64');
-        expect(kept.byteLength).toBeLessThanOrEqual(keep);
-        expect(Buffer.from(payload).subarray(0, kept.byteLength)).toEqual(kept);
-        expect(l.payloadTruncated).toBe(payload.byteLength > keep);
-        expect(l.payloadBytes).toBe(payload.byteLength);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.integer({ min: 0, max: 2000 }),
+        (topic, payload, keep) => {
+          const l = deadLetterOf(topic, payload, 'not-json', 'x', { prefix: 'devices', keepPayloadBytes: keep });
+          const kept = l.payloadEncoding === 'utf8' ? Buffer.from(l.payload, 'utf8') : Buffer.from(l.payload, 'base64');
+          expect(kept.byteLength).toBeLessThanOrEqual(keep);
+          expect(Buffer.from(payload).subarray(0, kept.byteLength)).toEqual(kept);
+          expect(l.payloadTruncated).toBe(payload.byteLength > keep);
+          expect(l.payloadBytes).toBe(payload.byteLength);
+        },
+      ),
       { numRuns: 1_000 },
     );
   });
@@ -82,7 +87,10 @@ describe('DeadLetterStore', () => {
     store.add(letter('not-json', 'oops'));
     store.add(letter('bad-topic', '{}', 'devices/a b/ack'));
     store.close();
-    const lines = readFileSync(path.join(dir, 'deadletters.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path.join(dir, 'deadletters.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.seq, l.reason, l.payload])).toEqual([
       [1, 'not-json', 'oops'],
       [2, 'bad-topic', '{}'],
@@ -106,7 +114,9 @@ describe('DeadLetterStore', () => {
       sent[reason]++;
       store.add(letter(reason, `payload ${i}`));
     }
-    const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort();
     expect(files).toEqual(['deadletters.1.jsonl', 'deadletters.2.jsonl', 'deadletters.jsonl']);
     for (const f of files) expect(statSync(path.join(dir, f)).size).toBeLessThanOrEqual(2_000);
     expect(store.totals()).toEqual(sent);

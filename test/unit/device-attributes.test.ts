@@ -7,8 +7,8 @@ import { DEFAULT_SIMULATED_FIRMWARE, simulatedAttributes, simulatedFirmware } fr
 import { DeviceAttributes } from '../../protocol/messages';
 
 /** What a device reports about itself (status `attributes`): the simulators' derivation and the agent's checks. */
-describe('simulated devices\' attributes', () => {
-  test('derived from the index: models alternate, sites take turns over four, the fleet\'s firmware', () => {
+describe("simulated devices' attributes", () => {
+  test("derived from the index: models alternate, sites take turns over four, the fleet's firmware", () => {
     expect([0, 1, 2, 3, 4, 5].map((i) => simulatedAttributes(i))).toEqual([
       { model: 'sim-a', firmware: '1.0.0', site: 'site-0' },
       { model: 'sim-b', firmware: '1.0.0', site: 'site-1' },
@@ -20,7 +20,7 @@ describe('simulated devices\' attributes', () => {
     expect(simulatedAttributes(7, '2.1.0-rc1')).toEqual({ model: 'sim-b', firmware: '2.1.0-rc1', site: 'site-3' });
   });
 
-  test('valid by the protocol\'s schema, unchanged by it', () => {
+  test("valid by the protocol's schema, unchanged by it", () => {
     for (const i of [0, 1, 9_999]) expect(DeviceAttributes.parse(simulatedAttributes(i))).toEqual(simulatedAttributes(i));
   });
 
@@ -28,7 +28,9 @@ describe('simulated devices\' attributes', () => {
     expect(DEFAULT_SIMULATED_FIRMWARE).toBe('1.0.0');
     expect(simulatedFirmware(undefined)).toBe('1.0.0');
     expect(simulatedFirmware('3.2.1')).toBe('3.2.1');
-    expect(() => simulatedFirmware('1.0"')).toThrow(new RangeError('firmware "1.0"" is not a valid attribute value: letters, digits, spaces and . _ : / + @ -, 1 to 64 characters'));
+    expect(() => simulatedFirmware('1.0"')).toThrow(
+      new RangeError('firmware "1.0"" is not a valid attribute value: letters, digits, spaces and . _ : / + @ -, 1 to 64 characters'),
+    );
     expect(() => new FleetSimulator({ devices: 2, mqttUrl: 'mqtt://127.0.0.1:1', firmware: '' })).toThrow(RangeError);
   });
 });

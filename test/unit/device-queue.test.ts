@@ -83,14 +83,20 @@ describe('a device serial queue', () => {
 
   test('property: whatever the order and duplication of requests, at most one turn is out, and every turn goes to the best waiting command', () => {
     const request = fc.oneof(
-      fc.record({ kind: fc.constant('enqueue' as const), id: fc.integer({ min: 0, max: 7 }), priority: fc.integer({ min: 0, max: 9 }), at: fc.integer({ min: 0, max: 50 }) }),
+      fc.record({
+        kind: fc.constant('enqueue' as const),
+        id: fc.integer({ min: 0, max: 7 }),
+        priority: fc.integer({ min: 0, max: 9 }),
+        at: fc.integer({ min: 0, max: 50 }),
+      }),
       fc.record({ kind: fc.constant('release' as const), id: fc.integer({ min: 0, max: 7 }) }),
     );
     fc.assert(
       fc.property(fc.array(request, { maxLength: 60 }), (requests) => {
         let q = emptyQueue();
         for (const r of requests) {
-          const req: DeviceQueueRequest = r.kind === 'enqueue' ? { kind: 'enqueue', entry: entry(`c${r.id}`, r.priority, r.at) } : { kind: 'release', commandId: `c${r.id}` };
+          const req: DeviceQueueRequest =
+            r.kind === 'enqueue' ? { kind: 'enqueue', entry: entry(`c${r.id}`, r.priority, r.at) } : { kind: 'release', commandId: `c${r.id}` };
           q = applyQueueRequest(q, req);
           const ids = [q.inFlight, ...q.waiting].filter(Boolean).map((e) => e!.commandId);
           expect(new Set(ids).size).toBe(ids.length); // nobody twice
@@ -114,7 +120,16 @@ describe('queue requests from anyone', () => {
   test('are checked before they touch the queue', () => {
     expect(checkQueueRequest({ kind: 'release', commandId: 'a.b' })).toEqual({ ok: true, request: { kind: 'release', commandId: 'a.b' } });
     expect(checkQueueRequest({ kind: 'enqueue', entry: { ...entry('x'), extra: 1 } })).toEqual({ ok: true, request: { kind: 'enqueue', entry: entry('x') } });
-    for (const bad of [null, 'x', {}, { kind: 'release', commandId: 'a/b' }, { kind: 'enqueue' }, { kind: 'enqueue', entry: { ...entry('x'), priority: 10 } }, { kind: 'enqueue', entry: { ...entry('x'), enqueuedAt: 'soon' } }, { kind: 'enqueue', entry: { ...entry('x'), holdUntilMs: Infinity } }]) {
+    for (const bad of [
+      null,
+      'x',
+      {},
+      { kind: 'release', commandId: 'a/b' },
+      { kind: 'enqueue' },
+      { kind: 'enqueue', entry: { ...entry('x'), priority: 10 } },
+      { kind: 'enqueue', entry: { ...entry('x'), enqueuedAt: 'soon' } },
+      { kind: 'enqueue', entry: { ...entry('x'), holdUntilMs: Infinity } },
+    ]) {
       expect(checkQueueRequest(bad).ok).toBe(false);
     }
   });

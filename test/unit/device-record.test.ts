@@ -3,14 +3,28 @@ import { DEVICE_EVENTS_KEPT, type DeviceStatusReport } from '../../protocol/devi
 import { applyStatusReport, attributeChanges, checkStatusReport, emptyDeviceRecord } from '../../workflows/device-record';
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 3, 8, 0, s)).toISOString();
-const report = (s: number, over: Partial<DeviceStatusReport> = {}): DeviceStatusReport => ({ deviceId: 'd1', state: 'online', bootId: 'b1', receivedAt: at(s), ...over });
+const report = (s: number, over: Partial<DeviceStatusReport> = {}): DeviceStatusReport => ({
+  deviceId: 'd1',
+  state: 'online',
+  bootId: 'b1',
+  receivedAt: at(s),
+  ...over,
+});
 const applyAll = (reports: DeviceStatusReport[]) => reports.reduce((r, x) => applyStatusReport(r, x).record, emptyDeviceRecord('d1'));
 
 describe('device record: applying status reports', () => {
   test('the first status: seen, online since then, one boot', () => {
     const { record, events } = applyStatusReport(emptyDeviceRecord('d1'), report(1, { attributes: { model: 'm1', firmware: '1.0.0' } }));
     expect(events.map((e) => e.event)).toEqual(['first-seen']);
-    expect(record).toMatchObject({ presence: 'online', bootId: 'b1', presenceSince: at(1), firstSeenAt: at(1), lastStatusAt: at(1), boots: 1, attributes: { model: 'm1', firmware: '1.0.0' } });
+    expect(record).toMatchObject({
+      presence: 'online',
+      bootId: 'b1',
+      presenceSince: at(1),
+      firstSeenAt: at(1),
+      lastStatusAt: at(1),
+      boots: 1,
+      attributes: { model: 'm1', firmware: '1.0.0' },
+    });
   });
 
   test('offline, online again, reboot, attributes: one event each, in order', () => {
@@ -46,7 +60,11 @@ describe('device record: applying status reports', () => {
 
   test('any order of delivery ends in the state of the newest report (property)', () => {
     const arb = fc.array(
-      fc.record({ s: fc.integer({ min: 0, max: 59 }), state: fc.constantFrom('online' as const, 'offline' as const), bootId: fc.constantFrom('b1', 'b2', 'b3') }),
+      fc.record({
+        s: fc.integer({ min: 0, max: 59 }),
+        state: fc.constantFrom('online' as const, 'offline' as const),
+        bootId: fc.constantFrom('b1', 'b2', 'b3'),
+      }),
       { minLength: 1, maxLength: 20 },
     );
     fc.assert(
@@ -98,7 +116,16 @@ describe('device record: checking a report from anyone who may signal', () => {
   });
 
   test('attribute values out of bounds are dropped, the rest kept', () => {
-    const checked = checkStatusReport('d1', { ...report(1), attributes: { model: 'x'.repeat(65), firmware: '2.0', site: 'a"b', timeZone: 'Not a zone', tags: ['ok', 'bad tag', ...Array.from({ length: 30 }, (_, i) => `t${i}`)] } });
+    const checked = checkStatusReport('d1', {
+      ...report(1),
+      attributes: {
+        model: 'x'.repeat(65),
+        firmware: '2.0',
+        site: 'a"b',
+        timeZone: 'Not a zone',
+        tags: ['ok', 'bad tag', ...Array.from({ length: 30 }, (_, i) => `t${i}`)],
+      },
+    });
     expect(checked.ok && checked.report.attributes).toEqual({ firmware: '2.0', tags: ['ok', ...Array.from({ length: 15 }, (_, i) => `t${i}`)] });
   });
 });

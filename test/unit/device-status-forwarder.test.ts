@@ -18,11 +18,22 @@ function setup(o: { perSecond?: number; backfillPerSecond?: number; fail?: (n: n
     },
   };
   const counters = new BridgeCounters();
-  const forwarder = new DeviceStatusForwarder(temporal as never, counters, createLogger('test', 'silent'), { perSecond: o.perSecond ?? 1000, backfillPerSecond: o.backfillPerSecond, concurrency: 2, ...(o.check ? { check: o.check } : {}) });
+  const forwarder = new DeviceStatusForwarder(temporal as never, counters, createLogger('test', 'silent'), {
+    perSecond: o.perSecond ?? 1000,
+    backfillPerSecond: o.backfillPerSecond,
+    concurrency: 2,
+    ...(o.check ? { check: o.check } : {}),
+  });
   return { calls, counters, forwarder };
 }
 let t = 0;
-const report = (deviceId: string, over: Partial<DeviceStatusReport> = {}): DeviceStatusReport => ({ deviceId, state: 'online', bootId: 'b1', receivedAt: new Date(Date.UTC(2026, 0, 1) + ++t).toISOString(), ...over });
+const report = (deviceId: string, over: Partial<DeviceStatusReport> = {}): DeviceStatusReport => ({
+  deviceId,
+  state: 'online',
+  bootId: 'b1',
+  receivedAt: new Date(Date.UTC(2026, 0, 1) + ++t).toISOString(),
+  ...over,
+});
 
 describe('DeviceStatusForwarder', () => {
   test('the newest report per device is forwarded; one queued behind another replaces it', async () => {
@@ -133,7 +144,11 @@ describe('DeviceStatusForwarder', () => {
     forwarder.report(report('b', { state: 'offline', bootId: 'b9' }));
     forwarder.report(report('b'), true);
     await forwarder.idle();
-    expect(calls.map((c) => `${c.workflowId} ${c.report.state} ${c.report.attributes?.firmware ?? '-'}`)).toEqual(['device-x online -', 'device-a offline 1.0', 'device-b offline -']);
+    expect(calls.map((c) => `${c.workflowId} ${c.report.state} ${c.report.attributes?.firmware ?? '-'}`)).toEqual([
+      'device-x online -',
+      'device-a offline 1.0',
+      'device-b offline -',
+    ]);
     expect(counters.get('device-status:coalesced')).toBe(2);
   });
 

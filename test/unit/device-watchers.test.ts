@@ -6,8 +6,19 @@ import { applyWatchRequest, checkWatchRequest, newsFor, pruneWatchers, wakeFor }
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
-const watch = (commandId: string, sinceS = 0, untilS = 3600): DeviceWatchRequest => ({ kind: 'watch', commandId, since: at(sinceS), untilMs: T0 + untilS * 1000 });
-const online = (lastS: number, bootId = 'b1'): DeviceSnapshot => ({ ...emptyDeviceRecord('d1'), presence: 'online', bootId, lastStatusAt: at(lastS), boots: 1 });
+const watch = (commandId: string, sinceS = 0, untilS = 3600): DeviceWatchRequest => ({
+  kind: 'watch',
+  commandId,
+  since: at(sinceS),
+  untilMs: T0 + untilS * 1000,
+});
+const online = (lastS: number, bootId = 'b1'): DeviceSnapshot => ({
+  ...emptyDeviceRecord('d1'),
+  presence: 'online',
+  bootId,
+  lastStatusAt: at(lastS),
+  boots: 1,
+});
 
 describe('the commands a device entity wakes', () => {
   test('watch adds once; a repeat changes nothing; unwatch removes; an unknown unwatch changes nothing', () => {
@@ -32,7 +43,12 @@ describe('the commands a device entity wakes', () => {
 
   test('property: any sequence of requests keeps one entry per command, never more than the limit, and applying a request twice is applying it once', () => {
     const request = fc.oneof(
-      fc.record({ kind: fc.constant('watch' as const), commandId: fc.integer({ min: 0, max: 150 }).map((i) => `c${i}`), since: fc.integer({ min: 0, max: 10 }).map(at), untilMs: fc.constant(T0 + 3600_000) }),
+      fc.record({
+        kind: fc.constant('watch' as const),
+        commandId: fc.integer({ min: 0, max: 150 }).map((i) => `c${i}`),
+        since: fc.integer({ min: 0, max: 10 }).map(at),
+        untilMs: fc.constant(T0 + 3600_000),
+      }),
       fc.record({ kind: fc.constant('unwatch' as const), commandId: fc.integer({ min: 0, max: 150 }).map((i) => `c${i}`) }),
     );
     fc.assert(
@@ -79,9 +95,18 @@ describe('the commands a device entity wakes', () => {
     expect(checkWatchRequest(watch('c1'))).toEqual({ ok: true, request: watch('c1') });
     expect(checkWatchRequest({ kind: 'unwatch', commandId: 'c1', extra: 1 })).toEqual({ ok: true, request: { kind: 'unwatch', commandId: 'c1' } });
     expect(checkWatchRequest(null)).toMatchObject({ ok: false });
-    expect(checkWatchRequest({ kind: 'watch', commandId: 'bad id!', since: at(0), untilMs: T0 })).toMatchObject({ ok: false, reason: expect.stringMatching(/commandId/) });
-    expect(checkWatchRequest({ kind: 'watch', commandId: 'c1', since: 'yesterday', untilMs: T0 })).toMatchObject({ ok: false, reason: expect.stringMatching(/since/) });
-    expect(checkWatchRequest({ kind: 'watch', commandId: 'c1', since: at(0), untilMs: 'never' })).toMatchObject({ ok: false, reason: expect.stringMatching(/untilMs/) });
+    expect(checkWatchRequest({ kind: 'watch', commandId: 'bad id!', since: at(0), untilMs: T0 })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/commandId/),
+    });
+    expect(checkWatchRequest({ kind: 'watch', commandId: 'c1', since: 'yesterday', untilMs: T0 })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/since/),
+    });
+    expect(checkWatchRequest({ kind: 'watch', commandId: 'c1', since: at(0), untilMs: 'never' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/untilMs/),
+    });
     expect(checkWatchRequest({ kind: 'subscribe', commandId: 'c1' })).toMatchObject({ ok: false, reason: expect.stringMatching(/kind/) });
   });
 });

@@ -29,7 +29,12 @@ const shallowJson = fc.jsonValue({ maxDepth: 4 });
 const keyArb = fc.string({ maxLength: 20 }).filter((k) => k !== '__proto__');
 
 const ackArb = fc.record(
-  { v: fc.constant(1 as const), commandId: idArb(128), status: fc.constantFrom('accepted' as const, 'rejected' as const), reason: fc.string({ maxLength: 1024 }) },
+  {
+    v: fc.constant(1 as const),
+    commandId: idArb(128),
+    status: fc.constantFrom('accepted' as const, 'rejected' as const),
+    reason: fc.string({ maxLength: 1024 }),
+  },
   { requiredKeys: ['v', 'commandId', 'status'] },
 );
 const resultArb = fc.record(
@@ -37,13 +42,22 @@ const resultArb = fc.record(
     v: fc.constant(1 as const),
     commandId: idArb(128),
     status: fc.constantFrom('succeeded' as const, 'failed' as const),
-    output: fc.dictionary(keyArb, shallowJson.filter((v) => !JSON.stringify(v).includes('"__proto__"')), { maxKeys: 5 }),
+    output: fc.dictionary(
+      keyArb,
+      shallowJson.filter((v) => !JSON.stringify(v).includes('"__proto__"')),
+      { maxKeys: 5 },
+    ),
     error: fc.record({ code: fc.string({ minLength: 1, maxLength: 128 }), message: fc.string({ maxLength: 4096 }) }),
   },
   { requiredKeys: ['v', 'commandId', 'status'] },
 );
 const statusArb = fc.record(
-  { v: fc.constant(1 as const), state: fc.constantFrom('online' as const, 'offline' as const), bootId: fc.string({ minLength: 1, maxLength: 128 }), ts: timestampArb },
+  {
+    v: fc.constant(1 as const),
+    state: fc.constantFrom('online' as const, 'offline' as const),
+    bootId: fc.string({ minLength: 1, maxLength: 128 }),
+    ts: timestampArb,
+  },
   { requiredKeys: ['v', 'state', 'bootId'] },
 );
 const validArb: fc.Arbitrary<{ kind: Kind; deviceId: string; message: Record<string, unknown> }> = fc.oneof(
@@ -74,14 +88,38 @@ const anyTopicArb = fc.oneof(
   fc.tuple(idArb(64), fc.constantFrom('ack', 'result')).map(([d, k]) => `${P}/${d}/${k}/extra`),
 );
 const jsonishArb = fc
-  .array(fc.constantFrom('{', '}', '[', ']', '"', ':', ',', '\\', 'v', '1', 'null', 'true', ' ', '"v":1', '"commandId":"c"', '"status":"accepted"', '\u00e9', '\uFEFF'), { maxLength: 200 })
+  .array(
+    fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      '"',
+      ':',
+      ',',
+      '\\',
+      'v',
+      '1',
+      'null',
+      'true',
+      ' ',
+      '"v":1',
+      '"commandId":"c"',
+      '"status":"accepted"',
+      '\u00e9',
+      '\uFEFF',
+    ),
+    { maxLength: 200 },
+  )
   .map((parts) => parts.join(''));
 const anyPayloadArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ maxLength: 3_000 }),
   jsonishArb.map(bytes),
   fc.jsonValue().map((v) => bytes(JSON.stringify(v) ?? 'null')),
   fc.string({ unit: 'grapheme', maxLength: 500 }).map(bytes),
-  fc.tuple(fc.integer({ min: 1, max: 3_000 }), fc.boolean()).map(([d, arrays]) => bytes({ v: 1, commandId: 'c-1', status: 'succeeded', output: { deep: nest(d, arrays) } })),
+  fc
+    .tuple(fc.integer({ min: 1, max: 3_000 }), fc.boolean())
+    .map(([d, arrays]) => bytes({ v: 1, commandId: 'c-1', status: 'succeeded', output: { deep: nest(d, arrays) } })),
   fc.integer({ min: 1, max: 40_000 }).map((n) => bytes('['.repeat(n) + ']'.repeat(n))),
   fc.integer({ min: 60_000, max: 70_000 }).map((n) => bytes({ v: 1, commandId: 'c-1', status: 'accepted', reason: 'x'.repeat(n) })),
   validArb.map((m) => bytes(m.message)),
@@ -115,7 +153,10 @@ describe('classifyDeviceMessage: arbitrary input', () => {
         // The same answer as the parser it wraps, and deterministic.
         const p = parseDeviceMessage(P, topic, payload);
         expect(c!.outcome === 'accepted' ? 'ok' : c!.letter.reason).toBe(p.ok ? 'ok' : p.reason);
-        expect(classifyDeviceMessage(P, topic, payload)).toEqual({ ...c!, ...(c!.outcome === 'dead-letter' ? { letter: { ...c!.letter, receivedAt: expect.any(String) } } : {}) });
+        expect(classifyDeviceMessage(P, topic, payload)).toEqual({
+          ...c!,
+          ...(c!.outcome === 'dead-letter' ? { letter: { ...c!.letter, receivedAt: expect.any(String) } } : {}),
+        });
       }),
       { numRuns: RUNS * 3 },
     );
@@ -145,73 +186,82 @@ describe('classifyDeviceMessage: valid messages and their mutations', () => {
 
   it('ignores unknown fields (forward compatibility): still accepted, the known fields unchanged', () => {
     fc.assert(
-      fc.property(validArb, fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }).map((k) => `x-${k}`), shallowJson, { minKeys: 1, maxKeys: 5 }), ({ kind, deviceId, message }, extra) => {
-        const c = classifyDeviceMessage(P, topicOf(deviceId, kind), bytes({ ...extra, ...message }));
-        expect(c).toEqual({ outcome: 'accepted', parsed: { ok: true, deviceId, kind, message: roundTrip(message) } });
-      }),
+      fc.property(
+        validArb,
+        fc.dictionary(
+          fc.string({ minLength: 1, maxLength: 10 }).map((k) => `x-${k}`),
+          shallowJson,
+          { minKeys: 1, maxKeys: 5 },
+        ),
+        ({ kind, deviceId, message }, extra) => {
+          const c = classifyDeviceMessage(P, topicOf(deviceId, kind), bytes({ ...extra, ...message }));
+          expect(c).toEqual({ outcome: 'accepted', parsed: { ok: true, deviceId, kind, message: roundTrip(message) } });
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   /** A defect and the reason it must produce; applied to a valid message. */
-  type Mutation = { name: string; expected: DeadLetterReason; apply: (m: { kind: Kind; deviceId: string; message: Record<string, unknown> }) => [string, Uint8Array] };
+  type Mutation = {
+    name: string;
+    expected: DeadLetterReason;
+    apply: (m: { kind: Kind; deviceId: string; message: Record<string, unknown> }) => [string, Uint8Array];
+  };
   const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-    fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map(
-      (at): Mutation => ({
-        name: 'truncated',
-        expected: 'not-json',
-        apply: ({ kind, deviceId, message }) => {
-          const b = bytes(message);
-          return [topicOf(deviceId, kind), b.subarray(0, Math.floor(at * b.byteLength))];
-        },
-      }),
-    ),
-    fc.constant<Mutation>({ name: 'byte order mark', expected: 'not-json', apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes('\uFEFF' + JSON.stringify(message))] }),
-    fc.uint8Array({ minLength: 1, maxLength: 50 }).map(
-      (junk): Mutation => ({
-        name: 'trailing garbage',
-        expected: 'not-json',
-        apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), Buffer.concat([bytes(message), Buffer.from([0x7d]), junk])],
-      }),
-    ),
-    fc.integer({ min: 1, max: 5_000 }).map(
-      (over): Mutation => ({
-        name: 'oversized',
-        expected: 'too-large',
-        apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, pad: 'p'.repeat(DEFAULT_MAX_PAYLOAD_BYTES + over) })],
-      }),
-    ),
-    fc.tuple(fc.integer({ min: MAX_JSON_DEPTH, max: 2_000 }), fc.boolean()).map(
-      ([levels, arrays]): Mutation => ({
-        name: `nested ${levels}`,
-        expected: 'too-deep',
-        apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, extra: nest(levels, arrays) })],
-      }),
-    ),
-    fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== 1).map(
-      (v): Mutation => ({ name: `v=${JSON.stringify(v)}`, expected: 'unsupported-version', apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, v })] }),
-    ),
-    fc.nat().map(
-      (i): Mutation => ({
-        name: 'a required field missing',
-        expected: 'invalid-payload',
-        apply: ({ kind, deviceId, message }) => {
-          const field = required[kind][i % required[kind].length];
-          const { [field]: _gone, ...rest } = message;
-          return [topicOf(deviceId, kind), bytes(rest)];
-        },
-      }),
-    ),
-    fc.tuple(fc.nat(), fc.oneof(fc.integer(), fc.constant(null), fc.constant([]), fc.constant({}), fc.boolean())).map(
-      ([i, bad]): Mutation => ({
-        name: `a required field = ${JSON.stringify(bad)}`,
-        expected: 'invalid-payload',
-        apply: ({ kind, deviceId, message }) => {
-          const field = required[kind].filter((f) => f !== 'v')[i % (required[kind].length - 1)];
-          return [topicOf(deviceId, kind), bytes({ ...message, [field]: bad })];
-        },
-      }),
-    ),
+    fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((at): Mutation => ({
+      name: 'truncated',
+      expected: 'not-json',
+      apply: ({ kind, deviceId, message }) => {
+        const b = bytes(message);
+        return [topicOf(deviceId, kind), b.subarray(0, Math.floor(at * b.byteLength))];
+      },
+    })),
+    fc.constant<Mutation>({
+      name: 'byte order mark',
+      expected: 'not-json',
+      apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes('\uFEFF' + JSON.stringify(message))],
+    }),
+    fc.uint8Array({ minLength: 1, maxLength: 50 }).map((junk): Mutation => ({
+      name: 'trailing garbage',
+      expected: 'not-json',
+      apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), Buffer.concat([bytes(message), Buffer.from([0x7d]), junk])],
+    })),
+    fc.integer({ min: 1, max: 5_000 }).map((over): Mutation => ({
+      name: 'oversized',
+      expected: 'too-large',
+      apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, pad: 'p'.repeat(DEFAULT_MAX_PAYLOAD_BYTES + over) })],
+    })),
+    fc.tuple(fc.integer({ min: MAX_JSON_DEPTH, max: 2_000 }), fc.boolean()).map(([levels, arrays]): Mutation => ({
+      name: `nested ${levels}`,
+      expected: 'too-deep',
+      apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, extra: nest(levels, arrays) })],
+    })),
+    fc
+      .jsonValue({ maxDepth: 3 })
+      .filter((v) => v !== 1)
+      .map((v): Mutation => ({
+        name: `v=${JSON.stringify(v)}`,
+        expected: 'unsupported-version',
+        apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, v })],
+      })),
+    fc.nat().map((i): Mutation => ({
+      name: 'a required field missing',
+      expected: 'invalid-payload',
+      apply: ({ kind, deviceId, message }) => {
+        const field = required[kind][i % required[kind].length];
+        const { [field]: _gone, ...rest } = message;
+        return [topicOf(deviceId, kind), bytes(rest)];
+      },
+    })),
+    fc.tuple(fc.nat(), fc.oneof(fc.integer(), fc.constant(null), fc.constant([]), fc.constant({}), fc.boolean())).map(([i, bad]): Mutation => ({
+      name: `a required field = ${JSON.stringify(bad)}`,
+      expected: 'invalid-payload',
+      apply: ({ kind, deviceId, message }) => {
+        const field = required[kind].filter((f) => f !== 'v')[i % (required[kind].length - 1)];
+        return [topicOf(deviceId, kind), bytes({ ...message, [field]: bad })];
+      },
+    })),
     fc.constantFrom<Mutation>(
       { name: 'on the commands topic', expected: 'bad-topic', apply: ({ deviceId, message }) => [topicOf(deviceId, 'commands'), bytes(message)] },
       { name: 'an invalid deviceId', expected: 'bad-topic', apply: ({ kind, deviceId, message }) => [topicOf(`${deviceId} x`, kind), bytes(message)] },
@@ -226,9 +276,16 @@ describe('classifyDeviceMessage: valid messages and their mutations', () => {
       {
         name: 'oversized and deep (size is decided before parsing)',
         expected: 'too-large',
-        apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, extra: nest(100, true), pad: 'p'.repeat(DEFAULT_MAX_PAYLOAD_BYTES) })],
+        apply: ({ kind, deviceId, message }) => [
+          topicOf(deviceId, kind),
+          bytes({ ...message, extra: nest(100, true), pad: 'p'.repeat(DEFAULT_MAX_PAYLOAD_BYTES) }),
+        ],
       },
-      { name: 'deep with another version (depth is decided first)', expected: 'too-deep', apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, v: 2, extra: nest(40, false) })] },
+      {
+        name: 'deep with another version (depth is decided first)',
+        expected: 'too-deep',
+        apply: ({ kind, deviceId, message }) => [topicOf(deviceId, kind), bytes({ ...message, v: 2, extra: nest(40, false) })],
+      },
       {
         name: 'on the topic of another kind',
         expected: 'invalid-payload',
@@ -244,7 +301,10 @@ describe('classifyDeviceMessage: valid messages and their mutations', () => {
         const [topic, payload] = mutation.apply(valid);
         const c = classifyDeviceMessage(P, topic, payload);
         checkOne(c, topic, payload);
-        expect({ mutation: mutation.name, reason: c.outcome === 'dead-letter' ? c.letter.reason : 'accepted' }).toEqual({ mutation: mutation.name, reason: mutation.expected });
+        expect({ mutation: mutation.name, reason: c.outcome === 'dead-letter' ? c.letter.reason : 'accepted' }).toEqual({
+          mutation: mutation.name,
+          reason: mutation.expected,
+        });
         seen.add(mutation.expected);
       }),
       { numRuns: RUNS * 2 },
@@ -286,7 +346,10 @@ describe('MessageRouter (fake Temporal): arbitrary and hostile input', () => {
           },
           describe: async () => {
             exists();
-            return { status: { name: 'RUNNING' }, typedSearchAttributes: { get: (key: { name: string }) => (key.name === 'DeviceId' ? owners.get(commandId) : undefined) } };
+            return {
+              status: { name: 'RUNNING' },
+              typedSearchAttributes: { get: (key: { name: string }) => (key.name === 'DeviceId' ? owners.get(commandId) : undefined) },
+            };
           },
         };
       },
@@ -360,7 +423,7 @@ describe('MessageRouter (fake Temporal): arbitrary and hostile input', () => {
     for (const r of REJECT_REASONS) expect(totals[r]).toBe(bridge.counters.get(`rejected:${r}`));
   });
 
-  it('asks Temporal for a command\'s device once, then remembers it', async () => {
+  it("asks Temporal for a command's device once, then remembers it", async () => {
     let describes = 0;
     const counting = {
       workflow: {

@@ -52,15 +52,20 @@ function describeCommitted(folder: string, dir: string, files: Record<string, st
         const a = committed.split('\n');
         const b = files[name].split('\n');
         const line = a.findIndex((l, i) => l !== b[i]);
-        throw new Error(
-          `${HOW_TO_FIX}\n  ${folder}${name} differs first at line ${line + 1}:\n    committed: ${a[line]}\n    expected:  ${b[line]}`,
-        );
+        throw new Error(`${HOW_TO_FIX}\n  ${folder}${name} differs first at line ${line + 1}:\n    committed: ${a[line]}\n    expected:  ${b[line]}`);
       }
     });
   });
 }
 
-describeCommitted('protocol/json-schema/', JSON_SCHEMA_DIR, rendered, ['ack.schema.json', 'cancel.schema.json', 'command.schema.json', 'pending.schema.json', 'result.schema.json', 'status.schema.json']);
+describeCommitted('protocol/json-schema/', JSON_SCHEMA_DIR, rendered, [
+  'ack.schema.json',
+  'cancel.schema.json',
+  'command.schema.json',
+  'pending.schema.json',
+  'result.schema.json',
+  'status.schema.json',
+]);
 describeCommitted('protocol/json-schema/service/', SERVICE_JSON_SCHEMA_DIR, renderedService, [
   'command-request.schema.json',
   'command-snapshot.schema.json',
@@ -226,7 +231,10 @@ describe('renderServiceJsonSchemas()', () => {
   it('the command request: what a caller must send, the defaults it may leave out, no internal field', () => {
     const request = docs['command-request.schema.json'] as {
       required: string[];
-      properties: Record<string, { default?: unknown; description?: string; properties?: Record<string, { default?: unknown; minimum?: number; maximum?: number }> }>;
+      properties: Record<
+        string,
+        { default?: unknown; description?: string; properties?: Record<string, { default?: unknown; minimum?: number; maximum?: number }> }
+      >;
     };
     expect(request.required).toEqual(['commandId', 'deviceId', 'name', 'expiresAt']);
     expect(Object.keys(request.properties)).toEqual(['commandId', 'deviceId', 'name', 'params', 'expiresAt', 'options', 'rolloutId', 'tuning', 'ordering']);
@@ -250,9 +258,18 @@ describe('the service JSON Schemas agree with the zod schemas', () => {
   const t = '2026-02-04T10:00:00.000Z';
   const request = { commandId: 'pump-7.reboot.1', deviceId: 'pump-7', name: 'reboot', expiresAt: soon };
   const created = newRecord({ ...request, params: {} }, t);
-  const acknowledged = applyDeviceMessage(recordPublished(startAttempt(created, 1), t), { kind: 'ack', deviceId: 'pump-7', receivedAt: t, message: { v: 1, commandId: request.commandId, status: 'accepted' } }, t);
+  const acknowledged = applyDeviceMessage(
+    recordPublished(startAttempt(created, 1), t),
+    { kind: 'ack', deviceId: 'pump-7', receivedAt: t, message: { v: 1, commandId: request.commandId, status: 'accepted' } },
+    t,
+  );
   const ackSignal = { kind: 'ack', deviceId: 'pump-7', receivedAt: t, message: { v: 1, commandId: 'c-1', status: 'accepted' } } as const;
-  const resultSignal = { kind: 'result', deviceId: 'pump-7', receivedAt: t, message: { v: 1, commandId: 'c-1', status: 'failed', error: { code: 'E_IO', message: 'x' } } } as const;
+  const resultSignal = {
+    kind: 'result',
+    deviceId: 'pump-7',
+    receivedAt: t,
+    message: { v: 1, commandId: 'c-1', status: 'failed', error: { code: 'E_IO', message: 'x' } },
+  } as const;
   const late = addLateAnswer(newLateAnswers({ commandId: 'c-1', deviceId: 'pump-7', endedAs: 'TimedOut' }), resultSignal);
   const counts = { pending: 1, inFlight: 0, succeeded: 0, failed: 0, rejected: 0, timedOut: 0, expired: 0, cancelled: 0 };
   const status = {
@@ -273,7 +290,14 @@ describe('the service JSON Schemas agree with the zod schemas', () => {
       CommandRequestSchema,
       [
         request,
-        { ...request, params: { level: 3 }, options: { maxAttempts: 2, backoff: { jitter: 0 } }, rolloutId: 'fw-2', tuning: { maxHistoryEvents: 100 }, extra: 1 },
+        {
+          ...request,
+          params: { level: 3 },
+          options: { maxAttempts: 2, backoff: { jitter: 0 } },
+          rolloutId: 'fw-2',
+          tuning: { maxHistoryEvents: 100 },
+          extra: 1,
+        },
         { ...request, expiresAt: '2020-01-01T00:00:00+02:00' },
       ],
       [
@@ -346,7 +370,18 @@ describe('the service JSON Schemas agree with the zod schemas', () => {
       RolloutInputSchema,
       [
         { spec },
-        { spec: { ...spec, canary: { count: 1 }, waves: [{ percent: 50 }, { percent: 100 }], approvalAfter: [0, 1], concurrency: 10, ratePerMinute: 60, rampUp: false, abort: { failureShare: 0.2 } } },
+        {
+          spec: {
+            ...spec,
+            canary: { count: 1 },
+            waves: [{ percent: 50 }, { percent: 100 }],
+            approvalAfter: [0, 1],
+            concurrency: 10,
+            ratePerMinute: 60,
+            rampUp: false,
+            abort: { failureShare: 0.2 },
+          },
+        },
       ],
       [
         {},

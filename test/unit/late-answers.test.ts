@@ -58,7 +58,9 @@ describe('late answers record (pure)', () => {
   test('property: whatever arrives, at most MAX_LATE_ANSWERS_KEPT distinct answers, each kind/status once, every message counted', () => {
     const message = fc.oneof(
       fc.tuple(fc.constantFrom<'accepted' | 'rejected'>('accepted', 'rejected'), fc.nat(59), fc.constantFrom(DEVICE, 'other')).map(([s, t, d]) => ack(s, t, d)),
-      fc.tuple(fc.constantFrom<'succeeded' | 'failed'>('succeeded', 'failed'), fc.nat(59), fc.constantFrom(DEVICE, 'other')).map(([s, t, d]) => result(s, t, d)),
+      fc
+        .tuple(fc.constantFrom<'succeeded' | 'failed'>('succeeded', 'failed'), fc.nat(59), fc.constantFrom(DEVICE, 'other'))
+        .map(([s, t, d]) => result(s, t, d)),
     );
     fc.assert(
       fc.property(fc.array(message, { maxLength: 60 }), (messages) => {

@@ -149,7 +149,11 @@ describe('parseDeviceMessage: rejections', () => {
     const atLimit = { ...result, output: JSON.parse('{"a":' + '{"a":'.repeat(29) + '{}' + '}'.repeat(29) + '}') };
     expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/result', bytes(atLimit)))).toBe('ok');
     const over = { ...result, output: JSON.parse('{"a":' + '{"a":'.repeat(30) + '{}' + '}'.repeat(30) + '}') };
-    expect(parseDeviceMessage(P, 'devices/pump-7/result', bytes(over))).toEqual({ ok: false, reason: 'too-deep', detail: 'JSON nested more than 32 levels deep' });
+    expect(parseDeviceMessage(P, 'devices/pump-7/result', bytes(over))).toEqual({
+      ok: false,
+      reason: 'too-deep',
+      detail: 'JSON nested more than 32 levels deep',
+    });
     // Brackets in strings do not count; escaped quotes do not end a string.
     const tricky = { ...ack, reason: '\\"[[[[' + '{'.repeat(100) };
     expect(reasonOf(parseDeviceMessage(P, 'devices/pump-7/ack', bytes(tricky)))).toBe('ok');
@@ -195,7 +199,10 @@ describe('parseDeviceMessage: properties', () => {
     fc.uint8Array({ maxLength: 2_000 }),
     fc.jsonValue().map((v) => bytes(JSON.stringify(v) ?? 'null')),
     fc
-      .record({ v: fc.oneof(fc.constant(1), fc.jsonValue()), commandId: fc.string(), status: fc.string(), state: fc.string(), bootId: fc.string() }, { requiredKeys: [] })
+      .record(
+        { v: fc.oneof(fc.constant(1), fc.jsonValue()), commandId: fc.string(), status: fc.string(), state: fc.string(), bootId: fc.string() },
+        { requiredKeys: [] },
+      )
       .map((o) => bytes(o)),
   );
 

@@ -191,13 +191,10 @@ describe('identifiers', () => {
       expect(ok(schema, '-')).toBe(true);
     });
 
-    it.each(['a/b', 'a+b', 'a#b', 'a b', '+', '#', '/', ' a', 'a\n', '\na', 'a\tb', 'é', 'a:b', 'a*b', '$SYS', 'a\u0000b'])(
-      'rejects %j',
-      (bad) => {
-        expect(ok(schema, bad)).toBe(false);
-        expect(pattern.test(bad)).toBe(false);
-      },
-    );
+    it.each(['a/b', 'a+b', 'a#b', 'a b', '+', '#', '/', ' a', 'a\n', '\na', 'a\tb', 'é', 'a:b', 'a*b', '$SYS', 'a\u0000b'])('rejects %j', (bad) => {
+      expect(ok(schema, bad)).toBe(false);
+      expect(pattern.test(bad)).toBe(false);
+    });
 
     it('rejects non-strings', () => {
       for (const v of [1, null, undefined, ['a'], { a: 1 }]) expect(ok(schema, v)).toBe(false);
@@ -219,9 +216,7 @@ describe('identifiers', () => {
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-'.split('');
 const idArb = (maxLength: number) => fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 1, maxLength });
-const timestampArb = fc
-  .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2199-12-31T23:59:59Z'), noInvalidDate: true })
-  .map((d) => d.toISOString());
+const timestampArb = fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2199-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString());
 /** `__proto__` is dropped by the parser on purpose (see above), so it is not a round-trip key. */
 const jsonObjectArb = fc.dictionary(
   fc.string({ maxLength: 10 }).filter((k) => k !== '__proto__'),
@@ -273,20 +268,17 @@ describe('properties', () => {
     ['AckMessage', AckMessage, ackArb],
     ['ResultMessage', ResultMessage, resultArb],
     ['StatusMessage', StatusMessage, statusArb],
-  ] as [string, typeof AckMessage, fc.Arbitrary<unknown>][])(
-    'every valid %s survives a JSON round trip and parses to what was sent',
-    (_name, schema, arb) => {
-      fc.assert(
-        fc.property(arb, (message) => {
-          const wire = JSON.stringify(message);
-          const parsed = schema.safeParse(JSON.parse(wire));
-          expect(parsed.success).toBe(true);
-          expect(parsed.data).toEqual(JSON.parse(wire));
-        }),
-        { numRuns: 200 },
-      );
-    },
-  );
+  ] as [string, typeof AckMessage, fc.Arbitrary<unknown>][])('every valid %s survives a JSON round trip and parses to what was sent', (_name, schema, arb) => {
+    fc.assert(
+      fc.property(arb, (message) => {
+        const wire = JSON.stringify(message);
+        const parsed = schema.safeParse(JSON.parse(wire));
+        expect(parsed.success).toBe(true);
+        expect(parsed.data).toEqual(JSON.parse(wire));
+      }),
+      { numRuns: 200 },
+    );
+  });
 
   it('safeParse never throws on arbitrary JSON or arbitrary values', () => {
     const schemas = [CommandMessage, AckMessage, ResultMessage, StatusMessage];
@@ -311,7 +303,8 @@ describe('properties', () => {
           const mutated = { ...message, [key]: value };
           const r = CommandMessage.safeParse(mutated);
           // The mutation is invalid unless the new value happens to be valid for that field.
-          if (r.success && !JSON.stringify(value ?? null).includes('"__proto__"')) expect(r.data[key as keyof typeof r.data]).toEqual(key === 'params' && value === undefined ? {} : value);
+          if (r.success && !JSON.stringify(value ?? null).includes('"__proto__"'))
+            expect(r.data[key as keyof typeof r.data]).toEqual(key === 'params' && value === undefined ? {} : value);
         },
       ),
       { numRuns: 300 },

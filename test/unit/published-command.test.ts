@@ -4,7 +4,10 @@ describe('publishedCommand', () => {
   const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
   it("reads the device from the topic and the command's ID from the payload", () => {
-    expect(publishedCommand('devices', 'devices/pump-7/commands', json({ v: 1, commandId: 'c-1', name: 'ping', attempt: 1 }))).toEqual({ deviceId: 'pump-7', commandId: 'c-1' });
+    expect(publishedCommand('devices', 'devices/pump-7/commands', json({ v: 1, commandId: 'c-1', name: 'ping', attempt: 1 }))).toEqual({
+      deviceId: 'pump-7',
+      commandId: 'c-1',
+    });
   });
 
   it.each([

@@ -14,7 +14,10 @@ import { testEnv } from '../setup/test-env';
 const dir = path.join(__dirname, '..', 'replay', 'histories');
 /** Histories of earlier code (commands before the `lean-history` patch, rollouts before `rampUp`): they must keep replaying. */
 const EARLIER = 'earlier-versions';
-const jsonIn = (d: string) => readdirSync(path.join(dir, d)).filter((f) => f.endsWith('.json')).map((f) => path.join(d, f));
+const jsonIn = (d: string) =>
+  readdirSync(path.join(dir, d))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => path.join(d, f));
 const files = [...jsonIn('.'), ...jsonIn(EARLIER)];
 const load = (f: string) => historyFromJSON(JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
 const isRollout = (f: string) => path.basename(f).startsWith('rollout-');

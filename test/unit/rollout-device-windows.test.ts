@@ -150,7 +150,12 @@ describe('per-device maintenance windows (window.deviceTimeZone)', () => {
     p = { ...p, deviceWindows: groupTargetsByZone(spec.targets, zones, p.waves).deviceWindows };
     const at = Date.parse('2026-02-02T03:05:00Z'); // UTC's window is open, Tokyo's (18:00Z) is not
     expect(nextAction(p, at, spec)).toEqual({ kind: 'find-window' });
-    for (const z of windowsToFind(p, at)) p = recordDeviceWindow(p, z, (windowAt({ ...nightly, timeZone: p.deviceWindows!.zones[z] }, at) as { ok: true; value: { opensAtMs: number; closesAtMs: number } }).value);
+    for (const z of windowsToFind(p, at))
+      p = recordDeviceWindow(
+        p,
+        z,
+        (windowAt({ ...nightly, timeZone: p.deviceWindows!.zones[z] }, at) as { ok: true; value: { opensAtMs: number; closesAtMs: number } }).value,
+      );
     expect(nextAction(p, at, spec)).toEqual({ kind: 'start-more', count: 1 });
     const started = recordStarted(p, 1, at, spec);
     expect(started.targets).toEqual([1]); // d1, the UTC device (Asia/Tokyo sorts first)
@@ -183,7 +188,7 @@ describe('per-device maintenance windows (window.deviceTimeZone)', () => {
     expect(iso(r.startedAt.get('late2')!)).toBe('2026-02-03T03:00:00.000Z'); // joined after UTC's window of the day closed
   });
 
-  it('property: every device starts exactly once, inside its own zone\'s window, within the concurrency and its wave', () => {
+  it("property: every device starts exactly once, inside its own zone's window, within the concurrency and its wave", () => {
     const zonePool = ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'UTC', 'Australia/Lord_Howe', 'America/St_Johns'];
     const crons = ['0 3 * * *', '*/20 * * * *', '30 2 * * 1-5', '15 1 * * *'];
     fc.assert(

@@ -34,8 +34,10 @@ import { planWaves } from '../../workflows/rollout-waves';
 const T0 = 1_770_000_000_000;
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `d${i}`);
 // The planner's own tests run without adaptive concurrency (its samples come from the workflow; see adaptive-concurrency.test.ts and the rollout e2e test).
-const specOf = (n: number, patch: Partial<RolloutSpecInput> = {}) => RolloutSpec.parse({ rolloutId: 'r1', name: 'reboot', targets: ids(n), adaptive: false, ...patch });
-const ranges = (n: number, patch: Partial<RolloutSpecInput> = {}) => planWaves(n, specOf(n, patch)).map((w) => `${w.name}:${w.start}-${w.end}${w.approvalAfter ? '!' : ''}`);
+const specOf = (n: number, patch: Partial<RolloutSpecInput> = {}) =>
+  RolloutSpec.parse({ rolloutId: 'r1', name: 'reboot', targets: ids(n), adaptive: false, ...patch });
+const ranges = (n: number, patch: Partial<RolloutSpecInput> = {}) =>
+  planWaves(n, specOf(n, patch)).map((w) => `${w.name}:${w.start}-${w.end}${w.approvalAfter ? '!' : ''}`);
 const rule = (patch: Partial<AbortRule> = {}): AbortRule => AbortRule.parse(patch);
 const counts = (patch: Partial<RolloutCounts>): RolloutCounts => ({ ...emptyCounts(), ...patch });
 
@@ -58,7 +60,11 @@ describe('planWaves', () => {
 
   it('counts are cumulative and clamped to the fleet', () => {
     expect(ranges(20, { canary: { count: 50 }, waves: [{ percent: 100 }] })).toEqual(['canary:0-20']);
-    expect(ranges(1000, { canary: { count: 10 }, waves: [{ count: 100 }, { count: 5000 }, { count: 1 }] })).toEqual(['canary:0-10', 'wave-1:10-100', 'wave-2:100-1000']);
+    expect(ranges(1000, { canary: { count: 10 }, waves: [{ count: 100 }, { count: 5000 }, { count: 1 }] })).toEqual([
+      'canary:0-10',
+      'wave-1:10-100',
+      'wave-2:100-1000',
+    ]);
   });
 
   it('the last wave takes the remainder whatever its size says', () => {
@@ -66,7 +72,11 @@ describe('planWaves', () => {
   });
 
   it('a wave that reaches no further than the one before is dropped', () => {
-    expect(ranges(100, { canary: { percent: 50 }, waves: [{ percent: 10 }, { percent: 60 }, { percent: 100 }] })).toEqual(['canary:0-50', 'wave-2:50-60', 'wave-3:60-100']);
+    expect(ranges(100, { canary: { percent: 50 }, waves: [{ percent: 10 }, { percent: 60 }, { percent: 100 }] })).toEqual([
+      'canary:0-50',
+      'wave-2:50-60',
+      'wave-3:60-100',
+    ]);
   });
 
   it('approval gates: kept, moved from an empty wave to the wave before, dropped after the final wave', () => {
@@ -353,7 +363,14 @@ function drive(
 
 describe('the rollout state machine', () => {
   it('runs canary, soak, approval and waves to done, within the concurrency', () => {
-    const spec = specOf(100, { canary: { percent: 10 }, waves: [{ percent: 50 }, { percent: 100 }], soakMs: 5_000, approvalAfter: [0], concurrency: 4, rampUp: false });
+    const spec = specOf(100, {
+      canary: { percent: 10 },
+      waves: [{ percent: 50 }, { percent: 100 }],
+      soakMs: 5_000,
+      approvalAfter: [0],
+      concurrency: 4,
+      rampUp: false,
+    });
     let maxInFlight = 0;
     const r = drive(spec, () => 'Succeeded', { onStep: (p) => (maxInFlight = Math.max(maxInFlight, p.inFlight.length)) });
     expect(r.final).toEqual({ kind: 'done' });
@@ -395,7 +412,12 @@ describe('the rollout state machine', () => {
     const r = drive(spec, (i) => (i % 50 === 7 ? 'Failed' : 'Succeeded'));
     expect(r.final).toEqual({ kind: 'done' });
     expect(totalCounts(r.p)).toEqual(counts({ succeeded: 9_800, failed: 200 }));
-    expect(r.p.waves.map((w) => [w.name, w.counts.failed])).toEqual([['canary', 2], ['wave-1', 18], ['wave-2', 80], ['wave-3', 100]]);
+    expect(r.p.waves.map((w) => [w.name, w.counts.failed])).toEqual([
+      ['canary', 2],
+      ['wave-1', 18],
+      ['wave-2', 80],
+      ['wave-3', 100],
+    ]);
     expect(r.starts).toHaveLength(10_000);
     // canary 1 round, 900/500 → 2, 4000/500 → 8, 5000/500 → 10
     expect(r.now - T0).toBe(21_000);
@@ -423,19 +445,31 @@ describe('the rollout state machine', () => {
 
   it('inFlightLimit: at most the concurrency; what may have started never shrinks; never stuck', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 5_000 }), (concurrency, minFinished, size) => {
-        const spec = specOf(10, { concurrency, abort: { minFinished } });
-        let before = 0;
-        for (let finished = 0; finished <= size; finished += Math.max(1, Math.floor(size / 50))) {
-          const wave = { index: 0, name: 'canary', start: 0, end: size, approvalAfter: false, counts: counts({ succeeded: finished, pending: size - finished }) };
-          const limit = inFlightLimit(wave, spec);
-          expect(limit).toBeGreaterThanOrEqual(1); // nothing in flight here: the wave can go on
-          expect(limit).toBeLessThanOrEqual(concurrency);
-          const mayHaveStarted = finished + limit;
-          expect(mayHaveStarted).toBeGreaterThanOrEqual(before);
-          before = mayHaveStarted;
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        (concurrency, minFinished, size) => {
+          const spec = specOf(10, { concurrency, abort: { minFinished } });
+          let before = 0;
+          for (let finished = 0; finished <= size; finished += Math.max(1, Math.floor(size / 50))) {
+            const wave = {
+              index: 0,
+              name: 'canary',
+              start: 0,
+              end: size,
+              approvalAfter: false,
+              counts: counts({ succeeded: finished, pending: size - finished }),
+            };
+            const limit = inFlightLimit(wave, spec);
+            expect(limit).toBeGreaterThanOrEqual(1); // nothing in flight here: the wave can go on
+            expect(limit).toBeLessThanOrEqual(concurrency);
+            const mayHaveStarted = finished + limit;
+            expect(mayHaveStarted).toBeGreaterThanOrEqual(before);
+            before = mayHaveStarted;
+          }
+        },
+      ),
     );
   });
 
@@ -634,7 +668,9 @@ describe('abort thresholds per outcome (abort.byOutcome)', () => {
 
   it('rejected: 0 stops at the first refusal, once the verdicts the rule needs are in', () => {
     const r = rule({ minFinished: 5, failureShare: 1, byOutcome: { rejected: 0 } });
-    expect(shouldAbort('canary', counts({ pending: 96, succeeded: 3, rejected: 1 }), counts({ pending: 96, succeeded: 3, rejected: 1 }), r)).toEqual({ abort: false });
+    expect(shouldAbort('canary', counts({ pending: 96, succeeded: 3, rejected: 1 }), counts({ pending: 96, succeeded: 3, rejected: 1 }), r)).toEqual({
+      abort: false,
+    });
     const five = counts({ pending: 95, succeeded: 4, rejected: 1 });
     expect(shouldAbort('canary', five, five, r)).toMatchObject({ abort: true, reason: expect.stringContaining('1 of 5 finished commands were rejected') });
   });
@@ -653,20 +689,42 @@ describe('abort thresholds per outcome (abort.byOutcome)', () => {
   });
 
   it('property: a rule with thresholds per outcome aborts whenever the same rule without them does (they only add reasons)', () => {
-    const countsArb = fc.record({ pending: fc.nat(50), inFlight: fc.nat(5), succeeded: fc.nat(50), failed: fc.nat(10), rejected: fc.nat(10), timedOut: fc.nat(10), expired: fc.nat(10), cancelled: fc.nat(3) });
+    const countsArb = fc.record({
+      pending: fc.nat(50),
+      inFlight: fc.nat(5),
+      succeeded: fc.nat(50),
+      failed: fc.nat(10),
+      rejected: fc.nat(10),
+      timedOut: fc.nat(10),
+      expired: fc.nat(10),
+      cancelled: fc.nat(3),
+    });
     const share = fc.double({ min: 0, max: 1, noNaN: true });
     fc.assert(
-      fc.property(countsArb, share, fc.record({ failed: share, rejected: share, timedOut: share, expired: share }, { requiredKeys: [] }), (c, failureShare, byOutcome) => {
-        const base = shouldAbort('w', c, c, rule({ failureShare, minFinished: 5 }));
-        const more = shouldAbort('w', c, c, rule({ failureShare, minFinished: 5, byOutcome }));
-        if (base.abort) expect(more.abort).toBe(true);
-      }),
+      fc.property(
+        countsArb,
+        share,
+        fc.record({ failed: share, rejected: share, timedOut: share, expired: share }, { requiredKeys: [] }),
+        (c, failureShare, byOutcome) => {
+          const base = shouldAbort('w', c, c, rule({ failureShare, minFinished: 5 }));
+          const more = shouldAbort('w', c, c, rule({ failureShare, minFinished: 5, byOutcome }));
+          if (base.abort) expect(more.abort).toBe(true);
+        },
+      ),
     );
   });
 });
 
 describe('exponential rate (rateRamp)', () => {
-  const rampSpec = (n: number) => specOf(n, { canary: { count: n }, waves: [{ percent: 100 }], concurrency: 1_000, rampUp: false, ratePerMinute: 60, rateRamp: { factor: 2, everySucceeded: 10, maxPerMinute: 300 } });
+  const rampSpec = (n: number) =>
+    specOf(n, {
+      canary: { count: n },
+      waves: [{ percent: 100 }],
+      concurrency: 1_000,
+      rampUp: false,
+      ratePerMinute: 60,
+      rateRamp: { factor: 2, everySucceeded: 10, maxPerMinute: 300 },
+    });
 
   it('starts at ratePerMinute and doubles after each 10 succeeded devices, up to maxPerMinute', () => {
     const spec = rampSpec(100);
@@ -690,33 +748,50 @@ describe('exponential rate (rateRamp)', () => {
   });
 
   it('needs a starting rate, and a ceiling at or above it', () => {
-    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }).error?.issues[0]?.message).toBe('rateRamp needs ratePerMinute, the rate it starts from');
-    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], ratePerMinute: 200, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }).error?.issues[0]?.message).toBe(
-      'rateRamp.maxPerMinute (100) is below the starting ratePerMinute (200)',
-    );
+    expect(
+      RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } }).error?.issues[0]
+        ?.message,
+    ).toBe('rateRamp needs ratePerMinute, the rate it starts from');
+    expect(
+      RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], ratePerMinute: 200, rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } })
+        .error?.issues[0]?.message,
+    ).toBe('rateRamp.maxPerMinute (100) is below the starting ratePerMinute (200)');
   });
 
   it('property: never faster than maxPerMinute, and never faster than the starting rate before the first step', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 20, max: 200 }), fc.integer({ min: 1, max: 30 }), fc.double({ min: 1.1, max: 4, noNaN: true }), fc.double({ min: 30, max: 600, noNaN: true }), (n, every, factor, base) => {
-        const max = base * 4;
-        const spec = specOf(n, { canary: { count: n }, waves: [{ percent: 100 }], concurrency: 1_000, rampUp: false, ratePerMinute: base, rateRamp: { factor, everySucceeded: every, maxPerMinute: max } });
-        const r = drive(spec, () => 'Succeeded', { durationOf: () => 200 });
-        expect(r.final.kind).toBe('done');
-        const within = (starts: number[], perMinute: number) => {
-          const cap = rateCapacity(perMinute);
-          for (let a = 0; a < starts.length; a++) {
-            for (let b = a; b < starts.length; b++) {
-              if (b - a + 1 > cap + (perMinute * (starts[b] - starts[a])) / 60_000 + 1e-6) return false;
+      fc.property(
+        fc.integer({ min: 20, max: 200 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.double({ min: 1.1, max: 4, noNaN: true }),
+        fc.double({ min: 30, max: 600, noNaN: true }),
+        (n, every, factor, base) => {
+          const max = base * 4;
+          const spec = specOf(n, {
+            canary: { count: n },
+            waves: [{ percent: 100 }],
+            concurrency: 1_000,
+            rampUp: false,
+            ratePerMinute: base,
+            rateRamp: { factor, everySucceeded: every, maxPerMinute: max },
+          });
+          const r = drive(spec, () => 'Succeeded', { durationOf: () => 200 });
+          expect(r.final.kind).toBe('done');
+          const within = (starts: number[], perMinute: number) => {
+            const cap = rateCapacity(perMinute);
+            for (let a = 0; a < starts.length; a++) {
+              for (let b = a; b < starts.length; b++) {
+                if (b - a + 1 > cap + (perMinute * (starts[b] - starts[a])) / 60_000 + 1e-6) return false;
+              }
             }
-          }
-          return true;
-        };
-        // Starts made while fewer than `every` had succeeded: the first `every` starts plus those before their finishes.
-        const beforeFirstStep = r.starts.filter((t) => t < r.starts[0] + 200).slice(0, every);
-        expect(within(beforeFirstStep, base)).toBe(true);
-        expect(within(r.starts, max)).toBe(true);
-      }),
+            return true;
+          };
+          // Starts made while fewer than `every` had succeeded: the first `every` starts plus those before their finishes.
+          const beforeFirstStep = r.starts.filter((t) => t < r.starts[0] + 200).slice(0, every);
+          expect(within(beforeFirstStep, base)).toBe(true);
+          expect(within(r.starts, max)).toBe(true);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -749,8 +824,12 @@ describe('schedule: startAt and endAt', () => {
   });
 
   it('endAt must come after startAt; endBehaviour needs endAt', () => {
-    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], startAt: at(T0), endAt: at(T0) }).error?.issues[0]?.message).toBe(`endAt (${at(T0)}) must be after startAt (${at(T0)})`);
-    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], endBehaviour: 'cancel-in-flight' }).error?.issues[0]?.message).toBe('endBehaviour needs endAt, the time it applies at');
+    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], startAt: at(T0), endAt: at(T0) }).error?.issues[0]?.message).toBe(
+      `endAt (${at(T0)}) must be after startAt (${at(T0)})`,
+    );
+    expect(RolloutSpec.safeParse({ rolloutId: 'r', name: 'n', targets: ['d'], endBehaviour: 'cancel-in-flight' }).error?.issues[0]?.message).toBe(
+      'endBehaviour needs endAt, the time it applies at',
+    );
   });
 });
 
@@ -763,7 +842,11 @@ describe('maintenance windows (RolloutSpec.window)', () => {
     const r = drive(spec, () => 'Succeeded', { durationOf: () => 60_000 });
     expect(r.final).toEqual({ kind: 'done' });
     // 10 one-minute commands per 10-minute window, one at a time: three nights.
-    expect(r.log.filter((l) => l.startsWith('window'))).toEqual(['window 2026-02-03T02:00:00.000Z', 'window 2026-02-04T02:00:00.000Z', 'window 2026-02-05T02:00:00.000Z']);
+    expect(r.log.filter((l) => l.startsWith('window'))).toEqual([
+      'window 2026-02-03T02:00:00.000Z',
+      'window 2026-02-04T02:00:00.000Z',
+      'window 2026-02-05T02:00:00.000Z',
+    ]);
     for (const t of r.starts) {
       const w = windowAt(nightly, t);
       expect(w.ok && w.value.opensAtMs <= t && t < w.value.closesAtMs).toBe(true);
@@ -774,16 +857,24 @@ describe('maintenance windows (RolloutSpec.window)', () => {
     const crons = ['0 3 * * *', '*/20 * * * *', '30 2 * * 1-5', '0 22 * * 0,6', '15 1 * * *'];
     const zones = ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'UTC', 'Australia/Lord_Howe'];
     fc.assert(
-      fc.property(fc.constantFrom(...crons), fc.constantFrom(...zones), fc.integer({ min: 1, max: 180 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 20 }), (cron, timeZone, minutes, n, concurrency) => {
-        const window = { cron, durationMs: minutes * 60_000, timeZone };
-        const spec = specOf(n, { canary: { count: n }, waves: [{ percent: 100 }], concurrency, rampUp: false, window });
-        const r = drive(spec, () => 'Succeeded', { durationOf: (i) => 10_000 + (i % 7) * 30_000 });
-        expect(r.final.kind).toBe('done');
-        for (const t of r.starts) {
-          const w = windowAt(window, t);
-          if (!(w.ok && w.value.opensAtMs <= t && t < w.value.closesAtMs)) throw new Error(`a start at ${new Date(t).toISOString()} outside ${cron} (${minutes} min, ${timeZone})`);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...crons),
+        fc.constantFrom(...zones),
+        fc.integer({ min: 1, max: 180 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        (cron, timeZone, minutes, n, concurrency) => {
+          const window = { cron, durationMs: minutes * 60_000, timeZone };
+          const spec = specOf(n, { canary: { count: n }, waves: [{ percent: 100 }], concurrency, rampUp: false, window });
+          const r = drive(spec, () => 'Succeeded', { durationOf: (i) => 10_000 + (i % 7) * 30_000 });
+          expect(r.final.kind).toBe('done');
+          for (const t of r.starts) {
+            const w = windowAt(window, t);
+            if (!(w.ok && w.value.opensAtMs <= t && t < w.value.closesAtMs))
+              throw new Error(`a start at ${new Date(t).toISOString()} outside ${cron} (${minutes} min, ${timeZone})`);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -797,7 +888,13 @@ describe('continuous rollouts (RolloutSpec.continuous, addTargets)', () => {
     const spec = specOf(0, { continuous, endAt: at(T0 + 3_600_000), abort: { minFinished: 2 }, concurrency: 10 });
     expect(nextAction(newProgress(0, spec, T0), T0, spec)).toEqual({ kind: 'wait-devices' });
     let maxInFlight = 0;
-    const r = drive(spec, () => 'Succeeded', { joins: [{ atMs: T0 + 60_000, count: 12 }, { atMs: T0 + 120_000, count: 3 }], onStep: (p) => (maxInFlight = Math.max(maxInFlight, p.inFlight.length)) });
+    const r = drive(spec, () => 'Succeeded', {
+      joins: [
+        { atMs: T0 + 60_000, count: 12 },
+        { atMs: T0 + 120_000, count: 3 },
+      ],
+      onStep: (p) => (maxInFlight = Math.max(maxInFlight, p.inFlight.length)),
+    });
     expect(r.final).toEqual({ kind: 'done' });
     expect(r.started).toEqual(Array.from({ length: 15 }, (_, i) => i));
     expect(r.p.waves.map((w) => `${w.name}:${w.start}-${w.end}`)).toEqual(['joined:0-15']);
@@ -809,7 +906,12 @@ describe('continuous rollouts (RolloutSpec.continuous, addTargets)', () => {
 
   it('after its last device it waits for more; devices that join go out in the last wave; at its end time it is done', () => {
     const spec = specOf(3, { continuous, canary: { count: 1 }, waves: [{ percent: 100 }], endAt: at(T0 + 3_600_000), rampUp: false });
-    const r = drive(spec, () => 'Succeeded', { joins: [{ atMs: T0 + 60_000, count: 2 }, { atMs: T0 + 120_000, count: 1 }] });
+    const r = drive(spec, () => 'Succeeded', {
+      joins: [
+        { atMs: T0 + 60_000, count: 2 },
+        { atMs: T0 + 120_000, count: 1 },
+      ],
+    });
     expect(r.final).toEqual({ kind: 'done' });
     expect(r.now).toBe(T0 + 3_600_000);
     expect(r.started).toEqual([0, 1, 2, 3, 4, 5]);

@@ -65,7 +65,12 @@ describe('RolloutSpec defaults', () => {
       ratePerMinute: 120,
       abort: { failureShare: 0.05, scope: 'wave' },
     });
-    expect(spec.options).toEqual({ ackTimeoutMs: 5_000, resultTimeoutMs: 60_000, maxAttempts: 5, backoff: { initialMs: 1_000, maxMs: 30_000, multiplier: 2, jitter: 0 } });
+    expect(spec.options).toEqual({
+      ackTimeoutMs: 5_000,
+      resultTimeoutMs: 60_000,
+      maxAttempts: 5,
+      backoff: { initialMs: 1_000, maxMs: 30_000, multiplier: 2, jitter: 0 },
+    });
     expect(spec.approvalAfter).toEqual([0, 1]);
     expect(spec.abort).toEqual({ failureShare: 0.05, minFinished: 10, countExpiredAsFailure: false, scope: 'wave' });
     expect(spec.ratePerMinute).toBe(120);
@@ -99,7 +104,11 @@ describe('RolloutSpec rejects', () => {
     ['minFinished 0', { abort: { minFinished: 0 } }, 'abort.minFinished'],
     ['an unknown scope', { abort: { scope: 'fleet' } }, 'abort.scope'],
     ['ack timeout below 1 s', { options: { ackTimeoutMs: 500 } }, 'must be at least 1000 ms'],
-    ['an approval gate after the last wave', { waves: [{ percent: 10 }, { percent: 100 }], approvalAfter: [2] }, 'approvalAfter 2: a gate may follow wave 0 (the canary) to 1; wave 2 is the last'],
+    [
+      'an approval gate after the last wave',
+      { waves: [{ percent: 10 }, { percent: 100 }], approvalAfter: [2] },
+      'approvalAfter 2: a gate may follow wave 0 (the canary) to 1; wave 2 is the last',
+    ],
     ['a negative approval index', { approvalAfter: [-1] }, 'approvalAfter'],
   ])('%s', (_label, patch, message) => {
     expect(problems({ ...minimal, ...patch })).toContain(message);
@@ -156,10 +165,13 @@ describe('RolloutId', () => {
   it('property: accepts exactly 1-63 characters of A-Z a-z 0-9 _ -', () => {
     const char = fc.constantFrom(...'abcXYZ059_-./ +#é');
     fc.assert(
-      fc.property(fc.array(char, { maxLength: 70 }).map((cs) => cs.join('')), (id) => {
-        const expected = id.length >= 1 && id.length <= 63 && /^[A-Za-z0-9_-]*$/.test(id);
-        expect(RolloutId.safeParse(id).success).toBe(expected);
-      }),
+      fc.property(
+        fc.array(char, { maxLength: 70 }).map((cs) => cs.join('')),
+        (id) => {
+          const expected = id.length >= 1 && id.length <= 63 && /^[A-Za-z0-9_-]*$/.test(id);
+          expect(RolloutId.safeParse(id).success).toBe(expected);
+        },
+      ),
     );
   });
 });
@@ -181,9 +193,15 @@ describe('parseWaveSize', () => {
 
   it('property: what it returns is a valid WaveSize', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: 1, max: 1e6 }).map(String), fc.integer({ min: 1, max: 100 }).map((n) => `${n}%`)), (text) => {
-        expect(WaveSize.safeParse(parseWaveSize(text)).success).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 1, max: 1e6 }).map(String),
+          fc.integer({ min: 1, max: 100 }).map((n) => `${n}%`),
+        ),
+        (text) => {
+          expect(WaveSize.safeParse(parseWaveSize(text)).success).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -13,7 +13,16 @@ const problems = (body: unknown) => {
 describe('a template body (RolloutTemplate)', () => {
   test('needs only the command; takes the rollout fields that are not per run', () => {
     expect(problems({ name: 'reboot' })).toEqual([]);
-    expect(problems({ name: 'reboot', concurrency: 5, canary: { count: 2 }, waves: [{ percent: 100 }], ttlMs: 60_000, window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'Europe/Berlin' } })).toEqual([]);
+    expect(
+      problems({
+        name: 'reboot',
+        concurrency: 5,
+        canary: { count: 2 },
+        waves: [{ percent: 100 }],
+        ttlMs: 60_000,
+        window: { cron: '0 2 * * *', durationMs: 3_600_000, timeZone: 'Europe/Berlin' },
+      }),
+    ).toEqual([]);
   });
 
   test('refuses per-run fields, unknown fields, and a missing command', () => {
@@ -24,21 +33,37 @@ describe('a template body (RolloutTemplate)', () => {
   });
 
   test('applies the rules that span fields, as a rollout would', () => {
-    expect(problems({ name: 'reboot', rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } })).toEqual(['rateRamp: rateRamp needs ratePerMinute, the rate it starts from']);
+    expect(problems({ name: 'reboot', rateRamp: { factor: 2, everySucceeded: 5, maxPerMinute: 100 } })).toEqual([
+      'rateRamp: rateRamp needs ratePerMinute, the rate it starts from',
+    ]);
     expect(problems({ name: 'reboot', waves: [{ percent: 100 }], approvalAfter: [1] })[0]).toContain('approvalAfter 1: a gate may follow wave 0');
   });
 
   test(`is at most ${MAX_TEMPLATE_BYTES} bytes`, () => {
-    expect(problems({ name: 'reboot', description: 'x', params: { blob: 'x'.repeat(MAX_TEMPLATE_BYTES) } }).join()).toContain(`at most ${MAX_TEMPLATE_BYTES} bytes`);
+    expect(problems({ name: 'reboot', description: 'x', params: { blob: 'x'.repeat(MAX_TEMPLATE_BYTES) } }).join()).toContain(
+      `at most ${MAX_TEMPLATE_BYTES} bytes`,
+    );
   });
 });
 
 describe('a rollout made from a template (rolloutSpecFromTemplate)', () => {
-  const body = { name: 'fw', description: 'd', paramsSchema: { type: 'object' }, params: { a: 1, b: 1 }, concurrency: 4, abort: { failureShare: 0.2, minFinished: 3, byOutcome: { rejected: 0 } } };
+  const body = {
+    name: 'fw',
+    description: 'd',
+    paramsSchema: { type: 'object' },
+    params: { a: 1, b: 1 },
+    concurrency: 4,
+    abort: { failureShare: 0.2, minFinished: 3, byOutcome: { rejected: 0 } },
+  };
   const ref = { name: 'fw-t', version: 7 };
 
   test('the run gives ID and targets, its params win over the defaults, its overrides over the fields, abort field by field; the template is recorded, its description and schema are not', () => {
-    const spec = rolloutSpecFromTemplate(ref, body, { rolloutId: 'r1', targets: ['d1', 'd2'], params: { b: 2 }, overrides: { concurrency: 9, abort: { minFinished: 1 } } });
+    const spec = rolloutSpecFromTemplate(ref, body, {
+      rolloutId: 'r1',
+      targets: ['d1', 'd2'],
+      params: { b: 2 },
+      overrides: { concurrency: 9, abort: { minFinished: 1 } },
+    });
     expect(spec).toEqual({
       name: 'fw',
       params: { a: 1, b: 2 },
@@ -82,14 +107,21 @@ describe("the template workflow's versions (template-versions)", () => {
           view = next;
         }
         expect(view.latestVersion).toBe(expected);
-        expect(view.versions.map((v) => v.version)).toEqual(Array.from({ length: Math.min(expected, MAX_TEMPLATE_VERSIONS_KEPT) }, (_, i) => expected - Math.min(expected, MAX_TEMPLATE_VERSIONS_KEPT) + i + 1));
+        expect(view.versions.map((v) => v.version)).toEqual(
+          Array.from({ length: Math.min(expected, MAX_TEMPLATE_VERSIONS_KEPT) }, (_, i) => expected - Math.min(expected, MAX_TEMPLATE_VERSIONS_KEPT) + i + 1),
+        );
       }),
     );
   });
 });
 
 describe('params against a template params schema (template-params)', () => {
-  const schema = { type: 'object', properties: { level: { type: 'integer', maximum: 5 }, url: { type: 'string', format: 'uri' } }, required: ['level'], additionalProperties: false };
+  const schema = {
+    type: 'object',
+    properties: { level: { type: 'integer', maximum: 5 }, url: { type: 'string', format: 'uri' } },
+    required: ['level'],
+    additionalProperties: false,
+  };
   test('lists every problem, one line each, and none when the params match', () => {
     expect(paramsProblems(schema, { level: 3, url: 'https://x.example/a' })).toEqual([]);
     expect(paramsProblems(schema, { url: 'nope', extra: 1 })).toEqual([
@@ -112,6 +144,9 @@ describe('the example template in docs/examples', () => {
     const example = require('../../docs/examples/firmware-update.template.json') as { paramsSchema: Record<string, unknown>; params: Record<string, unknown> };
     expect(problems(example)).toEqual([]);
     expect(paramsProblems(example.paramsSchema, { ...example.params, version: '2.1', url: 'https://fw.example/2.1.bin' })).toEqual([]);
-    expect(paramsProblems(example.paramsSchema, { ...example.params, version: 'latest' })).toEqual(['params: must have required property \'url\'', 'params/version: must match pattern "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$"']);
+    expect(paramsProblems(example.paramsSchema, { ...example.params, version: 'latest' })).toEqual([
+      "params: must have required property 'url'",
+      'params/version: must match pattern "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$"',
+    ]);
   });
 });

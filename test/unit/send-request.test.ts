@@ -147,7 +147,11 @@ describe('SendRequest', () => {
   });
 
   it('requires deviceId and name', () => {
-    expect(issuesOf({}).map((i) => i.split(':')[0]).sort()).toEqual(['deviceId', 'name']);
+    expect(
+      issuesOf({})
+        .map((i) => i.split(':')[0])
+        .sort(),
+    ).toEqual(['deviceId', 'name']);
   });
 
   it(`accepts params of exactly ${MAX_PARAMS_BYTES} bytes of JSON and rejects one byte more`, () => {
@@ -183,7 +187,10 @@ describe('SendRequest', () => {
 
   it(`accepts params nested ${MAX_PARAMS_DEPTH} levels deep and rejects one level more`, () => {
     expect(MAX_PARAMS_DEPTH).toBe(31); // params sit inside the command message: 32 levels in all
-    const depthOf = (v: unknown) => JSON.stringify(v).split('').filter((c) => c === '{' || c === '[').length;
+    const depthOf = (v: unknown) =>
+      JSON.stringify(v)
+        .split('')
+        .filter((c) => c === '{' || c === '[').length;
     /** `{p: ...}` nested `levels` deep in all, alternating arrays and objects (both count). */
     const limit = (levels: number) => {
       let v: unknown = {};

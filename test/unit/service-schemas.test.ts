@@ -222,7 +222,7 @@ describe('real values of the contract match the service schemas', () => {
  * - Values JSON cannot carry (undefined in arrays, NaN, BigInt, functions): a foreign caller's
  *   input arrives as JSON, so only JSON values are sampled.
  */
-describe('CommandRequestSchema and the workflow\'s own check agree', () => {
+describe("CommandRequestSchema and the workflow's own check agree", () => {
   const raw = viaJson(request) as unknown as Record<string, unknown>;
   const withClock = <T>(fn: () => T): T => {
     const realNow = Date.now;
@@ -338,7 +338,13 @@ describe('CommandRequestSchema and the workflow\'s own check agree', () => {
           ackTimeoutMs: maybe(value),
           resultTimeoutMs: maybe(value),
           maxAttempts: maybe(fc.oneof(value, fc.integer({ min: -2, max: 102 }))),
-          backoff: maybe(fc.record({ initialMs: maybe(value), multiplier: maybe(fc.double({ min: 0, max: 11, noNaN: true })), jitter: maybe(fc.double({ min: -0.5, max: 1.5, noNaN: true })) })),
+          backoff: maybe(
+            fc.record({
+              initialMs: maybe(value),
+              multiplier: maybe(fc.double({ min: 0, max: 11, noNaN: true })),
+              jitter: maybe(fc.double({ min: -0.5, max: 1.5, noNaN: true })),
+            }),
+          ),
         }),
         maybe(fc.record({ presenceRecheckMs: maybe(value), maxHistoryEvents: maybe(value) })),
         (options, tuning) => agree(viaJson({ ...raw, options, tuning })),
@@ -358,7 +364,10 @@ describe('CommandRequestSchema and the workflow\'s own check agree', () => {
 
   it('gives tuning the defaults of COMMAND_TUNING_LIMITS', () => {
     const parsed = withClock(() => CommandRequestSchema.parse({ ...raw, tuning: {} }));
-    expect(parsed.tuning).toEqual({ presenceRecheckMs: COMMAND_TUNING_LIMITS.presenceRecheckMs.default, maxHistoryEvents: COMMAND_TUNING_LIMITS.maxHistoryEvents.default });
+    expect(parsed.tuning).toEqual({
+      presenceRecheckMs: COMMAND_TUNING_LIMITS.presenceRecheckMs.default,
+      maxHistoryEvents: COMMAND_TUNING_LIMITS.maxHistoryEvents.default,
+    });
   });
 });
 
@@ -387,6 +396,10 @@ describe('protocol/service-schemas.ts', () => {
     const loaded = [...runtimeClosure(path.join(ROOT, 'workflows', 'index.ts'))].map((f) => path.relative(ROOT, f));
     expect(loaded).toEqual(expect.arrayContaining(['workflows/command-workflow.ts', 'protocol/validate-command-request.ts']));
     expect(loaded).not.toContain('protocol/service-schemas.ts');
-    for (const file of loaded) expect({ file, zod: /from ['"]zod['"]/.test(readFileSync(path.join(ROOT, file), 'utf8').replace(/import type[^;]+;/g, '')) }).toEqual({ file, zod: false });
+    for (const file of loaded)
+      expect({ file, zod: /from ['"]zod['"]/.test(readFileSync(path.join(ROOT, file), 'utf8').replace(/import type[^;]+;/g, '')) }).toEqual({
+        file,
+        zod: false,
+      });
   });
 });

@@ -93,7 +93,10 @@ describe('loadSettings', () => {
   });
 
   it('resolves each setting on its own: flag, else env, else default', () => {
-    const s = loadSettings({ namespace: 'flag-ns', topicPrefix: undefined }, { TEMPORAL_NAMESPACE: 'env-ns', DCO_TOPIC_PREFIX: 'env/devices', MQTT_URL: 'tcp://b:1883' });
+    const s = loadSettings(
+      { namespace: 'flag-ns', topicPrefix: undefined },
+      { TEMPORAL_NAMESPACE: 'env-ns', DCO_TOPIC_PREFIX: 'env/devices', MQTT_URL: 'tcp://b:1883' },
+    );
     expect(s).toEqual({ ...DEFAULTS, namespace: 'flag-ns', topicPrefix: 'env/devices', mqttUrl: 'tcp://b:1883' });
   });
 
@@ -141,7 +144,10 @@ describe('loadSettings', () => {
 
   it('reports every invalid setting, one per line', () => {
     const message = errorOf(() => loadSettings({}, { MQTT_URL: 'http://b', DCO_TOPIC_PREFIX: '#' }));
-    const lines = message.split('\n').slice(1).map((l) => l.trim().split(':')[0]);
+    const lines = message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(':')[0]);
     expect(lines.sort()).toEqual(['mqttUrl (MQTT_URL)', 'topicPrefix (DCO_TOPIC_PREFIX)']);
   });
 

@@ -13,7 +13,16 @@ const shares = { seed: 5, failureRate: 0.1, rejectRate: 0.2, offlineRate: 0.1, s
 
 describe('the simulators agree on who misbehaves', () => {
   test('the same IDs, shares and seed give each device the same profile, in exact numbers', () => {
-    const sim = new Simulator({ devices: 50, idPrefix: 'sim-', mqttUrl: 'mqtt://127.0.0.1:1', topicPrefix: 'devices', dataDir: '/nonexistent', latencyMs: 10, dropAckRate: 0, ...shares });
+    const sim = new Simulator({
+      devices: 50,
+      idPrefix: 'sim-',
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      topicPrefix: 'devices',
+      dataDir: '/nonexistent',
+      latencyMs: 10,
+      dropAckRate: 0,
+      ...shares,
+    });
     const fleet = new FleetSimulator({ devices: 50, idPrefix: 'sim-', mqttUrl: 'mqtt://127.0.0.1:1', ...shares });
     expect(sim.deviceIds).toEqual(fleet.deviceIds);
     const profiles = sim.deviceIds.map((d) => sim.profile(d)!);
@@ -26,7 +35,20 @@ describe('the simulators agree on who misbehaves', () => {
     const too = { offlineRate: 0.5, failureRate: 0.6 };
     expect(() => checkShares(too)).toThrow(RangeError);
     expect(() => new FleetSimulator({ devices: 5, mqttUrl: 'mqtt://127.0.0.1:1', ...too })).toThrow(RangeError);
-    expect(() => new Simulator({ devices: 5, idPrefix: 'sim-', mqttUrl: 'mqtt://127.0.0.1:1', topicPrefix: 'devices', dataDir: '/nonexistent', latencyMs: 10, rejectRate: 0, dropAckRate: 0, ...too })).toThrow(RangeError);
+    expect(
+      () =>
+        new Simulator({
+          devices: 5,
+          idPrefix: 'sim-',
+          mqttUrl: 'mqtt://127.0.0.1:1',
+          topicPrefix: 'devices',
+          dataDir: '/nonexistent',
+          latencyMs: 10,
+          rejectRate: 0,
+          dropAckRate: 0,
+          ...too,
+        }),
+    ).toThrow(RangeError);
   });
 });
 
@@ -35,7 +57,11 @@ describe("dco sim's handlers", () => {
 
   test('a failing device fails every command it runs, with the code of the shared simulator', async () => {
     const handlers = simulatedHandlers({ latencyMs: 0, failing: true, random: () => 0 });
-    for (const [name, params] of [['ping', {}], ['update-firmware', { version: '2' }], ['sleep', { ms: 0 }]] as const) {
+    for (const [name, params] of [
+      ['ping', {}],
+      ['update-firmware', { version: '2' }],
+      ['sleep', { ms: 0 }],
+    ] as const) {
       await expect(handlers[name](params, ctx)).rejects.toMatchObject({ code: 'simulated-failure' });
     }
   });

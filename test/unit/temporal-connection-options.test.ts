@@ -16,12 +16,16 @@ describe('temporalConnectionOptions', () => {
   });
 
   test('an API key implies TLS with the system CAs (Temporal Cloud); TEMPORAL_TLS=false turns TLS off', () => {
-    expect(temporalConnectionOptions({ temporalAddress: 'ns.acct.tmprl.cloud:7233', temporalApiKey: 'k' })).toEqual({ address: 'ns.acct.tmprl.cloud:7233', apiKey: 'k', tls: true });
+    expect(temporalConnectionOptions({ temporalAddress: 'ns.acct.tmprl.cloud:7233', temporalApiKey: 'k' })).toEqual({
+      address: 'ns.acct.tmprl.cloud:7233',
+      apiKey: 'k',
+      tls: true,
+    });
     expect(temporalConnectionOptions({ temporalAddress: 'a:1', temporalApiKey: 'k', temporalTls: 'false' })).toEqual({ address: 'a:1', apiKey: 'k' });
     expect(temporalConnectionOptions({ temporalAddress: 'a:1', temporalTls: '1' })).toEqual({ address: 'a:1', tls: true });
   });
 
-  test('CA, client pair and server name become the SDK\'s TLS config', () => {
+  test("CA, client pair and server name become the SDK's TLS config", () => {
     const o = temporalConnectionOptions({
       temporalAddress: 'a:1',
       temporalTlsServerCaCertPath: pem('CA'),
@@ -37,6 +41,8 @@ describe('temporalConnectionOptions', () => {
   });
 
   test('a client certificate without its key is refused', () => {
-    expect(() => temporalConnectionOptions({ temporalAddress: 'a:1', temporalTlsClientCertPath: pem('ONLY') })).toThrow(/both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/);
+    expect(() => temporalConnectionOptions({ temporalAddress: 'a:1', temporalTlsClientCertPath: pem('ONLY') })).toThrow(
+      /both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/,
+    );
   });
 });

@@ -1,13 +1,5 @@
 import fc from 'fast-check';
-import {
-  allDevicesTopic,
-  DEFAULT_TOPIC_PREFIX,
-  deviceTopic,
-  isValidTopicPrefix,
-  parseDeviceTopic,
-  TOPIC_KINDS,
-  type TopicKind,
-} from '../../protocol/topics';
+import { allDevicesTopic, DEFAULT_TOPIC_PREFIX, deviceTopic, isValidTopicPrefix, parseDeviceTopic, TOPIC_KINDS, type TopicKind } from '../../protocol/topics';
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-'.split('');
 const levelArb = (maxLength: number) => fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 1, maxLength });

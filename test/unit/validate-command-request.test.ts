@@ -142,8 +142,22 @@ describe('the zod client schema and the workflow check agree', () => {
     ['no options', { ...valid, options: undefined }],
     ['no params', { ...valid, params: undefined }],
     ['partial backoff', { ...valid, options: { backoff: { initialMs: 50 } } }],
-    ['largest options', { ...valid, options: { ackTimeoutMs: 7 * 86_400_000, resultTimeoutMs: 30 * 86_400_000, maxAttempts: 100, backoff: { initialMs: 86_400_000, maxMs: 86_400_000, multiplier: 10, jitter: 1 } } }],
-    ['smallest options', { ...valid, options: { ackTimeoutMs: 1_000, resultTimeoutMs: 1_000, maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0, multiplier: 1, jitter: 0 } } }],
+    [
+      'largest options',
+      {
+        ...valid,
+        options: {
+          ackTimeoutMs: 7 * 86_400_000,
+          resultTimeoutMs: 30 * 86_400_000,
+          maxAttempts: 100,
+          backoff: { initialMs: 86_400_000, maxMs: 86_400_000, multiplier: 10, jitter: 1 },
+        },
+      },
+    ],
+    [
+      'smallest options',
+      { ...valid, options: { ackTimeoutMs: 1_000, resultTimeoutMs: 1_000, maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0, multiplier: 1, jitter: 0 } } },
+    ],
     ['expiresAt with offset', { ...valid, expiresAt: '2026-02-04T12:00:00+02:00' }],
     ['expiresAt leap day', { ...valid, expiresAt: '2026-02-29T10:00:00Z' }],
     ['expiresAt past', { ...valid, expiresAt: '2020-01-01T00:00:00Z' }],
@@ -180,7 +194,11 @@ describe('the zod client schema and the workflow check agree', () => {
   it.each(samples)('%s', (_name, sample) => agree(sample));
 
   it('on random options', () => {
-    const value = fc.oneof(fc.integer({ min: -10, max: 40 * 86_400_000 }), fc.double({ noNaN: false }), fc.constantFrom(0, 1, 100, 1_000, 999, 101, '5', null, true));
+    const value = fc.oneof(
+      fc.integer({ min: -10, max: 40 * 86_400_000 }),
+      fc.double({ noNaN: false }),
+      fc.constantFrom(0, 1, 100, 1_000, 999, 101, '5', null, true),
+    );
     const maybe = (arb: fc.Arbitrary<unknown>) => fc.option(arb, { nil: undefined });
     fc.assert(
       fc.property(
@@ -188,7 +206,14 @@ describe('the zod client schema and the workflow check agree', () => {
           ackTimeoutMs: maybe(value),
           resultTimeoutMs: maybe(value),
           maxAttempts: maybe(fc.oneof(value, fc.integer({ min: -2, max: 102 }))),
-          backoff: maybe(fc.record({ initialMs: maybe(value), maxMs: maybe(value), multiplier: maybe(fc.double({ min: 0, max: 11 })), jitter: maybe(fc.double({ min: -0.5, max: 1.5 })) })),
+          backoff: maybe(
+            fc.record({
+              initialMs: maybe(value),
+              maxMs: maybe(value),
+              multiplier: maybe(fc.double({ min: 0, max: 11 })),
+              jitter: maybe(fc.double({ min: -0.5, max: 1.5 })),
+            }),
+          ),
         }),
         (options) => agree({ ...valid, options: JSON.parse(JSON.stringify(options)) }),
       ),
@@ -196,7 +221,7 @@ describe('the zod client schema and the workflow check agree', () => {
     );
   });
 
-  it('ISO_TIMESTAMP_PATTERN is zod\'s z.iso.datetime({ offset: true })', () => {
+  it("ISO_TIMESTAMP_PATTERN is zod's z.iso.datetime({ offset: true })", () => {
     const zod = z.iso.datetime({ offset: true });
     fc.assert(
       fc.property(
