@@ -1,9 +1,9 @@
 import type { MqttClient } from 'mqtt';
 import type { Client } from '@temporalio/client';
-import type { Logger } from '../config/logger';
 import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import { allDevicesTopic } from '../protocol/topics';
 import { MessageRouter, type MessageRouterOptions } from './message-router';
+import { Qos0Backlog } from './qos0-backlog';
 
 export interface BridgeOptions extends Omit<MessageRouterOptions, 'temporal'> {
   mqttUrl: string;
@@ -115,10 +115,14 @@ export class MqttBridge {
           },
         },
       });
-      // The commands the worker publishes come at QoS 0 (subscribe()), so not through
-      // customHandleAcks: they only tell the router whose command each is.
+      // QoS 0 messages do not go through customHandleAcks (nothing to acknowledge). The
+      // commands the worker publishes come so (subscribe()), and only tell the router whose
+      // command each is; device messages sent at QoS 0 are routed like the others.
+      const qos0 = new Qos0Backlog(this.router, this.router.counters);
       client.on('message', (topic, payload, packet) => {
-        if (packet.qos === 0 && topic.endsWith('/commands')) this.router.commandPublished(topic, payload);
+        if (packet.qos !== 0) return;
+        if (topic.endsWith('/commands')) this.router.commandPublished(topic, payload);
+        else qos0.add(topic, payload, packet.retain);
       });
       client.on('connect', (connack) => {
         o.logger.info({ lane, sessionPresent: connack.sessionPresent }, 'bridge connected to MQTT');

@@ -105,6 +105,19 @@ describe('duplicate, late, out-of-order and misdirected device messages', () => 
     await device.stop();
   });
 
+  test('answers a device sends at QoS 0 count: the command succeeds, it is not sent again', async () => {
+    const device = await raw('qos0-1');
+    device.qos = 0;
+    const handle = await h.client.send({ deviceId: 'qos0-1', name: 'ping', ackTimeoutMs: 5_000 });
+    const [cmd] = await device.waitForCommands(1);
+    await device.ack(cmd.commandId);
+    await device.result(cmd.commandId, 'succeeded', { output: { via: 'qos0' } });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ state: 'Succeeded', attempts: 1, output: { via: 'qos0' } });
+    expect(statePath(outcome)).toEqual(['Created', 'Sent', 'Acknowledged', 'Succeeded']);
+    await device.stop();
+  });
+
   test('sending the same commandId twice starts one command; the device executes it once', async () => {
     const device = await h.startDevice('idem-1', { ping: async () => ({ ok: true }) });
     const commandId = `idem-${h.id}`;

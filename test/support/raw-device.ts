@@ -66,9 +66,12 @@ export class RawDevice {
     return this.cancels;
   }
 
+  /** The QoS of what this device publishes: 1, as the protocol asks; 0, as some firmware does. */
+  qos: 0 | 1 = 1;
+
   async publish(kind: 'ack' | 'result' | 'status', payload: unknown, asDevice = this.deviceId, retain = false): Promise<void> {
     const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    await this.client.publishAsync(deviceTopic(this.topicPrefix, asDevice, kind), body, { qos: 1, retain });
+    await this.client.publishAsync(deviceTopic(this.topicPrefix, asDevice, kind), body, { qos: this.qos, retain });
   }
 
   /** Subscribes to another device's commands topic (the broker should deliver nothing). */
