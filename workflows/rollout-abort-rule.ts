@@ -1,6 +1,6 @@
 /** The abort rule (RolloutSpec.abort): when a wave's or the whole rollout's failures stop it, and the reason it gives. Pure. */
 import type { AbortRule } from '../protocol/rollout-spec';
-import { failureCount, failureShare, sizeOf, verdictCount, type RolloutCounts } from './rollout-counts';
+import { failureCount, sizeOf, verdictCount, type RolloutCounts } from './rollout-counts';
 
 export type AbortDecision = { abort: false } | { abort: true; reason: string };
 

@@ -73,7 +73,6 @@ describe('per-device maintenance windows', () => {
     // after the UTC one.
     const opensAt = new Date(Math.ceil((Date.now() + 20_000) / 1000) * 1000);
     const cron = `${opensAt.getUTCSeconds()} ${opensAt.getUTCMinutes()} ${opensAt.getUTCHours()} * * *`;
-    const window = { cron, durationMs: 30_000, timeZone: 'UTC', deviceTimeZone: true };
     const ktmOpensAt = new Date(opensAt.getTime() + (18 * 60 + 15) * 60_000);
     const targetsFile = path.join(h.dir, `zoned-${h.id}.txt`);
     writeFileSync(targetsFile, targets.join('\n'));

@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { MqttPublisher } from '../../activities/mqtt-publisher';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { AckMessage, ResultMessage } from '../../protocol/messages';
 import { checkChaosRun, type CheckInput, type TemporalFacts } from '../chaos/checker';
 import type { ExpectedOutcome } from '../chaos/command-plan';
-import { readDeviceJournals, type DeviceFacts } from '../chaos/journal-reader';
+import { readDeviceJournals } from '../chaos/journal-reader';
 import { chaosTiming, commandDeadlineMs } from '../chaos/timing';
 
 /**
