@@ -1,6 +1,5 @@
 import {
   ActivityFailure,
-  ChildWorkflowFailure,
   ParentClosePolicy,
   condition,
   continueAsNew,
@@ -16,8 +15,8 @@ import {
   workflowInfo,
   CancellationScope,
 } from '@temporalio/workflow';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { commandWorkflowId, type CommandRequest, type CommandSnapshot } from '../protocol/command-contract';
+import { ApplicationFailure } from '@temporalio/common';
+import { commandWorkflowId, type CommandRequest } from '../protocol/command-contract';
 import type { AdaptiveSample } from './adaptive-concurrency';
 import type { CommandState } from '../protocol/command-state';
 import {
@@ -32,7 +31,6 @@ import {
   type RolloutStatusView,
 } from '../protocol/rollout-contract';
 import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
-import { COMMAND_NAME_PATTERN } from '../protocol/id-patterns';
 import { validateRolloutSpec } from '../protocol/validate-rollout-spec';
 import { commandWorkflow } from './command-workflow';
 import { timeZonesOf } from './device-zone-lookup';
@@ -59,17 +57,14 @@ import {
   type RolloutProgress,
 } from './rollout-plan';
 import { rolloutStatus } from './rollout-status';
+import { describeRollout, MILESTONE_STATES } from './rollout-description';
+import { refuseInvalidRollout } from './refuse-invalid-rollout';
+import { adaptiveSampleOf, outcomeAfterFailure } from './rollout-child-outcome';
 
 /** Maintenance windows: a pure computation, so a local activity, retried briefly. */
 const { maintenanceWindow } = proxyLocalActivities<RolloutActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 5 },
-});
-
-const { awaitCommandOutcome } = proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '1 day',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
 /**
@@ -432,78 +427,4 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     await CancellationScope.nonCancellable(() => condition(() => progress.inFlight.length === 0));
     return status();
   }
-}
-
-/** Ends a rollout whose spec is invalid: `aborted` with the reason, no command started. */
-function refuseInvalidRollout(raw: unknown, reason: string): RolloutStatusView {
-  const s = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const targets = Array.isArray(s.targets) ? s.targets.length : 0;
-  const zero = { pending: 0, inFlight: 0, succeeded: 0, failed: 0, rejected: 0, timedOut: 0, expired: 0, cancelled: 0 };
-  const view: RolloutStatusView = {
-    rolloutId: typeof s.rolloutId === 'string' ? s.rolloutId.slice(0, 63) : workflowInfo().workflowId.replace(/^rollout-/, ''),
-    command: typeof s.name === 'string' ? s.name.slice(0, 64) : '',
-    targets,
-    state: 'aborted',
-    currentWave: undefined,
-    waves: [],
-    overall: { ...zero, pending: targets },
-    abortReason: reason,
-    generation: 0,
-  };
-  setHandler(rolloutStatusQuery, () => view);
-  if (COMMAND_NAME_PATTERN.test(view.command)) upsertSearchAttributes([{ key: CommandNameAttribute, value: view.command }]);
-  setCurrentDetails(describeRollout(view));
-  log.warn('rollout aborted', { rolloutId: view.rolloutId, command: view.command, state: 'aborted', reason });
-  return view;
-}
-
-/** Rollout states worth a log line of their own; every other state logs as `running`. */
-const MILESTONE_STATES = new Set(['paused', 'await-approval', 'done', 'aborted', 'cancelled']);
-
-/** The outcome to count when a child could not be started or did not complete normally. */
-async function outcomeAfterFailure(err: unknown, commandId: string): Promise<CommandState> {
-  if (err instanceof WorkflowExecutionAlreadyStartedError) {
-    // This rollout (or an earlier run of it) already sent this device the command.
-    try {
-      return await awaitCommandOutcome(commandId);
-    } catch (e) {
-      if (e instanceof ActivityFailure) return 'Failed';
-      throw e;
-    }
-  }
-  if (err instanceof ChildWorkflowFailure) return isCancellation(err) ? 'Cancelled' : 'Failed';
-  throw err;
-}
-
-function describeRollout(s: RolloutStatusView): string {
-  const o = s.overall;
-  const done = o.succeeded + o.failed + o.rejected + o.timedOut + o.expired + o.cancelled;
-  const parts = [
-    `**${s.state}** · \`${s.command}\` to ${s.targets} devices · wave ${s.currentWave ?? '-'}`,
-    `${done}/${s.targets} finished: ${o.succeeded} succeeded, ${o.failed + o.rejected + o.timedOut} failed, ${o.expired} expired · ${o.inFlight} in flight`,
-  ];
-  if (s.abortReason) parts.push(`aborted: ${s.abortReason}`);
-  if (s.pauseReason) parts.push(`paused: ${s.pauseReason}`);
-  if (s.cancelReason) parts.push(`cancelled: ${s.cancelReason}`);
-  if (s.continuous) {
-    const c = s.continuous;
-    parts.push(
-      `continuous (\`${c.query}\`): ${c.joined} devices joined after the start, last look ${c.lastScanAt ?? 'not yet'}${c.full ? ', target list full: no more looks' : ''}`,
-    );
-  }
-  if (s.timeZones?.length) {
-    const zones = s.timeZones.slice(0, 5).map((z) => `${z.timeZone} ${z.pending}${z.opensAt ? ` (window ${z.opensAt} to ${z.closesAt})` : ''}`);
-    parts.push(`waiting by time zone: ${zones.join(', ')}${s.timeZones.length > 5 ? ', ...' : ''}`);
-  }
-  return parts.join(' · ');
-}
-
-/**
- * What a finished command says about the system's load (adaptive concurrency): the time from
- * the rollout starting it to its device's ack. Commands no device answered say nothing.
- */
-function adaptiveSampleOf(outcome: CommandSnapshot, startedAtMs: number): AdaptiveSample {
-  const answeredAt = outcome.history.find((e) => e.state === 'Acknowledged' || e.state === 'Rejected' || e.state === 'Succeeded' || e.state === 'Failed')?.at;
-  const answered = answeredAt !== undefined && outcome.history.some((e) => e.event.startsWith('ack-') || e.event.startsWith('result-'));
-  return { latencyMs: answeredAt ? Date.parse(answeredAt) - startedAtMs : 0, attempts: outcome.attempts, answered };
 }
