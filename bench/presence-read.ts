@@ -10,6 +10,7 @@
  * "Device entities", comes from here.
  */
 import { Client, Connection } from '@temporalio/client';
+import pMap from 'p-map';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,11 +29,10 @@ const devices = arg > 0 ? Number(process.argv[arg + 1]) : 1000;
 const CONCURRENCY = 20;
 
 async function inParallel(n: number, work: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) await work(next++);
-    }),
+  await pMap(
+    Array.from({ length: n }, (_, i) => i),
+    work,
+    { concurrency: CONCURRENCY },
   );
 }
 

@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { signalDeviceEntity } from './signal-device-entity';
@@ -170,15 +171,15 @@ export class GroupClient {
       throw new InvalidRequestError([
         issue(`not device IDs: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ` and ${bad.length - 10} more` : ''}`, ['deviceIds']),
       ]);
-    let next = 0;
     let done = 0;
-    const worker = async () => {
-      while (next < deviceIds.length) {
-        const deviceId = deviceIds[next++];
+    // The first failure stops starting more (stopOnError) and is what the caller sees.
+    await pMap(
+      deviceIds,
+      async (deviceId) => {
         await signalDeviceEntity(this.temporal, deviceId, deviceTaskQueue(this.taskQueue), deviceGroupsSignal, change);
         onProgress?.(++done);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(ASSIGN_PARALLELISM, deviceIds.length) }, worker));
+      },
+      { concurrency: ASSIGN_PARALLELISM },
+    );
   }
 }

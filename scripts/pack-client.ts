@@ -16,7 +16,7 @@ const repo = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) a
  * What the built files require at run time (protocol/ defines its signals with
  * @temporalio/workflow; rollout specs check maintenance windows with croner).
  */
-const RUNTIME_DEPENDENCIES = ['@temporalio/client', '@temporalio/common', '@temporalio/workflow', 'ajv', 'ajv-formats', 'croner', 'zod'];
+const RUNTIME_DEPENDENCIES = ['@temporalio/client', '@temporalio/common', '@temporalio/workflow', 'ajv', 'ajv-formats', 'croner', 'p-map', 'zod'];
 
 export function packClient(): string {
   rmSync(out, { recursive: true, force: true });

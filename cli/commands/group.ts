@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { Command } from 'commander';
 import { GroupClient, GroupNotFoundError, GroupRefusedError } from '../../client/group-client';
 import type { GroupView } from '../../protocol/device-group-contract';
@@ -38,18 +39,17 @@ const COUNTS_AT_ONCE = 4;
 async function listWithCounts(g: GroupClient): Promise<Array<GroupView & { devices: number | null; countError?: string }>> {
   const views = await g.list();
   const rows: Array<GroupView & { devices: number | null; countError?: string }> = views.map((v) => ({ ...v, devices: null }));
-  let next = 0;
-  const counter = async () => {
-    while (next < rows.length) {
-      const row = rows[next++];
+  await pMap(
+    rows,
+    async (row) => {
       try {
         row.devices = await g.memberCount(row);
       } catch (err) {
         row.countError = err instanceof Error ? err.message : String(err);
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(COUNTS_AT_ONCE, rows.length) }, counter));
+    },
+    { concurrency: COUNTS_AT_ONCE },
+  );
   return rows;
 }
 

@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { COMMAND_WORKFLOW_TYPE, commandWorkflowId, snapshotQuery, type CommandSnapshot } from '../../protocol/command-contract';
 import { CommandHandle } from '../../client/dco-client';
@@ -52,24 +53,16 @@ export async function describeCommand(client: Client, commandId: string): Promis
 /** Describes every command, a few at a time, retrying transient errors. */
 export async function collectTemporalFacts(client: Client, commandIds: readonly string[], concurrency = 16): Promise<Map<string, TemporalFacts>> {
   const out = new Map<string, TemporalFacts>();
-  let next = 0;
-  const worker = async () => {
-    while (next < commandIds.length) {
-      const id = commandIds[next++];
-      for (let attempt = 1; ; attempt++) {
-        try {
-          out.set(id, await describeCommand(client, id));
-          break;
-        } catch (err) {
-          if (attempt >= 10) {
-            out.set(id, { commandId: id, status: `UNREADABLE: ${(err as Error).message}` });
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 500 * attempt));
-        }
+  const describeWithRetries = async (id: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return out.set(id, await describeCommand(client, id));
+      } catch (err) {
+        if (attempt >= 10) return out.set(id, { commandId: id, status: `UNREADABLE: ${(err as Error).message}` });
+        await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await pMap(commandIds, describeWithRetries, { concurrency });
   return out;
 }
