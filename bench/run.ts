@@ -48,6 +48,7 @@ const program = new Command('bench')
   .option('--commands <n>', 'commands per throughput variant', (v) => Number(v), 1000)
   .option('--concurrency <n>', 'commands in flight per variant', (v) => Number(v), 50)
   .option('--fleet <n>', 'devices in the rollout benchmarks', (v) => Number(v), 10_000)
+  .option('--instances <n>', 'rollouts: workers and bridges (the bridges in one shared-subscription group), each a process of its own', (v) => Number(v), 1)
   // In flight = throughput × latency: at the dev server's ~45 commands/s, 200 in flight is ~4.5 s
   // per command; 500 queued acks past the 10 s ack timeout and caused re-publishes.
   .option('--rollout-concurrency <n>', 'rollout: device commands in flight', (v) => Number(v), 200)
@@ -70,6 +71,10 @@ const program = new Command('bench')
     "Temporal to run against: dev (the CLI's dev server, SQLite), postgres (temporal-server on PostgreSQL, as docker-compose.yml), or both, side by side",
     'dev',
   )
+  .option(
+    '--dynamic-config <key=json...>',
+    'dev backend: more --dynamic-config-value settings for the dev server (experiments, e.g. history.cacheMaxSize=4096)',
+  )
   .option('--shards <n>', "postgres backend: history shards (default docker-compose.yml's 512)", (v) => Number(v))
   .option('--skip-rollouts', 'only the throughput comparison')
   .option('--skip-abort', 'rollouts: not the one that aborts at its canary (3)')
@@ -90,6 +95,8 @@ const program = new Command('bench')
   .parse();
 const opts = program.opts();
 if (!['dev', 'postgres', 'both'].includes(opts.backend)) program.error(`--backend must be dev, postgres or both, not ${opts.backend}`);
+if (!Number.isInteger(opts.instances) || opts.instances < 1 || opts.instances > 8)
+  program.error(`--instances must be a whole number from 1 to 8, not ${opts.instances}`);
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const DCO = path.join(__dirname, '..', 'bin', 'dco');
@@ -108,7 +115,7 @@ interface StartedBackend {
 
 async function startBackend(backend: Backend, dir: string): Promise<StartedBackend> {
   if (backend === 'dev') {
-    const temporal = await TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false });
+    const temporal = await TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false, dynamicConfig: opts.dynamicConfig ?? [] });
     return { address: temporal.address, servers: { temporal: temporal.process.pid! }, metricsUrl: temporal.metricsUrl, stop: () => temporal.stop() };
   }
   say('starting the Temporal server on PostgreSQL (stack/temporal-cluster.ts)');
@@ -361,26 +368,37 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
   const live = opts.statusesLive || byQuery;
   if (!live) await sim.start();
   const env = { ...process.env, TEMPORAL_ADDRESS: address, MQTT_URL: mqttUrl, DCO_TASK_QUEUE: taskQueue, DCO_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' };
-  const metricsAddress = `127.0.0.1:${await freePort()}`;
-  const bridgeMetricsAddress = `127.0.0.1:${await freePort()}`;
-  const workerArgs = [
-    '--metrics-address',
-    metricsAddress,
-    ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : []),
-  ];
+  // --instances N: N workers on the task queue and N bridges in one shared-subscription group,
+  // as `worker`, `worker2`, ... and `bridge`, `bridge2`, ... (the first keep the names of a
+  // single-instance run, so results compare).
+  const instances = opts.instances as number;
+  const suffix = (i: number) => (i === 0 ? '' : String(i + 1));
+  const metricsAddresses = await Promise.all(Array.from({ length: instances }, async () => `127.0.0.1:${await freePort()}`));
+  const bridgeMetricsAddresses = await Promise.all(Array.from({ length: instances }, async () => `127.0.0.1:${await freePort()}`));
   const workerEnv = opts.workerHeapMb ? { ...env, NODE_OPTIONS: `--max-old-space-size=${opts.workerHeapMb}` } : env;
   // --worker-profile DIR: a V8 CPU profile of the rollout worker (a .cpuprofile, written when it
   // stops). Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
   const profile = opts.workerProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.workerProfile)}`] : [];
-  const worker = new ManagedProcess({
-    name: 'worker',
-    command: process.execPath,
-    args: [...profile, DCO, 'worker', ...workerArgs],
-    logFile: path.join(dir, `${name}-worker.log`),
-    env: workerEnv,
-  });
+  const workers = metricsAddresses.map(
+    (metricsAddress, i) =>
+      new ManagedProcess({
+        name: `worker${suffix(i)}`,
+        command: process.execPath,
+        args: [
+          ...profile,
+          DCO,
+          'worker',
+          '--metrics-address',
+          metricsAddress,
+          ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : []),
+        ],
+        logFile: path.join(dir, `${name}-worker${suffix(i)}.log`),
+        env: workerEnv,
+      }),
+  );
+  const worker = workers[0];
   const statusRate = byQuery ? (opts.queryStatusRate as number) : undefined;
-  const startBridge = (role: string, rate?: number, metrics?: string) =>
+  const startBridge = (role: string, rate?: number, metrics?: string, shareGroup?: string) =>
     new ManagedProcess({
       name: `bridge${role}`,
       command: process.execPath,
@@ -391,6 +409,7 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
         `bench-bridge${role}-${name}`,
         ...(metrics ? ['--metrics-address', metrics] : []),
         ...(rate ? ['--device-status-rate', String(rate)] : []),
+        ...(shareGroup ? ['--share-group', shareGroup] : []),
       ],
       logFile: path.join(dir, `${name}-bridge${role}.log`),
       env,
@@ -401,13 +420,18 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
   // The rollout that aborts reaches a few devices in seconds: nothing to compete with, no seeding.
   const seeded = !live && !opts.firstStart && !failureRate;
   if (seeded) await seedEntities(client, startBridge, firmware, fleetSize, worker, path.join(dir, `${name}-worker.log`));
-  const bridge = startBridge('', statusRate, bridgeMetricsAddress);
+  const bridges = bridgeMetricsAddresses.map((metrics, i) => startBridge(suffix(i), statusRate, metrics, instances > 1 ? `bench-${name}` : undefined));
   try {
     await new Promise((r) => setTimeout(r, 8_000)); // both connect and the worker bundles its workflows
     if (live) await sim.start();
     const rollouts = new RolloutClient(client, taskQueue);
     // Where the time goes: CPU seconds per process during the rollout.
-    const pids: Record<string, number> = { ...servers, worker: worker.pid!, bridge: bridge.pid!, 'simulator+client': process.pid };
+    const pids: Record<string, number> = {
+      ...servers,
+      ...Object.fromEntries(workers.map((w, i) => [`worker${suffix(i)}`, w.pid!])),
+      ...Object.fromEntries(bridges.map((b, i) => [`bridge${suffix(i)}`, b.pid!])),
+      'simulator+client': process.pid,
+    };
     // Slowed: every process of the system on one core, as on a machine half as fast.
     if (slowed) for (const pid of Object.values(pids)) pinToCores(pid, '0');
     let targeting: { query: string; deviceStatusRate: number; entityBackfillSeconds: number; resolveSeconds: number } | undefined;
@@ -466,8 +490,12 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
     const sorted = [...limits].sort((a, b) => a - b);
     const events = await historyEvents(client, handle.workflowId, final.rolloutId, sim.deviceIds, fleetSize - final.overall.pending);
     const operationsAfter = await readTemporalOperations(engine.metricsUrl).catch(() => undefined);
-    const causes = await publishCauses(metricsAddress).catch((err) => ({ unavailable: String(err) }));
-    const entityReports = await bridgeOutcomes(bridgeMetricsAddress, 'device-status').catch((err) => ({ unavailable: String(err) }));
+    const causes = await Promise.all(metricsAddresses.map((a) => publishCauses(a)))
+      .then(sumCounts)
+      .catch((err) => ({ unavailable: String(err) }));
+    const entityReports = await Promise.all(bridgeMetricsAddresses.map((a) => bridgeOutcomes(a, 'device-status')))
+      .then(sumCounts)
+      .catch((err) => ({ unavailable: String(err) }));
     return {
       slowed,
       // Targeted by query: the query, how long the bridge took to create every entity, and how long --where's resolution took (not in wallSeconds).
@@ -495,8 +523,10 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
       // What the devices sent back: with --quick-result-ms, quick commands need no ack.
       deviceAnswers: { acks: stats.acksSent, results: stats.resultsSent },
       maxExecutionsPerCommand: stats.maxExecutionsPerCommand,
-      workerPeakRssMb: worker.pid ? peakRssMb(worker.pid) : undefined,
-      bridgePeakRssMb: bridge.pid ? peakRssMb(bridge.pid) : undefined,
+      // The largest of the instances' peaks (each is a process of its own).
+      workerPeakRssMb: maxOf(workers.map((w) => (w.pid ? peakRssMb(w.pid) : undefined))),
+      bridgePeakRssMb: maxOf(bridges.map((b) => (b.pid ? peakRssMb(b.pid) : undefined))),
+      ...(instances > 1 ? { instances } : {}),
       continueAsNewGenerations: final.generation,
       cpuCoresUsedOnAverage: cpuShare,
       // The budget: 2 cores × 120 s for 10,000 devices is 24 ms of CPU per device, all processes together.
@@ -512,7 +542,7 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
     };
   } finally {
     if (slowed) for (const pid of [...Object.values(servers), process.pid]) pinToCores(pid, `0-${os.cpus().length - 1}`);
-    await Promise.all([worker.stop(), bridge.stop()]);
+    await Promise.all([...workers, ...bridges].map((p) => p.stop()));
     await sim.stop();
   }
 }
@@ -593,3 +623,15 @@ main().catch((err) => {
   process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
   process.exit(1);
 });
+
+/** Counters of several processes (workers, bridges) added up by key. */
+function sumCounts(all: Array<Record<string, number>>): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const counts of all) for (const [k, v] of Object.entries(counts)) sum[k] = (sum[k] ?? 0) + v;
+  return sum;
+}
+
+function maxOf(values: Array<number | undefined>): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length ? Math.max(...known) : undefined;
+}
