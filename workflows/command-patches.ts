@@ -47,3 +47,16 @@ export const CONTINUE_AS_NEW_PATCH = 'continue-as-new';
  * device's real answer. Asked only when a cancel comes after a publish.
  */
 export const CANCEL_REACHES_DEVICE_PATCH = 'cancel-reaches-device';
+
+/**
+ * Before this patch a result probe was skipped, without asking anyone, while the command
+ * believed its device offline; and in the result phase nothing told it otherwise (it does not
+ * ask the entity for wake-ups there). So a device that was offline at one probe was never
+ * probed again, and a result lost in a broker crash ended `TimedOut` although the device had
+ * executed the command (the chaos test caught it: a probe held at 06:12:02, none after). Since,
+ * every probe goes through the publish, which reads the presence from the device's entity and
+ * publishes only if it is not offline. Probes wait twice as long each time, so this adds at
+ * most one presence read per probe. Asked only at a probe while the command believes the
+ * device offline.
+ */
+export const PROBE_RECHECKS_PRESENCE_PATCH = 'probe-rechecks-presence';

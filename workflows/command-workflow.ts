@@ -51,7 +51,13 @@ import { applyDeviceMessage, endAfterPublishFailure, INVALID_REQUEST, newRecord,
 import { recordAckLatency, recordFinished, recordPublish, recordResultLatency, type PublishCause } from './command-metrics';
 import { describeForHumans } from './command-summary';
 import { enqueueOnDevice, publishAsActivity, publishAsLocalActivity, publishCancel, watchDevice } from './command-activity-proxies';
-import { CANCEL_REACHES_DEVICE_PATCH, CONTINUE_AS_NEW_PATCH, LEAN_HISTORY_PATCH, SERIAL_ORDERING_PATCH } from './command-patches';
+import {
+  CANCEL_REACHES_DEVICE_PATCH,
+  CONTINUE_AS_NEW_PATCH,
+  LEAN_HISTORY_PATCH,
+  PROBE_RECHECKS_PRESENCE_PATCH,
+  SERIAL_ORDERING_PATCH,
+} from './command-patches';
 import { refuseInvalidRequest } from './refuse-invalid-command';
 import { CommandStateVisibility } from './command-state-visibility';
 
@@ -541,7 +547,9 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         }
         const woke = await condition(() => isTerminal(record.state) || republishBecause !== undefined, step.waitMs);
         if (isTerminal(record.state) || deadline - Date.now() <= 0) continue;
-        const probe = probeAfterWait({ woke, offline: isOffline(), leftMs: untilExpiry() });
+        // Offline as last known: since the patch the publish asks the entity again (it may be back).
+        const offline = isOffline() && !patched(PROBE_RECHECKS_PRESENCE_PATCH);
+        const probe = probeAfterWait({ woke, offline, leftMs: untilExpiry() });
         if (probe.note) update(note(record, now(), 'result-probe', 'no result yet; publishing again so the device re-sends it'));
         if (!woke) {
           publishCause = 'result-probe';
@@ -550,7 +558,7 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
         republishBecause = undefined;
         if (probe.publish) {
           try {
-            await publish();
+            if (!(await publish())) update(note(record, now(), 'device-offline', 'the device is offline: no probe now; the next one asks again'));
           } catch (err) {
             const failure = publishFailure(err);
             if (!failure) throw err;

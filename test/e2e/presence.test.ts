@@ -77,6 +77,34 @@ describe('presence and reboots', () => {
     await device.stop();
   });
 
+  test('a device offline at a result probe is probed again once it is back: its lost result is not lost to a stale presence', async () => {
+    // The chaos test's case: the result was lost (a broker crash), and the device was offline at
+    // the first probe. Before the patch the command then believed it offline until its result
+    // timeout and ended TimedOut, although the device had executed the command.
+    const device = await raw('probe-back-1');
+    await device.publish('status', { v: 1, state: 'online', bootId: 'b1' });
+    await entityShows(h.client.temporal, h.taskQueue, 'probe-back-1', 'online');
+    const handle = await h.client.send({ deviceId: 'probe-back-1', name: 'ping', ackTimeoutMs: 1_000, resultTimeoutMs: 40_000 });
+    const [cmd] = await device.waitForCommands(1);
+    await device.publish('status', { v: 1, state: 'offline', bootId: 'b1' });
+    await entityShows(h.client.temporal, h.taskQueue, 'probe-back-1', 'offline');
+    await device.ack(cmd.commandId); // and its result never arrives
+    // The first probe (2 s after the ack) finds the device offline and publishes nothing.
+    await eventually(
+      () => handle.state(),
+      (s) => events(s).includes('device-offline'),
+    );
+    expect(device.commands).toHaveLength(1);
+    await device.publish('status', { v: 1, state: 'online', bootId: 'b1' }); // back, same boot: no reboot to wake it
+    const [, probe] = await device.waitForCommands(2, 30_000);
+    expect(probe.attempt).toBe(2);
+    await device.result(cmd.commandId, 'succeeded');
+    const outcome = await handle.result();
+    expect(outcome.state).toBe('Succeeded');
+    expect(events(outcome)).toEqual(expect.arrayContaining(['result-probe', 'device-offline']));
+    await device.stop();
+  });
+
   test('presence not known when it was published (a device without an entity): a status seen before the publish is no reason to publish again; one after it is', async () => {
     const device = await raw('new-1'); // no status: no entity, presence unknown at the publish
     const before = new Date().toISOString();

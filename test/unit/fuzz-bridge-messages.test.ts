@@ -442,7 +442,7 @@ describe('MessageRouter (fake Temporal): arbitrary and hostile input', () => {
     for (let i = 0; i < 5; i++) await h(topicOf('dev-a', 'ack'), bytes({ v: 1, commandId: 'c-1', status: 'accepted' }));
     for (let i = 0; i < 5; i++) await h(topicOf('dev-z', 'result'), bytes({ v: 1, commandId: 'c-1', status: 'succeeded' }));
     expect(describes).toBe(1);
-    expect(b.counters.toJSON()).toEqual({ 'ack:signalled': 5, 'result:spoofed': 5 });
+    expect(b.counters.toJSON()).toEqual({ 'ack:signalled': 5, 'result:spoofed': 5, 'owner:described': 1 });
     expect(b.deadLetters.totals().spoofed).toBe(5);
     expect(b.deadLetters.latest(1)[0]).toMatchObject({ reason: 'spoofed', deviceId: 'dev-z', commandId: 'c-1', topic: 'devices/dev-z/result' });
   });
