@@ -3,19 +3,13 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { commandWorkflowId, type CommandSnapshot } from '../protocol/command-contract';
 import type { CommandState } from '../protocol/command-state';
 import type { RolloutActivities } from '../protocol/rollout-contract';
-import { createDevicesChangedSince } from './devices-changed-since';
-import { createDeviceTimeZones } from './device-time-zones';
-import { maintenanceWindowActivities } from './maintenance-window';
 
 /**
  * For a repeated rollout: the command for this device already exists (from an earlier run),
  * so we wait for its outcome instead of sending the device the command again.
  */
-export function createRolloutActivities(client: Client): RolloutActivities {
+export function createAwaitCommandOutcome(client: Client): Pick<RolloutActivities, 'awaitCommandOutcome'> {
   return {
-    ...maintenanceWindowActivities,
-    ...createDevicesChangedSince(client),
-    ...createDeviceTimeZones(client),
     async awaitCommandOutcome(commandId: string): Promise<CommandState> {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 10_000);

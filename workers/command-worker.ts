@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createRolloutActivities } from '../activities/await-command-outcome';
+import { createRolloutActivities } from '../activities/rollout-activities';
 import { createCommandActivities } from '../activities/publish-command';
 import { createDeviceQueueActivities } from '../activities/enqueue-on-device';
 import { createDeviceWatchActivities } from '../activities/watch-device';
