@@ -35,14 +35,28 @@ export class CommandOwners {
   private readonly known = new Map<string, CommandLookup & { kind: 'open' | 'closed' }>();
   private readonly unknown = new Map<string, number>();
 
+  private readonly capacity: number;
+  private readonly unknownTtlMs: number;
+  private readonly now: () => number;
+  private readonly onDescribe: () => void;
+
   constructor(
     private readonly temporal: Pick<Client, 'workflow'>,
-    private readonly capacity = 50_000,
-    private readonly unknownTtlMs = 30_000,
-    private readonly now: () => number = Date.now,
-    /** Called once per DescribeWorkflowExecution (a counter: how often the owner had to be asked). */
-    private readonly onDescribe: () => void = () => {},
-  ) {}
+    o: {
+      /** Commands remembered (default 50,000). */
+      capacity?: number;
+      /** How long an unknown ID is remembered as unknown (default 30 s). */
+      unknownTtlMs?: number;
+      now?: () => number;
+      /** Called once per DescribeWorkflowExecution (a counter: how often the owner had to be asked). */
+      onDescribe?: () => void;
+    } = {},
+  ) {
+    this.capacity = o.capacity ?? 50_000;
+    this.unknownTtlMs = o.unknownTtlMs ?? 30_000;
+    this.now = o.now ?? Date.now;
+    this.onDescribe = o.onDescribe ?? (() => {});
+  }
 
   /**
    * The worker published `commandId` on `owner`'s commands topic: it is running, for that

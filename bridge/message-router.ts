@@ -76,7 +76,7 @@ export class MessageRouter {
   constructor(private readonly o: MessageRouterOptions) {
     this.counters = o.counters ?? new BridgeCounters();
     this.deadLetters = o.deadLetters ?? new DeadLetterStore({ logger: o.logger });
-    this.owners = new CommandOwners(o.temporal, undefined, undefined, undefined, () => this.counters.add('owner:described'));
+    this.owners = new CommandOwners(o.temporal, { onDescribe: () => this.counters.add('owner:described') });
     // Retained statuses are checked against the entities first (a bridge start costs a query per 500 devices, not a task per device).
     this.deviceStatuses = new DeviceStatusForwarder(o.temporal, this.counters, o.logger, {
       check: entityStatusCheck(o.temporal),

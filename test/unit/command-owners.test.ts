@@ -33,7 +33,7 @@ describe('CommandOwners', () => {
   it('asks Temporal for a command it did not see published, once', async () => {
     const { temporal, calls } = fakeTemporal({ c1: { owner: 'dev-1', running: true } });
     let describes = 0;
-    const owners = new CommandOwners(temporal, undefined, undefined, undefined, () => describes++);
+    const owners = new CommandOwners(temporal, { onDescribe: () => describes++ });
     expect(await owners.lookup('c1')).toEqual({ kind: 'open', owner: 'dev-1' });
     expect(await owners.lookup('c1')).toEqual({ kind: 'open', owner: 'dev-1' });
     expect(calls).toEqual(['command-c1']);
