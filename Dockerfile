@@ -11,6 +11,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Our fixes to dependencies, applied by npm ci's postinstall (patch-package): see patches/.
+COPY patches ./patches
 # Exactly the lockfile, without devDependencies: what runs is all in `dependencies` (tsx runs
 # the sources; @temporalio/worker bundles the workflows with its own webpack and swc).
 # jest, ts-jest, typescript and the type packages are only for tests and type checks.

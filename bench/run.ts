@@ -38,6 +38,7 @@ import { runConcurrently, summarize } from './percentiles';
 import { rawMqttRoundTrip } from './raw-mqtt-baseline';
 import { createBareCommandWorker } from './bare-workflow-baseline';
 import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
+import { setWorkflowStackTraces } from '../workers/workflow-stack-traces';
 import { noisyNeighbour, reconnectStorm } from './isolation';
 import { freePort } from '../stack/net';
 import { SUGGESTED_QUICK_RESULT_MS } from '../device/command-decisions';
@@ -57,6 +58,7 @@ const program = new Command('bench')
   // memory), and an explicit cache size keeps the SDK from deriving a small one from that cap.
   .option('--worker-heap-mb <n>', 'rollout worker: --max-old-space-size (0: Node default)', (v) => Number(v), 400)
   .option('--worker-profile <dir>', 'rollout workers: write a V8 CPU profile (.cpuprofile) into this directory when each stops')
+  .option('--workflow-stack-traces', "every worker (in-process and spawned) records the SDK's per-promise stack traces, as before they were off by default")
   .option('--worker-cached-workflows <n>', 'rollout worker: --max-cached-workflows (0: SDK default)', (v) => Number(v), 1000)
   .option(
     '--first-start',
@@ -97,6 +99,10 @@ const opts = program.opts();
 if (!['dev', 'postgres', 'both'].includes(opts.backend)) program.error(`--backend must be dev, postgres or both, not ${opts.backend}`);
 if (!Number.isInteger(opts.instances) || opts.instances < 1 || opts.instances > 8)
   program.error(`--instances must be a whole number from 1 to 8, not ${opts.instances}`);
+
+// The in-process workers (throughput, bare baseline) like the spawned `dco worker`s: threads
+// started from now on copy the switch.
+setWorkflowStackTraces(opts.workflowStackTraces === true);
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const DCO = path.join(__dirname, '..', 'bin', 'dco');
@@ -391,6 +397,7 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
           '--metrics-address',
           metricsAddress,
           ...(opts.workerCachedWorkflows ? ['--max-cached-workflows', String(opts.workerCachedWorkflows)] : []),
+          ...(opts.workflowStackTraces ? ['--workflow-stack-traces'] : []),
         ],
         logFile: path.join(dir, `${name}-worker${suffix(i)}.log`),
         env: workerEnv,

@@ -8,6 +8,7 @@ import { tracingPlugin } from '../../config/tracing';
 import { prebuiltWorkflowBundle } from '../../workers/workflow-bundle';
 import { DEFAULT_CACHED_DEVICE_ENTITIES } from '../../workers/device-worker';
 import { createServiceWorkers } from '../../workers/service-workers';
+import { setWorkflowStackTraces } from '../../workers/workflow-stack-traces';
 import { deviceTaskQueue } from '../../protocol/device-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { parsePositiveInt } from '../parse-options';
@@ -29,10 +30,17 @@ export function workerCommand(): Command {
         .argParser(parsePositiveInt)
         .env('DCO_MAX_CACHED_DEVICES'),
     )
+    .addOption(
+      new Option(
+        '--workflow-stack-traces',
+        "record where each workflow waits, for the Web UI's Stack Trace tab (costs about a third of the worker's CPU; off by default)",
+      ).env('DCO_WORKFLOW_STACK_TRACES'),
+    )
     .option('--tracing', 'OpenTelemetry spans for workflows and activities, as JSON lines on stderr (or DCO_TRACING=1)')
     .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (SDK and command metrics) here').env('DCO_METRICS_ADDRESS'))
     .action(async (opts) => {
       const settings = settingsFrom(opts, 'worker');
+      setWorkflowStackTraces(opts.workflowStackTraces === true);
       const logger = createLogger('worker');
       installTemporalRuntime(logger, 'INFO', opts.metricsAddress);
       const tracing = tracingPlugin('worker', opts.tracing || undefined);

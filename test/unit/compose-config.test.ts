@@ -502,6 +502,15 @@ describe('Dockerfile', () => {
     for (const dir of [...sources, 'bin', 'package.json', 'tsconfig.json']) expect(copied).toContain(dir);
   });
 
+  it('has our patches of dependencies before npm ci applies them (its postinstall)', () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+    expect(pkg.scripts.postinstall).toBe('patch-package --error-on-fail');
+    // A runtime dependency: npm ci --omit=dev runs the postinstall too.
+    expect(pkg.dependencies['patch-package']).toBeDefined();
+    expect(dockerfile.indexOf('COPY patches ./patches')).toBeGreaterThan(-1);
+    expect(dockerfile.indexOf('COPY patches ./patches')).toBeLessThan(dockerfile.indexOf('npm ci --omit=dev'));
+  });
+
   it('runs bin/dco as user node, the worker by default', () => {
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim|^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
