@@ -1,10 +1,7 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   TemporalFailure,
   condition,
-  getExternalWorkflowHandle,
   isCancellation,
   makeContinueAsNewFunc,
   log,
@@ -26,9 +23,8 @@ import {
   type DevicePresence,
 } from '../protocol/command-contract';
 import { isTerminal, type CommandState } from '../protocol/command-state';
-import { deviceTaskQueue, deviceWorkflowId } from '../protocol/device-contract';
-import { deviceQueueSignal, serialTurnSignal } from '../protocol/device-queue-contract';
-import { deviceWatchSignal } from '../protocol/device-watch-contract';
+import { deviceTaskQueue } from '../protocol/device-contract';
+import { serialTurnSignal } from '../protocol/device-queue-contract';
 import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
 import { validateCommandRequest } from '../protocol/validate-command-request';
 import { COMMAND_TUNING_LIMITS, DELIVERY_GRACE_MS, EXPIRY_GRACE_MS } from '../protocol/command-limits';
@@ -60,6 +56,8 @@ import {
 } from './command-patches';
 import { refuseInvalidRequest } from './refuse-invalid-command';
 import { CommandStateVisibility } from './command-state-visibility';
+import { failureMessage, publishFailure } from './publish-failure';
+import { releaseDeviceEntity } from './release-device-entity';
 
 /**
  * How long past its expiry the device entity keeps a serial command's turn if the command never
@@ -580,59 +578,8 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
       throw err;
     }
   }
-  if (watching) {
-    // The entity need not wake this command any more. If this is lost, it forgets the command
-    // at its hold time, or at the first wake-up that fails.
-    try {
-      await CancellationScope.nonCancellable(() =>
-        getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceWatchSignal, { kind: 'unwatch', commandId: request.commandId }),
-      );
-    } catch (err) {
-      log.warn('could not tell the device entity that the command ended', {
-        commandId: request.commandId,
-        deviceId: request.deviceId,
-        error: (err as Error).message,
-      });
-    }
-  }
-  if (serialTurn !== 'none') {
-    // The next serial command's turn (or this one's place in the queue). Also after a
-    // cancellation: nothing may cancel giving the device back.
-    try {
-      await CancellationScope.nonCancellable(() =>
-        getExternalWorkflowHandle(deviceWorkflowId(request.deviceId)).signal(deviceQueueSignal, { kind: 'release', commandId: request.commandId }),
-      );
-    } catch (err) {
-      // The entity is gone (terminated by hand): there is no queue left to free. The command's
-      // outcome stands.
-      log.warn('could not give the serial turn back to the device entity', {
-        commandId: request.commandId,
-        deviceId: request.deviceId,
-        error: (err as Error).message,
-      });
-    }
-  }
+  await releaseDeviceEntity(request, { watching, serialTurn: serialTurn !== 'none' });
   return record;
-}
-
-function failureMessage(err: Error): string {
-  return (err.cause as Error | undefined)?.message ?? err.message;
-}
-
-/**
- * A publish that failed for good, or undefined for anything else (cancellation, bugs). A
- * regular activity's final failure arrives as an ActivityFailure around the activity's
- * ApplicationFailure; a local activity's arrived as the bare ApplicationFailure (SDK 1.24: that
- * is how an expired command once failed its workflow with "command ... expired at ...").
- */
-function publishFailure(err: unknown): { type?: string; message: string } | undefined {
-  if (isCancellation(err)) return undefined;
-  if (err instanceof ActivityFailure) {
-    const type = err.cause instanceof ApplicationFailure ? (err.cause.type ?? undefined) : undefined;
-    return { type, message: failureMessage(err) };
-  }
-  if (err instanceof ApplicationFailure) return { type: err.type ?? undefined, message: err.message };
-  return undefined;
 }
 
 function now(): string {
