@@ -1,7 +1,9 @@
 /**
  * Pure logic of a fleet rollout: its progress, rate limiting and the decision what to do next,
  * on top of its waves (rollout-waves.ts), counts (rollout-counts.ts) and abort rule
- * (rollout-abort-rule.ts). No Temporal API, no I/O, no clock (time is passed in), no
+ * (rollout-abort-rule.ts). What changes the progress from outside has files of its own:
+ * operator controls (rollout-operator-controls.ts), the end time (rollout-end-time.ts) and the
+ * devices a continuous rollout finds (rollout-joined-targets.ts). No Temporal API, no I/O, no clock (time is passed in), no
  * randomness: the rollout workflow calls these functions and stays deterministic, and the
  * whole state (RolloutProgress) is small plain JSON that survives continue-as-new.
  */
@@ -10,16 +12,7 @@ import type { RolloutSpec } from '../protocol/rollout-spec';
 import { shouldAbort } from './rollout-abort-rule';
 import { addCounts, emptyCounts, outcomeKey, sizeOf, type RolloutCounts } from './rollout-counts';
 import { EPSILON, planWaves, type PlannedWave } from './rollout-waves';
-import {
-  addZonedTargets,
-  nextOpening,
-  openPending,
-  recordZoneWindow,
-  takeOpen,
-  zonesToFind,
-  type DeviceWindows,
-  type ZoneWindow,
-} from './rollout-device-windows';
+import { nextOpening, openPending, recordZoneWindow, takeOpen, zonesToFind, type DeviceWindows, type ZoneWindow } from './rollout-device-windows';
 import { adaptiveLimit, adaptivePolicy, newAdaptiveState, observe, type AdaptivePolicy, type AdaptiveSample, type AdaptiveState } from './adaptive-concurrency';
 // ---- progress ----------------------------------------------------------------------------
 
@@ -237,38 +230,6 @@ export function recordFinished(
   return decision.abort ? { ...next, aborted: { reason: decision.reason } } : next;
 }
 
-// ---- operator controls (never throw: they run in signal handlers) ---------------------------
-
-export function pause(p: RolloutProgress, reason = 'paused by operator'): RolloutProgress {
-  return p.paused ? p : { ...p, paused: { reason } };
-}
-
-export function resume(p: RolloutProgress): RolloutProgress {
-  if (!p.paused) return p;
-  const { paused: _dropped, ...rest } = p;
-  return rest;
-}
-
-export function cancel(p: RolloutProgress, reason = 'cancelled by operator'): RolloutProgress {
-  return p.cancelled ? p : { ...p, cancelled: { reason } };
-}
-
-/** Why an approval of `waveIndex` would not count, or undefined when it is fine (for an update validator). */
-export function approvalProblem(p: RolloutProgress, waveIndex: number): string | undefined {
-  const wave = p.waves[waveIndex];
-  if (!wave) return `there is no wave ${waveIndex} (waves 0-${p.waves.length - 1})`;
-  if (!wave.approvalAfter) return `wave ${wave.name} has no approval gate`;
-  if (p.approved.includes(waveIndex)) return `wave ${wave.name} is already approved`;
-  if (waveIndex < p.current) return `wave ${wave.name} is already behind the rollout`;
-  return undefined;
-}
-
-/** Approves the gate after `waveIndex` (default: the current wave). Approving ahead of time is allowed. */
-export function approve(p: RolloutProgress, waveIndex = p.current): RolloutProgress {
-  if (approvalProblem(p, waveIndex)) return p;
-  return { ...p, approved: [...p.approved, waveIndex].sort((a, b) => a - b) };
-}
-
 // ---- the state machine -------------------------------------------------------------------
 
 export type NextAction =
@@ -350,48 +311,6 @@ export function nextAction(p: RolloutProgress, nowMs: number, spec: RolloutLimit
   return { kind: 'advance-wave' };
 }
 
-/**
- * RolloutSpec.endAt: once it has passed, the reason to stop the rollout with (the workflow then
- * cancels it: no new command starts); undefined before, without an end time, or once the
- * rollout is ending anyway.
- */
-export function endReached(p: RolloutProgress, nowMs: number, spec: RolloutLimits & { endBehaviour?: RolloutSpec['endBehaviour'] }): string | undefined {
-  if (!spec.endAt || p.cancelled || p.aborted || nowMs < Date.parse(spec.endAt)) return undefined;
-  // A continuous rollout that reached every device it found ends `done` at its end time (once
-  // those in flight finish, unless they are to be cancelled): that is its normal end.
-  const pending = p.waves.reduce((n, w) => n + w.counts.pending, 0);
-  if (spec.continuous && pending === 0 && (spec.endBehaviour !== 'cancel-in-flight' || p.inFlight.length === 0)) return undefined;
-  const kind = spec.endBehaviour === 'cancel-in-flight' ? 'commands in flight were cancelled' : 'commands in flight were left to finish';
-  return `end time ${spec.endAt} reached: no new commands were started, ${kind}`;
-}
-
-/** How long a wait may last with an end time ahead (RolloutSpec.endAt): until it, at most; no bound once the rollout is ending anyway. */
-export function untilEndMs(p: RolloutProgress, nowMs: number, spec: Pick<RolloutLimits, 'endAt'>): number | undefined {
-  if (!spec.endAt || p.cancelled || p.aborted || nowMs >= Date.parse(spec.endAt)) return undefined;
-  return Math.max(1, Date.parse(spec.endAt) - nowMs);
-}
-
-/** The one wave of a continuous rollout that started with no device: every device it finds joins it. */
-export const JOINED_WAVE = 'joined';
-
-/**
- * A continuous rollout found `count` more devices (RolloutSpec.continuous): they are appended
- * after every target so far, as pending devices of the last wave, so they go out under the
- * same concurrency, rate, window and abort rule, after the planned waves. A rollout that
- * started with no device has no planned waves: its devices all join one wave, `joined`, whose
- * ramp-up (the first abort.minFinished devices finish before more start) stands in for a canary.
- */
-export function addTargets(p: RolloutProgress, count: number, zones?: readonly string[]): RolloutProgress {
-  if (!(count > 0) || !Number.isSafeInteger(count)) return p;
-  if (p.waves.length === 0) p = { ...p, current: 0, waves: [{ index: 0, name: JOINED_WAVE, start: 0, end: 0, approvalAfter: false, counts: emptyCounts() }] };
-  const last = p.waves[p.waves.length - 1];
-  const { completedAtMs: _reopened, ...rest } = last;
-  const grown: WaveProgress = { ...rest, end: last.end + count, counts: { ...last.counts, pending: last.counts.pending + count } };
-  // With per-device windows the new devices' zones (sorted: sortByZone) become segments of their own.
-  const deviceWindows = p.deviceWindows && zones?.length === count ? addZonedTargets(p.deviceWindows, last.end, zones) : p.deviceWindows;
-  return { ...p, waves: [...p.waves.slice(0, -1), grown], ...(deviceWindows ? { deviceWindows } : {}) };
-}
-
 /** Per-device windows: the zones (numbers) whose window the workflow must compute now; none without them. */
 export function windowsToFind(p: RolloutProgress, nowMs: number): number[] {
   const wave = p.waves[p.current];
@@ -406,11 +325,6 @@ export function recordDeviceWindow(p: RolloutProgress, zone: number, window: Zon
 /** The maintenance window the activity found (open now, or the next one). */
 export function recordWindow(p: RolloutProgress, window: { opensAtMs: number; closesAtMs: number }): RolloutProgress {
   return { ...p, window };
-}
-
-/** Ends the rollout for a reason of its own (no window can be found): aborted, the in-flight commands finish. */
-export function abortRollout(p: RolloutProgress, reason: string): RolloutProgress {
-  return p.aborted ? p : { ...p, aborted: { reason } };
 }
 
 /** Moves to the next wave when nextAction says advance-wave; otherwise changes nothing. */

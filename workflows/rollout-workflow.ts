@@ -38,24 +38,18 @@ import { groupTargetsByZone, sortByZone } from './rollout-device-windows';
 import { rolloutCommandId } from './rollout-command-ids';
 import {
   advanceWave,
-  approvalProblem,
-  approve,
-  abortRollout,
-  addTargets,
-  cancel,
-  endReached,
   newProgress,
   nextAction,
-  pause,
   recordFinished,
   recordStarted,
   windowsToFind,
   recordDeviceWindow,
   recordWindow,
-  resume,
-  untilEndMs,
   type RolloutProgress,
 } from './rollout-plan';
+import { endReached, untilEndMs } from './rollout-end-time';
+import { addTargets } from './rollout-joined-targets';
+import { approvalProblem, approve, abortRollout, cancel, pause, resume } from './rollout-operator-controls';
 import { rolloutStatus } from './rollout-status';
 import { describeRollout, MILESTONE_STATES } from './rollout-description';
 import { refuseInvalidRollout } from './refuse-invalid-rollout';

@@ -3,9 +3,7 @@ import { windowAt } from '../../protocol/maintenance-window';
 import { RolloutSpec, type RolloutSpecInput } from '../../protocol/rollout-spec';
 import { groupTargetsByZone, sortByZone } from '../../workflows/rollout-device-windows';
 import {
-  addTargets,
   advanceWave,
-  approve,
   newProgress,
   nextAction,
   recordDeviceWindow,
@@ -14,6 +12,8 @@ import {
   windowsToFind,
   type RolloutProgress,
 } from '../../workflows/rollout-plan';
+import { addTargets } from '../../workflows/rollout-joined-targets';
+import { approve } from '../../workflows/rollout-operator-controls';
 import { rolloutStatus } from '../../workflows/rollout-status';
 
 /**

@@ -7,27 +7,22 @@ import { formatPercent, shouldAbort } from '../../workflows/rollout-abort-rule';
 import { parseRolloutCommandId, rolloutCommandId } from '../../workflows/rollout-command-ids';
 import { emptyCounts, failureShare, outcomeKey, sizeOf, verdictCount, type RolloutCounts } from '../../workflows/rollout-counts';
 import {
-  addTargets,
   advanceWave,
   allowedToStart,
-  approvalProblem,
-  approve,
-  cancel,
-  endReached,
   inFlightLimit,
   newProgress,
   nextAction,
-  pause,
   rateCapacity,
   recordFinished,
   recordStarted,
   recordWindow,
-  resume,
   totalCounts,
-  untilEndMs,
   type NextAction,
   type RolloutProgress,
 } from '../../workflows/rollout-plan';
+import { endReached, untilEndMs } from '../../workflows/rollout-end-time';
+import { addTargets } from '../../workflows/rollout-joined-targets';
+import { approvalProblem, approve, cancel, pause, resume } from '../../workflows/rollout-operator-controls';
 import { rolloutStatus } from '../../workflows/rollout-status';
 import { planWaves } from '../../workflows/rollout-waves';
 
