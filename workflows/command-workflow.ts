@@ -46,18 +46,13 @@ import {
 import { applyDeviceMessage, endAfterPublishFailure, INVALID_REQUEST, newRecord, note, recordPublished, startAttempt, transition } from './command-record';
 import { recordAckLatency, recordFinished, recordPublish, recordResultLatency, type PublishCause } from './command-metrics';
 import { describeForHumans } from './command-summary';
-import { enqueueOnDevice, publishAsActivity, publishAsLocalActivity, publishCancel, watchDevice } from './command-activity-proxies';
-import {
-  CANCEL_REACHES_DEVICE_PATCH,
-  CONTINUE_AS_NEW_PATCH,
-  LEAN_HISTORY_PATCH,
-  PROBE_RECHECKS_PRESENCE_PATCH,
-  SERIAL_ORDERING_PATCH,
-} from './command-patches';
+import { enqueueOnDevice, publishAsActivity, publishAsLocalActivity, watchDevice } from './command-activity-proxies';
+import { CONTINUE_AS_NEW_PATCH, LEAN_HISTORY_PATCH, PROBE_RECHECKS_PRESENCE_PATCH, SERIAL_ORDERING_PATCH } from './command-patches';
 import { refuseInvalidRequest } from './refuse-invalid-command';
 import { CommandStateVisibility } from './command-state-visibility';
 import { failureMessage, publishFailure } from './publish-failure';
 import { releaseDeviceEntity } from './release-device-entity';
+import { cancelOnDevice } from './cancel-on-device';
 
 /**
  * How long past its expiry the device entity keeps a serial command's turn if the command never
@@ -399,73 +394,6 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     return restMs > 0 ? condition(done, restMs) : done();
   };
 
-  /**
-   * The caller cancelled the command. Nothing was published: `Cancelled` at once. Otherwise the
-   * device may have it: ask it to stop (the `cancel` topic) and keep its answer: `cancelled`
-   * (confirmed: Cancelled), its real outcome (too late: Succeeded, Failed, Rejected), or, when
-   * it answers nothing by the deadline, `TimedOut` (it may still execute it). The deadline is
-   * an ack window from now, and after an ack the result deadline.
-   */
-  const cancelOnDevice = async (): Promise<void> => {
-    const mayHaveIt = record.state !== 'Created' || record.attempts > 0;
-    if (!mayHaveIt) return update(transition(record, 'Cancelled', now(), 'cancelled', 'cancelled by the caller before it reached the device'));
-    if (!patched(CANCEL_REACHES_DEVICE_PATCH)) return update(transition(record, 'Cancelled', now(), 'cancelled', 'cancelled by the caller'));
-    const askedAt = Date.now();
-    const answerBy = () => {
-      const byAck = askedAt + options.ackTimeoutMs;
-      if (record.state !== 'Acknowledged') return byAck;
-      return Math.max(byAck, resultDeadline ?? (acknowledgedAt ?? askedAt) + options.resultTimeoutMs);
-    };
-    update(note(record, now(), 'cancel-requested', `cancelled by the caller after attempt ${record.attempts}: asking the device to stop it`));
-    try {
-      await publishCancel({
-        deviceId: request.deviceId,
-        cancel: { v: 1, commandId: request.commandId, issuedAt: now() },
-        expirySeconds: (answerBy() - Date.now()) / 1000,
-      });
-      update(note(record, now(), 'cancel-sent'));
-    } catch (err) {
-      const failure = publishFailure(err);
-      if (!failure) throw err;
-      // The device may still answer the command itself; the deadline decides.
-      update(note(record, now(), 'cancel-publish-failed', `the cancel request could not be published: ${failure.message}`));
-    }
-    for (;;) {
-      const by = answerBy();
-      if (await condition(() => isTerminal(record.state) || answerBy() !== by, Math.max(by - Date.now(), 1))) {
-        if (isTerminal(record.state)) return;
-        continue; // acknowledged meanwhile: wait for the result (or the cancel's answer) until its deadline
-      }
-      if (await answeredWithinDeliveryGrace(() => isTerminal(record.state), by)) return;
-      const waited = Math.round((Date.now() - askedAt) / 1000);
-      if (record.state === 'Acknowledged') {
-        return update(
-          transition(
-            record,
-            'TimedOut',
-            now(),
-            'cancel-unconfirmed',
-            `cancelled by the caller, but the device, which had acknowledged the command, answered neither the cancel nor with a result in ${waited} s: it may still execute it until expiresAt`,
-          ),
-        );
-      }
-      if (untilExpiry() + EXPIRY_GRACE_MS <= 0) {
-        return update(
-          transition(record, 'Expired', now(), 'expired', 'cancelled by the caller, and expired before the device answered the cancel: it will not execute it'),
-        );
-      }
-      return update(
-        transition(
-          record,
-          'TimedOut',
-          now(),
-          'cancel-unconfirmed',
-          `cancelled by the caller, but the device did not answer the cancel in ${waited} s: it may have received the command and execute it until expiresAt`,
-        ),
-      );
-    }
-  };
-
   try {
     // Serial: nothing is published before the device's serial commands ahead of this one ended.
     if (serialTurn === 'none' && request.ordering?.mode === 'serial' && patched(SERIAL_ORDERING_PATCH)) {
@@ -568,7 +496,17 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
     }
   } catch (err) {
     if (isCancellation(err)) {
-      if (!isTerminal(record.state)) await CancellationScope.nonCancellable(() => cancelOnDevice());
+      if (!isTerminal(record.state))
+        await CancellationScope.nonCancellable(() =>
+          cancelOnDevice({
+            request,
+            record: () => record,
+            update,
+            acknowledgedAt: () => acknowledgedAt,
+            resultDeadline: () => resultDeadline,
+            answeredWithinDeliveryGrace,
+          }),
+        );
     } else if (err instanceof TemporalFailure && !isTerminal(record.state)) {
       // A Temporal failure would fail the workflow: a command ends in a command state instead.
       // (Other errors are bugs in this code: they fail the workflow task, which is retried.)
