@@ -127,6 +127,8 @@ export function connectMqtt(o: MqttConnectOptions): MqttClient {
       timer = undefined;
       if (!ended) client.reconnect();
     }, delay);
+    // A client never holds its process open by itself (tests, one-shot readers); a long-running
+    // command holds itself open until stopped (cli/until-stopped.ts).
     timer.unref?.();
   });
   return client;

@@ -11,6 +11,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { FleetSimulator } from '../../device/fleet-simulator';
 import { KNOWN_COMMANDS } from './command-plan';
+import { untilStopped } from '../../cli/until-stopped';
 
 export interface FleetProcessConfig {
   devices: number;
@@ -62,10 +63,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   await fleet.start();
   log(FLEET_READY, { devices: c.devices, ms: Date.now() - started });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  // Held open until stopped: a broker kill must not end the devices (they reconnect).
+  await untilStopped();
   await fleet.stop();
   process.exit(0);
 }
