@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- --devices 100 --commands 1000 [--duration 10m] [--kill-every 4s] [--seed 42]
- *  [--data-dir DIR] [--json]`
+ *  [--data-dir DIR] [--backend dev|postgres] [--json]`
  *
  * Starts Temporal, Mosquitto, a worker, a bridge and the simulated devices as separate
  * processes, sends commands with mixed outcomes, kills (SIGKILL) and restarts random processes
@@ -37,6 +37,11 @@ const program = new Command('chaos')
   )
   .addOption(new Option('--max-downtime <duration>', 'longest wait between a kill and the restart').default(d.maxDowntimeMs, '3s').argParser(parseDuration))
   .addOption(new Option('--ack-timeout <duration>', 'per-attempt ack timeout of every command').default(d.ackTimeoutMs, '10s').argParser(parseDuration))
+  .addOption(
+    new Option('--backend <kind>', 'Temporal: dev (the dev server) or postgres (temporal-server on PostgreSQL, which is killed too)')
+      .choices(['dev', 'postgres'])
+      .default('dev'),
+  )
   .addOption(new Option('--json', 'print the report as JSON on stdout (progress stays on stderr)'))
   .action(async (opts) => {
     const dataDir = path.resolve(opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'dco-chaos-')));
@@ -53,6 +58,7 @@ const program = new Command('chaos')
       maxDowntimeMs: opts.maxDowntime,
       minDowntimeMs: Math.min(d.minDowntimeMs, opts.maxDowntime),
       ackTimeoutMs: opts.ackTimeout,
+      backend: opts.backend,
       log: (line) => process.stderr.write(line + '\n'),
     });
     if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -66,7 +66,13 @@ export interface TemporalCluster {
   ports: TemporalClusterPorts;
   logDir: string;
   postgres: PostgresCluster;
-  server: ManagedProcess;
+  /** The running temporal-server (a new one after restartServer). */
+  readonly server: ManagedProcess;
+  /**
+   * Starts temporal-server again on the same ports, configuration and databases, after it was
+   * killed or stopped (the chaos run); resolves when its frontend answers.
+   */
+  restartServer(startTimeoutMs?: number): Promise<ManagedProcess>;
   /** The server's Prometheus metrics (its own counters of requests, database calls and tasks). */
   metricsUrl: string;
   /** Server first (it holds connections to PostgreSQL), then PostgreSQL. */
@@ -386,16 +392,25 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
         await server.stop();
         throw new Error(`${(err as Error).message}; see ${setupLog}`);
       }
+      let current = server;
+      const shards = o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards;
       return {
         address,
         ports,
         logDir,
         postgres: pg,
-        server,
+        get server() {
+          return current;
+        },
+        restartServer: async (restartTimeoutMs = timeoutMs) => {
+          if (current.running) throw new Error('temporal-server is already running');
+          current = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, pg, serverLog, restartTimeoutMs, shards);
+          return current;
+        },
         metricsUrl: `http://${HOST}:${ports.metrics}/metrics`,
         stop: async () => {
           // The history service hands its shards back and flushes: give it longer than a test server.
-          await server.stop(30_000);
+          await current.stop(30_000);
           await pg.stop();
         },
       };

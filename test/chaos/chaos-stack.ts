@@ -1,14 +1,23 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TOPIC_PREFIX } from '../../protocol/topics';
+import type { ManagedProcess } from '../../stack/managed-process';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
+import { startPostgresCluster, type PostgresCluster } from '../../stack/postgres-cluster';
+import { COMPOSE_TEMPORAL, startTemporalCluster, type TemporalCluster } from '../../stack/temporal-cluster';
 import { TemporalServer } from '../../stack/temporal-server';
 import { FLEET_CONFIG_ENV, FLEET_READY, type FleetProcessConfig } from './fleet-main';
 import { NodeProcess } from './node-process';
 import { trackChild, untrackChild } from './reaper';
 
+/** The processes of a run on the dev server (`temporal` is the dev server). */
 export const PROCESS_KINDS = ['temporal', 'mosquitto', 'worker', 'bridge', 'devices'] as const;
-export type ProcessKind = (typeof PROCESS_KINDS)[number];
+/** On the PostgreSQL cluster (issue 15): `temporal` is temporal-server, and PostgreSQL is killed too. */
+export const CLUSTER_PROCESS_KINDS = [...PROCESS_KINDS, 'postgres'] as const;
+export type ProcessKind = (typeof CLUSTER_PROCESS_KINDS)[number];
+/** Where Temporal runs: the CLI's dev server (SQLite), or temporal-server on PostgreSQL (stack/temporal-cluster.ts). */
+export type ChaosBackend = 'dev' | 'postgres';
 
 /** One running instance of a kind: what the stack needs to kill it, stop it and see it die. */
 interface Instance {
@@ -24,6 +33,8 @@ export interface ChaosStackOptions {
   fleet: Omit<FleetProcessConfig, 'mqttUrl' | 'username' | 'password' | 'journalDir'>;
   /** How long a restart may take before it counts as failed. */
   startTimeoutMs?: number;
+  /** Default `dev`. */
+  backend?: ChaosBackend;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -42,6 +53,7 @@ export class ChaosStack {
   /** Kinds we are killing or stopping on purpose: their exit is expected. */
   private readonly expecting = new Set<ProcessKind>();
   private temporalServer?: TemporalServer;
+  private cluster?: TemporalCluster;
   private broker?: MosquittoBroker;
   private stopping = false;
   onUnexpectedExit: (kind: ProcessKind, how: string) => void = () => {};
@@ -56,7 +68,16 @@ export class ChaosStack {
   }
 
   get temporalAddress(): string {
-    return this.temporalServer!.address;
+    return this.cluster ? this.cluster.address : this.temporalServer!.address;
+  }
+
+  get backend(): ChaosBackend {
+    return this.o.backend ?? 'dev';
+  }
+
+  /** The kinds of process this run has (and kills). */
+  get kinds(): readonly ProcessKind[] {
+    return this.backend === 'postgres' ? CLUSTER_PROCESS_KINDS : PROCESS_KINDS;
   }
 
   get mqttUrl(): string {
@@ -74,14 +95,28 @@ export class ChaosStack {
 
   /** Temporal and Mosquitto first, then the three clients of both. */
   async startAll(): Promise<void> {
-    await Promise.all([this.start('temporal'), this.start('mosquitto')]);
-    await Promise.all([this.start('worker'), this.start('bridge'), this.start('devices')]);
+    for (const group of [
+      ['temporal', 'mosquitto'],
+      ['worker', 'bridge', 'devices'],
+    ] as const) {
+      const started = await Promise.allSettled(group.map((kind) => this.start(kind)));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        // What did start must not outlive the failure (a broker left running keeps the caller alive).
+        await this.stopAll();
+        throw failed.reason;
+      }
+    }
   }
 
   /** Starts one kind (first start or restart after a kill); resolves when it is ready. */
   async start(kind: ProcessKind): Promise<void> {
     if (this.instances.has(kind)) throw new Error(`${kind} is already running`);
     const instance = await this.launch(kind);
+    this.register(kind, instance);
+  }
+
+  private register(kind: ProcessKind, instance: Instance): void {
     this.instances.set(kind, instance);
     this.expecting.delete(kind);
     void instance.exited.then((how) => {
@@ -114,16 +149,30 @@ export class ChaosStack {
     this.stopping = true;
     await Promise.all((['worker', 'bridge', 'devices'] as const).map((k) => this.stop(k).catch(() => {})));
     await Promise.all((['temporal', 'mosquitto'] as const).map((k) => this.stop(k).catch(() => {})));
+    await this.stop('postgres').catch(() => {});
   }
 
   private async launch(kind: ProcessKind): Promise<Instance> {
     const timeout = this.o.startTimeoutMs ?? 120_000;
     switch (kind) {
       case 'temporal': {
+        if (this.backend === 'postgres') return this.launchCluster(timeout);
         this.temporalServer = this.temporalServer
           ? await this.temporalServer.restart(timeout)
           : await TemporalServer.start({ dataDir: path.join(this.o.dataDir, 'temporal'), ui: false, startTimeoutMs: timeout });
-        return this.managed('temporal', this.temporalServer);
+        return this.managed('temporal', this.temporalServer.process);
+      }
+      case 'postgres': {
+        if (!this.cluster) throw new Error('PostgreSQL starts with the cluster: start temporal first');
+        // The same data, port and password: PostgreSQL recovers from its write-ahead log.
+        const pg = await startPostgresCluster({
+          dir: path.join(this.o.dataDir, 'cluster', 'postgres'),
+          logFile: path.join(this.cluster.logDir, 'postgres.log'),
+          user: COMPOSE_TEMPORAL.user,
+          port: this.cluster.ports.postgres,
+          startTimeoutMs: timeout,
+        });
+        return postgresInstance(pg);
       }
       case 'mosquitto': {
         this.broker = this.broker
@@ -133,7 +182,7 @@ export class ChaosStack {
               auth: { topicPrefixes: [DEFAULT_TOPIC_PREFIX] },
               startTimeoutMs: timeout,
             });
-        return this.managed('mosquitto', this.broker);
+        return this.managed('mosquitto', this.broker.process);
       }
       case 'worker':
       case 'bridge': {
@@ -175,9 +224,19 @@ export class ChaosStack {
     }
   }
 
+  /**
+   * temporal-server on PostgreSQL: the first start brings up PostgreSQL too (registered as
+   * `postgres`), with schemas and namespace; later starts only the server, on the same ports.
+   */
+  private async launchCluster(timeout: number): Promise<Instance> {
+    if (this.cluster) return this.managed('temporal', await this.cluster.restartServer(timeout));
+    this.cluster = await startTemporalCluster({ dir: path.join(this.o.dataDir, 'cluster'), startTimeoutMs: timeout });
+    this.register('postgres', postgresInstance(this.cluster.postgres));
+    return this.managed('temporal', this.cluster.server);
+  }
+
   /** Temporal and Mosquitto are single processes started by stack/ (ManagedProcess). */
-  private managed(name: string, server: TemporalServer | MosquittoBroker): Instance {
-    const p = server.process;
+  private managed(name: string, p: ManagedProcess): Instance {
     trackChild(p.pid, name, false);
     const exited = p.exited.then((how) => {
       untrackChild(p.pid);
@@ -185,4 +244,49 @@ export class ChaosStack {
     });
     return { pid: p.pid, exited, kill: () => p.kill(), stop: () => p.stop() };
   }
+}
+
+/**
+ * PostgreSQL is not our child (pg_ctl daemonizes it): its postmaster is watched by PID. A kill
+ * is a crash of the database machine: the postmaster and every backend at once, SIGKILL.
+ */
+function postgresInstance(pg: PostgresCluster): Instance {
+  const pid = pg.pid();
+  const alive = (p: number) => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const exited = (async () => {
+    while (pid !== undefined && alive(pid)) await new Promise((r) => setTimeout(r, 200));
+    return { pid, exited: true };
+  })();
+  return {
+    pid,
+    exited,
+    kill: async () => {
+      if (pid === undefined) return;
+      // Its children first listed: once the postmaster is gone they belong to init.
+      let children: number[] = [];
+      try {
+        children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+      } catch {
+        // none
+      }
+      for (const p of [pid, ...children]) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    },
+    stop: () => pg.stop(),
+  };
 }

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../../device/seeded-random';
-import { PROCESS_KINDS, type ChaosStack, type ProcessKind } from './chaos-stack';
+import { CLUSTER_PROCESS_KINDS, type ChaosStack, type ProcessKind } from './chaos-stack';
 import { OutageClock } from './outage-clock';
 
 export interface KillSchedulerOptions {
@@ -42,7 +42,7 @@ export interface KillStats {
   degradedMs: number;
 }
 
-const zero = () => Object.fromEntries(PROCESS_KINDS.map((k) => [k, 0])) as Record<ProcessKind, number>;
+const zero = () => Object.fromEntries(CLUSTER_PROCESS_KINDS.map((k) => [k, 0])) as Record<ProcessKind, number>;
 
 /**
  * Kills random processes (seeded), restarts each after a short random downtime, and keeps the
@@ -82,7 +82,7 @@ export class KillScheduler {
 
   stats(): KillStats {
     const longestDownMs = zero();
-    for (const k of PROCESS_KINDS) longestDownMs[k] = this.clock.longestDownByKind.get(k) ?? 0;
+    for (const k of this.stack.kinds) longestDownMs[k] = this.clock.longestDownByKind.get(k) ?? 0;
     return {
       kills: { ...this.kills },
       restarts: { ...this.restarts },
@@ -119,7 +119,7 @@ export class KillScheduler {
   /** Waits until every restart has finished and every kind is up. */
   async settle(): Promise<void> {
     while (this.pendingRestarts.size) await Promise.all([...this.pendingRestarts]);
-    for (const kind of PROCESS_KINDS) {
+    for (const kind of this.stack.kinds) {
       if (!this.stack.isUp(kind)) {
         this.clock.markDown(kind);
         await this.restart(kind, 0);
@@ -139,7 +139,7 @@ export class KillScheduler {
   }
 
   private choose(): ProcessKind | undefined {
-    const up = PROCESS_KINDS.filter((k) => this.stack.isUp(k) && !this.restarting.has(k));
+    const up = this.stack.kinds.filter((k) => this.stack.isUp(k) && !this.restarting.has(k));
     if (!up.length) return undefined;
     const least = Math.min(...up.map((k) => this.kills[k]));
     const candidates = up.filter((k) => this.kills[k] === least);

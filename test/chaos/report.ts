@@ -1,4 +1,4 @@
-import { PROCESS_KINDS } from './chaos-stack';
+import type { ChaosBackend, ProcessKind } from './chaos-stack';
 import type { CheckResult } from './checker';
 import type { JournalReadStats } from './journal-reader';
 import type { KillStats } from './kill-scheduler';
@@ -12,6 +12,9 @@ export interface ChaosReport {
   durationMs: number;
   killEveryMs: number;
   dataDir: string;
+  /** Where Temporal ran, and the kinds of process that were killed. */
+  backend: ChaosBackend;
+  kinds: readonly ProcessKind[];
   timing: ChaosTiming;
   kills: KillStats;
   totalKills: number;
@@ -51,7 +54,11 @@ export function formatReport(r: ChaosReport, maxListed = 20): string {
   const c = r.check;
   const lines: string[] = [];
   const row = (label: string, value: string | number) => lines.push(`  ${label.padEnd(52)} ${value}`);
-  lines.push('', `=== chaos run ${r.runId}: ${r.devices} devices, ${r.commands} commands, seed ${r.seed} ===`, '');
+  lines.push(
+    '',
+    `=== chaos run ${r.runId}: ${r.devices} devices, ${r.commands} commands, seed ${r.seed}, Temporal: ${r.backend === 'postgres' ? 'temporal-server on PostgreSQL' : 'dev server'} ===`,
+    '',
+  );
   lines.push('Checks (each must be 0):');
   row('commands not terminal after their deadline', c.notTerminalAfterDeadline);
   row('commands executed more than once on a device', c.executedMoreThanOnce);
@@ -62,7 +69,7 @@ export function formatReport(r: ChaosReport, maxListed = 20): string {
   lines.push('');
   lines.push('Chaos:');
   row('kills (kill -9), total', r.totalKills);
-  for (const k of PROCESS_KINDS) {
+  for (const k of r.kinds) {
     row(
       `  ${k}`,
       `${r.kills.kills[k]} kills, ${r.kills.restarts[k]} restarts, longest down ${secs(r.kills.longestDownMs[k])}` +

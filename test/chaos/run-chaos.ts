@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DcoClient } from '../../client/dco-client';
 import { fleetProfiles } from '../../device/fleet-profiles';
 import { simulatedDeviceIds } from '../../device/simulator';
-import { ChaosStack, PROCESS_KINDS } from './chaos-stack';
+import { ChaosStack, type ChaosBackend } from './chaos-stack';
 import { CONCURRENT_EXECUTIONS_FILE } from './fleet-main';
 import { checkChaosRun, type TemporalFacts } from './checker';
 import { planCommands } from './command-plan';
@@ -46,6 +46,8 @@ export interface ChaosOptions {
   /** Every n-th device gets serial commands only (0: none): they must never execute two at once. */
   serialEvery: number;
   progressEveryMs: number;
+  /** Where Temporal runs; on `postgres` PostgreSQL is killed too. Default `dev`. */
+  backend?: ChaosBackend;
   log: (line: string) => void;
 }
 
@@ -129,6 +131,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   const stack = new ChaosStack({
     dataDir: o.dataDir,
+    ...(o.backend ? { backend: o.backend } : {}),
     fleet: { devices: o.devices, idPrefix: DEVICE_PREFIX, latencyMs: o.latencyMs, slowLatencyMs: o.slowLatencyMs, ...rates },
   });
   let connection: Connection | undefined;
@@ -149,7 +152,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         .catch(() => (lastCount = 'Temporal unreachable'))
         .finally(() => {
           const k = scheduler.stats().kills;
-          const kills = PROCESS_KINDS.map((kind) => `${kind} ${k[kind]}`).join(' ');
+          const kills = stack.kinds.map((kind) => `${kind} ${k[kind]}`).join(' ');
           const down = scheduler.clock.down;
           log(
             `progress: sent ${sender.sentCount}/${plan.length} | ${lastCount} | kills ${scheduler.totalKills} (${kills}) | down: ${down.length ? down.join(', ') : 'none'}`,
@@ -203,6 +206,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       durationMs: o.durationMs,
       killEveryMs: o.killEveryMs,
       dataDir: o.dataDir,
+      backend: stack.backend,
+      kinds: stack.kinds,
       timing,
       kills,
       totalKills: scheduler.totalKills,
