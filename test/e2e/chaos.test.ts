@@ -68,8 +68,8 @@ describe('chaos: every process killed with SIGKILL, repeatedly, while commands r
       expect(report.check.byState.Succeeded).toBeGreaterThan(0);
       expect(report.check.byState.Failed).toBeGreaterThan(0);
       expect(report.check.byState.Rejected).toBeGreaterThan(0);
-    // Outside the test's own directory (cleaned by the global teardown): kept only when it failed.
-    if (backend === 'postgres') rmSync(dataDir, { recursive: true, force: true });
+      // Outside the test's own directory (cleaned by the global teardown): kept only when it failed.
+      if (backend === 'postgres') rmSync(dataDir, { recursive: true, force: true });
     },
     600_000,
   );
