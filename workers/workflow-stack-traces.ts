@@ -4,7 +4,7 @@
  * The Temporal SDK does so for the stack trace query (the Web UI's "Stack Trace" tab,
  * `temporal workflow stack`), whether anyone asks or not: for each promise it compiles a small
  * function to find the workflow, captures an Error stack and maps every frame through the
- * bundle's source map. That was about a third of the worker's CPU for a device command
+ * bundle's source map. That was about a quarter of the worker's CPU for a device command
  * (`npm run bench`; docs/operations.md, "The worker's share"), and the SDK has no option for it
  * (sdk-typescript#1587). Our patch of the SDK (patches/, applied by `npm ci`) reads
  * TEMPORAL_WORKFLOW_STACK_TRACES: `off` leaves the hook out, as the SDK itself does where Node

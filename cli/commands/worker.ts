@@ -33,7 +33,7 @@ export function workerCommand(): Command {
     .addOption(
       new Option(
         '--workflow-stack-traces',
-        "record where each workflow waits, for the Web UI's Stack Trace tab (costs about a third of the worker's CPU; off by default)",
+        "record where each workflow waits, for the Web UI's Stack Trace tab (costs about a quarter of the worker's CPU; off by default)",
       ).env('DCO_WORKFLOW_STACK_TRACES'),
     )
     .option('--tracing', 'OpenTelemetry spans for workflows and activities, as JSON lines on stderr (or DCO_TRACING=1)')
