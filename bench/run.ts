@@ -75,7 +75,7 @@ const program = new Command('bench')
   )
   .option(
     '--dynamic-config <key=json...>',
-    'dev backend: more --dynamic-config-value settings for the dev server (experiments, e.g. history.cacheMaxSize=4096)',
+    'dev backend: more --dynamic-config-value settings for the dev server (experiments, e.g. history.hostLevelCacheMaxSize=256000)',
   )
   .option('--shards <n>', "postgres backend: history shards (default docker-compose.yml's 512)", (v) => Number(v))
   .option('--skip-rollouts', 'only the throughput comparison')
