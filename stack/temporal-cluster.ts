@@ -65,7 +65,13 @@ export interface TemporalCluster {
   address: string;
   ports: TemporalClusterPorts;
   logDir: string;
-  postgres: PostgresCluster;
+  /** The running PostgreSQL (a new handle after restartPostgres). */
+  readonly postgres: PostgresCluster;
+  /**
+   * Starts PostgreSQL again on the same data, port and password, after it was killed or stopped
+   * (the chaos run): it recovers from its write-ahead log.
+   */
+  restartPostgres(startTimeoutMs?: number): Promise<PostgresCluster>;
   /** The running temporal-server (a new one after restartServer). */
   readonly server: ManagedProcess;
   /**
@@ -343,13 +349,15 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
   const serverLog = path.join(logDir, 'temporal-server.log');
 
   let started = Date.now();
-  const pg = await startPostgresCluster({
-    dir: path.join(o.dir, 'postgres'),
-    logFile: path.join(logDir, 'postgres.log'),
-    user: COMPOSE_TEMPORAL.user,
-    port: o.ports?.postgres,
-    startTimeoutMs: timeoutMs,
-  });
+  const startPostgres = (port: number | undefined, startTimeoutMs: number) =>
+    startPostgresCluster({
+      dir: path.join(o.dir, 'postgres'),
+      logFile: path.join(logDir, 'postgres.log'),
+      user: COMPOSE_TEMPORAL.user,
+      port,
+      startTimeoutMs,
+    });
+  const pg = await startPostgres(o.ports?.postgres, timeoutMs);
   say(`PostgreSQL on ${pg.host}:${pg.port} (${Date.now() - started} ms)`);
   try {
     started = Date.now();
@@ -393,25 +401,32 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
         throw new Error(`${(err as Error).message}; see ${setupLog}`);
       }
       let current = server;
+      let currentPostgres = pg;
       const shards = o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards;
       return {
         address,
         ports,
         logDir,
-        postgres: pg,
+        get postgres() {
+          return currentPostgres;
+        },
+        restartPostgres: async (restartTimeoutMs = timeoutMs) => {
+          currentPostgres = await startPostgres(ports.postgres, restartTimeoutMs);
+          return currentPostgres;
+        },
         get server() {
           return current;
         },
         restartServer: async (restartTimeoutMs = timeoutMs) => {
           if (current.running) throw new Error('temporal-server is already running');
-          current = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, pg, serverLog, restartTimeoutMs, shards);
+          current = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, currentPostgres, serverLog, restartTimeoutMs, shards);
           return current;
         },
         metricsUrl: `http://${HOST}:${ports.metrics}/metrics`,
         stop: async () => {
           // The history service hands its shards back and flushes: give it longer than a test server.
           await current.stop(30_000);
-          await pg.stop();
+          await currentPostgres.stop();
         },
       };
     }

@@ -6,6 +6,7 @@ import { publishCancel } from './command-activity-proxies';
 import { note, transition } from './command-record';
 import { CANCEL_REACHES_DEVICE_PATCH } from './command-patches';
 import { publishFailure } from './publish-failure';
+import { now } from './workflow-clock';
 
 /** What cancelling needs of the running command (command-workflow.ts): its state, read and written as it goes. */
 export interface CancellingCommand {
@@ -59,18 +60,8 @@ export async function cancelOnDevice(c: CancellingCommand): Promise<void> {
     }
     if (await c.answeredWithinDeliveryGrace(() => isTerminal(c.record().state), by)) return;
     const waited = Math.round((Date.now() - askedAt) / 1000);
-    if (c.record().state === 'Acknowledged') {
-      return c.update(
-        transition(
-          c.record(),
-          'TimedOut',
-          now(),
-          'cancel-unconfirmed',
-          `cancelled by the caller, but the device, which had acknowledged the command, answered neither the cancel nor with a result in ${waited} s: it may still execute it until expiresAt`,
-        ),
-      );
-    }
-    if (Date.parse(c.request.expiresAt) - Date.now() + EXPIRY_GRACE_MS <= 0) {
+    const acknowledged = c.record().state === 'Acknowledged';
+    if (!acknowledged && Date.parse(c.request.expiresAt) - Date.now() + EXPIRY_GRACE_MS <= 0) {
       return c.update(
         transition(
           c.record(),
@@ -87,12 +78,10 @@ export async function cancelOnDevice(c: CancellingCommand): Promise<void> {
         'TimedOut',
         now(),
         'cancel-unconfirmed',
-        `cancelled by the caller, but the device did not answer the cancel in ${waited} s: it may have received the command and execute it until expiresAt`,
+        acknowledged
+          ? `cancelled by the caller, but the device, which had acknowledged the command, answered neither the cancel nor with a result in ${waited} s: it may still execute it until expiresAt`
+          : `cancelled by the caller, but the device did not answer the cancel in ${waited} s: it may have received the command and execute it until expiresAt`,
       ),
     );
   }
-}
-
-function now(): string {
-  return new Date().toISOString();
 }

@@ -53,6 +53,7 @@ import { CommandStateVisibility } from './command-state-visibility';
 import { failureMessage, publishFailure } from './publish-failure';
 import { releaseDeviceEntity } from './release-device-entity';
 import { cancelOnDevice } from './cancel-on-device';
+import { now } from './workflow-clock';
 
 /**
  * How long past its expiry the device entity keeps a serial command's turn if the command never
@@ -518,8 +519,4 @@ export async function commandWorkflow(input: CommandRequest): Promise<CommandSna
   }
   await releaseDeviceEntity(request, { watching, serialTurn: serialTurn !== 'none' });
   return record;
-}
-
-function now(): string {
-  return new Date().toISOString();
 }

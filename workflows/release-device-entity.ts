@@ -15,32 +15,29 @@ export async function releaseDeviceEntity(
   held: { watching: boolean; serialTurn: boolean },
 ): Promise<void> {
   const entity = () => getExternalWorkflowHandle(deviceWorkflowId(request.deviceId));
+  /** A signal to the entity that must happen even after a cancellation; a failure is logged, not thrown. */
+  const tell = async (send: () => Promise<void>, warning: string) => {
+    try {
+      await CancellationScope.nonCancellable(send);
+    } catch (err) {
+      log.warn(warning, { commandId: request.commandId, deviceId: request.deviceId, error: (err as Error).message });
+    }
+  };
+  // The entity need not wake this command any more. If this is lost, it forgets the command at
+  // its hold time, or at the first wake-up that fails.
   if (held.watching) {
-    // The entity need not wake this command any more. If this is lost, it forgets the command
-    // at its hold time, or at the first wake-up that fails.
-    try {
-      await CancellationScope.nonCancellable(() => entity().signal(deviceWatchSignal, { kind: 'unwatch', commandId: request.commandId }));
-    } catch (err) {
-      log.warn('could not tell the device entity that the command ended', {
-        commandId: request.commandId,
-        deviceId: request.deviceId,
-        error: (err as Error).message,
-      });
-    }
+    await tell(
+      () => entity().signal(deviceWatchSignal, { kind: 'unwatch', commandId: request.commandId }),
+      'could not tell the device entity that the command ended',
+    );
   }
+  // The next serial command's turn (or this one's place in the queue), also after a
+  // cancellation. If the entity is gone (terminated by hand) there is no queue left to free; the
+  // command's outcome stands.
   if (held.serialTurn) {
-    // The next serial command's turn (or this one's place in the queue). Also after a
-    // cancellation: nothing may cancel giving the device back.
-    try {
-      await CancellationScope.nonCancellable(() => entity().signal(deviceQueueSignal, { kind: 'release', commandId: request.commandId }));
-    } catch (err) {
-      // The entity is gone (terminated by hand): there is no queue left to free. The command's
-      // outcome stands.
-      log.warn('could not give the serial turn back to the device entity', {
-        commandId: request.commandId,
-        deviceId: request.deviceId,
-        error: (err as Error).message,
-      });
-    }
+    await tell(
+      () => entity().signal(deviceQueueSignal, { kind: 'release', commandId: request.commandId }),
+      'could not give the serial turn back to the device entity',
+    );
   }
 }

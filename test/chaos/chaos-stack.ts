@@ -4,8 +4,8 @@ import path from 'node:path';
 import { DEFAULT_TOPIC_PREFIX } from '../../protocol/topics';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
-import { startPostgresCluster, type PostgresCluster } from '../../stack/postgres-cluster';
-import { COMPOSE_TEMPORAL, startTemporalCluster, type TemporalCluster } from '../../stack/temporal-cluster';
+import type { PostgresCluster } from '../../stack/postgres-cluster';
+import { startTemporalCluster, type TemporalCluster } from '../../stack/temporal-cluster';
 import { TemporalServer } from '../../stack/temporal-server';
 import { FLEET_CONFIG_ENV, FLEET_READY, type FleetProcessConfig } from './fleet-main';
 import { NodeProcess } from './node-process';
@@ -164,14 +164,7 @@ export class ChaosStack {
       }
       case 'postgres': {
         if (!this.cluster) throw new Error('PostgreSQL starts with the cluster: start temporal first');
-        // The same data, port and password: PostgreSQL recovers from its write-ahead log.
-        const pg = await startPostgresCluster({
-          dir: path.join(this.o.dataDir, 'cluster', 'postgres'),
-          logFile: path.join(this.cluster.logDir, 'postgres.log'),
-          user: COMPOSE_TEMPORAL.user,
-          port: this.cluster.ports.postgres,
-          startTimeoutMs: timeout,
-        });
+        const pg = await this.cluster.restartPostgres(timeout);
         return postgresInstance(pg);
       }
       case 'mosquitto': {
