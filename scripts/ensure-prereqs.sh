@@ -5,6 +5,7 @@
 #   - the Temporal CLI (dev server), built once with Go into ~/.cache/dco (about 3 minutes)
 #   - the compose file's validator (compose-go, tools/compose-validate), built with Go likewise (under a minute)
 #   - the Temporal server and its SQL tool (the PostgreSQL cluster), built with Go likewise (about 4 minutes)
+#   - the Temporal Web UI server for that cluster, built with Go likewise (under a minute)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,7 @@ fi
 node -e "require('tsx/cjs'); console.error('Temporal CLI: ' + require('./stack/temporal-binary.ts').ensureTemporalBinary())"
 node -e "require('tsx/cjs'); console.error('Compose validator: ' + require('./stack/compose-validator.ts').ensureComposeValidator())"
 node -e "require('tsx/cjs'); console.error('Temporal server: ' + require('./stack/temporal-server-binary.ts').ensureTemporalServerBinaries().server)"
+node -e "require('tsx/cjs'); console.error('Temporal Web UI: ' + require('./stack/temporal-ui-binary.ts').ensureTemporalUi().server)"
 
 # The Python example of docs/service-api.md is run by a test, with the Temporal SDK for Python
 # in a virtual environment of its own (nothing installed into the system's Python).

@@ -9,6 +9,8 @@ import { freePort, waitFor } from './net';
 import { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
 import { ensureTemporalBinary } from './temporal-binary';
 import { ensureTemporalServerBinaries } from './temporal-server-binary';
+import { startTemporalUi } from './temporal-ui';
+import { ensureTemporalUi } from './temporal-ui-binary';
 
 /**
  * docker-compose.yml's values for the `postgresql`, `temporal` and `temporal-admin-tools`
@@ -44,6 +46,8 @@ export interface TemporalClusterPorts {
   workerMembership: number;
   /** The server's Prometheus endpoint (http://127.0.0.1:<port>/metrics), on loopback. */
   metrics: number;
+  /** The Web UI (compose's `temporal-ui`, port 8080 there), on loopback. */
+  ui: number;
 }
 
 export interface TemporalClusterOptions {
@@ -81,7 +85,12 @@ export interface TemporalCluster {
   restartServer(startTimeoutMs?: number): Promise<ManagedProcess>;
   /** The server's Prometheus metrics (its own counters of requests, database calls and tasks). */
   metricsUrl: string;
-  /** Server first (it holds connections to PostgreSQL), then PostgreSQL. */
+  /**
+   * The Web UI on this cluster (http://127.0.0.1:<ui>): the one compose runs. It outlives a
+   * restart of temporal-server (it reconnects by itself).
+   */
+  uiUrl: string;
+  /** The Web UI, then the server (it holds connections to PostgreSQL), then PostgreSQL. */
   stop(): Promise<void>;
 }
 
@@ -225,6 +234,7 @@ async function pickPorts(given: Partial<TemporalClusterPorts>): Promise<Omit<Tem
     worker: await pick(given.worker),
     workerMembership: await pickMembership(given.workerMembership),
     metrics: await pick(given.metrics),
+    ui: await pick(given.ui),
   };
 }
 
@@ -343,6 +353,7 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
   const say = o.say ?? (() => {});
   const timeoutMs = o.startTimeoutMs ?? 120_000;
   const binaries = ensureTemporalServerBinaries(say);
+  const uiBuild = ensureTemporalUi(say);
   const logDir = path.join(o.dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const setupLog = path.join(logDir, 'setup.log');
@@ -400,6 +411,15 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
         await server.stop();
         throw new Error(`${(err as Error).message}; see ${setupLog}`);
       }
+      let ui: Awaited<ReturnType<typeof startTemporalUi>>;
+      try {
+        started = Date.now();
+        ui = await startTemporalUi({ build: uiBuild, temporalAddress: address, port: ports.ui, logFile: path.join(logDir, 'temporal-ui.log'), timeoutMs });
+        say(`Web UI ${ui.url} (${Date.now() - started} ms)`);
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
       let current = server;
       let currentPostgres = pg;
       const shards = o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards;
@@ -423,7 +443,9 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
           return current;
         },
         metricsUrl: `http://${HOST}:${ports.metrics}/metrics`,
+        uiUrl: ui.url,
         stop: async () => {
+          await ui.process.stop();
           // The history service hands its shards back and flushes: give it longer than a test server.
           await current.stop(30_000);
           await currentPostgres.stop();

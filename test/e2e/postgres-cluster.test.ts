@@ -11,6 +11,7 @@ import { createLogger } from '../../config/logger';
 import { DeviceAgent } from '../../device/device-agent';
 import { COMPOSE_TEMPORAL, startTemporalCluster, type TemporalCluster } from '../../stack/temporal-cluster';
 import { ensureTemporalServerBinaries, TEMPORAL_SERVER_VERSION } from '../../stack/temporal-server-binary';
+import { ensureTemporalUi, TEMPORAL_UI_VERSION } from '../../stack/temporal-ui-binary';
 import { createServiceWorkers, type ServiceWorkers } from '../../workers/service-workers';
 import { eventually } from '../support/eventually';
 import { testEnv } from '../setup/test-env';
@@ -40,6 +41,7 @@ describe('Temporal server on PostgreSQL, without Docker (stack/temporal-cluster.
   beforeAll(async () => {
     // Built by scripts/ensure-prereqs.sh; builds here (minutes) or fails with what to run.
     ensureTemporalServerBinaries();
+    ensureTemporalUi();
     dir = mkdtempSync(path.join(os.tmpdir(), 'dco-pg-cluster-'));
     // As root, PostgreSQL runs as the postgres user, which must be able to enter the directory.
     chmodSync(dir, 0o755);
@@ -110,6 +112,12 @@ describe('Temporal server on PostgreSQL, without Docker (stack/temporal-cluster.
     // The dynamic config compose mounts is the file this cluster reads.
     const mount = `./${path.relative(path.resolve(__dirname, '..', '..'), COMPOSE_TEMPORAL.dynamicConfigFile)}:${temporal.environment.DYNAMIC_CONFIG_FILE_PATH}:ro`;
     expect(temporal.volumes).toContain(mount);
+    // The Web UI: the version this cluster builds, given only the frontend's address, and
+    // published on loopback only (the cluster's UI binds 127.0.0.1: stack/temporal-ui-binary.ts).
+    const ui = compose.services['temporal-ui'];
+    expect(ui.image).toBe(`temporalio/ui:${TEMPORAL_UI_VERSION.replace(/^v/, '')}`);
+    expect(Object.keys(ui.environment)).toEqual(['TEMPORAL_ADDRESS']);
+    expect(ui.ports).toEqual(['127.0.0.1:8080:8080']);
   });
 
   it('runs a command to Succeeded, and finds it by DeviceId in visibility on PostgreSQL', async () => {
@@ -131,5 +139,21 @@ describe('Temporal server on PostgreSQL, without Docker (stack/temporal-cluster.
       (ids) => ids.includes(handle.workflowId),
     );
     expect(found).toContain(handle.workflowId);
+
+    // Operators find it in the cluster's Web UI: the page is served, and the UI server's API
+    // (what the page calls) lists the command from this cluster's visibility store.
+    const page = await fetch(`${cluster!.uiUrl}/namespaces/default/workflows`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const query = encodeURIComponent(`DeviceId="${deviceId}"`);
+    const listed = await eventually(
+      async () => {
+        const res = await fetch(`${cluster!.uiUrl}/api/v1/namespaces/default/workflows?query=${query}`);
+        const body = (await res.json()) as { executions?: Array<{ execution?: { workflowId?: string } }> };
+        return (body.executions ?? []).map((e) => e.execution?.workflowId);
+      },
+      (ids) => ids.includes(handle.workflowId),
+    );
+    expect(listed).toContain(handle.workflowId);
   }, 120_000);
 });
