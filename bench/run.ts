@@ -132,7 +132,7 @@ async function startBackend(backend: Backend, dir: string): Promise<StartedBacke
   });
   return {
     address: cluster.address,
-    servers: { temporal: cluster.server.pid!, postgres: cluster.postgres.pid()! },
+    servers: { temporal: cluster.serverProcesses.get('temporal-server')!.pid!, postgres: cluster.postgres.pid()! },
     metricsUrl: cluster.metricsUrl,
     stop: () => cluster.stop(),
   };

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- --devices 100 --commands 1000 [--duration 10m] [--kill-every 4s] [--seed 42]
- *  [--data-dir DIR] [--backend dev|postgres] [--json]`
+ *  [--data-dir DIR] [--backend dev|postgres [--separate-services]] [--json]`
  *
  * Starts Temporal, Mosquitto, a worker, a bridge and the simulated devices as separate
  * processes, sends commands with mixed outcomes, kills (SIGKILL) and restarts random processes
@@ -42,8 +42,18 @@ const program = new Command('chaos')
       .choices(['dev', 'postgres'])
       .default('dev'),
   )
+  .addOption(
+    new Option(
+      '--separate-services',
+      "with --backend postgres: Temporal's four services as processes of their own, each killed alone (not temporal-server whole)",
+    ),
+  )
   .addOption(new Option('--json', 'print the report as JSON on stdout (progress stays on stderr)'))
   .action(async (opts) => {
+    if (opts.separateServices && opts.backend !== 'postgres') {
+      process.stderr.write('chaos: --separate-services needs --backend postgres (the dev server is one process)\n');
+      process.exit(2);
+    }
     const dataDir = path.resolve(opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'dco-chaos-')));
     installReaper();
     const report = await runChaos({
@@ -59,6 +69,7 @@ const program = new Command('chaos')
       minDowntimeMs: Math.min(d.minDowntimeMs, opts.maxDowntime),
       ackTimeoutMs: opts.ackTimeout,
       backend: opts.backend,
+      separateServices: opts.separateServices === true,
       log: (line) => process.stderr.write(line + '\n'),
     });
     if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

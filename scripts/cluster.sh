@@ -4,11 +4,13 @@
 # on this machine without Docker: a private PostgreSQL, temporal-server and the Web UI server,
 # all stopped by Ctrl-C.
 #
-#   ./scripts/cluster.sh [--dir DIR] [--port PORT] [--ui-port PORT]
+#   ./scripts/cluster.sh [--dir DIR] [--port PORT] [--ui-port PORT] [--separate-services]
 #
 #   --dir DIR       state: PostgreSQL data, server config, logs/ (default .data/cluster; kept)
 #   --port PORT     the frontend's gRPC port on 127.0.0.1 (default 7233, as compose; 0: a free one)
 #   --ui-port PORT  the Web UI's port on 127.0.0.1 (default 8080, as compose; 0: a free one)
+#   --separate-services  frontend, history, matching and worker as processes of their own
+#                   (default: one process, as compose's auto-setup image)
 #
 # Needs PostgreSQL (apt-get install -y postgresql) and the server build of
 # scripts/ensure-prereqs.sh (built here on first use otherwise). docs/operations.md,
@@ -19,12 +21,14 @@ cd "$(dirname "$0")/.."
 dir=.data/cluster
 port=7233
 ui_port=8080
+separate=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="${2:?--dir needs a directory}"; shift 2 ;;
     --port) port="${2:?--port needs a number}"; shift 2 ;;
     --ui-port) ui_port="${2:?--ui-port needs a number}"; shift 2 ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --separate-services) separate=1; shift ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +46,8 @@ const { startTemporalCluster } = require('./stack/temporal-cluster.ts');
 const { canConnect } = require('./stack/net.ts');
 const { TEMPORAL_SERVER_VERSION } = require('./stack/temporal-server-binary.ts');
 
-const [dir, portArg, uiPortArg] = process.argv.slice(1);
+const [dir, portArg, uiPortArg, separateArg] = process.argv.slice(1);
+const separateServices = separateArg === '1';
 const port = Number(portArg);
 const uiPort = Number(uiPortArg);
 const say = (line) => process.stderr.write(`==> ${line}\n`);
@@ -62,7 +67,7 @@ let stopping;
   // A Ctrl-C during the start waits for it to end (a failed start stops what it started).
   const started = Date.now();
   const ports = { ...(port ? { frontend: port } : {}), ...(uiPort ? { ui: uiPort } : {}) };
-  const starting = startTemporalCluster({ dir: path.resolve(dir), ports, say });
+  const starting = startTemporalCluster({ dir: path.resolve(dir), ports, separateServices, say });
   const stop = (code) => {
     stopping ??= (async () => {
       const cluster = await starting.catch(() => undefined);
@@ -79,18 +84,21 @@ let stopping;
   const logs = path.relative(process.cwd(), cluster.logDir) || cluster.logDir;
   say(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s: Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL ${cluster.postgres.host}:${cluster.postgres.port}`);
   say(`Web UI: ${cluster.uiUrl}`);
-  say(`Logs: ${logs}/temporal-server.log, ${logs}/temporal-ui.log, ${logs}/postgres.log, ${logs}/setup.log`);
+  const serverLogs = [...cluster.serverProcesses.keys()].map((name) => `${logs}/${name}.log`).join(', ');
+  say(`Logs: ${serverLogs}, ${logs}/temporal-ui.log, ${logs}/postgres.log, ${logs}/setup.log`);
   say(`Use it: TEMPORAL_ADDRESS=${cluster.address} ./bin/dco worker (and bridge, send, ...). Ctrl-C stops all three.`);
   process.stdout.write(`${cluster.address}\n`);
-  cluster.server.exited.then(({ code, signal }) => {
-    if (stopping) return;
-    say(`temporal-server exited (${signal ?? code}); see ${logs}/temporal-server.log`);
-    stop(1);
-  });
+  for (const [name, server] of cluster.serverProcesses) {
+    server.exited.then(({ code, signal }) => {
+      if (stopping) return;
+      say(`${name} exited (${signal ?? code}); see ${logs}/${name}.log`);
+      stop(1);
+    });
+  }
 })().catch((err) => {
   if (stopping) return; // interrupted during the start: stop() ends the process
   say(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });
 EOF
-)" "$dir" "$port" "$ui_port"
+)" "$dir" "$port" "$ui_port" "$separate"

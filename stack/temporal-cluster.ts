@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { cliTypeName, probeClause, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
@@ -9,6 +9,14 @@ import { freePort, waitFor } from './net';
 import { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
 import { ensureTemporalBinary } from './temporal-binary';
 import { ensureTemporalServerBinaries } from './temporal-server-binary';
+import {
+  serverLogFile,
+  serverProcessSpecs,
+  startServerProcess,
+  type ServerPorts,
+  type ServerProcessName,
+  type ServerSettings,
+} from './temporal-server-processes';
 import { startTemporalUi } from './temporal-ui';
 import { ensureTemporalUi } from './temporal-ui-binary';
 
@@ -32,21 +40,10 @@ export const COMPOSE_TEMPORAL = {
   dynamicConfigFile: path.resolve(__dirname, '..', 'docker', 'temporal', 'dynamic-config.yaml'),
 } as const;
 
-export interface TemporalClusterPorts {
+/** Every port on 127.0.0.1. `frontend` is the gRPC address clients use; `metrics` the server's (or its frontend's) Prometheus endpoint. */
+export interface TemporalClusterPorts extends ServerPorts {
   postgres: number;
-  /** The gRPC address clients use. */
-  frontend: number;
-  frontendHttp: number;
-  frontendMembership: number;
-  history: number;
-  historyMembership: number;
-  matching: number;
-  matchingMembership: number;
-  worker: number;
-  workerMembership: number;
-  /** The server's Prometheus endpoint (http://127.0.0.1:<port>/metrics), on loopback. */
-  metrics: number;
-  /** The Web UI (compose's `temporal-ui`, port 8080 there), on loopback. */
+  /** The Web UI (compose's `temporal-ui`, port 8080 there). */
   ui: number;
 }
 
@@ -61,6 +58,12 @@ export interface TemporalClusterOptions {
    * start on the same `dir` must give the same count (the server refuses another).
    */
   numHistoryShards?: number;
+  /**
+   * Each of Temporal's four services in a process of its own (default: one process, as
+   * docker-compose.yml's auto-setup image runs them). What a multi-host cluster does, and what
+   * lets a chaos run kill one service.
+   */
+  separateServices?: boolean;
   /** Progress lines (what starts, how long it took). */
   say?: (line: string) => void;
 }
@@ -76,13 +79,13 @@ export interface TemporalCluster {
    * (the chaos run): it recovers from its write-ahead log.
    */
   restartPostgres(startTimeoutMs?: number): Promise<PostgresCluster>;
-  /** The running temporal-server (a new one after restartServer). */
-  readonly server: ManagedProcess;
+  /** The server's running processes: `temporal-server`, or one per service (a new one after a restart). */
+  readonly serverProcesses: ReadonlyMap<ServerProcessName, ManagedProcess>;
   /**
-   * Starts temporal-server again on the same ports, configuration and databases, after it was
-   * killed or stopped (the chaos run); resolves when its frontend answers.
+   * Starts one of the server's processes again on the same ports, configuration and databases,
+   * after it was killed or stopped (the chaos run); resolves when it is up.
    */
-  restartServer(startTimeoutMs?: number): Promise<ManagedProcess>;
+  restartServerProcess(name: ServerProcessName, startTimeoutMs?: number): Promise<ManagedProcess>;
   /** The server's Prometheus metrics (its own counters of requests, database calls and tasks). */
   metricsUrl: string;
   /**
@@ -90,12 +93,14 @@ export interface TemporalCluster {
    * restart of temporal-server (it reconnects by itself).
    */
   uiUrl: string;
-  /** The Web UI, then the server (it holds connections to PostgreSQL), then PostgreSQL. */
+  /** The Web UI's process: stopped by stop() only (a caller that stops the other parts one by one stops it too). */
+  uiProcess: ManagedProcess;
+  /** The Web UI, then the server (it holds connections to PostgreSQL; its frontend first), then PostgreSQL. */
   stop(): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
-const SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
+const STOP_ORDER: readonly ServerProcessName[] = ['temporal-server', 'temporal-frontend', 'temporal-matching', 'temporal-worker', 'temporal-history'];
 const PICKED_PORT_ATTEMPTS = 3;
 
 /** Runs a program; resolves with its exit code and output (also appended to `logFile`). */
@@ -136,73 +141,6 @@ async function setupSchemas(sqlTool: string, pg: PostgresCluster, logFile: strin
   }
 }
 
-/** The server's config, as config/docker.yaml renders with compose's environment. */
-function serverConfig(ports: TemporalClusterPorts, pg: PostgresCluster, numHistoryShards: number): object {
-  const sql = (databaseName: string, maxConns: number) => ({
-    pluginName: COMPOSE_TEMPORAL.plugin,
-    databaseName,
-    connectAddr: `${pg.host}:${pg.port}`,
-    connectProtocol: 'tcp',
-    user: pg.user,
-    password: pg.password,
-    maxConns,
-    maxIdleConns: maxConns,
-    maxConnLifetime: '1h',
-  });
-  const rpc = (grpcPort: number, membershipPort: number, httpPort?: number) => ({
-    rpc: { grpcPort, membershipPort, bindOnIP: HOST, ...(httpPort ? { httpPort } : {}) },
-  });
-  const archival = { state: 'enabled', enableRead: true, provider: { filestore: { fileMode: '0666', dirMode: '0766' } } };
-  return {
-    log: { stdout: true, level: COMPOSE_TEMPORAL.logLevel },
-    persistence: {
-      numHistoryShards,
-      defaultStore: 'default',
-      visibilityStore: 'visibility',
-      datastores: {
-        default: { sql: sql(COMPOSE_TEMPORAL.database, 20) },
-        visibility: { sql: sql(COMPOSE_TEMPORAL.visibilityDatabase, 10) },
-      },
-    },
-    global: {
-      membership: { maxJoinDuration: '30s', broadcastAddress: HOST },
-      pprof: { port: 0 },
-      // As config/docker.yaml renders with PROMETHEUS_ENDPOINT set; on loopback only.
-      metrics: { prometheus: { timerType: 'histogram', listenAddress: `${HOST}:${ports.metrics}` } },
-    },
-    services: {
-      frontend: rpc(ports.frontend, ports.frontendMembership, ports.frontendHttp),
-      history: rpc(ports.history, ports.historyMembership),
-      matching: rpc(ports.matching, ports.matchingMembership),
-      worker: rpc(ports.worker, ports.workerMembership),
-    },
-    clusterMetadata: {
-      enableGlobalNamespace: false,
-      failoverVersionIncrement: 10,
-      masterClusterName: 'active',
-      currentClusterName: 'active',
-      clusterInformation: {
-        active: {
-          enabled: true,
-          initialFailoverVersion: 1,
-          rpcName: 'frontend',
-          rpcAddress: `${HOST}:${ports.frontend}`,
-          httpAddress: `${HOST}:${ports.frontendHttp}`,
-        },
-      },
-    },
-    dcRedirectionPolicy: { policy: 'noop' },
-    archival: { history: archival, visibility: archival },
-    namespaceDefaults: {
-      archival: {
-        history: { state: 'disabled', URI: 'file:///tmp/temporal_archival/development' },
-        visibility: { state: 'disabled', URI: 'file:///tmp/temporal_vis_archival/development' },
-      },
-    },
-    dynamicConfigClient: { filepath: COMPOSE_TEMPORAL.dynamicConfigFile, pollInterval: '60s' },
-  };
-}
-
 /**
  * A free port below 32768. PostgreSQL's cluster_membership.rpc_port is a SMALLINT: a
  * membership port above 32767 makes the server die at start ("value out of range for type
@@ -234,61 +172,16 @@ async function pickPorts(given: Partial<TemporalClusterPorts>): Promise<Omit<Tem
     worker: await pick(given.worker),
     workerMembership: await pickMembership(given.workerMembership),
     metrics: await pick(given.metrics),
+    historyMetrics: await pick(given.historyMetrics),
+    matchingMetrics: await pick(given.matchingMetrics),
+    workerMetrics: await pick(given.workerMetrics),
     ui: await pick(given.ui),
   };
-}
-
-async function frontendAnswers(address: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000 });
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => {});
-  }
 }
 
 function tail(file: string, from: number, lines = 10): string {
   if (!existsSync(file)) return '';
   return readFileSync(file).subarray(from).toString('utf8').trim().split('\n').slice(-lines).join('\n');
-}
-
-/** Starts temporal-server (all four services in one process, as auto-setup does) and waits for its frontend. */
-async function startServer(
-  server: string,
-  configRoot: string,
-  ports: TemporalClusterPorts,
-  pg: PostgresCluster,
-  logFile: string,
-  timeoutMs: number,
-  numHistoryShards: number,
-): Promise<ManagedProcess> {
-  mkdirSync(path.join(configRoot, 'config'), { recursive: true });
-  // YAML 1.2 is a superset of JSON: no YAML library, and passwords need no quoting rules.
-  const header = '# Written by stack/temporal-cluster.ts at every start (values of docker-compose.yml).\n';
-  writeFileSync(path.join(configRoot, 'config', 'dco.yaml'), header + JSON.stringify(serverConfig(ports, pg, numHistoryShards), null, 2) + '\n', {
-    mode: 0o600,
-  });
-  const args = ['--root', configRoot, '--config', 'config', '--env', 'dco', '--allow-no-auth', 'start', ...SERVICES.flatMap((s) => ['--service', s])];
-  const child = new ManagedProcess({ name: 'temporal-server', command: server, args, logFile });
-  const address = `${HOST}:${ports.frontend}`;
-  try {
-    await waitFor(
-      async () => {
-        if (!child.running) throw new Error(`temporal-server exited during start`);
-        return frontendAnswers(address);
-      },
-      timeoutMs,
-      () => `the Temporal server did not answer at ${address} within ${timeoutMs} ms`,
-    );
-  } catch (err) {
-    await child.stop();
-    throw err;
-  }
-  return child;
 }
 
 /**
@@ -345,8 +238,8 @@ async function setupNamespace(address: string, logFile: string, timeoutMs: numbe
 
 /**
  * The production Temporal of docker-compose.yml on this machine without Docker: a private
- * PostgreSQL, the schemas, and temporal-server (frontend, history, matching, worker in one
- * process) with the namespace and search attributes registered. State survives stop(): a
+ * PostgreSQL, the schemas, temporal-server (frontend, history, matching, worker in one process,
+ * or one process each) with the namespace and search attributes registered, and the Web UI. State survives stop(): a
  * later start with the same `dir` finds its data (and picks new free ports unless given).
  */
 export async function startTemporalCluster(o: TemporalClusterOptions): Promise<TemporalCluster> {
@@ -357,7 +250,6 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
   const logDir = path.join(o.dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const setupLog = path.join(logDir, 'setup.log');
-  const serverLog = path.join(logDir, 'temporal-server.log');
 
   let started = Date.now();
   const startPostgres = (port: number | undefined, startTimeoutMs: number) =>
@@ -379,50 +271,61 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
     const fixed = Object.entries(o.ports ?? {})
       .filter(([name]) => name !== 'postgres')
       .map(([, port]) => port);
+    const settings: ServerSettings = { host: HOST, ...COMPOSE_TEMPORAL, numHistoryShards: o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards };
+    const configRoot = path.join(o.dir, 'temporal');
     for (let attempt = 1; ; attempt++) {
-      const ports = { postgres: pg.port, ...(await pickPorts(o.ports ?? {})) };
-      const offset = existsSync(serverLog) ? statSync(serverLog).size : 0;
-      let server: ManagedProcess;
-      try {
-        server = await startServer(
-          binaries.server,
-          path.join(o.dir, 'temporal'),
+      const ports: TemporalClusterPorts = { postgres: pg.port, ...(await pickPorts(o.ports ?? {})) };
+      const specs = serverProcessSpecs(o.separateServices === true, ports);
+      const logs = specs.map((spec) => serverLogFile(logDir, spec.name));
+      const offsets = logs.map((log) => (existsSync(log) ? statSync(log).size : 0));
+      const processes = new Map<ServerProcessName, ManagedProcess>();
+      const startProcess = (name: ServerProcessName, current: PostgresCluster, startTimeoutMs: number) =>
+        startServerProcess({
+          binary: binaries.server,
+          configRoot,
+          spec: specs.find((s) => s.name === name)!,
           ports,
-          pg,
-          serverLog,
-          timeoutMs,
-          o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards,
-        );
+          pg: current,
+          settings,
+          logDir,
+          timeoutMs: startTimeoutMs,
+        });
+      const stopServer = async () => {
+        // The frontend first (it stops taking requests), history last: it hands its shards back
+        // and flushes, so it gets longer than a test server.
+        for (const name of STOP_ORDER) await processes.get(name)?.stop(30_000);
+      };
+      try {
+        const started = await Promise.allSettled(specs.map((spec) => startProcess(spec.name, pg, timeoutMs)));
+        started.forEach((r, i) => r.status === 'fulfilled' && processes.set(specs[i].name, r.value));
+        const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       } catch (err) {
-        const log = tail(serverLog, offset);
+        await stopServer();
+        const log = logs.map((file, i) => tail(file, offsets[i])).join('\n');
         // A port we picked, taken before the server bound it: pick again. A clash on a port the
         // caller chose is theirs to see.
         const clash = /address already in use/i.test(log) && !fixed.some((port) => log.includes(`:${port}`));
         if (clash && attempt < PICKED_PORT_ATTEMPTS) continue;
-        throw new Error(`${(err as Error).message}; see ${serverLog}:\n${log}`);
+        throw new Error(`${(err as Error).message}; see ${logs.join(', ')}:\n${log}`);
       }
       const address = `${HOST}:${ports.frontend}`;
-      say(`Temporal server ${address} answers (${Date.now() - started} ms)`);
-      try {
-        started = Date.now();
-        await setupNamespace(address, setupLog, timeoutMs);
-        say(`Namespace ${COMPOSE_TEMPORAL.namespace} and ${SEARCH_ATTRIBUTES.length} search attributes ready (${Date.now() - started} ms)`);
-      } catch (err) {
-        await server.stop();
-        throw new Error(`${(err as Error).message}; see ${setupLog}`);
-      }
+      say(`Temporal server ${address} answers (${[...processes.keys()].join(', ')}; ${Date.now() - started} ms)`);
       let ui: Awaited<ReturnType<typeof startTemporalUi>>;
       try {
+        started = Date.now();
+        await setupNamespace(address, setupLog, timeoutMs).catch((err: Error) => {
+          throw new Error(`${err.message}; see ${setupLog}`);
+        });
+        say(`Namespace ${COMPOSE_TEMPORAL.namespace} and ${SEARCH_ATTRIBUTES.length} search attributes ready (${Date.now() - started} ms)`);
         started = Date.now();
         ui = await startTemporalUi({ build: uiBuild, temporalAddress: address, port: ports.ui, logFile: path.join(logDir, 'temporal-ui.log'), timeoutMs });
         say(`Web UI ${ui.url} (${Date.now() - started} ms)`);
       } catch (err) {
-        await server.stop();
+        await stopServer();
         throw err;
       }
-      let current = server;
       let currentPostgres = pg;
-      const shards = o.numHistoryShards ?? COMPOSE_TEMPORAL.numHistoryShards;
       return {
         address,
         ports,
@@ -434,20 +337,21 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
           currentPostgres = await startPostgres(ports.postgres, restartTimeoutMs);
           return currentPostgres;
         },
-        get server() {
-          return current;
-        },
-        restartServer: async (restartTimeoutMs = timeoutMs) => {
-          if (current.running) throw new Error('temporal-server is already running');
-          current = await startServer(binaries.server, path.join(o.dir, 'temporal'), ports, currentPostgres, serverLog, restartTimeoutMs, shards);
-          return current;
+        serverProcesses: processes,
+        restartServerProcess: async (name, restartTimeoutMs = timeoutMs) => {
+          const running = processes.get(name);
+          if (!running) throw new Error(`${name} is not a process of this cluster (${[...processes.keys()].join(', ')})`);
+          if (running.running) throw new Error(`${name} is already running`);
+          const restarted = await startProcess(name, currentPostgres, restartTimeoutMs);
+          processes.set(name, restarted);
+          return restarted;
         },
         metricsUrl: `http://${HOST}:${ports.metrics}/metrics`,
         uiUrl: ui.url,
+        uiProcess: ui.process,
         stop: async () => {
           await ui.process.stop();
-          // The history service hands its shards back and flushes: give it longer than a test server.
-          await current.stop(30_000);
+          await stopServer();
           await currentPostgres.stop();
         },
       };

@@ -36,7 +36,7 @@ export async function startTemporalUi(o: TemporalUiOptions): Promise<{ process: 
     command: o.build.server,
     args: ['--root', o.build.root, '--config', 'config', '--env', 'docker', 'start'],
     logFile: o.logFile,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: o.temporalAddress, TEMPORAL_UI_PORT: String(o.port) },
+    env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: o.temporalAddress, TEMPORAL_UI_PORT: String(o.port) },
   });
   try {
     await waitFor(

@@ -6,6 +6,7 @@ import type { ManagedProcess } from '../../stack/managed-process';
 import { MosquittoBroker } from '../../stack/mosquitto-broker';
 import type { PostgresCluster } from '../../stack/postgres-cluster';
 import { startTemporalCluster, type TemporalCluster } from '../../stack/temporal-cluster';
+import type { ServerProcessName } from '../../stack/temporal-server-processes';
 import { TemporalServer } from '../../stack/temporal-server';
 import { FLEET_CONFIG_ENV, FLEET_READY, type FleetProcessConfig } from './fleet-main';
 import { NodeProcess } from './node-process';
@@ -15,7 +16,21 @@ import { trackChild, untrackChild } from './reaper';
 export const PROCESS_KINDS = ['temporal', 'mosquitto', 'worker', 'bridge', 'devices'] as const;
 /** On the PostgreSQL cluster (issue 15): `temporal` is temporal-server, and PostgreSQL is killed too. */
 export const CLUSTER_PROCESS_KINDS = [...PROCESS_KINDS, 'postgres'] as const;
-export type ProcessKind = (typeof CLUSTER_PROCESS_KINDS)[number];
+/** The cluster with each Temporal service in a process of its own: each is killed alone. */
+export const SEPARATE_SERVICES_PROCESS_KINDS = [
+  'temporal-frontend',
+  'temporal-history',
+  'temporal-matching',
+  'temporal-worker',
+  ...PROCESS_KINDS.filter((k) => k !== 'temporal'),
+  'postgres',
+] as const;
+export type ProcessKind = (typeof CLUSTER_PROCESS_KINDS)[number] | (typeof SEPARATE_SERVICES_PROCESS_KINDS)[number];
+type TemporalKind = Extract<ProcessKind, 'temporal' | `temporal-${string}`>;
+const isTemporalKind = (kind: ProcessKind): kind is TemporalKind => kind === 'temporal' || kind.startsWith('temporal-');
+/** The cluster's process behind a kind: `temporal` is the one-process temporal-server. */
+const serverProcessOf = (kind: TemporalKind): ServerProcessName => (kind === 'temporal' ? 'temporal-server' : kind);
+const kindOf = (name: ServerProcessName): TemporalKind => (name === 'temporal-server' ? 'temporal' : name);
 /** Where Temporal runs: the CLI's dev server (SQLite), or temporal-server on PostgreSQL (stack/temporal-cluster.ts). */
 export type ChaosBackend = 'dev' | 'postgres';
 
@@ -35,6 +50,8 @@ export interface ChaosStackOptions {
   startTimeoutMs?: number;
   /** Default `dev`. */
   backend?: ChaosBackend;
+  /** On `postgres`: each Temporal service in a process of its own, killed one at a time. */
+  separateServices?: boolean;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -77,7 +94,13 @@ export class ChaosStack {
 
   /** The kinds of process this run has (and kills). */
   get kinds(): readonly ProcessKind[] {
-    return this.backend === 'postgres' ? CLUSTER_PROCESS_KINDS : PROCESS_KINDS;
+    if (this.backend !== 'postgres') return PROCESS_KINDS;
+    return this.o.separateServices ? SEPARATE_SERVICES_PROCESS_KINDS : CLUSTER_PROCESS_KINDS;
+  }
+
+  /** The kinds that are Temporal's server: one, or one per service. */
+  private get temporalKinds(): TemporalKind[] {
+    return this.kinds.filter(isTemporalKind);
   }
 
   get mqttUrl(): string {
@@ -95,8 +118,9 @@ export class ChaosStack {
 
   /** Temporal and Mosquitto first, then the three clients of both. */
   async startAll(): Promise<void> {
+    // The first Temporal kind starts the whole cluster (and registers the others).
     for (const group of [
-      ['temporal', 'mosquitto'],
+      [this.temporalKinds[0], 'mosquitto'],
       ['worker', 'bridge', 'devices'],
     ] as const) {
       const started = await Promise.allSettled(group.map((kind) => this.start(kind)));
@@ -148,15 +172,24 @@ export class ChaosStack {
   async stopAll(): Promise<void> {
     this.stopping = true;
     await Promise.all((['worker', 'bridge', 'devices'] as const).map((k) => this.stop(k).catch(() => {})));
-    await Promise.all((['temporal', 'mosquitto'] as const).map((k) => this.stop(k).catch(() => {})));
+    await Promise.all([...this.temporalKinds, 'mosquitto' as const].map((k) => this.stop(k).catch(() => {})));
     await this.stop('postgres').catch(() => {});
+    // The cluster's Web UI is no kind (never killed): it goes with the cluster. Each of the
+    // cluster's other parts is stopped already, which makes the rest of its stop() a no-op.
+    await this.cluster?.stop().catch(() => {});
+    untrackChild(this.cluster?.uiProcess.pid);
   }
 
   private async launch(kind: ProcessKind): Promise<Instance> {
     const timeout = this.o.startTimeoutMs ?? 120_000;
+    if (isTemporalKind(kind) && this.backend === 'postgres') return this.launchCluster(kind, timeout);
     switch (kind) {
+      case 'temporal-frontend':
+      case 'temporal-history':
+      case 'temporal-matching':
+      case 'temporal-worker':
+        throw new Error(`${kind} runs only on the postgres backend with separate services`);
       case 'temporal': {
-        if (this.backend === 'postgres') return this.launchCluster(timeout);
         this.temporalServer = this.temporalServer
           ? await this.temporalServer.restart(timeout)
           : await TemporalServer.start({ dataDir: path.join(this.o.dataDir, 'temporal'), ui: false, startTimeoutMs: timeout });
@@ -221,11 +254,17 @@ export class ChaosStack {
    * temporal-server on PostgreSQL: the first start brings up PostgreSQL too (registered as
    * `postgres`), with schemas and namespace; later starts only the server, on the same ports.
    */
-  private async launchCluster(timeout: number): Promise<Instance> {
-    if (this.cluster) return this.managed('temporal', await this.cluster.restartServer(timeout));
-    this.cluster = await startTemporalCluster({ dir: path.join(this.o.dataDir, 'cluster'), startTimeoutMs: timeout });
+  private async launchCluster(kind: TemporalKind, timeout: number): Promise<Instance> {
+    if (this.cluster) return this.managed(kind, await this.cluster.restartServerProcess(serverProcessOf(kind), timeout));
+    this.cluster = await startTemporalCluster({
+      dir: path.join(this.o.dataDir, 'cluster'),
+      startTimeoutMs: timeout,
+      separateServices: this.o.separateServices === true,
+    });
     this.register('postgres', postgresInstance(this.cluster.postgres));
-    return this.managed('temporal', this.cluster.server);
+    trackChild(this.cluster.uiProcess.pid, 'temporal-ui', false);
+    for (const [name, p] of this.cluster.serverProcesses) if (kindOf(name) !== kind) this.register(kindOf(name), this.managed(name, p));
+    return this.managed(kind, this.cluster.serverProcesses.get(serverProcessOf(kind))!);
   }
 
   /** Temporal and Mosquitto are single processes started by stack/ (ManagedProcess). */

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../../device/seeded-random';
-import { CLUSTER_PROCESS_KINDS, type ChaosStack, type ProcessKind } from './chaos-stack';
+import { CLUSTER_PROCESS_KINDS, SEPARATE_SERVICES_PROCESS_KINDS, type ChaosStack, type ProcessKind } from './chaos-stack';
 import { OutageClock } from './outage-clock';
 
 export interface KillSchedulerOptions {
@@ -42,7 +42,8 @@ export interface KillStats {
   degradedMs: number;
 }
 
-const zero = () => Object.fromEntries(CLUSTER_PROCESS_KINDS.map((k) => [k, 0])) as Record<ProcessKind, number>;
+const ALL_KINDS = [...new Set<ProcessKind>([...CLUSTER_PROCESS_KINDS, ...SEPARATE_SERVICES_PROCESS_KINDS])];
+const zero = () => Object.fromEntries(ALL_KINDS.map((k) => [k, 0])) as Record<ProcessKind, number>;
 
 /**
  * Kills random processes (seeded), restarts each after a short random downtime, and keeps the

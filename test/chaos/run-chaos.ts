@@ -48,6 +48,8 @@ export interface ChaosOptions {
   progressEveryMs: number;
   /** Where Temporal runs; on `postgres` PostgreSQL is killed too. Default `dev`. */
   backend?: ChaosBackend;
+  /** On `postgres`: each Temporal service in a process of its own, each killed alone. */
+  separateServices?: boolean;
   log: (line: string) => void;
 }
 
@@ -132,6 +134,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const stack = new ChaosStack({
     dataDir: o.dataDir,
     ...(o.backend ? { backend: o.backend } : {}),
+    ...(o.separateServices ? { separateServices: true } : {}),
     fleet: { devices: o.devices, idPrefix: DEVICE_PREFIX, latencyMs: o.latencyMs, slowLatencyMs: o.slowLatencyMs, ...rates },
   });
   let connection: Connection | undefined;
