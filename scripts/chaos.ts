@@ -11,7 +11,7 @@
 import { Command, Option } from 'commander';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { parseDuration, parsePositiveInt } from '../cli/parse-options';
 import { formatReport } from '../test/chaos/report';
 import { installReaper } from '../test/chaos/reaper';
@@ -55,6 +55,9 @@ const program = new Command('chaos')
       process.exit(2);
     }
     const dataDir = path.resolve(opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'dco-chaos-')));
+    // As root, PostgreSQL runs as the postgres user, which must be able to enter the directory we
+    // made (mkdtemp makes it 0700). A directory the caller gave is theirs to open.
+    if (!opts.dataDir && opts.backend === 'postgres') chmodSync(dataDir, 0o755);
     installReaper();
     const report = await runChaos({
       ...d,
