@@ -5,6 +5,7 @@ import type { ServiceAccount } from './broker-auth';
 import { ManagedProcess } from './managed-process';
 import { MosquittoBroker } from './mosquitto-broker';
 import { canConnect, freePort, waitFor } from './net';
+import { startTemporalCluster } from './temporal-cluster';
 import { TemporalServer } from './temporal-server';
 import { ensureTlsCertificates, type TlsFiles } from './tls-certs';
 
@@ -27,34 +28,71 @@ export interface LocalStackOptions {
    * plain local listener.
    */
   tls?: { port: number };
+  /**
+   * Temporal: the CLI's dev server (SQLite, default), or production's temporal-server on a
+   * private PostgreSQL with its Web UI (stack/temporal-cluster.ts, as docker-compose.yml).
+   */
+  backend?: 'dev' | 'postgres';
+  /** Workers and bridges (the bridges in one MQTT shared-subscription group when more than one); default 1. */
+  instances?: number;
   say?: (line: string) => void;
 }
+
+/** What the stack needs of Temporal, whichever runs it. */
+export interface TemporalEngine {
+  readonly address: string;
+  readonly uiUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** `worker` and `bridge` for the first instance, `worker-2`, `bridge-2`, ... for the others. */
+export type ServiceName = `${'worker' | 'bridge'}${'' | `-${number}`}`;
+const serviceName = (kind: 'worker' | 'bridge', instance: number): ServiceName => (instance === 1 ? kind : `${kind}-${instance}`);
+/** The MQTT shared-subscription group of several bridges. */
+const BRIDGE_SHARE_GROUP = 'dco-bridges';
+/** At most this many workers and bridges: each is a process of its own on a machine of a few cores. */
+export const MAX_INSTANCES = 8;
 
 const DCO_BIN = path.join(__dirname, '..', 'bin', 'dco');
 
 /**
- * The whole system on one machine: Temporal dev server, Mosquitto, one worker and one bridge,
- * each its own process (as in production), the last two restarted if they die.
+ * The whole system on one machine: Temporal (dev server, or temporal-server on PostgreSQL),
+ * Mosquitto, workers and bridges (one of each by default), each its own process (as in
+ * production), workers and bridges restarted if they die.
  */
 export class LocalStack {
   private stopping = false;
-  private readonly services = new Map<string, ManagedProcess>();
+  private readonly services = new Map<ServiceName, ManagedProcess>();
 
   private constructor(
-    readonly temporal: TemporalServer,
+    readonly temporal: TemporalEngine,
     readonly mosquitto: MosquittoBroker,
     readonly logDir: string,
     private readonly say: (line: string) => void,
     readonly topicPrefix: string,
     readonly dataDir: string,
-    /** Prometheus endpoints of the worker and the bridge. */
-    readonly metricsPorts: Record<'worker' | 'bridge', number>,
+    /** Prometheus endpoints of the workers and the bridges. */
+    readonly metricsPorts: Record<ServiceName, number>,
     /** Certificates of the TLS listener, when there is one. */
     readonly tls?: TlsFiles,
   ) {}
 
-  get metricsUrls(): Record<'worker' | 'bridge', string> {
-    return { worker: `http://127.0.0.1:${this.metricsPorts.worker}/metrics`, bridge: `http://127.0.0.1:${this.metricsPorts.bridge}/metrics` };
+  get metricsUrls(): Record<ServiceName, string> {
+    return Object.fromEntries(Object.entries(this.metricsPorts).map(([name, port]) => [name, `http://127.0.0.1:${port}/metrics`])) as Record<
+      ServiceName,
+      string
+    >;
+  }
+
+  /** Workers and bridges, in start order. */
+  get serviceNames(): ServiceName[] {
+    return Object.keys(this.metricsPorts) as ServiceName[];
+  }
+
+  /** Where a bridge writes the messages it refused: one directory per bridge (each keeps its own totals). */
+  deadLetterDir(name: ServiceName): string {
+    const instance = /-(\d+)$/.exec(name)?.[1];
+    return path.join(this.dataDir, instance ? `deadletters-${instance}` : 'deadletters');
   }
 
   /** MQTT credentials of one of our services; undefined when authentication is off. */
@@ -87,6 +125,13 @@ export class LocalStack {
     const temporalPort = o.temporalPort ?? 7233;
     const mqttPort = o.mqttPort ?? 1883;
     const uiPort = o.uiPort ?? temporalPort + 1000;
+    const backend = o.backend ?? 'dev';
+    const instances = o.instances ?? 1;
+    if (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES)
+      throw new Error(`instances must be a whole number from 1 to ${MAX_INSTANCES}, not ${instances}`);
+    if (backend === 'postgres' && o.ui === false)
+      throw new Error('the Web UI is part of the PostgreSQL cluster (as in docker-compose.yml): --no-ui is for the dev server');
+    if (backend === 'postgres' && host !== '127.0.0.1') throw new Error('the PostgreSQL cluster listens on 127.0.0.1 only: --host is for the dev server');
     const ports: Array<[number, string, string]> = [
       [temporalPort, 'Temporal', '--temporal-port'],
       [mqttPort, 'MQTT', '--mqtt-port'],
@@ -103,10 +148,19 @@ export class LocalStack {
     const logDir = path.join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     const tls = o.tls ? ensureTlsCertificates(path.join(dataDir, 'tls'), { hosts: [host] }) : undefined;
-    say(`Starting Temporal (data ${path.join(dataDir, 'temporal')}) and Mosquitto (data ${path.join(dataDir, 'mosquitto')}) ...`);
-    const [temporal, mosquitto] = await Promise.all([
-      // Every process in a group of its own: a Ctrl-C reaches only us, and stop() takes them down in order.
-      TemporalServer.start({ dataDir: path.join(dataDir, 'temporal'), ip: host, port: temporalPort, uiPort, ui: o.ui, ownProcessGroup: true }),
+    const temporalDir = path.join(dataDir, backend === 'postgres' ? 'cluster' : 'temporal');
+    say(
+      `Starting Temporal (${backend === 'postgres' ? 'temporal-server on PostgreSQL' : 'dev server'}, data ${temporalDir}) and Mosquitto (data ${path.join(dataDir, 'mosquitto')}) ...`,
+    );
+    const startTemporal = async (): Promise<TemporalEngine> => {
+      if (backend === 'dev')
+        // Every process in a group of its own: a Ctrl-C reaches only us, and stop() takes them down in order.
+        return TemporalServer.start({ dataDir: temporalDir, ip: host, port: temporalPort, uiPort, ui: o.ui, ownProcessGroup: true });
+      const cluster = await startTemporalCluster({ dir: temporalDir, ports: { frontend: temporalPort, ui: uiPort }, say: (l) => say(`  ${l}`) });
+      return { address: cluster.address, uiUrl: cluster.uiUrl, stop: () => cluster.stop() };
+    };
+    const started = await Promise.allSettled([
+      startTemporal(),
       MosquittoBroker.start({
         ownProcessGroup: true,
         dataDir: path.join(dataDir, 'mosquitto'),
@@ -117,10 +171,20 @@ export class LocalStack {
         ...(tls && o.tls ? { tls: { ...tls, port: o.tls.port } } : {}),
       }),
     ]);
-    const metricsPorts = { worker: await freePort(), bridge: await freePort() };
+    if (started.some((r) => r.status === 'rejected')) {
+      // What did start must not outlive the failure.
+      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop().catch(() => {}) : undefined)));
+      throw (started.find((r): r is PromiseRejectedResult => r.status === 'rejected') as PromiseRejectedResult).reason;
+    }
+    const [temporal, mosquitto] = [(started[0] as PromiseFulfilledResult<TemporalEngine>).value, (started[1] as PromiseFulfilledResult<MosquittoBroker>).value];
+    const metricsPorts = {} as Record<ServiceName, number>;
+    for (let i = 1; i <= instances; i++) {
+      metricsPorts[serviceName('worker', i)] = await freePort();
+      metricsPorts[serviceName('bridge', i)] = await freePort();
+    }
     const stack = new LocalStack(temporal, mosquitto, logDir, say, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX, dataDir, metricsPorts, tls);
     try {
-      await Promise.all([stack.startService('worker', 'worker started'), stack.startService('bridge', 'bridge started')]);
+      await Promise.all(stack.serviceNames.map((name) => stack.startService(name, instances)));
     } catch (err) {
       await stack.stop(); // leave nothing running behind a failed start
       throw err;
@@ -128,15 +192,17 @@ export class LocalStack {
     return stack;
   }
 
-  /** Runs `dco <name>` against this stack; restarts it if it dies while the stack is up. */
-  private async startService(name: 'worker' | 'bridge', readyMessage: string): Promise<void> {
+  /** Runs `dco worker` or `dco bridge` against this stack; restarts it if it dies while the stack is up. */
+  private async startService(name: ServiceName, instances: number): Promise<void> {
+    const kind = name.startsWith('worker') ? 'worker' : 'bridge';
+    const readyMessage = `${kind} started`;
     const logFile = path.join(this.logDir, `${name}.log`);
     const offset = existsSync(logFile) ? statSync(logFile).size : 0;
     const proc = new ManagedProcess({
       ownProcessGroup: true,
       name,
       command: process.execPath,
-      args: [DCO_BIN, name],
+      args: [DCO_BIN, kind],
       logFile,
       env: {
         ...process.env,
@@ -144,8 +210,10 @@ export class LocalStack {
         MQTT_URL: this.mqttServiceUrl,
         DCO_TOPIC_PREFIX: this.topicPrefix,
         DCO_METRICS_ADDRESS: `127.0.0.1:${this.metricsPorts[name]}`,
-        DCO_DEADLETTER_DIR: path.join(this.dataDir, 'deadletters'),
-        ...this.credentialsEnv(name),
+        DCO_DEADLETTER_DIR: this.deadLetterDir(name),
+        // Several bridges: each its own persistent session, all in one shared-subscription group.
+        ...(kind === 'bridge' && instances > 1 ? { DCO_BRIDGE_CLIENT_ID: `dco-${name}`, DCO_BRIDGE_SHARE_GROUP: BRIDGE_SHARE_GROUP } : {}),
+        ...this.credentialsEnv(kind),
       },
     });
     this.services.set(name, proc);
@@ -157,7 +225,7 @@ export class LocalStack {
       if (code === 0) return this.say(`${name} stopped (code 0); not restarting it. Log: ${logFile}`);
       this.say(`${name} exited (code ${code}, signal ${signal}); restarting it. Log: ${logFile}`);
       setTimeout(() => {
-        if (!this.stopping) void this.startService(name, readyMessage).catch((err) => this.say(String(err)));
+        if (!this.stopping) void this.startService(name, instances).catch((err) => this.say(String(err)));
       }, 1_000);
     });
     await waitFor(
@@ -187,7 +255,7 @@ export class LocalStack {
   }
 
   /** The current process of a service (it changes when the service is restarted). */
-  service(name: 'worker' | 'bridge'): ManagedProcess | undefined {
+  service(name: ServiceName): ManagedProcess | undefined {
     return this.services.get(name);
   }
 

@@ -1,12 +1,11 @@
 import { Command, Option } from 'commander';
-import path from 'node:path';
-import { LocalStack } from '../../stack/local-stack';
-import { parsePort } from '../parse-options';
+import { LocalStack, MAX_INSTANCES } from '../../stack/local-stack';
+import { parsePort, parsePositiveInt } from '../parse-options';
 import { untilStopped } from '../until-stopped';
 
 export function upCommand(): Command {
   return new Command('up')
-    .description('start Temporal, Mosquitto, a worker and a bridge in the foreground; Ctrl-C stops them')
+    .description('start Temporal, Mosquitto, a worker and a bridge (or more) in the foreground; Ctrl-C stops them')
     .addOption(new Option('--data-dir <dir>', 'state of all services (survives restarts)').default('.data'))
     .addOption(new Option('--host <ip>', 'address to listen on').default('127.0.0.1'))
     .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').default(7233).argParser(parsePort))
@@ -15,7 +14,20 @@ export function upCommand(): Command {
     .addOption(new Option('--mqtt-service-port <port>', 'MQTT port of our services (worker, bridge, dco sim --shared)').default(1884).argParser(parsePort))
     .option('--tls', 'also listen for MQTT over TLS (mqtts://), with a development CA and certificate made under <data-dir>/tls/ if missing')
     .addOption(new Option('--mqtts-port <port>', 'MQTT over TLS port (with --tls)').default(8883).argParser(parsePort))
-    .option('--no-ui', 'do not serve the Web UI')
+    .option('--no-ui', 'do not serve the Web UI (dev server only)')
+    .addOption(
+      new Option(
+        '--backend <kind>',
+        "Temporal: dev (the CLI's dev server, SQLite) or postgres (temporal-server on a private PostgreSQL, as docker-compose.yml)",
+      )
+        .choices(['dev', 'postgres'])
+        .default('dev'),
+    )
+    .addOption(
+      new Option('--instances <n>', `workers and bridges, each a process of its own (the bridges in one shared-subscription group), 1-${MAX_INSTANCES}`)
+        .default(1)
+        .argParser(parsePositiveInt),
+    )
     .action(async (opts) => {
       const stack = await LocalStack.start({
         dataDir: opts.dataDir,
@@ -25,6 +37,8 @@ export function upCommand(): Command {
         mqttPort: opts.mqttPort,
         mqttServicePort: opts.mqttServicePort,
         ui: opts.ui,
+        backend: opts.backend,
+        instances: opts.instances,
         ...(opts.tls ? { tls: { port: opts.mqttsPort } } : {}),
       });
       printAddresses(stack);
@@ -46,9 +60,11 @@ export function printAddresses(stack: LocalStack): void {
       ? [`  MQTT svc   ${stack.mqttServiceUrl}     (MQTT_URL of services: worker, bridge, dco devices, dco sim)`]
       : []),
     ...(stack.mqttsUrl && stack.tls ? [`  MQTT/TLS   ${stack.mqttsUrl}    (MQTT_URL, with MQTT_CA_FILE=${stack.tls.caFile})`] : []),
-    `  metrics    ${stack.metricsUrls.worker} (worker), ${stack.metricsUrls.bridge} (bridge)`,
+    ...stack.serviceNames.map((name, i) => `  ${i === 0 ? 'metrics ' : '        '}   ${stack.metricsUrls[name]} (${name})`),
     `  logs       ${stack.logDir}`,
-    `  rejected   ${path.join(stack.dataDir, 'deadletters')}     (dead letters: dco deadletters --dir <that>)`,
+    ...stack.serviceNames
+      .filter((name) => name.startsWith('bridge'))
+      .map((name, i) => `  ${i === 0 ? 'rejected' : '        '}   ${stack.deadLetterDir(name)}     (dead letters of ${name}: dco deadletters --dir <that>)`),
   ];
   process.stderr.write(lines.join('\n') + '\n');
 }

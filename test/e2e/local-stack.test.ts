@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DcoClient } from '../../client/dco-client';
 import { DeviceAgent } from '../../device/device-agent';
+import { TemporalServer } from '../../stack/temporal-server';
 import { LocalStack } from '../../stack/local-stack';
 import { canConnect, freePort } from '../../stack/net';
 import { testEnv } from '../setup/test-env';
@@ -136,7 +137,7 @@ describe('the local stack (dco up)', () => {
     await stack.stop();
     expect(worker.running).toBe(false);
     expect(bridge.running).toBe(false);
-    expect(stack.temporal.process.running).toBe(false);
+    expect((stack.temporal as TemporalServer).process.running).toBe(false);
     expect(stack.mosquitto.process.running).toBe(false);
     const [host, port] = stack.temporalAddress.split(':');
     expect(await canConnect(host, Number(port))).toBe(false);
