@@ -33,6 +33,8 @@ export interface LocalStackOptions {
    * private PostgreSQL with its Web UI (stack/temporal-cluster.ts, as docker-compose.yml).
    */
   backend?: 'dev' | 'postgres';
+  /** On `postgres`: Temporal's four services as processes of their own (TemporalClusterOptions.separateServices). */
+  separateServices?: boolean;
   /** Workers and bridges (the bridges in one MQTT shared-subscription group when more than one); default 1. */
   instances?: number;
   say?: (line: string) => void;
@@ -131,6 +133,7 @@ export class LocalStack {
       throw new Error(`instances must be a whole number from 1 to ${MAX_INSTANCES}, not ${instances}`);
     if (backend === 'postgres' && o.ui === false)
       throw new Error('the Web UI is part of the PostgreSQL cluster (as in docker-compose.yml): --no-ui is for the dev server');
+    if (o.separateServices && backend !== 'postgres') throw new Error('--separate-services is for --backend postgres (the dev server is one process)');
     if (backend === 'postgres' && host !== '127.0.0.1') throw new Error('the PostgreSQL cluster listens on 127.0.0.1 only: --host is for the dev server');
     const ports: Array<[number, string, string]> = [
       [temporalPort, 'Temporal', '--temporal-port'],
@@ -156,7 +159,12 @@ export class LocalStack {
       if (backend === 'dev')
         // Every process in a group of its own: a Ctrl-C reaches only us, and stop() takes them down in order.
         return TemporalServer.start({ dataDir: temporalDir, ip: host, port: temporalPort, uiPort, ui: o.ui, ownProcessGroup: true });
-      const cluster = await startTemporalCluster({ dir: temporalDir, ports: { frontend: temporalPort, ui: uiPort }, say: (l) => say(`  ${l}`) });
+      const cluster = await startTemporalCluster({
+        dir: temporalDir,
+        ports: { frontend: temporalPort, ui: uiPort },
+        separateServices: o.separateServices === true,
+        say: (l) => say(`  ${l}`),
+      });
       return { address: cluster.address, uiUrl: cluster.uiUrl, stop: () => cluster.stop() };
     };
     const started = await Promise.allSettled([

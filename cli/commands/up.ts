@@ -23,6 +23,7 @@ export function upCommand(): Command {
         .choices(['dev', 'postgres'])
         .default('dev'),
     )
+    .option('--separate-services', "with --backend postgres: Temporal's frontend, history, matching and worker as processes of their own")
     .addOption(
       new Option('--instances <n>', `workers and bridges, each a process of its own (the bridges in one shared-subscription group), 1-${MAX_INSTANCES}`)
         .default(1)
@@ -39,6 +40,7 @@ export function upCommand(): Command {
         ui: opts.ui,
         backend: opts.backend,
         instances: opts.instances,
+        separateServices: opts.separateServices === true,
         ...(opts.tls ? { tls: { port: opts.mqttsPort } } : {}),
       });
       printAddresses(stack);

@@ -13,12 +13,13 @@ import { ensureTemporalUi } from '../../stack/temporal-ui-binary';
 const COMMANDS = 12;
 
 /**
- * `dco up --backend postgres --instances 2`: production's Temporal (temporal-server on its own
- * PostgreSQL, with the Web UI), Mosquitto, two workers and two bridges in one MQTT
- * shared-subscription group, each a process of its own. Never skipped: a missing PostgreSQL,
+ * `dco up --backend postgres --instances 2 --separate-services`: production's Temporal
+ * (temporal-server on its own PostgreSQL, each of its four services a process of its own, with
+ * the Web UI), Mosquitto, two workers and two bridges in one MQTT shared-subscription group,
+ * each a process of its own. (postgres-cluster.test.ts runs the one-process server.) Never skipped: a missing PostgreSQL,
  * Go or build fails with what to run.
  */
-describe('the local stack on PostgreSQL with two workers and two bridges (dco up --backend postgres --instances 2)', () => {
+describe('the local stack on PostgreSQL with two workers and two bridges (dco up --backend postgres --instances 2 --separate-services)', () => {
   let stack: LocalStack | undefined;
   let connection: Connection | undefined;
   let device: DeviceAgent | undefined;
@@ -34,6 +35,7 @@ describe('the local stack on PostgreSQL with two workers and two bridges (dco up
       dataDir: dir,
       backend: 'postgres',
       instances: 2,
+      separateServices: true,
       temporalPort: await freePort(),
       uiPort: await freePort(),
       mqttPort: await freePort(),
