@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { onPath, toolCacheDir } from './tool-cache';
 
 /** tools/compose-validate: a Go program that checks a compose file with Docker Compose's own loader. */
 export const COMPOSE_VALIDATOR_SOURCE = path.resolve(__dirname, '..', 'tools', 'compose-validate');
@@ -28,14 +28,7 @@ export function composeValidatorPath(): string {
     hash.update(readFileSync(path.join(COMPOSE_VALIDATOR_SOURCE, file)));
     hash.update('\0');
   }
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'dco', `compose-validate-${hash.digest('hex').slice(0, 16)}`, 'compose-validate');
-}
-
-function onPath(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const p = found.stdout.trim();
-  return found.status === 0 && p ? p : undefined;
+  return path.join(toolCacheDir(`compose-validate-${hash.digest('hex').slice(0, 16)}`), 'compose-validate');
 }
 
 /**

@@ -1,7 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { onPath, toolCacheDir } from './tool-cache';
 
 /** The CLI version we build: later tags cannot be `go install`ed (they use `replace` directives). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -9,14 +9,7 @@ const MODULE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`;
 
 /** Outside the clone, so fresh clones on the same machine reuse one build. */
 export function temporalCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'dco', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
-}
-
-function onPath(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const p = found.stdout.trim();
-  return found.status === 0 && p ? p : undefined;
+  return toolCacheDir(`temporal-cli-${TEMPORAL_CLI_VERSION}`);
 }
 
 /** `TEMPORAL_CLI` if set, else `temporal` on PATH, else the cached build; undefined if none. */

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { onPath, toolCacheDir } from './tool-cache';
 
 /**
  * The Temporal server we build: the version of docker-compose.yml's images
@@ -24,8 +24,7 @@ export interface TemporalServerBinaries {
 
 /** Outside the clone, like the Temporal CLI, so fresh clones on the same machine reuse one build. */
 export function temporalServerCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'dco', `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+  return toolCacheDir(`temporal-server-${TEMPORAL_SERVER_VERSION}`);
 }
 
 function cachedBinaries(): TemporalServerBinaries {
@@ -37,10 +36,6 @@ function cachedBinaries(): TemporalServerBinaries {
 export function findTemporalServerBinaries(): TemporalServerBinaries | undefined {
   const binaries = cachedBinaries();
   return existsSync(binaries.server) && existsSync(binaries.sqlTool) ? binaries : undefined;
-}
-
-function onPath(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
 
 /**

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onPath, toolCacheDir } from './tool-cache';
 
 /**
  * The Temporal Web UI we build for the cluster: the UI server the Temporal CLI v1.5.1 embeds
@@ -26,8 +27,7 @@ export interface TemporalUiBuild {
 
 /** Outside the clone, like the Temporal CLI and server, so fresh clones on the same machine reuse one build. */
 export function temporalUiCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'dco', `temporal-ui-${TEMPORAL_UI_VERSION}`);
+  return toolCacheDir(`temporal-ui-${TEMPORAL_UI_VERSION}`);
 }
 
 function cachedBuild(): TemporalUiBuild {
@@ -42,10 +42,6 @@ export function findTemporalUi(): TemporalUiBuild | undefined {
   const build = cachedBuild();
   const complete = [build.server, configFile(build.root, 'docker.yaml'), configFile(build.root, 'base.yaml')].every((f) => existsSync(f));
   return complete ? build : undefined;
-}
-
-function onPath(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
 
 /** Where Go put the module's source (`go mod download -json`), for its config template. */

@@ -9,6 +9,7 @@ import { LocalStack } from '../../stack/local-stack';
 import { canConnect, freePort } from '../../stack/net';
 import { ensureTemporalServerBinaries, TEMPORAL_SERVER_VERSION } from '../../stack/temporal-server-binary';
 import { ensureTemporalUi } from '../../stack/temporal-ui-binary';
+import { startStackDevice } from '../support/stack-device';
 
 const COMMANDS = 12;
 
@@ -43,17 +44,7 @@ describe('the local stack on PostgreSQL with two workers and two bridges (dco up
       say: () => {},
     });
     connection = await Connection.connect({ address: stack.temporalAddress });
-    const password = stack.mosquitto.auth!.addDevice('pg-stack-1');
-    await stack.mosquitto.auth!.reloadAndWait();
-    device = new DeviceAgent({
-      deviceId: 'pg-stack-1',
-      mqttUrl: stack.mqttUrl,
-      username: 'pg-stack-1',
-      password,
-      journalDir: path.join(dir, 'journals'),
-      handlers: { ping: async () => ({ ok: true }) },
-    });
-    await device.start();
+    device = await startStackDevice(stack, 'pg-stack-1', dir, { ping: async () => ({ ok: true }) });
   }, 15 * 60_000);
 
   afterAll(async () => {

@@ -9,6 +9,7 @@ import { LocalStack } from '../../stack/local-stack';
 import { canConnect, freePort } from '../../stack/net';
 import { testEnv } from '../setup/test-env';
 import { eventually } from '../support/eventually';
+import { startStackDevice } from '../support/stack-device';
 
 /** What `dco up` runs: every service its own process, worker and bridge supervised. */
 describe('the local stack (dco up)', () => {
@@ -29,18 +30,7 @@ describe('the local stack (dco up)', () => {
       say: (line) => void said.push(line),
     });
     connection = await Connection.connect({ address: stack.temporalAddress });
-    // Authentication is on, as with `dco up`: the device needs its own credentials.
-    const password = stack.mosquitto.auth!.addDevice('stack-1');
-    await stack.mosquitto.auth!.reloadAndWait();
-    device = new DeviceAgent({
-      deviceId: 'stack-1',
-      mqttUrl: stack.mqttUrl,
-      username: 'stack-1',
-      password,
-      journalDir: path.join(dir, 'journals'),
-      handlers: { ping: async () => ({ ok: true }) },
-    });
-    await device.start();
+    device = await startStackDevice(stack, 'stack-1', dir, { ping: async () => ({ ok: true }) });
   }, 180_000);
 
   afterAll(async () => {
