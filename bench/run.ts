@@ -18,7 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MqttPublisher } from '../activities/mqtt-publisher';
@@ -31,6 +31,7 @@ import { FleetSimulator } from '../device/fleet-simulator';
 import { ManagedProcess } from '../stack/managed-process';
 import { MosquittoBroker } from '../stack/mosquitto-broker';
 import { TemporalServer } from '../stack/temporal-server';
+import { tempDirForPostgres } from '../stack/postgres-cluster';
 import { startTemporalCluster } from '../stack/temporal-cluster';
 import { createCommandWorker } from '../workers/command-worker';
 import { cpuSeconds, peakRssMb, treeCpuSeconds } from './process-memory';
@@ -144,9 +145,8 @@ const cpuOf = (name: string, pid: number) => (PROCESS_TREES.has(name) ? treeCpuS
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dco-bench-'));
   // The cluster's PostgreSQL runs as the postgres user when we are root: it must enter the directory.
-  chmodSync(dir, 0o755);
+  const dir = tempDirForPostgres('dco-bench-');
   say(`bench data in ${dir}; ${os.cpus().length} cores`);
   const backends: Backend[] = opts.backend === 'both' ? ['dev', 'postgres'] : [opts.backend as Backend];
   const results: Record<string, unknown> = {

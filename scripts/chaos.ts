@@ -11,8 +11,9 @@
 import { Command, Option } from 'commander';
 import os from 'node:os';
 import path from 'node:path';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { parseDuration, parsePositiveInt } from '../cli/parse-options';
+import { tempDirForPostgres } from '../stack/postgres-cluster';
 import { formatReport } from '../test/chaos/report';
 import { installReaper } from '../test/chaos/reaper';
 import { CHAOS_DEFAULTS, runChaos } from '../test/chaos/run-chaos';
@@ -54,10 +55,10 @@ const program = new Command('chaos')
       process.stderr.write('chaos: --separate-services needs --backend postgres (the dev server is one process)\n');
       process.exit(2);
     }
-    const dataDir = path.resolve(opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'dco-chaos-')));
-    // As root, PostgreSQL runs as the postgres user, which must be able to enter the directory we
-    // made (mkdtemp makes it 0700). A directory the caller gave is theirs to open.
-    if (!opts.dataDir && opts.backend === 'postgres') chmodSync(dataDir, 0o755);
+    // A directory the caller gave is theirs to open for PostgreSQL.
+    const dataDir = path.resolve(
+      opts.dataDir ?? (opts.backend === 'postgres' ? tempDirForPostgres('dco-chaos-') : mkdtempSync(path.join(os.tmpdir(), 'dco-chaos-'))),
+    );
     installReaper();
     const report = await runChaos({
       ...d,

@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/topics';
 import type { ServiceAccount } from './broker-auth';
+import { logSince, logSize } from './log-file';
 import { ManagedProcess } from './managed-process';
 import { MosquittoBroker } from './mosquitto-broker';
 import { canConnect, freePort, waitFor } from './net';
@@ -205,7 +206,7 @@ export class LocalStack {
     const kind = name.startsWith('worker') ? 'worker' : 'bridge';
     const readyMessage = `${kind} started`;
     const logFile = path.join(this.logDir, `${name}.log`);
-    const offset = existsSync(logFile) ? statSync(logFile).size : 0;
+    const offset = logSize(logFile);
     const proc = new ManagedProcess({
       ownProcessGroup: true,
       name,
@@ -239,7 +240,7 @@ export class LocalStack {
     await waitFor(
       async () => {
         if (!proc.running) throw new Error(`${name} exited during start; see ${logFile}`);
-        return existsSync(logFile) && readFileSync(logFile).subarray(offset).toString('utf8').includes(readyMessage);
+        return logSince(logFile, offset).includes(readyMessage);
       },
       120_000,
       () => `${name} did not start within 120 s; see ${logFile}`,

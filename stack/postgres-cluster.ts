@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
+  chmodSync,
   chownSync,
   closeSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -16,6 +18,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { logSince, logSize } from './log-file';
 import { freePort } from './net';
 
 export interface PostgresClusterOptions {
@@ -146,12 +149,15 @@ async function initCluster(r: Runner, dir: string, data: string, user: string, p
   renameSync(partial, data);
 }
 
-function logSize(file: string): number {
-  return existsSync(file) ? statSync(file).size : 0;
-}
-
-function logSince(file: string, offset: number): string {
-  return existsSync(file) ? readFileSync(file).subarray(offset).toString('utf8') : '';
+/**
+ * A new directory under the system's temporary directory that PostgreSQL can live under. As
+ * root, PostgreSQL runs as the postgres user (it refuses root), which must be able to enter
+ * every parent of its data; mkdtemp makes the directory 0700, so it is opened (0755).
+ */
+export function tempDirForPostgres(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 /**

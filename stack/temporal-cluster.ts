@@ -1,10 +1,11 @@
 import { Connection } from '@temporalio/client';
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { cliTypeName, probeClause, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
 import { ManagedProcess } from './managed-process';
+import { logSize, logTail } from './log-file';
 import { freePort, waitFor } from './net';
 import { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
 import { ensureTemporalBinary } from './temporal-binary';
@@ -179,11 +180,6 @@ async function pickPorts(given: Partial<TemporalClusterPorts>): Promise<Omit<Tem
   };
 }
 
-function tail(file: string, from: number, lines = 10): string {
-  if (!existsSync(file)) return '';
-  return readFileSync(file).subarray(from).toString('utf8').trim().split('\n').slice(-lines).join('\n');
-}
-
 /**
  * What auto-setup and the temporal-admin-tools job do once the server is up: register the
  * namespace (the server does not create it) and dco's search attributes, then wait until the
@@ -277,7 +273,7 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
       const ports: TemporalClusterPorts = { postgres: pg.port, ...(await pickPorts(o.ports ?? {})) };
       const specs = serverProcessSpecs(o.separateServices === true, ports);
       const logs = specs.map((spec) => serverLogFile(logDir, spec.name));
-      const offsets = logs.map((log) => (existsSync(log) ? statSync(log).size : 0));
+      const offsets = logs.map(logSize);
       const processes = new Map<ServerProcessName, ManagedProcess>();
       const startProcess = (name: ServerProcessName, current: PostgresCluster, startTimeoutMs: number) =>
         startServerProcess({
@@ -296,13 +292,13 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
         for (const name of STOP_ORDER) await processes.get(name)?.stop(30_000);
       };
       try {
-        const started = await Promise.allSettled(specs.map((spec) => startProcess(spec.name, pg, timeoutMs)));
-        started.forEach((r, i) => r.status === 'fulfilled' && processes.set(specs[i].name, r.value));
-        const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const launched = await Promise.allSettled(specs.map((spec) => startProcess(spec.name, pg, timeoutMs)));
+        launched.forEach((r, i) => r.status === 'fulfilled' && processes.set(specs[i].name, r.value));
+        const failed = launched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
       } catch (err) {
         await stopServer();
-        const log = logs.map((file, i) => tail(file, offsets[i])).join('\n');
+        const log = logs.map((file, i) => logTail(file, offsets[i])).join('\n');
         // A port we picked, taken before the server bound it: pick again. A clash on a port the
         // caller chose is theirs to see.
         const clash = /address already in use/i.test(log) && !fixed.some((port) => log.includes(`:${port}`));

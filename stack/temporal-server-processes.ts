@@ -130,7 +130,7 @@ function serverConfig(ports: ServerPorts, metricsPort: number, pg: PostgresClust
   };
 }
 
-export async function frontendAnswers(address: string): Promise<boolean> {
+async function frontendAnswers(address: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: 1_000 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { logSize, logTail } from './log-file';
 import { ManagedProcess } from './managed-process';
 import { waitFor } from './net';
 import type { TemporalUiBuild } from './temporal-ui-binary';
@@ -30,7 +30,7 @@ async function healthy(url: string): Promise<boolean> {
  */
 export async function startTemporalUi(o: TemporalUiOptions): Promise<{ process: ManagedProcess; url: string }> {
   const url = `http://127.0.0.1:${o.port}`;
-  const offset = existsSync(o.logFile) ? statSync(o.logFile).size : 0;
+  const offset = logSize(o.logFile);
   const child = new ManagedProcess({
     name: 'temporal-ui-server',
     command: o.build.server,
@@ -49,8 +49,7 @@ export async function startTemporalUi(o: TemporalUiOptions): Promise<{ process: 
     );
   } catch (err) {
     await child.stop();
-    const log = existsSync(o.logFile) ? readFileSync(o.logFile).subarray(offset).toString('utf8').trim().split('\n').slice(-10).join('\n') : '';
-    throw new Error(`${(err as Error).message}; see ${o.logFile}:\n${log}`);
+    throw new Error(`${(err as Error).message}; see ${o.logFile}:\n${logTail(o.logFile, offset)}`);
   }
   return { process: child, url };
 }

@@ -251,8 +251,9 @@ export class ChaosStack {
   }
 
   /**
-   * temporal-server on PostgreSQL: the first start brings up PostgreSQL too (registered as
-   * `postgres`), with schemas and namespace; later starts only the server, on the same ports.
+   * temporal-server on PostgreSQL: the first start brings up the whole cluster (PostgreSQL
+   * registered as `postgres`, each server process as its kind), with schemas, namespace and Web
+   * UI; later starts only the process of `kind`, on the same ports.
    */
   private async launchCluster(kind: TemporalKind, timeout: number): Promise<Instance> {
     if (this.cluster) return this.managed(kind, await this.cluster.restartServerProcess(serverProcessOf(kind), timeout));

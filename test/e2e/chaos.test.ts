@@ -1,6 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { tempDirForPostgres } from '../../stack/postgres-cluster';
 import { PROCESS_KINDS, SEPARATE_SERVICES_PROCESS_KINDS, type ChaosBackend } from '../chaos/chaos-stack';
 import { killAllChildren } from '../chaos/reaper';
 import { formatReport } from '../chaos/report';
@@ -27,8 +27,7 @@ describe('chaos: every process killed with SIGKILL, repeatedly, while commands r
     'on %s: nothing is left open past its deadline, nothing runs twice, serial devices never run two at once, and every device journal agrees with Temporal',
     async (backend, kinds) => {
       // PostgreSQL runs as the postgres user: its data must be under a directory it can enter.
-      const dataDir = mkdtempSync(path.join(backend === 'postgres' ? os.tmpdir() : testEnv().dir, `dco-chaos-${backend}-`));
-      if (backend === 'postgres') chmodSync(dataDir, 0o755);
+      const dataDir = backend === 'postgres' ? tempDirForPostgres('dco-chaos-postgres-') : mkdtempSync(path.join(testEnv().dir, 'dco-chaos-dev-'));
       const lines: string[] = [];
       const report = await runChaos({
         ...CHAOS_DEFAULTS,

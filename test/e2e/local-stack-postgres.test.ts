@@ -1,12 +1,11 @@
 import { Connection } from '@temporalio/client';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { sumByLabel } from '../../bench/prometheus-sums';
 import { DcoClient } from '../../client/dco-client';
 import { DeviceAgent } from '../../device/device-agent';
 import { LocalStack } from '../../stack/local-stack';
 import { canConnect, freePort } from '../../stack/net';
+import { tempDirForPostgres } from '../../stack/postgres-cluster';
 import { ensureTemporalServerBinaries, TEMPORAL_SERVER_VERSION } from '../../stack/temporal-server-binary';
 import { ensureTemporalUi } from '../../stack/temporal-ui-binary';
 import { startStackDevice } from '../support/stack-device';
@@ -29,9 +28,7 @@ describe('the local stack on PostgreSQL with two workers and two bridges (dco up
   beforeAll(async () => {
     ensureTemporalServerBinaries();
     ensureTemporalUi();
-    // As root, PostgreSQL runs as the postgres user, which must be able to enter the directory.
-    dir = mkdtempSync(path.join(os.tmpdir(), 'dco-up-pg-'));
-    chmodSync(dir, 0o755);
+    dir = tempDirForPostgres('dco-up-pg-');
     stack = await LocalStack.start({
       dataDir: dir,
       backend: 'postgres',

@@ -1,7 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { MqttPublisher } from '../../activities/mqtt-publisher';
@@ -9,6 +8,7 @@ import { MqttBridge } from '../../bridge/mqtt-bridge';
 import { DcoClient } from '../../client/dco-client';
 import { createLogger } from '../../config/logger';
 import { DeviceAgent } from '../../device/device-agent';
+import { tempDirForPostgres } from '../../stack/postgres-cluster';
 import { COMPOSE_TEMPORAL, startTemporalCluster, type TemporalCluster } from '../../stack/temporal-cluster';
 import { ensureTemporalServerBinaries, TEMPORAL_SERVER_VERSION } from '../../stack/temporal-server-binary';
 import { ensureTemporalUi, TEMPORAL_UI_VERSION } from '../../stack/temporal-ui-binary';
@@ -42,9 +42,7 @@ describe('Temporal server on PostgreSQL, without Docker (stack/temporal-cluster.
     // Built by scripts/ensure-prereqs.sh; builds here (minutes) or fails with what to run.
     ensureTemporalServerBinaries();
     ensureTemporalUi();
-    dir = mkdtempSync(path.join(os.tmpdir(), 'dco-pg-cluster-'));
-    // As root, PostgreSQL runs as the postgres user, which must be able to enter the directory.
-    chmodSync(dir, 0o755);
+    dir = tempDirForPostgres('dco-pg-cluster-');
     cluster = await startTemporalCluster({ dir, say: (line) => process.stderr.write(`[postgres cluster] ${line}\n`) });
 
     connection = await Connection.connect({ address: cluster.address });
