@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/topics';
 import type { ServiceAccount } from './broker-auth';
-import { logSince, logSize } from './log-file';
+import { logSince, logSize, logTail } from './log-file';
 import { ManagedProcess } from './managed-process';
 import { MosquittoBroker } from './mosquitto-broker';
 import { canConnect, freePort, waitFor } from './net';
@@ -57,6 +57,12 @@ const BRIDGE_SHARE_GROUP = 'dco-bridges';
 export const MAX_INSTANCES = 8;
 
 const DCO_BIN = path.join(__dirname, '..', 'bin', 'dco');
+/**
+ * How often a worker or bridge may exit before it logs that it started, before the stack's start
+ * fails: once is chance (a metrics port picked free and taken before the service bound it),
+ * three times is a cause to show.
+ */
+const START_ATTEMPTS = 3;
 
 /**
  * The whole system on one machine: Temporal (dev server, or temporal-server on PostgreSQL),
@@ -66,6 +72,9 @@ const DCO_BIN = path.join(__dirname, '..', 'bin', 'dco');
 export class LocalStack {
   private stopping = false;
   private readonly services = new Map<ServiceName, ManagedProcess>();
+  /** Until start() returns: exits of each service before it logged that it started (START_ATTEMPTS). */
+  private readonly exitsBeforeReady = new Map<ServiceName, number>();
+  private up = false;
 
   private constructor(
     readonly temporal: TemporalEngine,
@@ -194,6 +203,7 @@ export class LocalStack {
     const stack = new LocalStack(temporal, mosquitto, logDir, say, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX, dataDir, metricsPorts, tls);
     try {
       await Promise.all(stack.serviceNames.map((name) => stack.startService(name, instances)));
+      stack.up = true;
     } catch (err) {
       await stack.stop(); // leave nothing running behind a failed start
       throw err;
@@ -226,24 +236,46 @@ export class LocalStack {
       },
     });
     this.services.set(name, proc);
+    let cleanExit = false;
     void proc.exited.then(({ code, signal }) => {
       if (this.stopping) return;
       // Exit code 0 is a stop it was asked for: Ctrl-C at a terminal reaches the whole process
       // group, so the services stop by themselves just before the stack does. Restarting them
       // then would outlive the stack (and wait 120 s for a Temporal that is gone).
-      if (code === 0) return this.say(`${name} stopped (code 0); not restarting it. Log: ${logFile}`);
+      if (code === 0) {
+        cleanExit = true;
+        return this.say(`${name} stopped (code 0); not restarting it. Log: ${logFile}`);
+      }
+      // Once the stack is up, a service is restarted however often it dies, as before.
+      if (!this.up && !logSince(logFile, offset).includes(readyMessage)) {
+        const exits = (this.exitsBeforeReady.get(name) ?? 0) + 1;
+        this.exitsBeforeReady.set(name, exits);
+        if (exits >= START_ATTEMPTS) return; // the waiting start reports it, with the log
+      }
       this.say(`${name} exited (code ${code}, signal ${signal}); restarting it. Log: ${logFile}`);
       setTimeout(() => {
-        if (!this.stopping) void this.startService(name, instances).catch((err) => this.say(String(err)));
+        if (this.stopping) return;
+        void (async () => {
+          // Its metrics port, free when picked, taken meanwhile (an outgoing connection can get
+          // any ephemeral port): another one.
+          if (/EADDRINUSE/.test(logSince(logFile, offset))) this.metricsPorts[name] = await freePort();
+          await this.startService(name, instances);
+        })().catch((err) => this.say(String(err)));
       }, 1_000);
     });
+    // A restart after an exit during the start is awaited here too: its log goes to the same file.
     await waitFor(
       async () => {
-        if (!proc.running) throw new Error(`${name} exited during start; see ${logFile}`);
-        return logSince(logFile, offset).includes(readyMessage);
+        if (logSince(logFile, offset).includes(readyMessage)) {
+          this.exitsBeforeReady.delete(name);
+          return true;
+        }
+        if (cleanExit || (this.exitsBeforeReady.get(name) ?? 0) >= START_ATTEMPTS)
+          throw new Error(`${name} exited during start; see ${logFile}:\n${logTail(logFile, offset)}`);
+        return false;
       },
       120_000,
-      () => `${name} did not start within 120 s; see ${logFile}`,
+      () => `${name} did not start within 120 s; see ${logFile}:\n${logTail(logFile, offset)}`,
     );
   }
 
