@@ -102,7 +102,20 @@ export interface TemporalCluster {
 
 const HOST = '127.0.0.1';
 const STOP_ORDER: readonly ServerProcessName[] = ['temporal-server', 'temporal-frontend', 'temporal-matching', 'temporal-worker', 'temporal-history'];
-const PICKED_PORT_ATTEMPTS = 3;
+const START_ATTEMPTS = 3;
+
+/**
+ * Whether a server start that failed is worth another try, from the new lines of its logs:
+ * - a port we picked, taken before the server bound it (a clash on a port the caller chose is
+ *   theirs to see);
+ * - separate services on a fresh database: each process writes the cluster's first metadata
+ *   record, and all but one lose with a version mismatch and exit. The record is there for the
+ *   next try, so that one cannot lose again.
+ */
+export function startWorthRetrying(log: string, callerPorts: readonly number[]): boolean {
+  const clash = /address already in use/i.test(log) && !callerPorts.some((port) => log.includes(`:${port}`));
+  return clash || /SaveClusterMetadata encountered version mismatch/.test(log);
+}
 
 /** Runs a program; resolves with its exit code and output (also appended to `logFile`). */
 function run(command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
@@ -299,10 +312,7 @@ export async function startTemporalCluster(o: TemporalClusterOptions): Promise<T
       } catch (err) {
         await stopServer();
         const log = logs.map((file, i) => logTail(file, offsets[i])).join('\n');
-        // A port we picked, taken before the server bound it: pick again. A clash on a port the
-        // caller chose is theirs to see.
-        const clash = /address already in use/i.test(log) && !fixed.some((port) => log.includes(`:${port}`));
-        if (clash && attempt < PICKED_PORT_ATTEMPTS) continue;
+        if (startWorthRetrying(log, fixed) && attempt < START_ATTEMPTS) continue;
         throw new Error(`${(err as Error).message}; see ${logs.join(', ')}:\n${log}`);
       }
       const address = `${HOST}:${ports.frontend}`;
