@@ -85,6 +85,7 @@ const program = new Command('bench')
   .option('--query-status-rate <n>', "campaign by query: the bridge's --device-status-rate while the fleet's entities are created", (v) => Number(v), 500)
   .option('--skip-throughput', 'only the rollouts')
   .option('--skip-isolation', 'no noisy-neighbour and reconnect-storm scenarios')
+  .option('--lanes <n>', 'rollouts: lane workflows that start the commands (RolloutSpec.lanes; default 1: the rollout itself)', (v) => Number(v), 1)
   .option('--fixed-concurrency', 'rollouts keep --rollout-concurrency in flight (adaptive off): the baseline for the adaptive runs')
   // Protocol rule 5's shortcut: the simulated devices (50 ms per command) answer with the result
   // alone when it is ready within this window; 0: they always ack first (two messages each).
@@ -475,6 +476,7 @@ async function rolloutBench(engine: Engine, mqttUrl: string, client: Client, dir
       waves: [{ percent: 100 }],
       concurrency: opts.rolloutConcurrency,
       adaptive: !opts.fixedConcurrency,
+      ...(opts.lanes > 1 ? { lanes: opts.lanes } : {}),
       abort: { failureShare: 0.1, minFinished: 10 },
     });
     let last = '';

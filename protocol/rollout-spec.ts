@@ -3,7 +3,7 @@ import { CommandOptions, CommandOrderingSchema } from './command-options';
 import { DEFAULT_TTL_MS, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, MAX_TTL_MS, MIN_TIMEOUT_MS } from './command-limits';
 import { jsonTextDepth } from './json-depth';
 import { jsonByteLength } from './json-size';
-import { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_WAVES } from './validate-rollout-spec';
+import { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_LANES, MAX_WAVES } from './validate-rollout-spec';
 import { ROLLOUT_ID_PATTERN, TEMPLATE_NAME_PATTERN, TIME_ZONE_PATTERN } from './id-patterns';
 import { MAX_WINDOW_MS, MIN_WINDOW_MS, windowAt } from './maintenance-window';
 import { CommandName, DeviceId } from './ids';
@@ -22,7 +22,7 @@ export const RolloutId = z
   .regex(ROLLOUT_ID_PATTERN, 'rolloutId must be 1-63 characters of A-Z a-z 0-9 _ - (no ".": it separates rollout and device in command IDs)');
 export type RolloutId = z.infer<typeof RolloutId>;
 
-export { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_WAVES };
+export { DEFAULT_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_CONCURRENCY, MAX_ROLLOUT_LANES, MAX_WAVES };
 /** Same bound as a single send (client/send-request.ts): params travel in one MQTT message. */
 export const MAX_ROLLOUT_PARAMS_BYTES = MAX_PARAMS_BYTES;
 /** Time to live of each command and soak time: at most MAX_TTL_MS (command-limits.ts explains it). */
@@ -214,6 +214,14 @@ export const RolloutSpecFields = z.object({
    * into ack timeouts and re-publishes.
    */
   adaptive: z.boolean().default(true),
+  /**
+   * How many lane workflows start the device commands (workflows/rollout-lane-workflow.ts);
+   * without it (or 1) the rollout starts them itself. Every start and end of a command is a
+   * write to the workflow that started it, and one workflow takes one write at a time: on
+   * PostgreSQL, where each is a commit, 4 lanes let a rollout go about as fast as the engine.
+   * The dev server (SQLite, one connection) does better without (docs/operations.md).
+   */
+  lanes: z.int().min(1).max(MAX_ROLLOUT_LANES).optional(),
   template: TemplateRef.optional(),
   /**
    * A continuous rollout (like AWS IoT continuous jobs): besides its targets, every

@@ -17,6 +17,8 @@ import { checkCommandOptions, checkOrdering, checkParams, shown, type Validated 
 export const MAX_ROLLOUT_CONCURRENCY = 2_000;
 export const DEFAULT_ROLLOUT_CONCURRENCY = 100;
 export const MAX_WAVES = 100;
+/** Lanes (RolloutSpec.lanes): more than this many spreads the work thinner than it helps. */
+export const MAX_ROLLOUT_LANES = 16;
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -225,6 +227,8 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
   if (!window.ok) return window;
   if (s.rampUp !== undefined && typeof s.rampUp !== 'boolean') return { ok: false, reason: `rampUp must be true or false, got ${shown(s.rampUp)}` };
   if (s.adaptive !== undefined && typeof s.adaptive !== 'boolean') return { ok: false, reason: `adaptive must be true or false, got ${shown(s.adaptive)}` };
+  const lanes = s.lanes === undefined ? undefined : int('lanes', s.lanes, 1, MAX_ROLLOUT_LANES, 1);
+  if (lanes && !lanes.ok) return lanes;
   const template = checkTemplateRef(s.template);
   if (!template.ok) return template;
   const continuous = checkContinuous(s.continuous);
@@ -255,6 +259,7 @@ export function validateRolloutSpec(input: unknown): Validated<RolloutSpec> {
     },
     ...(s.rampUp !== undefined ? { rampUp: s.rampUp } : {}),
     ...(s.adaptive !== undefined ? { adaptive: s.adaptive } : {}),
+    ...(lanes ? { lanes: lanes.value } : {}),
     ...(template.value ? { template: template.value } : {}),
     ...(continuous.value ? { continuous: continuous.value } : {}),
   } as RolloutSpec;

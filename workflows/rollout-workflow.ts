@@ -1,6 +1,5 @@
 import {
   ActivityFailure,
-  ParentClosePolicy,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -10,13 +9,12 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
   CancellationScope,
 } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import { commandWorkflowId, type CommandRequest } from '../protocol/command-contract';
+import { commandWorkflowId } from '../protocol/command-contract';
 import type { AdaptiveSample } from './adaptive-concurrency';
 import type { CommandState } from '../protocol/command-state';
 import {
@@ -30,9 +28,8 @@ import {
   type RolloutInput,
   type RolloutStatusView,
 } from '../protocol/rollout-contract';
-import { CommandNameAttribute, CommandStateAttribute, DeviceIdAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
+import { CommandNameAttribute, RolloutIdAttribute } from '../protocol/search-attributes';
 import { validateRolloutSpec } from '../protocol/validate-rollout-spec';
-import { commandWorkflow } from './command-workflow';
 import { timeZonesOf } from './device-zone-lookup';
 import { groupTargetsByZone, sortByZone } from './rollout-device-windows';
 import { rolloutCommandId } from './rollout-command-ids';
@@ -53,7 +50,9 @@ import { approvalProblem, approve, abortRollout, cancel, pause, resume } from '.
 import { rolloutStatus } from './rollout-status';
 import { describeRollout, MILESTONE_STATES } from './rollout-description';
 import { refuseInvalidRollout } from './refuse-invalid-rollout';
-import { adaptiveSampleOf, outcomeAfterFailure } from './rollout-child-outcome';
+import { rolloutCommandRequest, runRolloutCommand, type RolloutCommandTemplate } from './rollout-command-start';
+import { laneCommandsEndedSignal } from './rollout-lane-signals';
+import { RolloutLanes } from './rollout-lanes';
 
 /** Maintenance windows: a pure computation, so a local activity, retried briefly. */
 const { maintenanceWindow } = proxyLocalActivities<RolloutActivities>({
@@ -188,52 +187,36 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     },
   );
 
-  const finished = (target: number, state: CommandState, sample?: AdaptiveSample) => changed(recordFinished(progress, target, state, Date.now(), spec, sample));
+  const finished = (target: number, state: CommandState, sample?: AdaptiveSample) => {
+    lanes?.ended(target);
+    changed(recordFinished(progress, target, state, Date.now(), spec, sample));
+  };
 
-  /**
-   * Starts the device command for target `t` and counts its outcome when it ends. Not
-   * cancellable: cancelling the rollout stops new starts, while commands already sent finish.
-   */
-  const run = (t: number): Promise<void> =>
-    CancellationScope.nonCancellable(async () => {
-      const deviceId = targets[t];
-      const commandId = rolloutCommandId(spec.rolloutId, deviceId);
-      const request: CommandRequest = {
-        commandId,
-        deviceId,
-        name: spec.name,
-        params: spec.params,
-        expiresAt: new Date(Date.now() + spec.ttlMs).toISOString(),
-        options: spec.options,
-        rolloutId: spec.rolloutId,
-        ...(spec.ordering ? { ordering: spec.ordering } : {}),
-      };
-      let state: CommandState;
-      let sample: AdaptiveSample | undefined;
-      const startedAtMs = Date.now();
-      try {
-        const child = await startChild(commandWorkflow, {
-          workflowId: commandWorkflowId(commandId),
-          args: [request],
-          // Device commands outlive an aborted or terminated rollout: they end on their own.
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          staticSummary: `\`${spec.name}\` → device \`${deviceId}\` (rollout ${spec.rolloutId})`,
-          typedSearchAttributes: [
-            { key: DeviceIdAttribute, value: deviceId },
-            { key: CommandNameAttribute, value: spec.name },
-            { key: CommandStateAttribute, value: 'Created' },
-            { key: RolloutIdAttribute, value: spec.rolloutId },
-          ],
-        });
-        const outcome = await child.result();
-        state = outcome.state;
-        sample = adaptiveSampleOf(outcome, startedAtMs);
-      } catch (err) {
-        state = await outcomeAfterFailure(err, commandId);
-      }
-      finished(t, state, sample);
-    });
+  const command: RolloutCommandTemplate = {
+    rolloutId: spec.rolloutId,
+    name: spec.name,
+    params: spec.params,
+    options: spec.options,
+    ...(spec.ordering ? { ordering: spec.ordering } : {}),
+  };
+  /** Starts the device command for target `t` itself (not through a lane) and counts its end. */
+  const run = async (t: number, expiresAt = new Date(Date.now() + spec.ttlMs).toISOString(), startedAtMs = Date.now()): Promise<void> => {
+    const end = await runRolloutCommand(rolloutCommandRequest(command, targets[t], expiresAt), startedAtMs);
+    finished(t, end.state, end.sample);
+  };
+  /** RolloutSpec.lanes: lanes start the commands and report their ends in batches. */
+  const lanes =
+    spec.lanes && spec.lanes > 1
+      ? new RolloutLanes({
+          count: spec.lanes,
+          generation,
+          command,
+          orphaned: (commands) => commands.forEach((c) => void run(c.target, c.expiresAt, c.startedAtMs)),
+        })
+      : undefined;
+  setHandler(laneCommandsEndedSignal, (ends) => {
+    for (const e of ends) finished(e.target, e.state, e.sample);
+  });
 
   /** RolloutSpec.endBehaviour 'cancel-in-flight': each device command in flight is cancelled (its device is asked to stop it). */
   const cancelInFlight = () => {
@@ -358,7 +341,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
       };
       switch (action.kind) {
         case 'start-more': {
-          if (draining || historyIsLong()) {
+          if (draining || historyIsLong() || lanes?.full) {
             draining = true;
             if (progress.inFlight.length === 0) await carryOn();
             await untilChanged();
@@ -366,7 +349,10 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
           }
           const started = recordStarted(progress, action.count, Date.now(), spec);
           changed(started.progress);
-          for (const t of started.targets) void run(t);
+          if (lanes) {
+            const expiresAt = new Date(Date.now() + spec.ttlMs).toISOString();
+            lanes.dispatch(started.targets.map((target) => ({ target, deviceId: targets[target], expiresAt, startedAtMs: Date.now() })));
+          } else for (const t of started.targets) void run(t);
           break;
         }
         case 'advance-wave':

@@ -89,6 +89,7 @@ function specFlags(opts: Record<string, any>): NonNullable<TemplateRun['override
     ...(opts.approveAfterCanary ? { approvalAfter: [0] } : {}),
     ...(opts.rampUp === false ? { rampUp: false } : {}),
     ...(opts.adaptive === false ? { adaptive: false } : {}),
+    ...(opts.lanes && opts.lanes > 1 ? { lanes: opts.lanes } : {}),
     ...(Object.keys(abort).length ? { abort } : {}),
     ...rateRampOf(opts),
     ...(opts.startAt ? { startAt: opts.startAt } : {}),
@@ -171,6 +172,11 @@ export function rolloutCommand(connect: (target: TemporalTarget) => Promise<Conn
     .addOption(new Option('--min-finished <n>', 'verdicts needed before the abort rule applies (default 10)').argParser(parsePositiveInt))
     .option('--no-ramp-up', 'start each wave at full concurrency (default: start with --min-finished devices and double)')
     .option('--no-adaptive', 'keep --concurrency in flight whatever the latency (default: adapt, with --concurrency as the ceiling)')
+    .addOption(
+      new Option('--lanes <n>', 'workflows that start the commands, 1-16 (default 1: the rollout itself; 4 on PostgreSQL, see docs/operations.md)')
+        .env('DCO_ROLLOUT_LANES')
+        .argParser(parsePositiveInt),
+    )
     .option('--approve-after-canary', 'wait for `dco rollout approve` after the canary')
     .addOption(new Option('--ttl <duration>', 'time to live of each device command (default 10m)').argParser(parseDuration))
     .option('--serial', "each device's command waits for that device's serial commands ahead of it (dco send --serial)")

@@ -44,10 +44,12 @@ function workflowIdOf(history: ReturnType<typeof load>, file: string): string {
 describe('replay of recorded command histories', () => {
   const workflowBundle = () => ({ codePath: testEnv().bundlePath });
 
-  test('there are recorded histories of every workflow (commands, rollouts, late answers, device entities, templates, groups), for every terminal state, before and after the patch', () => {
+  test('there are recorded histories of every workflow (commands, rollouts and their lanes, late answers, device entities, templates, groups), for every terminal state, before and after the patch', () => {
     const current = files.filter((f) => !f.startsWith(EARLIER));
     expect(current.filter(isCommand).length).toBeGreaterThanOrEqual(10);
     expect(current.filter(isRollout).length).toBeGreaterThanOrEqual(5);
+    expect(current.filter((f) => path.basename(f).startsWith('rollout-lane-')).length).toBeGreaterThanOrEqual(2);
+    expect(current.filter((f) => path.basename(f).startsWith('rollout-lanes-')).length).toBeGreaterThanOrEqual(2);
     expect(files.filter((f) => f.startsWith(EARLIER) && isCommand(f)).length).toBeGreaterThanOrEqual(10);
     expect(files.filter((f) => f.startsWith(EARLIER) && isRollout(f)).length).toBeGreaterThanOrEqual(5);
     expect(current.filter((f) => path.basename(f).startsWith('late-answers-')).length).toBeGreaterThanOrEqual(2);

@@ -42,6 +42,8 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
       ok: true,
       value: { continuous: { query: "DeviceSite = 'x'", scanEveryMs: 60_000 } },
     });
+    const laned = RolloutSpec.parse({ ...minimal, lanes: 4 });
+    expect(validateRolloutSpec(laned)).toEqual({ ok: true, value: laned });
     // Only a continuous rollout may start with no device.
     expect(validateRolloutSpec({ ...minimal, targets: [], continuous: { query: "DeviceSite = 'x'" } })).toMatchObject({ ok: true, value: { targets: [] } });
     expect(validateRolloutSpec({ ...minimal, targets: [] })).toEqual({
@@ -52,6 +54,8 @@ describe('validateRolloutSpec (the rollout workflow checks its spec, without zod
 
   it.each([
     ['concurrency 0', { ...minimal, concurrency: 0 }, /^concurrency must be a whole number from 1 to 2000, got 0/],
+    ['17 lanes', { ...minimal, lanes: 17 }, /^lanes must be a whole number from 1 to 16, got 17/],
+    ['half a lane', { ...minimal, lanes: 1.5 }, /^lanes must be a whole number from 1 to 16, got 1.5/],
     ['params too deep', { ...minimal, params: nested(32) }, /^params must not nest/],
     ['params too big', { ...minimal, params: { s: 'x'.repeat(33_000) } }, /^params must be plain JSON of at most 32768 bytes/],
     ['no targets', { ...minimal, targets: [] }, /^targets must be a non-empty list/],
