@@ -5,7 +5,7 @@ import type { GroupView } from '../../protocol/device-group-contract';
 import { settingsFrom, withConnectionOptions } from '../connection-options';
 import { UsageError } from '../usage-error';
 import { withTemporal } from '../with-temporal';
-import { readTargetsFile } from './rollout';
+import { readTargetsFile } from './rollout-targets';
 
 /** Runs `act` with a group client; its refusals become usage errors (exit code 2). */
 async function withGroups<T>(opts: Record<string, unknown>, act: (groups: GroupClient) => Promise<T>): Promise<T> {
