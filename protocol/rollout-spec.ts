@@ -217,9 +217,10 @@ export const RolloutSpecFields = z.object({
   /**
    * How many lane workflows start the device commands (workflows/rollout-lane-workflow.ts);
    * without it (or 1) the rollout starts them itself. Every start and end of a command is a
-   * write to the workflow that started it, and one workflow takes one write at a time: on
-   * PostgreSQL, where each is a commit, 4 lanes let a rollout go about as fast as the engine.
-   * The dev server (SQLite, one connection) does better without (docs/operations.md).
+   * write to the workflow that started it, and one workflow takes one write at a time: lanes
+   * spread them (half the start retries, a fifth of the rollout's history). They pay off where
+   * that one workflow is the bottleneck (PostgreSQL with slow commits), not where the CPU is;
+   * the dev server does a little better without ("Rollout lanes" in docs/operations.md).
    */
   lanes: z.int().min(1).max(MAX_ROLLOUT_LANES).optional(),
   template: TemplateRef.optional(),

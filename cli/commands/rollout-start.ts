@@ -100,7 +100,10 @@ export function addStartCommand(rollout: Command, connect: (target: TemporalTarg
     .option('--no-ramp-up', 'start each wave at full concurrency (default: start with --min-finished devices and double)')
     .option('--no-adaptive', 'keep --concurrency in flight whatever the latency (default: adapt, with --concurrency as the ceiling)')
     .addOption(
-      new Option('--lanes <n>', 'workflows that start the commands, 1-16 (default 1: the rollout itself; 4 on PostgreSQL, see docs/operations.md)')
+      new Option(
+        '--lanes <n>',
+        'workflows that start the commands, 1-16 (default 1: the rollout itself; when to use more: "Rollout lanes" in docs/operations.md)',
+      )
         .env('DCO_ROLLOUT_LANES')
         .argParser(parsePositiveInt),
     )

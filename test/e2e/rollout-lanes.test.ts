@@ -1,9 +1,12 @@
 import { RolloutClient } from '../../client/rollout-client';
-import { rolloutWorkflowId } from '../../protocol/rollout-contract';
+import { rolloutWorkflowId, type RolloutStatusView } from '../../protocol/rollout-contract';
 import type { RolloutLaneSummary } from '../../workflows/rollout-lane-workflow';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { eventually } from '../support/eventually';
 import { testFleets } from '../support/fleets';
 import { Harness } from '../support/harness';
+import { runCli } from '../support/run-cli';
 
 const GRPC_NOT_FOUND = 5;
 
@@ -112,5 +115,30 @@ describe('rollout lanes', () => {
     );
     expect(count((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'awaitCommandOutcome')).toBe(14);
     replayLater(laneId(rolloutId, 1));
+  });
+
+  test('the CLI: DCO_ROLLOUT_LANES sets the lanes of every rollout it starts, --lanes overrides it', async () => {
+    const sim = await fleets.start(12);
+    const file = path.join(h.dir, 'lanes-targets.txt');
+    writeFileSync(file, sim.deviceIds.join('\n'));
+    const env = { TEMPORAL_ADDRESS: h.env.temporalAddress, MQTT_URL: h.env.mqttUrl, DCO_TASK_QUEUE: h.taskQueue, DCO_TOPIC_PREFIX: h.topicPrefix };
+    const start = async (id: string, extra: string[], lanes: string) => {
+      const args = ['rollout', 'start', 'ping', '--targets', file, '--id', id, '--canary', '1', '--waves', '100%', ...extra, '--wait', '--json'];
+      const run = await runCli(args, { ...env, DCO_ROLLOUT_LANES: lanes });
+      expect(run.code).toBe(0);
+      expect((JSON.parse(run.stdout.trim().split('\n').at(-1)!) as RolloutStatusView).overall.succeeded).toBe(12);
+      replayLater(rolloutWorkflowId(id));
+    };
+    const lanesOf = async (id: string) => {
+      const history = await h.client.temporal.workflow.getHandle(rolloutWorkflowId(id)).fetchHistory();
+      return (history.events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'rolloutLaneWorkflow').length;
+    };
+    await start(`cli-env-${h.id}`, [], '2');
+    // The ramp-up's first 10 of the wave are one batch: 8 to lane 1, 2 to lane 2.
+    expect(await lanesOf(`cli-env-${h.id}`)).toBe(2);
+    await start(`cli-flag-${h.id}`, ['--lanes', '1'], '2');
+    expect(await lanesOf(`cli-flag-${h.id}`)).toBe(0);
+    // Two rollouts (two IDs) of the same 12 devices: each command once.
+    expect(sim.stats()).toMatchObject({ executions: 24, maxExecutionsPerCommand: 1 });
   });
 });
