@@ -1,6 +1,6 @@
 import { condition, getExternalWorkflowHandle, isCancellation, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { rolloutCommandRequest, runRolloutCommand, type RolloutCommandTemplate } from './rollout-command-start';
-import { laneCommandsEndedSignal, startLaneCommandsSignal, type LaneCommand, type LaneCommandEnd } from './rollout-lane-signals';
+import { laneCommandsEndedSignal, startLaneCommandsSignal, wellFormedLaneCommands, type LaneCommand, type LaneCommandEnd } from './rollout-lane-signals';
 
 export interface RolloutLaneInput {
   /** The command every device gets (its rolloutId is the rollout's). */
@@ -41,7 +41,7 @@ export async function rolloutLaneWorkflow(input: RolloutLaneInput): Promise<Roll
     ended.push({ target: c.target, ...end });
   };
   setHandler(startLaneCommandsSignal, (commands) => {
-    for (const c of commands) {
+    for (const c of wellFormedLaneCommands(commands)) {
       // A target handed over twice (a signal delivered again) starts once.
       if (seen.has(c.target)) continue;
       seen.add(c.target);

@@ -76,6 +76,11 @@ export class RolloutLanes {
     }
   }
 
+  /** Whether a lane runs the command for `target` now: only such a command's end is taken from a lane's report. */
+  holds(target: number): boolean {
+    return this.laneOf.has(target);
+  }
+
   /** The command for `target` ended (its lane reported it, or the rollout ran it itself). */
   ended(target: number): void {
     this.laneOf.get(target)?.inFlight.delete(target);

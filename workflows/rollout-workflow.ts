@@ -51,7 +51,7 @@ import { rolloutStatus } from './rollout-status';
 import { describeRollout, MILESTONE_STATES } from './rollout-description';
 import { refuseInvalidRollout } from './refuse-invalid-rollout';
 import { rolloutCommandRequest, runRolloutCommand, type RolloutCommandTemplate } from './rollout-command-start';
-import { laneCommandsEndedSignal } from './rollout-lane-signals';
+import { laneCommandsEndedSignal, wellFormedLaneEnds } from './rollout-lane-signals';
 import { RolloutLanes } from './rollout-lanes';
 
 /** Maintenance windows: a pure computation, so a local activity, retried briefly. */
@@ -214,8 +214,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
           orphaned: (commands) => commands.forEach((c) => void run(c.target, c.expiresAt, c.startedAtMs)),
         })
       : undefined;
+  // Only well-formed reports about commands a lane runs count (rollout-lane-signals.ts says why).
   setHandler(laneCommandsEndedSignal, (ends) => {
-    for (const e of ends) finished(e.target, e.state, e.sample);
+    for (const e of wellFormedLaneEnds(ends)) if (lanes?.holds(e.target)) finished(e.target, e.state, e.sample);
   });
 
   /** RolloutSpec.endBehaviour 'cancel-in-flight': each device command in flight is cancelled (its device is asked to stop it). */

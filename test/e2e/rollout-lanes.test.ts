@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { RolloutClient } from '../../client/rollout-client';
 import { rolloutWorkflowId, type RolloutStatusView } from '../../protocol/rollout-contract';
 import type { RolloutLaneSummary } from '../../workflows/rollout-lane-workflow';
@@ -140,5 +141,41 @@ describe('rollout lanes', () => {
     expect(await lanesOf(`cli-flag-${h.id}`)).toBe(0);
     // Two rollouts (two IDs) of the same 12 devices: each command once.
     expect(sim.stats()).toMatchObject({ executions: 24, maxExecutionsPerCommand: 1 });
+  });
+
+  test('odd signals to a rollout and its lane (anyone may signal a workflow) change nothing: the rollout counts what its devices did', async () => {
+    const sim = await fleets.start(16, { latencyMs: 3_000 });
+    const rolloutId = `odd-signals-${h.id}`;
+    const started = await rollouts.start({
+      rolloutId,
+      name: 'ping',
+      targets: [...sim.deviceIds],
+      canary: { count: 16 },
+      waves: [{ percent: 100 }],
+      concurrency: 16,
+      rampUp: false,
+      adaptive: false,
+      lanes: 2,
+    });
+    const rollout = h.client.temporal.workflow.getHandle(rolloutWorkflowId(rolloutId));
+    const lane1 = h.client.temporal.workflow.getHandle(laneId(rolloutId, 1));
+    await eventually(
+      () =>
+        lane1.describe().then(
+          () => true,
+          (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
+        ),
+      (exists) => exists,
+    );
+    // Before the fix each of these failed the receiver's workflow task at every retry: the rollout never ended.
+    for (const payload of [null, [null], 'garbage', [{ target: 'x', state: 'Failed' }], [{ target: 3, state: 'Exploded' }]]) {
+      await rollout.signal('commandsEnded' as never, payload as never);
+      await lane1.signal('startCommands' as never, payload as never);
+    }
+    await lane1.signal('startCommands' as never, [{ target: 0, deviceId: 'not a device', expiresAt: 'soon', startedAtMs: 0 }] as never);
+    const final = await started.result();
+    expect(final.state).toBe('done');
+    expect(final.overall).toMatchObject({ succeeded: 16, failed: 0, pending: 0, inFlight: 0 });
+    expect(sim.stats()).toMatchObject({ executions: 16, maxExecutionsPerCommand: 1 });
   });
 });
