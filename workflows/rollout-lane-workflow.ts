@@ -32,9 +32,8 @@ export async function rolloutLaneWorkflow(input: RolloutLaneInput): Promise<Roll
   const rollout = getExternalWorkflowHandle(parent.workflowId, parent.runId);
   const seen = new Set<number>();
   let ended: LaneCommandEnd[] = [];
-  let started = 0;
   let reported = 0;
-  const describe = () => setCurrentDetails(`Lane ${input.lane} of rollout **${input.command.rolloutId}**: ${started} commands started, ${reported} ended.`);
+  const describe = () => setCurrentDetails(`Lane ${input.lane} of rollout **${input.command.rolloutId}**: ${seen.size} commands started, ${reported} ended.`);
 
   const run = async (c: LaneCommand) => {
     const end = await runRolloutCommand(rolloutCommandRequest(input.command, c.deviceId, c.expiresAt), c.startedAtMs);
@@ -45,7 +44,6 @@ export async function rolloutLaneWorkflow(input: RolloutLaneInput): Promise<Roll
       // A target handed over twice (a signal delivered again) starts once.
       if (seen.has(c.target)) continue;
       seen.add(c.target);
-      started++;
       void run(c);
     }
     describe();
@@ -63,9 +61,9 @@ export async function rolloutLaneWorkflow(input: RolloutLaneInput): Promise<Roll
       describe();
     }
   } catch (err) {
-    if (isCancellation(err)) return { started, reported };
-    // The rollout's run is gone (terminated): nobody is left to count these ends.
-    log.warn('a rollout lane could not report to its rollout', { rolloutId: input.command.rolloutId, lane: input.lane, error: (err as Error).message });
-    return { started, reported };
+    // Cancelled: the rollout's run ended. Otherwise that run is gone (terminated): nobody is left to count these ends.
+    if (!isCancellation(err))
+      log.warn('a rollout lane could not report to its rollout', { rolloutId: input.command.rolloutId, lane: input.lane, error: (err as Error).message });
+    return { started: seen.size, reported };
   }
 }
