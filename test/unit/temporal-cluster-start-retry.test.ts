@@ -1,4 +1,4 @@
-import { startWorthRetrying } from '../../stack/temporal-cluster';
+import { startWorthRetrying } from '../../stack/temporal-cluster-start-retry';
 
 // Lines as a fresh-clone CI run logged them when two of four separate services wrote the
 // cluster's first metadata record at once (the loser exited and failed the chaos run).
