@@ -3,53 +3,27 @@ import { connectMqtt, waitForConnect } from '../config/mqtt-connect';
 import { CancelMessage, CommandMessage, PROTOCOL_VERSION, type AckMessage, type ResultMessage, type StatusMessage } from '../protocol/messages';
 import { deviceTopic, parseDeviceTopic, type TopicKind } from '../protocol/topics';
 import { resultIsQuick } from './command-decisions';
-import { CommandBook, type JournalRecord, type RepeatAction, type CancelAction } from './command-book';
-import { JournalFile, readJournal, rewriteJournal } from './journal-file';
+import type { RepeatAction, CancelAction } from './command-book';
+import { FleetCommandBooks } from './fleet-command-books';
 import { dropsAck, latencyOf, type FleetSettings, type SimDevice } from './fleet-settings';
+import { emptyStats } from './fleet-stats';
 import { PublishWindow } from './publish-window';
-
-export interface FleetStats {
-  devices: number;
-  /** Online devices whose connection is up. */
-  online: number;
-  offline: number;
-  connections: number;
-  /** Valid commands delivered to online devices, repeats included. */
-  commandsReceived: number;
-  /** Repeats answered from the journal (same ack, same result) without executing again. */
-  duplicatesAnswered: number;
-  executions: number;
-  acksSent: number;
-  acksDropped: number;
-  resultsSent: number;
-  /** Must stay at most 1: the protocol's first rule. */
-  maxExecutionsPerCommand: number;
-  /** Commands for devices that are offline here (or not ours), and payloads that are not valid commands. */
-  ignored: number;
-}
-
-export function emptyStats(): Omit<FleetStats, 'devices' | 'online' | 'offline' | 'connections'> {
-  return { commandsReceived: 0, duplicatesAnswered: 0, executions: 0, acksSent: 0, acksDropped: 0, resultsSent: 0, maxExecutionsPerCommand: 0, ignored: 0 };
-}
 
 /**
  * One shared MQTT connection speaking for its devices: it subscribes to each device's own
  * `commands` topic (a `+` wildcard would deliver every fleet command to every connection and
  * queue all of them in every session), and answers on each device's own topics. Each device
- * has its own command book (command-book.ts, the same protocol core as the reference agent);
- * the connection keeps all their records in one journal file, each record naming its device,
- * compacted at every start.
+ * has its own command book, all kept in one journal file (fleet-command-books.ts).
  */
 export class FleetConnection {
   readonly stats = emptyStats();
   connected = false;
   private client?: MqttClient;
   private readonly byId = new Map<string, SimDevice>();
-  private readonly books = new Map<string, CommandBook>();
+  private readonly books: FleetCommandBooks;
   /** Running executions by `${deviceId} ${commandId}`: a cancel request or a stop ends them. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly window: PublishWindow;
-  private journal?: JournalFile;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -57,9 +31,10 @@ export class FleetConnection {
     readonly devices: SimDevice[],
     private readonly s: FleetSettings,
     private readonly mqttOptions: { url: string; username?: string; password?: string; sessionExpirySeconds: number; offlineStatus: boolean },
-    private readonly journalFile?: string,
+    journalFile?: string,
   ) {
     for (const d of devices) this.byId.set(d.id, d);
+    this.books = new FleetCommandBooks(devices, s.retentionMs, journalFile);
     this.window = new PublishWindow(s.publishWindow);
   }
 
@@ -68,7 +43,7 @@ export class FleetConnection {
   }
 
   async start(): Promise<void> {
-    this.openBooks();
+    this.books.open();
     const name = `simulator connection ${this.clientId}`;
     const client = connectMqtt({
       url: this.mqttOptions.url,
@@ -106,7 +81,7 @@ export class FleetConnection {
       throw err;
     }
     await ready;
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper = setInterval(() => this.books.sweep(), 60_000);
     this.sweeper.unref();
   }
 
@@ -126,7 +101,7 @@ export class FleetConnection {
       for (const d of this.devices) if (d.profile.offline) statuses.push(this.publish(d.id, 'status', this.status(d, 'offline'), true));
     }
     await Promise.all(statuses);
-    for (const [deviceId, book] of this.books) {
+    for (const [deviceId, book] of this.books.entries()) {
       for (const { commandId, result } of book.undelivered()) void this.sendResult(deviceId, commandId, result);
     }
   }
@@ -252,36 +227,6 @@ export class FleetConnection {
     this.books.get(deviceId)?.delivered(commandId, Date.now());
   }
 
-  // ---- journal: one file for the connection's devices, compacted at every start -------------
-
-  /** One book per device, rebuilt from the journal file; the file is rewritten with what is still kept, so it does not grow across runs. */
-  private openBooks(): void {
-    const records = new Map<string, JournalRecord[]>();
-    for (const r of this.journalFile ? readJournal(this.journalFile) : []) {
-      // Records of devices this connection no longer speaks for are dropped.
-      if (r.deviceId === undefined || !this.byId.has(r.deviceId)) continue;
-      const list = records.get(r.deviceId);
-      if (list) list.push(r);
-      else records.set(r.deviceId, [r]);
-    }
-    for (const d of this.devices) {
-      this.books.set(d.id, new CommandBook(records.get(d.id) ?? [], (r) => this.journal?.append({ ...r, deviceId: d.id })));
-    }
-    this.sweep();
-    if (!this.journalFile) return;
-    rewriteJournal(
-      this.journalFile,
-      [...this.books].flatMap(([deviceId, book]) => book.snapshot().map((r) => ({ ...r, deviceId }))),
-    );
-    this.journal = new JournalFile(this.journalFile, false);
-  }
-
-  /** Forgets commands long past their expiry: the service never publishes them again. */
-  private sweep(): void {
-    const cutoff = Date.now() - this.s.retentionMs;
-    for (const book of this.books.values()) book.forgetExpired(cutoff);
-  }
-
   // ---- stop ----------------------------------------------------------------------------------
 
   private halt(): void {
@@ -289,13 +234,7 @@ export class FleetConnection {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     clearInterval(this.sweeper);
-    for (const book of this.books.values()) book.halt();
-  }
-
-  /** Closed for good: a publish that completes after the stop journals nothing (the next start compacts the file). */
-  private closeJournal(): void {
-    this.journal?.close();
-    this.journal = undefined;
+    this.books.halt();
   }
 
   /** Clean shutdown: every online device says `offline` (retained), then DISCONNECT. Sessions stay. */
@@ -304,7 +243,7 @@ export class FleetConnection {
     if (this.client?.connected) await Promise.all(this.onlineDevices.map((d) => this.publish(d.id, 'status', this.status(d, 'offline'), true)));
     await this.client?.endAsync();
     this.connected = false;
-    this.closeJournal();
+    this.books.close();
   }
 
   /** Abrupt loss: no statuses, no DISCONNECT (a shared connection has no per-device Last Will). */
@@ -313,6 +252,6 @@ export class FleetConnection {
     this.client?.stream.destroy();
     await this.client?.endAsync(true);
     this.connected = false;
-    this.closeJournal();
+    this.books.close();
   }
 }
