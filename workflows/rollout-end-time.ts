@@ -1,6 +1,6 @@
 /** RolloutSpec.endAt: when a rollout stops starting commands, and how long a wait may last before it. */
 import type { RolloutSpec } from '../protocol/rollout-spec';
-import type { RolloutLimits, RolloutProgress } from './rollout-plan';
+import type { RolloutLimits, RolloutProgress } from './rollout-progress';
 
 /**
  * RolloutSpec.endAt: once it has passed, the reason to stop the rollout with (the workflow then

@@ -1,7 +1,7 @@
 /** RolloutSpec.continuous: the devices a running rollout finds after it started join its last wave. */
 import { emptyCounts } from './rollout-counts';
 import { addZonedTargets } from './rollout-device-windows';
-import type { RolloutProgress, WaveProgress } from './rollout-plan';
+import type { RolloutProgress, WaveProgress } from './rollout-progress';
 
 /** The one wave of a continuous rollout that started with no device: every device it finds joins it. */
 export const JOINED_WAVE = 'joined';

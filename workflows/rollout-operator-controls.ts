@@ -1,9 +1,9 @@
 /**
  * What an operator (or the rollout itself) does to a rollout's progress: pause, resume, cancel,
  * approve a wave's gate, abort. Pure and idempotent, and they never throw: they run in signal
- * and update handlers (rollout-workflow.ts), where a second identical signal changes nothing.
+ * and update handlers (rollout-operator-handlers.ts), where a second identical signal changes nothing.
  */
-import type { RolloutProgress } from './rollout-plan';
+import type { RolloutProgress } from './rollout-progress';
 
 export function pause(p: RolloutProgress, reason = 'paused by operator'): RolloutProgress {
   return p.paused ? p : { ...p, paused: { reason } };

@@ -1,163 +1,23 @@
 /**
- * Pure logic of a fleet rollout: its progress, rate limiting and the decision what to do next,
- * on top of its waves (rollout-waves.ts), counts (rollout-counts.ts) and abort rule
- * (rollout-abort-rule.ts). What changes the progress from outside has files of its own:
- * operator controls (rollout-operator-controls.ts), the end time (rollout-end-time.ts) and the
- * devices a continuous rollout finds (rollout-joined-targets.ts). No Temporal API, no I/O, no clock (time is passed in), no
- * randomness: the rollout workflow calls these functions and stays deterministic, and the
- * whole state (RolloutProgress) is small plain JSON that survives continue-as-new.
+ * Pure logic of a fleet rollout: the decision what to do next, and the record of commands
+ * started and finished, on top of its progress (rollout-progress.ts), its start limits
+ * (rollout-start-limits.ts: concurrency, rate, window), waves (rollout-waves.ts), counts
+ * (rollout-counts.ts) and abort rule (rollout-abort-rule.ts). What changes the progress from
+ * outside has files of its own: operator controls (rollout-operator-controls.ts), the end time
+ * (rollout-end-time.ts) and the devices a continuous rollout finds (rollout-joined-targets.ts).
+ * No Temporal API, no I/O, no clock (time is passed in), no randomness: the rollout workflow
+ * calls these functions and stays deterministic, and the whole state (RolloutProgress) is small
+ * plain JSON that survives continue-as-new.
  */
 import type { CommandState } from '../protocol/command-state';
-import type { RolloutSpec } from '../protocol/rollout-spec';
 import { shouldAbort } from './rollout-abort-rule';
-import { addCounts, emptyCounts, outcomeKey, sizeOf, type RolloutCounts } from './rollout-counts';
-import { EPSILON, planWaves, type PlannedWave } from './rollout-waves';
-import { nextOpening, openPending, recordZoneWindow, takeOpen, zonesToFind, type DeviceWindows, type ZoneWindow } from './rollout-device-windows';
-import { adaptiveLimit, adaptivePolicy, newAdaptiveState, observe, type AdaptivePolicy, type AdaptiveSample, type AdaptiveState } from './adaptive-concurrency';
-// ---- progress ----------------------------------------------------------------------------
+import { outcomeKey } from './rollout-counts';
+import { nextOpening, openPending, recordZoneWindow, takeOpen, zonesToFind, type ZoneWindow } from './rollout-device-windows';
+import { observe, type AdaptiveSample } from './adaptive-concurrency';
+import { totalCounts, type RolloutLimits, type RolloutProgress, type WaveProgress } from './rollout-progress';
+import { allowedToStart, currentRatePerMinute, inFlightLimit, refilled } from './rollout-start-limits';
 
-export interface WaveProgress extends PlannedWave {
-  counts: RolloutCounts;
-  /** Workflow time when the wave's last command finished: its soak runs from here. */
-  completedAtMs?: number;
-}
-
-/** Token bucket of the rate limit; two numbers, so it survives continue-as-new. */
-export interface RateState {
-  tokens: number;
-  atMs: number;
-}
-
-/**
- * Everything a rollout knows besides its spec. Plain JSON, bounded by the number of waves and
- * the concurrency (never by the fleet size).
- */
-export interface RolloutProgress {
-  /** Adaptive concurrency (RolloutSpec.adaptive), carried over continue-as-new with the rest. */
-  adaptive?: { policy: AdaptivePolicy; state: AdaptiveState };
-  waves: WaveProgress[];
-  /** Index of the wave being run; commands are only ever started in this wave. */
-  current: number;
-  /** Target indexes started and not finished, ascending. A finish for any other index is ignored. */
-  inFlight: number[];
-  /** Plan indexes whose approval gate was approved (possibly ahead of time). */
-  approved: number[];
-  paused?: { reason: string };
-  aborted?: { reason: string };
-  cancelled?: { reason: string };
-  rate: RateState;
-  /** RolloutSpec.window: the window open now or the next one, as the activity computed it. */
-  window?: { opensAtMs: number; closesAtMs: number };
-  /**
-   * RolloutSpec.window.deviceTimeZone: the targets grouped by zone within each wave, and one
-   * window per zone (rollout-device-windows.ts). Replaces `window` when present.
-   */
-  deviceWindows?: DeviceWindows;
-}
-
-/** `rampUp` is optional: rollouts started before it existed run without it (replay). */
-export type RolloutLimits = Pick<RolloutSpec, 'concurrency' | 'ratePerMinute' | 'soakMs' | 'abort'> & {
-  rampUp?: boolean;
-  adaptive?: boolean;
-  rateRamp?: RolloutSpec['rateRamp'];
-  startAt?: string;
-  endAt?: string;
-  window?: RolloutSpec['window'];
-  continuous?: RolloutSpec['continuous'];
-};
-
-/** The bucket holds one second's worth of starts (at least one): smooth, and no burst after a pause. */
-export function rateCapacity(ratePerMinute: number): number {
-  return Math.max(1, Math.ceil(ratePerMinute / 60));
-}
-
-export function newProgress(
-  targetCount: number,
-  spec: Pick<RolloutSpec, 'canary' | 'waves' | 'approvalAfter' | 'ratePerMinute'> & {
-    adaptive?: boolean;
-    concurrency?: number;
-    options?: { ackTimeoutMs: number };
-    abort?: { minFinished: number };
-  },
-  nowMs: number,
-): RolloutProgress {
-  const adaptive =
-    spec.adaptive === true && spec.concurrency !== undefined && spec.options
-      ? (() => {
-          const policy = adaptivePolicy(spec.concurrency, spec.options.ackTimeoutMs);
-          return { policy, state: newAdaptiveState(policy, Math.max(10, spec.abort?.minFinished ?? 10)) };
-        })()
-      : undefined;
-  return {
-    ...(adaptive ? { adaptive } : {}),
-    waves: planWaves(targetCount, spec).map((w) => ({ ...w, counts: emptyCounts(w.end - w.start) })),
-    current: 0,
-    inFlight: [],
-    approved: [],
-    rate: { tokens: spec.ratePerMinute ? rateCapacity(spec.ratePerMinute) : 0, atMs: nowMs },
-  };
-}
-
-export function totalCounts(p: RolloutProgress): RolloutCounts {
-  return p.waves.reduce((sum, w) => addCounts(sum, w.counts), emptyCounts());
-}
-
-/**
- * The rate limit now: `ratePerMinute`, or with a ramp (RolloutSpec.rateRamp) that rate times
- * `factor` per `everySucceeded` succeeded devices, up to `maxPerMinute`. Undefined: no limit.
- * The bucket refills at the current rate; it holds one second's worth, so a step up gives at
- * most one second's worth of the new rate at once.
- */
-export function currentRatePerMinute(p: RolloutProgress, spec: RolloutLimits): number | undefined {
-  if (!spec.ratePerMinute) return undefined;
-  const ramp = spec.rateRamp;
-  if (!ramp) return spec.ratePerMinute;
-  const steps = Math.floor(totalCounts(p).succeeded / ramp.everySucceeded);
-  return Math.min(ramp.maxPerMinute, spec.ratePerMinute * ramp.factor ** steps);
-}
-
-function refilled(rate: RateState, nowMs: number, ratePerMinute: number): RateState {
-  const elapsed = Math.max(0, nowMs - rate.atMs);
-  return { tokens: Math.min(rateCapacity(ratePerMinute), rate.tokens + (elapsed * ratePerMinute) / 60_000), atMs: Math.max(nowMs, rate.atMs) };
-}
-
-function isComplete(w: WaveProgress): boolean {
-  return w.counts.pending === 0 && w.counts.inFlight === 0;
-}
-
-/**
- * Commands the current wave may have in flight: the concurrency, or less while the wave ramps
- * up (RolloutSpec.rampUp). The wave's first `abort.minFinished` commands are a probe: nothing
- * else starts until all of them have finished, so a bad change reaches only those. Then it
- * allows twice as many in flight as have finished. What may have started (finished + limit)
- * never shrinks, and the limit is at least 1 whenever nothing is in flight.
- */
-export function inFlightLimit(wave: WaveProgress, spec: RolloutLimits, adaptive?: RolloutProgress['adaptive']): number {
-  const ceiling = adaptive ? Math.min(spec.concurrency, adaptiveLimit(adaptive.state)) : spec.concurrency;
-  if (spec.rampUp !== true) return ceiling;
-  const probe = Math.max(1, spec.abort.minFinished);
-  const finished = sizeOf(wave.counts) - wave.counts.pending - wave.counts.inFlight;
-  // The probe runs whole whatever the adaptive limit: it is what the abort rule judges.
-  if (finished < probe) return Math.min(spec.concurrency, probe - finished);
-  return Math.min(ceiling, 2 * finished);
-}
-
-/**
- * How many commands may start now: the current wave's pending devices, bounded by the free
- * concurrency and by the rate limit's whole tokens. 0 when paused, aborted or cancelled.
- */
-export function allowedToStart(p: RolloutProgress, nowMs: number, spec: RolloutLimits): number {
-  if (p.paused || p.aborted || p.cancelled) return 0;
-  const wave = p.waves[p.current];
-  if (!wave) return 0;
-  let ready = wave.counts.pending;
-  if (p.deviceWindows) ready = openPending(p.deviceWindows, wave, nowMs);
-  else if (spec.window && !(p.window && p.window.opensAtMs <= nowMs && nowMs < p.window.closesAtMs)) return 0;
-  let n = Math.min(ready, Math.max(0, inFlightLimit(wave, spec, p.adaptive) - p.inFlight.length));
-  const rate = currentRatePerMinute(p, spec);
-  if (rate) n = Math.min(n, Math.floor(refilled(p.rate, nowMs, rate).tokens + EPSILON));
-  return Math.max(0, n);
-}
+// ---- commands started and finished -------------------------------------------------------
 
 /**
  * Marks up to `count` commands as started (never more than allowedToStart) and returns the
@@ -247,6 +107,10 @@ export type NextAction =
   | { kind: 'done' }
   | { kind: 'aborted'; reason: string }
   | { kind: 'cancelled'; reason: string };
+
+function isComplete(w: WaveProgress): boolean {
+  return w.counts.pending === 0 && w.counts.inFlight === 0;
+}
 
 /**
  * What the workflow should do now. First matching rule wins:

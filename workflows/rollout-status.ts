@@ -2,7 +2,9 @@
 import { adaptiveLimit } from './adaptive-concurrency';
 import type { RolloutCounts } from './rollout-counts';
 import { zoneSummary, type DeviceWindows } from './rollout-device-windows';
-import { currentRatePerMinute, nextAction, totalCounts, type NextAction, type RolloutLimits, type RolloutProgress } from './rollout-plan';
+import { nextAction, type NextAction } from './rollout-plan';
+import { totalCounts, type RolloutLimits, type RolloutProgress } from './rollout-progress';
+import { currentRatePerMinute } from './rollout-start-limits';
 
 /** What the progress query returns: counts per wave and overall, where it stands and why. */
 export interface RolloutStatus {

@@ -2,16 +2,8 @@ import fc from 'fast-check';
 import { windowAt } from '../../protocol/maintenance-window';
 import { RolloutSpec, type RolloutSpecInput } from '../../protocol/rollout-spec';
 import { groupTargetsByZone, sortByZone } from '../../workflows/rollout-device-windows';
-import {
-  advanceWave,
-  newProgress,
-  nextAction,
-  recordDeviceWindow,
-  recordFinished,
-  recordStarted,
-  windowsToFind,
-  type RolloutProgress,
-} from '../../workflows/rollout-plan';
+import { advanceWave, nextAction, recordDeviceWindow, recordFinished, recordStarted, windowsToFind } from '../../workflows/rollout-plan';
+import { newProgress, type RolloutProgress } from '../../workflows/rollout-progress';
 import { addTargets } from '../../workflows/rollout-joined-targets';
 import { approve } from '../../workflows/rollout-operator-controls';
 import { rolloutStatus } from '../../workflows/rollout-status';

@@ -6,20 +6,9 @@ import { windowAt } from '../../protocol/maintenance-window';
 import { formatPercent, shouldAbort } from '../../workflows/rollout-abort-rule';
 import { parseRolloutCommandId, rolloutCommandId } from '../../workflows/rollout-command-ids';
 import { emptyCounts, failureShare, outcomeKey, sizeOf, verdictCount, type RolloutCounts } from '../../workflows/rollout-counts';
-import {
-  advanceWave,
-  allowedToStart,
-  inFlightLimit,
-  newProgress,
-  nextAction,
-  rateCapacity,
-  recordFinished,
-  recordStarted,
-  recordWindow,
-  totalCounts,
-  type NextAction,
-  type RolloutProgress,
-} from '../../workflows/rollout-plan';
+import { advanceWave, nextAction, recordFinished, recordStarted, recordWindow, type NextAction } from '../../workflows/rollout-plan';
+import { newProgress, rateCapacity, totalCounts, type RolloutProgress } from '../../workflows/rollout-progress';
+import { allowedToStart, inFlightLimit } from '../../workflows/rollout-start-limits';
 import { endReached, untilEndMs } from '../../workflows/rollout-end-time';
 import { addTargets } from '../../workflows/rollout-joined-targets';
 import { approvalProblem, approve, cancel, pause, resume } from '../../workflows/rollout-operator-controls';

@@ -20,7 +20,8 @@ import {
 import { validateCommandRequest } from '../../protocol/validate-command-request';
 import { applyDeviceMessage, invalidRequestRecord, newRecord, recordPublished, startAttempt, transition } from '../../workflows/command-record';
 import { addLateAnswer, newLateAnswers } from '../../workflows/late-answers';
-import { newProgress, recordStarted, type NextAction } from '../../workflows/rollout-plan';
+import { recordStarted, type NextAction } from '../../workflows/rollout-plan';
+import { newProgress } from '../../workflows/rollout-progress';
 import { cancel, pause } from '../../workflows/rollout-operator-controls';
 import { rolloutStatus } from '../../workflows/rollout-status';
 
