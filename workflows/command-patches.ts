@@ -14,8 +14,9 @@
  */
 export const LEAN_HISTORY_PATCH = 'lean-history';
 // When the old path can go: `patched()` costs every command a marker and a TemporalChangeVersion
-// search-attribute upsert (a visibility write; the SDK core adds it and has no switch), about a
-// tenth of the dev server's CPU per command. Once no command started before this patch can be
+// search-attribute upsert (the SDK core adds it and has no switch): 2 of a succeeded command's
+// 16 history events, but no CPU measurable in a rollout (the upsert shares its workflow task's
+// visibility write; docs/operations.md, "Throughput"). Once no command started before this patch can be
 // open (MAX_TTL_MS, 30 days, after every worker runs it) and none is queried by replay:
 //   1. one release with `deprecatePatch(LEAN_HISTORY_PATCH)` (still a marker; old workers can
 //      replay new histories), the old branch deleted;
