@@ -109,7 +109,7 @@ export async function rolloutBench(
         `bench-bridge${role}-${name}`,
         ...(metrics ? ['--metrics-address', metrics] : []),
         ...(rate ? ['--device-status-rate', String(rate)] : []),
-        ...(shareGroup ? ['--share-group', shareGroup] : []),
+        ...(shareGroup ? ['--share-group', shareGroup, '--share-group-size', String(instances)] : []),
       ],
       logFile: path.join(dir, `${name}-bridge${role}.log`),
       env,

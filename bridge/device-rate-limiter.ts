@@ -10,6 +10,11 @@
  *
  * Memory is bounded: at most `maxDevices` buckets are kept, the least recently used one is
  * forgotten first (a forgotten device starts again with a full bucket, which is harmless).
+ *
+ * Several bridges in one shared-subscription group each see only their share of a device's
+ * answers (the broker deals them out in turn), so each bridge charges an answer `cost` tokens
+ * (the group's size, answerCost): together they let a device through what one bridge would,
+ * not that many times over (message-router.ts).
  */
 export interface DeviceRate {
   /** Messages a device may send at once. */
@@ -31,8 +36,13 @@ export class DeviceRateLimiter {
     if (!(rate.burst >= 1) || !(rate.perSecond > 0)) throw new Error(`invalid device rate ${JSON.stringify(rate)}: burst >= 1 and perSecond > 0`);
   }
 
-  /** Takes one token for `deviceId`; false when the device is over its budget. */
-  take(deviceId: string): boolean {
+  /** The most one message may cost: a bigger cost could never be paid. */
+  get burst(): number {
+    return this.rate.burst;
+  }
+
+  /** Takes `cost` tokens for `deviceId` (at most the burst); false when the device is over its budget. */
+  take(deviceId: string, cost = 1): boolean {
     const t = this.now();
     const bucket = this.buckets.get(deviceId);
     let tokens = this.rate.burst;
@@ -40,8 +50,8 @@ export class DeviceRateLimiter {
       tokens = Math.min(this.rate.burst, bucket.tokens + ((t - bucket.at) / 1000) * this.rate.perSecond);
       this.buckets.delete(deviceId); // re-inserted below: most recently used last
     }
-    const allowed = tokens >= 1;
-    this.buckets.set(deviceId, { tokens: allowed ? tokens - 1 : tokens, at: t });
+    const allowed = tokens >= cost;
+    this.buckets.set(deviceId, { tokens: allowed ? tokens - cost : tokens, at: t });
     if (this.buckets.size > this.maxDevices) this.buckets.delete(this.buckets.keys().next().value!);
     return allowed;
   }

@@ -29,6 +29,14 @@ export interface MessageRouterOptions {
   deadLetters?: DeadLetterStore;
   /** Per-device message budget (default DEFAULT_DEVICE_RATE); `false` turns the limit off. */
   deviceRate?: DeviceRate | false;
+  /**
+   * Bridges in this bridge's shared-subscription group (default 1), all with the same lanes.
+   * The broker deals a device's acks and results out to them in turn, so each sees 1/n of
+   * them and charges each one n tokens of the device's budget: the group as a whole lets a
+   * flooding device through `deviceRate`, not n times it. Statuses and pending requests reach
+   * every bridge and cost 1.
+   */
+  shareGroupSize?: number;
   /** Copies of one answer forwarded before the rest are dropped (default 3). */
   maxRepeats?: number;
   signals?: SignalForwarderOptions;
@@ -69,6 +77,8 @@ export class MessageRouter {
   private readonly owners: CommandOwners;
   private readonly forwarder: SignalForwarder;
   private readonly rate?: DeviceRateLimiter;
+  /** What an ack or result costs of its device's budget here: the bridges sharing them (shareGroupSize). */
+  private readonly answerCost: number;
   private readonly repeats: DuplicateGuard;
   private readonly order = new PerKeyOrder();
   private readonly pendingPacer = new PendingRequestPacer();
@@ -84,6 +94,13 @@ export class MessageRouter {
       taskQueue: deviceTaskQueue(o.taskQueue ?? COMMAND_TASK_QUEUE),
     });
     this.rate = o.deviceRate === false ? undefined : new DeviceRateLimiter(o.deviceRate ?? DEFAULT_DEVICE_RATE);
+    this.answerCost = o.shareGroupSize ?? 1;
+    if (!Number.isInteger(this.answerCost) || this.answerCost < 1) throw new Error(`shareGroupSize must be a whole number >= 1, not ${o.shareGroupSize}`);
+    if (this.rate && this.answerCost > this.rate.burst) {
+      throw new Error(
+        `the device burst (${this.rate.burst}) must be at least the bridges in the group (${this.answerCost}): each answer costs that many tokens`,
+      );
+    }
     this.repeats = new DuplicateGuard(o.maxRepeats ?? DEFAULT_MAX_REPEATS);
     this.forwarder = new SignalForwarder(o.temporal, {
       ...o.signals,
@@ -135,7 +152,8 @@ export class MessageRouter {
 
     // A retained status is a snapshot sent at subscribe time: not the device speaking now,
     // so it costs no budget.
-    if (this.rate && !retained && !this.rate.take(parsed.deviceId)) {
+    const cost = parsed.kind === 'ack' || parsed.kind === 'result' ? this.answerCost : 1;
+    if (this.rate && !retained && !this.rate.take(parsed.deviceId, cost)) {
       this.counters.add(`${parsed.kind}:rate-limited`);
       deadLetter(
         'rate-limited',

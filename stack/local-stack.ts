@@ -231,7 +231,10 @@ export class LocalStack {
         DCO_METRICS_ADDRESS: `127.0.0.1:${this.metricsPorts[name]}`,
         DCO_DEADLETTER_DIR: this.deadLetterDir(name),
         // Several bridges: each its own persistent session, all in one shared-subscription group.
-        ...(kind === 'bridge' && instances > 1 ? { DCO_BRIDGE_CLIENT_ID: `dco-${name}`, DCO_BRIDGE_SHARE_GROUP: BRIDGE_SHARE_GROUP } : {}),
+        // Each charges a device's answer `instances` times its budget: together they allow one budget.
+        ...(kind === 'bridge' && instances > 1
+          ? { DCO_BRIDGE_CLIENT_ID: `dco-${name}`, DCO_BRIDGE_SHARE_GROUP: BRIDGE_SHARE_GROUP, DCO_BRIDGE_SHARE_GROUP_SIZE: String(instances) }
+          : {}),
         ...this.credentialsEnv(kind),
       },
     });

@@ -14,6 +14,7 @@ import { DEFAULT_DEVICE_RATE } from '../../bridge/device-rate-limiter';
 import { DEFAULT_MAX_REPEATS } from '../../bridge/duplicate-guard';
 import { DEFAULT_DEVICE_STATUS_RATE } from '../../bridge/device-status-forwarder';
 import { untilStopped } from '../until-stopped';
+import { UsageError } from '../usage-error';
 
 export function bridgeCommand(): Command {
   return withConnectionOptions(new Command('bridge'))
@@ -29,6 +30,15 @@ export function bridgeCommand(): Command {
       new Option('--share-group <name>', 'run several bridges: each its own --client-id, all in one MQTT v5 shared-subscription group').env(
         'DCO_BRIDGE_SHARE_GROUP',
       ),
+    )
+    .addOption(
+      new Option(
+        '--share-group-size <n>',
+        "bridges in the --share-group (each with the same --lanes): each sees 1/n of a device's answers, so each charges n of the device's budget for one; together they allow --device-rate, not n times it",
+      )
+        .default(1)
+        .argParser(parsePositiveInt)
+        .env('DCO_BRIDGE_SHARE_GROUP_SIZE'),
     )
     .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (/metrics) and a health check (/healthz) here').env('DCO_METRICS_ADDRESS'))
     .addOption(
@@ -67,6 +77,13 @@ export function bridgeCommand(): Command {
         .argParser(parseDuration),
     )
     .action(async (opts) => {
+      if (opts.shareGroupSize > 1 && !opts.shareGroup)
+        throw new UsageError('--share-group-size needs --share-group: without a group this bridge sees every answer');
+      if (opts.shareGroupSize > opts.deviceBurst) {
+        throw new UsageError(
+          `--device-burst (${opts.deviceBurst}) must be at least --share-group-size (${opts.shareGroupSize}): each answer costs that many of the budget`,
+        );
+      }
       const settings = settingsFrom(opts, 'bridge');
       const logger = createLogger('bridge');
       const connection = await connectWithRetry(
@@ -87,7 +104,7 @@ export function bridgeCommand(): Command {
         logger,
         clientId: opts.clientId,
         sessionExpirySeconds: Math.ceil(opts.sessionExpiry / 1000),
-        ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}),
+        ...(opts.shareGroup ? { shareGroup: opts.shareGroup, shareGroupSize: opts.shareGroupSize } : {}),
         lanes: opts.lanes,
         deviceRate: { burst: opts.deviceBurst, perSecond: opts.deviceRate },
         maxRepeats: opts.maxRepeats,

@@ -116,6 +116,15 @@ describe('dco CLI', () => {
     expect(bad.stderr).toContain('expected a whole number >= 0');
   });
 
+  test('`dco bridge --share-group-size` without a group, or above the device burst, is refused before connecting', async () => {
+    const alone = await runCli(['bridge', '--share-group-size', '2'], env);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--share-group-size needs --share-group');
+    const over = await runCli(['bridge', '--share-group', 'g', '--share-group-size', '4', '--device-burst', '3'], env);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain('--device-burst (3) must be at least --share-group-size (4)');
+  });
+
   test('`dco --version` prints the package version and exits 0', async () => {
     const r = await runCli(['--version'], env);
     expect({ code: r.code, out: r.stdout.trim() }).toEqual({ code: 0, out: require('../../package.json').version });

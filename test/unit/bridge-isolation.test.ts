@@ -19,6 +19,16 @@ describe('DeviceRateLimiter', () => {
     expect(take('flood', 100)).toBe(5);
   });
 
+  test('a message may cost several tokens (an answer, in a group of bridges): the budget then lets through fewer of them', () => {
+    let t = 0;
+    const limiter = new DeviceRateLimiter({ burst: 10, perSecond: 2 }, () => t);
+    const take = (id: string, n: number, cost: number) => Array.from({ length: n }, () => limiter.take(id, cost)).filter(Boolean).length;
+    expect(take('answers', 100, 2)).toBe(5);
+    expect(take('answers', 1, 1)).toBe(0); // nothing left, whatever the cost
+    t += 1_000; // 2 tokens: one answer at cost 2
+    expect(take('answers', 100, 2)).toBe(1);
+  });
+
   test('remembers at most maxDevices devices', () => {
     const limiter = new DeviceRateLimiter({ burst: 1, perSecond: 0.001 }, () => 0, 2);
     expect([limiter.take('a'), limiter.take('b'), limiter.take('c')]).toEqual([true, true, true]);
