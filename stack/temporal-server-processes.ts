@@ -1,3 +1,4 @@
+import { NO_RETRIES } from './probe-without-retries';
 import { Connection } from '@temporalio/client';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -130,10 +131,10 @@ function serverConfig(ports: ServerPorts, metricsPort: number, pg: PostgresClust
   };
 }
 
-async function frontendAnswers(address: string): Promise<boolean> {
+export async function frontendAnswers(address: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    connection = await Connection.connect({ address, connectTimeout: 1_000, interceptors: NO_RETRIES });
     await connection.workflowService.getSystemInfo({});
     return true;
   } catch {

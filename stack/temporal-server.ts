@@ -1,3 +1,4 @@
+import { NO_RETRIES } from './probe-without-retries';
 import { Connection } from '@temporalio/client';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -202,7 +203,7 @@ export class TemporalServer {
 export async function isTemporalServing(address: string, namespace = 'default'): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    connection = await Connection.connect({ address, connectTimeout: 1_000, interceptors: NO_RETRIES });
     await connection.workflowService.describeNamespace({ namespace });
     return true;
   } catch {

@@ -139,6 +139,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   });
   let connection: Connection | undefined;
   let progress: NodeJS.Timeout | undefined;
+  /** The progress line's count in flight: awaited before the connection closes, so no call of it (or its retry) outlives the connection. */
+  let progressTick: Promise<unknown> = Promise.resolve();
   try {
     await stack.startAll();
     const tChaos = Date.now();
@@ -150,7 +152,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     let lastCount = '';
     progress = setInterval(() => {
-      void countCommands(dco.temporal)
+      progressTick = countCommands(dco.temporal)
         .then((c) => (lastCount = `open ${c.running}, closed ${c.total - c.running}`))
         .catch(() => (lastCount = 'Temporal unreachable'))
         .finally(() => {
@@ -245,6 +247,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     return report;
   } finally {
     clearInterval(progress);
+    await progressTick;
     await connection?.close().catch(() => {});
     await stack.stopAll();
   }
