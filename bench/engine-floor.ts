@@ -11,19 +11,15 @@
  * client together), and their ratios. docs/operations.md ("Throughput and memory") explains
  * what the floor says about halving a command's cost.
  */
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { Worker } from '@temporalio/worker';
 import pMap from 'p-map';
 import { DcoClient } from '../client/dco-client';
-import { TemporalServer } from '../stack/temporal-server';
 import { setWorkflowStackTraces } from '../workers/workflow-stack-traces';
 import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
 import { createBareCommandWorker } from './bare-workflow-baseline';
 import { floorAnswerSignal, type FloorActivities } from './floor-workflow';
 import { cpuSeconds } from './process-memory';
+import { benchOnOneDevServer, whileWorkersRun } from './one-dev-server';
 
 const arg = process.argv.indexOf('--commands');
 const COMMANDS = arg > 0 ? Number(process.argv[arg + 1]) : 2000;
@@ -56,14 +52,8 @@ async function perWorkflow(serverPid: number, n: number, run: (i: number) => Pro
 const round = (x: number) => Math.round(x * 100) / 100;
 const mean = (costs: Cost[], key: keyof Cost) => round(costs.reduce((s, c) => s + c[key], 0) / costs.length);
 
-async function main() {
-  setWorkflowStackTraces(false); // as `dco worker` runs
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dco-floor-bench-'));
-  const server = await TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const native = await NativeConnection.connect({ address: server.address });
+setWorkflowStackTraces(false); // as `dco worker` runs
+benchOnOneDevServer('floor', async ({ pid, connection, client, native }) => {
   const floorActivities: FloorActivities = {
     async floorPublish(workflowId) {
       setImmediate(() => void client.workflow.getHandle(workflowId).signal(floorAnswerSignal));
@@ -82,10 +72,8 @@ async function main() {
     { codePath: prebuiltWorkflowBundle().codePath },
     { resultOnly: true },
   );
-  const running = [floorWorker.run(), commandWorker.run()];
   const dco = new DcoClient({ connection, taskQueue: 'bench-floor-command' });
-  const pid = server.process.pid!;
-  try {
+  await whileWorkersRun([floorWorker, commandWorker], async () => {
     const floor: Cost[] = [];
     const command: Cost[] = [];
     for (let round = 0; round < 2; round++) {
@@ -130,18 +118,5 @@ async function main() {
         2,
       ),
     );
-  } finally {
-    floorWorker.shutdown();
-    commandWorker.shutdown();
-    await Promise.all(running);
-    await native.close();
-    await connection.close();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+  });
 });

@@ -9,20 +9,15 @@
  * and prints CPU ms per read, per command and their ratio. The figure in docs/operations.md,
  * "Device entities", comes from here.
  */
-import { Client, Connection } from '@temporalio/client';
 import pMap from 'p-map';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { EntityPresence } from '../activities/entity-presence';
 import { DcoClient } from '../client/dco-client';
 import { deviceStatusSignal, deviceTaskQueue, deviceWorkflowId, DEVICE_WORKFLOW_TYPE } from '../protocol/device-contract';
-import { TemporalServer } from '../stack/temporal-server';
 import { createDeviceWorker } from '../workers/device-worker';
 import { prebuiltWorkflowBundle } from '../workers/workflow-bundle';
 import { createBareCommandWorker } from './bare-workflow-baseline';
 import { cpuSeconds } from './process-memory';
+import { benchOnOneDevServer, whileWorkersRun } from './one-dev-server';
 
 const arg = process.argv.indexOf('--devices');
 const devices = arg > 0 ? Number(process.argv[arg + 1]) : 1000;
@@ -43,20 +38,12 @@ async function serverCpuMs(pid: number, work: () => Promise<void>): Promise<numb
   return (cpuSeconds(pid)! - before) * 1000;
 }
 
-async function main() {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dco-presence-bench-'));
-  const server = await TemporalServer.start({ dataDir: path.join(dir, 'temporal'), ui: false });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const native = await NativeConnection.connect({ address: server.address });
+benchOnOneDevServer('presence', async ({ pid, connection, client, native }) => {
   const workflowBundle = { codePath: prebuiltWorkflowBundle().codePath };
   const taskQueue = 'bench-presence';
   const entities = await createDeviceWorker({ connection: native, namespace: 'default', commandTaskQueue: taskQueue, workflowBundle });
   const bare = await createBareCommandWorker(native, client, taskQueue, workflowBundle);
-  const running = [entities.run(), bare.run()];
-  const pid = server.process.pid!;
-  try {
+  await whileWorkersRun([entities, bare], async () => {
     const ids = Array.from({ length: devices }, (_, i) => `pr-${String(i).padStart(5, '0')}`);
     const receivedAt = new Date().toISOString();
     await inParallel(devices, (i) =>
@@ -109,18 +96,5 @@ async function main() {
         2,
       ),
     );
-  } finally {
-    entities.shutdown();
-    bare.shutdown();
-    await Promise.all(running);
-    await native.close();
-    await connection.close();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+  });
 });
