@@ -1,10 +1,9 @@
-import { NO_RETRIES } from './probe-without-retries';
-import { Connection } from '@temporalio/client';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ManagedProcess } from './managed-process';
 import { waitFor } from './net';
 import type { PostgresCluster } from './postgres-cluster';
+import { answersOnce } from './temporal-probe';
 
 /** Temporal's four services; auto-setup (and so docker-compose.yml) runs them in one process. */
 export const TEMPORAL_SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
@@ -131,17 +130,9 @@ function serverConfig(ports: ServerPorts, metricsPort: number, pg: PostgresClust
   };
 }
 
-export async function frontendAnswers(address: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000, interceptors: NO_RETRIES });
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => {});
-  }
+/** The frontend answers a call (its namespace may not be registered yet). */
+export function frontendAnswers(address: string): Promise<boolean> {
+  return answersOnce(address, (c) => c.workflowService.getSystemInfo({}));
 }
 
 /** Its Prometheus endpoint answers: the process is up (it serves metrics before it joins the ring). */

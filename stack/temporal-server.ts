@@ -1,11 +1,10 @@
-import { NO_RETRIES } from './probe-without-retries';
-import { Connection } from '@temporalio/client';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { cliTypeName, SEARCH_ATTRIBUTES } from '../protocol/search-attributes';
 import { ManagedProcess } from './managed-process';
 import { freePort, waitFor } from './net';
 import { ensureTemporalBinary } from './temporal-binary';
+import { answersOnce } from './temporal-probe';
 
 export interface TemporalServerOptions {
   /** Directory for the SQLite file and the log; state survives a restart with the same dir. */
@@ -200,17 +199,8 @@ export class TemporalServer {
 }
 
 /** True when the frontend answers and the default namespace is usable. */
-export async function isTemporalServing(address: string, namespace = 'default'): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000, interceptors: NO_RETRIES });
-    await connection.workflowService.describeNamespace({ namespace });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => {});
-  }
+export function isTemporalServing(address: string, namespace = 'default'): Promise<boolean> {
+  return answersOnce(address, (c) => c.workflowService.describeNamespace({ namespace }));
 }
 
 /** The text appended to `file` since `offset` (what one start attempt logged). */

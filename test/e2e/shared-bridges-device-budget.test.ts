@@ -1,5 +1,6 @@
-import { MqttBridge } from '../../bridge/mqtt-bridge';
+import type { MqttBridge } from '../../bridge/mqtt-bridge';
 import { eventually } from '../support/eventually';
+import { startGroupBridge } from '../support/group-bridge';
 import { Harness } from '../support/harness';
 import { RawDevice } from '../support/raw-device';
 
@@ -20,20 +21,8 @@ describe('bridges in a shared group share each device budget', () => {
   beforeAll(async () => {
     await h.start({ bridge: false });
     for (const name of ['b1', 'b2']) {
-      const b = new MqttBridge({
-        mqttUrl: h.mqttUrl,
-        topicPrefix: h.topicPrefix,
-        taskQueue: h.taskQueue,
-        temporal: h.client.temporal,
-        logger: h.logger,
-        clientId: `${name}-${h.id}`,
-        shareGroup: `budget-${h.id}`,
-        shareGroupSize: 2,
-        // No refill worth counting during the test: what passes is the burst, exactly.
-        deviceRate: { burst: BURST, perSecond: 0.001 },
-      });
-      await b.start();
-      bridges.push(b);
+      // No refill worth counting during the test: what passes is the burst, exactly.
+      bridges.push(await startGroupBridge(h, `${name}-${h.id}`, `budget-${h.id}`, { shareGroupSize: 2, deviceRate: { burst: BURST, perSecond: 0.001 } }));
     }
     flooder = await new RawDevice('budget-flood-1', h.env.mqttUrl, h.topicPrefix).start();
   });

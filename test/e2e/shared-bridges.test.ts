@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { MqttBridge } from '../../bridge/mqtt-bridge';
+import type { MqttBridge } from '../../bridge/mqtt-bridge';
 import { FleetSimulator } from '../../device/fleet-simulator';
 import { eventually } from '../support/eventually';
+import { startGroupBridge } from '../support/group-bridge';
 import { Harness } from '../support/harness';
 
 /**
@@ -15,16 +16,7 @@ describe('two bridges sharing device topics ($share)', () => {
   let fleet: FleetSimulator;
 
   const bridge = async (clientId: string) => {
-    const b = new MqttBridge({
-      mqttUrl: h.mqttUrl,
-      topicPrefix: h.topicPrefix,
-      taskQueue: h.taskQueue,
-      temporal: h.client.temporal,
-      logger: h.logger,
-      clientId,
-      shareGroup: group,
-    });
-    await b.start();
+    const b = await startGroupBridge(h, clientId, group);
     bridges.push(b);
     return b;
   };
