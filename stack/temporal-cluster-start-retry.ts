@@ -6,10 +6,11 @@ export const START_ATTEMPTS = 3;
  * - a port we picked, taken before the server bound it (a clash on a port the caller chose is
  *   theirs to see);
  * - separate services on a fresh database: each process writes the cluster's first metadata
- *   record, and all but one lose with a version mismatch and exit. The record is there for the
+ *   record, and all but one lose and exit (a version mismatch error, or the write simply not
+ *   applied: "Failed to apply cluster metadata"). The record is there for the
  *   next try, so that one cannot lose again.
  */
 export function startWorthRetrying(log: string, callerPorts: readonly number[]): boolean {
   const clash = /address already in use/i.test(log) && !callerPorts.some((port) => log.includes(`:${port}`));
-  return clash || /SaveClusterMetadata encountered version mismatch/.test(log);
+  return clash || /SaveClusterMetadata encountered version mismatch|Failed to apply cluster metadata/.test(log);
 }
